@@ -1,0 +1,82 @@
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import { requestId } from 'hono/request-id';
+import type { AppDeps } from './deps.ts';
+import { renderDocsPage } from './http/docs-page.ts';
+import { ApiError } from './http/errors.ts';
+import { auth, requireAdmin } from './http/middleware/auth.ts';
+import { refreshToken } from './http/middleware/refresh-token.ts';
+import { wideEvent } from './http/middleware/wide-event.ts';
+import { createRouter } from './http/openapi.ts';
+import { handleError, handleNotFound } from './http/problem.ts';
+import { auditRouter } from './routes/audit.ts';
+import { authRouter } from './routes/auth.ts';
+import { healthRouter } from './routes/health.ts';
+import { usersRouter } from './routes/users.ts';
+
+export const API_PREFIX = '/api/v1';
+/** JSON bodies larger than this are refused with 413. */
+export const JSON_BODY_LIMIT = 1024 * 1024;
+
+const PUBLIC_PATHS = ['status', 'setup', 'login'].map((p) => `${API_PREFIX}/auth/${p}`);
+const NO_REFRESH_PATHS = ['setup', 'login', 'logout'].map((p) => `${API_PREFIX}/auth/${p}`);
+
+/**
+ * Builds the Easel app on its deps. It never listens: the runtime entry serves it, tests call `app.request`.
+ * @example const app = createApp(deps); const res = await app.request('/health');
+ */
+export function createApp(deps: AppDeps) {
+  const app = createRouter();
+  app.use(requestId());
+  app.use(async function injectDeps(c, next) {
+    c.set('deps', deps);
+    await next();
+  });
+  app.use(wideEvent());
+  if (deps.config.corsOrigins.length > 0) {
+    app.use(
+      cors({
+        origin: deps.config.corsOrigins,
+        allowHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID'],
+        exposeHeaders: ['X-Refreshed-Token', 'X-Request-Id'],
+        maxAge: 600,
+      }),
+    );
+  }
+  app.onError(handleError);
+  app.notFound(handleNotFound);
+
+  app.use('/metrics', auth({ mode: deps.config.authMode, publicPaths: [] }), requireAdmin());
+  app.route('/', healthRouter);
+
+  const api = createRouter();
+  api.use(
+    bodyLimit({
+      maxSize: JSON_BODY_LIMIT,
+      onError: () => {
+        throw new ApiError('payload_too_large', `The request body is larger than ${JSON_BODY_LIMIT} bytes.`);
+      },
+    }),
+  );
+  api.use(auth({ mode: deps.config.authMode, publicPaths: PUBLIC_PATHS }));
+  api.use(refreshToken({ exceptPaths: NO_REFRESH_PATHS }));
+  api.route('/auth', authRouter);
+  api.route('/users', usersRouter);
+  api.route('/audit', auditRouter);
+  app.route(API_PREFIX, api);
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+  });
+  const spec = {
+    openapi: '3.1.0',
+    info: { title: 'Easel', version: deps.config.version },
+  };
+  app.doc31('/openapi.json', spec);
+  app.get('/docs', (c) => c.html(renderDocsPage(app.getOpenAPI31Document(spec))));
+  return app;
+}
+
+export type EaselApp = ReturnType<typeof createApp>;

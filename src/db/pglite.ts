@@ -1,0 +1,15 @@
+import { PGlite } from '@electric-sql/pglite';
+import { drizzle } from 'drizzle-orm/pglite';
+import * as schema from './schema/index.ts';
+import type { Database } from './types.ts';
+
+/**
+ * Opens the embedded PGlite database (WASM, portable): in memory without a path, else in that folder.
+ * @example const database = await openPglite(`${dataDir}/db`);
+ */
+export async function openPglite(dataDir?: string): Promise<Database> {
+  const client = dataDir ? new PGlite(dataDir) : new PGlite();
+  await client.waitReady;
+  const db = drizzle({ client, schema });
+  return { db, driver: 'pglite', close: () => client.close() };
+}

@@ -1,0 +1,3 @@
+export * from './audit-log.ts';
+export * from './revoked-tokens.ts';
+export * from './users.ts';

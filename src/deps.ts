@@ -1,0 +1,50 @@
+import type { Context } from 'hono';
+import type { Clock } from './clock.ts';
+import type { Db } from './db/types.ts';
+import type { HttpMetrics } from './http/metrics.ts';
+import type { Logger } from './logger.ts';
+import type { LoginRateLimiter } from './services/auth/login-rate-limiter.ts';
+import type { PasswordHasher } from './services/auth/passwords.ts';
+import type { TokenService } from './services/auth/tokens.ts';
+import type { AuthUser, ServiceContext } from './services/context.ts';
+
+/** What the app needs from its configuration (the rest stays with the entry). */
+export interface AppConfig {
+  version: string;
+  authMode: 'multiuser' | 'single';
+  corsOrigins: string[];
+  userMaxPending: number;
+}
+
+/** Everything `createApp` runs on, built once at boot (or by the test harness). */
+export interface AppDeps {
+  config: AppConfig;
+  db: Db;
+  clock: Clock;
+  logger: Logger;
+  passwords: PasswordHasher;
+  tokens: TokenService;
+  loginLimiter: LoginRateLimiter;
+  metrics: HttpMetrics;
+  /** Whether the server can do its work (migrations ran; later, a model loaded), and why not. */
+  readiness: () => { ready: boolean; checks: Record<string, boolean> };
+  /** The client's address, for the login rate limit; the runtime adapter knows it. */
+  clientAddress: (c: Context) => string | undefined;
+}
+
+/**
+ * A service context from the deps, for a request or for work that is not a request (start-up, scheduler).
+ * @example await setupAdmin({ ctx: contextFromDeps(deps, 'startup', null), input });
+ */
+export function contextFromDeps(deps: AppDeps, requestId: string, actor: AuthUser | null): ServiceContext {
+  return {
+    db: deps.db,
+    clock: deps.clock,
+    passwords: deps.passwords,
+    tokens: deps.tokens,
+    loginLimiter: deps.loginLimiter,
+    userMaxPending: deps.config.userMaxPending,
+    requestId,
+    actor,
+  };
+}

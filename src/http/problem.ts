@@ -1,0 +1,49 @@
+import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
+import { ApiError, type ErrorCode, errorCatalog, toApiError } from './errors.ts';
+import type { AppEnv } from './types.ts';
+
+/** The `type` URI of a code: its entry on the docs page. */
+export const problemType = (code: ErrorCode) => `/docs#error-${code}`;
+
+/** The problem+json body of an error (RFC 9457). */
+export function problemBody(err: ApiError, requestId: string) {
+  return {
+    type: problemType(err.code),
+    title: errorCatalog[err.code].title,
+    status: errorCatalog[err.code].status,
+    detail: err.detail,
+    code: err.code,
+    request_id: requestId,
+    ...(err.errors ? { errors: err.errors } : {}),
+  };
+}
+
+/** Answers an `ApiError` as `application/problem+json` with its headers. */
+export function problemResponse(c: Context<AppEnv>, err: ApiError): Response {
+  for (const [name, value] of Object.entries(err.headers)) {
+    c.header(name, value);
+  }
+  c.header('Content-Type', 'application/problem+json');
+  return c.body(JSON.stringify(problemBody(err, c.var.requestId)), errorCatalog[err.code].status);
+}
+
+/**
+ * The app's one error handler: own and service errors become their problem; anything else is logged with
+ * the request id and stack and answered with a generic 500.
+ */
+export const handleError: ErrorHandler<AppEnv> = (err, c) => {
+  const known = toApiError(err);
+  if (known) {
+    return problemResponse(c, known);
+  }
+  c.var.deps.logger.error('unhandled error', {
+    request_id: c.var.requestId,
+    error: err.message,
+    stack: err.stack,
+  });
+  return problemResponse(c, new ApiError('internal', 'An unexpected error occurred.'));
+};
+
+/** Unknown routes are 404 problems. */
+export const handleNotFound: NotFoundHandler<AppEnv> = (c) =>
+  problemResponse(c, new ApiError('not_found', `No route for ${c.req.method} ${c.req.path}.`));

@@ -1,0 +1,39 @@
+import { serve } from '@hono/node-server';
+import { createApp } from './app.ts';
+import { EnvError, parseEnv } from './env.ts';
+import { createJsonLogger } from './logger.ts';
+import { buildNodeDeps } from './node/boot.ts';
+
+let env: ReturnType<typeof parseEnv>;
+try {
+  env = parseEnv(process.env);
+} catch (err) {
+  if (err instanceof EnvError) {
+    console.error(err.message);
+    process.exit(2);
+  }
+  throw err;
+}
+
+const logger = createJsonLogger({ level: env.LOG_LEVEL });
+const { deps, database } = await buildNodeDeps(env, logger);
+const app = createApp(deps);
+
+const server = serve({ fetch: app.fetch, hostname: env.HOST, port: env.PORT }, (info) => {
+  // Printed at every log level: scripts and people wait for this line.
+  console.log(`listening on http://${env.HOST}:${info.port}`);
+});
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) {
+    return;
+  }
+  stopping = true;
+  logger.info('shutting down', { signal });
+  server.close();
+  await database.close();
+  process.exit(0);
+}
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));

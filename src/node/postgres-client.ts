@@ -1,0 +1,14 @@
+import { drizzle } from 'drizzle-orm/postgres-js';
+import postgres from 'postgres';
+import * as schema from '../db/schema/index.ts';
+import type { Database } from '../db/types.ts';
+
+/**
+ * Connects to PostgreSQL through the `postgres` driver.
+ * @example const database = openPostgres('postgres://127.0.0.1:5432/easel');
+ */
+export function openPostgres(url: string, options: { max?: number } = {}): Database {
+  const client = postgres(url, { max: options.max ?? 10, onnotice: () => {} });
+  const db = drizzle({ client, schema });
+  return { db, driver: 'postgres', close: () => client.end({ timeout: 5 }) };
+}

@@ -1,0 +1,43 @@
+import { eq } from 'drizzle-orm';
+import { revokedTokens } from '../../db/schema/index.ts';
+import type { AuthUser, ServiceContext } from '../context.ts';
+import { AuthError } from '../errors.ts';
+import { findUserById, SYSTEM_USER_ID } from '../users/user-dto.ts';
+
+/**
+ * Turns a bearer token into the acting user, applying every rejection rule of API.md section 2: the token
+ * itself (algorithm, signature, iss, aud, exp), a logged-out `jti`, a stale `epoch`, and a deleted or
+ * inactive account. Rights come from the account as it is now.
+ * @example const user = await authenticate({ ctx, input: { token } });
+ */
+export async function authenticate({
+  ctx,
+  input,
+}: {
+  ctx: ServiceContext;
+  input: { token: string };
+}): Promise<AuthUser> {
+  const claims = await ctx.tokens.verify(input.token);
+  const [revoked] = await ctx.db
+    .select({ jti: revokedTokens.jti })
+    .from(revokedTokens)
+    .where(eq(revokedTokens.jti, claims.jti))
+    .limit(1);
+  if (revoked) {
+    throw new AuthError('unauthorized', 'The token has been revoked.');
+  }
+  const row = claims.sub === SYSTEM_USER_ID ? undefined : await findUserById(ctx.db, claims.sub);
+  if (!row?.isActive) {
+    throw new AuthError('unauthorized', 'The account is deleted or inactive.');
+  }
+  if (claims.epoch < row.epoch) {
+    throw new AuthError('unauthorized', 'The token has been revoked.');
+  }
+  return {
+    userId: row.userId,
+    email: row.email,
+    isAdmin: row.isAdmin,
+    via: 'token',
+    token: { jti: claims.jti, exp: claims.exp, epoch: claims.epoch, rememberMe: claims.remember_me },
+  };
+}

@@ -1,0 +1,13 @@
+import type { ServiceContext } from '../context.ts';
+import { NotFoundError } from '../errors.ts';
+import { findUserById, toUserDto } from '../users/user-dto.ts';
+
+/** The acting user's account, with the rights it acts with (the `system` user is admin in single-user mode). */
+export async function getMe({ ctx }: { ctx: ServiceContext }) {
+  const actor = ctx.actor;
+  const row = actor ? await findUserById(ctx.db, actor.userId) : undefined;
+  if (!actor || !row) {
+    throw new NotFoundError('User', actor?.userId ?? '(anonymous)');
+  }
+  return { ...toUserDto(row, ctx.userMaxPending), is_admin: actor.isAdmin };
+}

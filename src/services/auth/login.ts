@@ -1,0 +1,77 @@
+import { and, eq, ne, sql } from 'drizzle-orm';
+import { users } from '../../db/schema/index.ts';
+import { recordAudit } from '../audit/record-audit.ts';
+import type { ServiceContext } from '../context.ts';
+import { AuthError, RateLimitedError } from '../errors.ts';
+import { SYSTEM_USER_ID, toUserDto } from '../users/user-dto.ts';
+import { LoginRateLimiter } from './login-rate-limiter.ts';
+import { LoginInput, type TokenResponse } from './schemas.ts';
+
+/** Checked when the email is unknown so that both failures cost the same time. */
+const DUMMY_HASH =
+  'pbkdf2-sha256$600000$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
+
+/**
+ * Exchanges email and password for a token. Unknown email, wrong password and inactive account fail alike;
+ * after 5 failures per email and client within 15 minutes the pair is refused until the window passes.
+ * @example const { token } = await login({ ctx, input: { email, password }, client: '127.0.0.1' });
+ */
+export async function login({
+  ctx,
+  input,
+  client,
+}: {
+  ctx: ServiceContext;
+  input: LoginInput;
+  client: string;
+}): Promise<TokenResponse> {
+  const data = LoginInput.parse(input);
+  const email = data.email.toLowerCase();
+  const key = LoginRateLimiter.key(email, client);
+  const wait = ctx.loginLimiter.blockedFor(key);
+  if (wait > 0) {
+    throw new RateLimitedError(`Too many failed logins; try again in ${wait} seconds.`, wait);
+  }
+  const [row] = await ctx.db
+    .select()
+    .from(users)
+    .where(and(eq(sql`lower(${users.email})`, email), ne(users.userId, SYSTEM_USER_ID)))
+    .limit(1);
+  const passwordOk = await ctx.passwords.verify(data.password, row?.passwordHash ?? DUMMY_HASH);
+  if (!row || !passwordOk || !row.isActive) {
+    ctx.loginLimiter.fail(key);
+    await recordAudit({
+      ctx,
+      input: {
+        action: 'auth.login_failed',
+        targetType: 'user',
+        targetId: row?.userId,
+        details: { email, client },
+        actorUserId: row?.userId ?? null,
+      },
+    });
+    throw new AuthError('invalid_credentials', 'The email or password is incorrect.');
+  }
+  ctx.loginLimiter.succeed(key);
+  const now = ctx.clock.now();
+  await ctx.db.update(users).set({ lastLoginAt: now }).where(eq(users.userId, row.userId));
+  await recordAudit({
+    ctx,
+    input: {
+      action: 'auth.login',
+      targetType: 'user',
+      targetId: row.userId,
+      details: { remember_me: data.remember_me ?? false, client },
+      actorUserId: row.userId,
+    },
+  });
+  const issued = await ctx.tokens.issue(
+    { userId: row.userId, email: row.email, isAdmin: row.isAdmin, epoch: row.epoch },
+    data.remember_me ?? false,
+  );
+  return {
+    token: issued.token,
+    expires_in: issued.expiresIn,
+    user: toUserDto({ ...row, lastLoginAt: now }, ctx.userMaxPending),
+  };
+}

@@ -1,0 +1,22 @@
+import type { ServiceContext } from '../context.ts';
+import { findUserById } from '../users/user-dto.ts';
+
+/**
+ * The sliding refresh: a new token of the same class (remember-me kept) for the acting token's account, with
+ * its current rights. None when the request itself revoked the token (its epoch moved, or it was deleted).
+ */
+export async function refreshToken({ ctx }: { ctx: ServiceContext }): Promise<string | undefined> {
+  const token = ctx.actor?.token;
+  if (!ctx.actor || !token) {
+    return undefined;
+  }
+  const row = await findUserById(ctx.db, ctx.actor.userId);
+  if (!row?.isActive || row.epoch !== token.epoch) {
+    return undefined;
+  }
+  const issued = await ctx.tokens.issue(
+    { userId: row.userId, email: row.email, isAdmin: row.isAdmin, epoch: row.epoch },
+    token.rememberMe,
+  );
+  return issued.token;
+}

@@ -1,0 +1,35 @@
+import type { Clock } from '../clock.ts';
+import type { DbOrTx } from '../db/types.ts';
+import type { LoginRateLimiter } from './auth/login-rate-limiter.ts';
+import type { PasswordHasher } from './auth/passwords.ts';
+import type { TokenService } from './auth/tokens.ts';
+
+/** Who is making the request. `via` tells how: a bearer token, single-user mode, or no credentials. */
+export interface AuthUser {
+  userId: string;
+  email: string;
+  isAdmin: boolean;
+  via: 'token' | 'single' | 'anonymous';
+  /** Set when `via` is `token`. */
+  token: { jti: string; exp: number; epoch: number; rememberMe: boolean } | null;
+}
+
+/** What every service verb receives besides its input. */
+export interface ServiceContext {
+  db: DbOrTx;
+  clock: Clock;
+  requestId: string;
+  actor: AuthUser | null;
+  passwords: PasswordHasher;
+  tokens: TokenService;
+  loginLimiter: LoginRateLimiter;
+  userMaxPending: number;
+}
+
+/**
+ * Runs `fn` in a transaction, reusing the one in `ctx` when there is one.
+ * @example await withTransaction(ctx, (tx) => updateUser({ ctx: tx, input }));
+ */
+export function withTransaction<T>(ctx: ServiceContext, fn: (ctx: ServiceContext) => Promise<T>): Promise<T> {
+  return ctx.db.transaction((tx) => fn({ ...ctx, db: tx }));
+}

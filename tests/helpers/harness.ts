@@ -1,0 +1,144 @@
+import { sql } from 'drizzle-orm';
+import { createApp, type EaselApp } from '../../src/app.ts';
+import type { Clock } from '../../src/clock.ts';
+import type { Database } from '../../src/db/types.ts';
+import { type AppConfig, type AppDeps, contextFromDeps } from '../../src/deps.ts';
+import { HttpMetrics } from '../../src/http/metrics.ts';
+import { createJsonLogger } from '../../src/logger.ts';
+import { LoginRateLimiter } from '../../src/services/auth/login-rate-limiter.ts';
+import { pbkdf2Hasher } from '../../src/services/auth/passwords.ts';
+import { hs256Tokens } from '../../src/services/auth/tokens.ts';
+import { createUser, type User } from '../../src/services/users/index.ts';
+import { openTestDatabase } from './database.ts';
+
+export const TEST_SECRET = 'test-secret-test-secret-test-secret-0123456789';
+export const TEST_PASSWORD = 'correct horse battery';
+
+/** A clock tests move by hand. */
+export class FakeClock implements Clock {
+  #t = Date.now();
+  now = () => new Date(this.#t);
+  advance(ms: number) {
+    this.#t += ms;
+  }
+}
+
+export interface TestUser {
+  user: User;
+  token: string;
+  password: string;
+}
+
+export interface RequestOptions {
+  token?: string;
+  json?: unknown;
+  body?: BodyInit;
+  headers?: Record<string, string>;
+}
+
+export interface HarnessOptions {
+  config?: Partial<AppConfig>;
+}
+
+/**
+ * One app on its own fresh database, with a fake clock, captured logs and fixture builders.
+ * @example let h: Harness; beforeAll(async () => { h = await createHarness(); }); afterAll(() => h.close());
+ */
+export async function createHarness(opts: HarnessOptions = {}) {
+  const database: Database = await openTestDatabase();
+  const clock = new FakeClock();
+  const logs: Record<string, unknown>[] = [];
+  let seq = 0;
+  const deps: AppDeps = {
+    config: { version: '0.0.0-test', authMode: 'multiuser', corsOrigins: [], userMaxPending: 1000, ...opts.config },
+    db: database.db,
+    clock,
+    logger: createJsonLogger({ level: 'debug', write: (line) => logs.push(JSON.parse(line)) }),
+    passwords: pbkdf2Hasher(1000),
+    tokens: hs256Tokens(new TextEncoder().encode(TEST_SECRET), clock),
+    loginLimiter: new LoginRateLimiter(clock),
+    metrics: new HttpMetrics(),
+    readiness: () => ({ ready: true, checks: { database: true } }),
+    clientAddress: (c) => c.req.header('x-test-client') ?? 'test-client',
+  };
+  const app: EaselApp = createApp(deps);
+
+  async function request(method: string, path: string, o: RequestOptions = {}): Promise<Response> {
+    const headers: Record<string, string> = { ...o.headers };
+    if (o.token) {
+      headers.Authorization = `Bearer ${o.token}`;
+    }
+    let body = o.body;
+    if (o.json !== undefined) {
+      headers['Content-Type'] ??= 'application/json';
+      body = JSON.stringify(o.json);
+    }
+    return app.request(path, { method, headers, body });
+  }
+
+  /** A user with a token; unique email unless given. */
+  async function createTestUser(
+    o: { email?: string; isAdmin?: boolean; displayName?: string; password?: string; rememberMe?: boolean } = {},
+  ): Promise<TestUser> {
+    seq++;
+    const password = o.password ?? TEST_PASSWORD;
+    const user = await createUser({
+      ctx: contextFromDeps(deps, `fixture-${seq}`, null),
+      input: {
+        email: o.email ?? `user${seq}-${crypto.randomUUID().slice(0, 8)}@example.com`,
+        password,
+        display_name: o.displayName,
+        is_admin: o.isAdmin ?? false,
+      },
+    });
+    const { token } = await deps.tokens.issue(
+      { userId: user.user_id, email: user.email, isAdmin: user.is_admin, epoch: 0 },
+      o.rememberMe ?? false,
+    );
+    return { user, token, password };
+  }
+
+  return {
+    app,
+    deps,
+    db: database.db,
+    driver: database.driver,
+    clock,
+    logs,
+    request,
+    get: (path: string, o?: RequestOptions) => request('GET', path, o),
+    post: (path: string, o?: RequestOptions) => request('POST', path, o),
+    patch: (path: string, o?: RequestOptions) => request('PATCH', path, o),
+    put: (path: string, o?: RequestOptions) => request('PUT', path, o),
+    delete: (path: string, o?: RequestOptions) => request('DELETE', path, o),
+    createUser: createTestUser,
+    /** Empties every table but keeps the `system` user, for tests that need a database with no account. */
+    async reset() {
+      await database.db.execute(sql`TRUNCATE audit_log, revoked_tokens`);
+      await database.db.execute(sql`DELETE FROM users WHERE user_id <> 'system'`);
+    },
+    close: () => database.close(),
+  };
+}
+
+export type Harness = Awaited<ReturnType<typeof createHarness>>;
+
+/** The problem body every error test compares against, with the response's own request id. */
+export function problem(
+  res: Response,
+  code: string,
+  status: number,
+  title: string,
+  detail: string,
+  errors?: { path: string; message: string }[],
+) {
+  return {
+    type: `/docs#error-${code}`,
+    title,
+    status,
+    detail,
+    code,
+    request_id: res.headers.get('x-request-id'),
+    ...(errors ? { errors } : {}),
+  };
+}

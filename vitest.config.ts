@@ -1,0 +1,17 @@
+import { defineConfig } from 'vitest/config';
+
+// Database suites run twice: on embedded PGlite and on the real PostgreSQL (127.0.0.1:5432, database `test`,
+// or EASEL_TEST_PG_URL). Each test file gets its own database, so files run in parallel.
+const dbSuites = ['tests/routes/**/*.test.ts', 'tests/services/**/*.test.ts'];
+
+export default defineConfig({
+  test: {
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['tests/unit/**/*.test.ts', 'tests/node/**/*.test.ts'] } },
+      { extends: true, test: { name: 'pglite', include: dbSuites, env: { EASEL_TEST_DB: 'pglite' } } },
+      { extends: true, test: { name: 'postgres', include: dbSuites, env: { EASEL_TEST_DB: 'postgres' } } },
+    ],
+  },
+});
