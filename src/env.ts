@@ -54,7 +54,10 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
   const result = EnvSchema.safeParse(cleaned);
   if (!result.success) {
-    const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(environment)'}: ${i.message}`);
+    const lines = result.error.issues.map((i) => {
+      const [variable = '(environment)', ...rest] = i.path.map(String);
+      return `  ${variable}: ${rest.length ? `item ${rest.join('.')}: ` : ''}${i.message}`;
+    });
     throw new EnvError(`invalid configuration:\n${lines.join('\n')}`);
   }
   return result.data;

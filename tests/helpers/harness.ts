@@ -38,6 +38,8 @@ export interface RequestOptions {
 
 export interface HarnessOptions {
   config?: Partial<AppConfig>;
+  /** Replaces deps, e.g. a readiness check that throws. */
+  deps?: Partial<Omit<AppDeps, 'config' | 'db' | 'clock'>>;
 }
 
 /**
@@ -50,7 +52,13 @@ export async function createHarness(opts: HarnessOptions = {}) {
   const logs: Record<string, unknown>[] = [];
   let seq = 0;
   const deps: AppDeps = {
-    config: { version: '0.0.0-test', authMode: 'multiuser', corsOrigins: [], userMaxPending: 1000, ...opts.config },
+    config: {
+      version: '0.0.0-test',
+      authMode: 'multiuser',
+      corsOrigins: [],
+      userMaxPending: 1000,
+      ...opts.config,
+    },
     db: database.db,
     clock,
     logger: createJsonLogger({ level: 'debug', write: (line) => logs.push(JSON.parse(line)) }),
@@ -60,6 +68,7 @@ export async function createHarness(opts: HarnessOptions = {}) {
     metrics: new HttpMetrics(),
     readiness: () => ({ ready: true, checks: { database: true } }),
     clientAddress: (c) => c.req.header('x-test-client') ?? 'test-client',
+    ...opts.deps,
   };
   const app: EaselApp = createApp(deps);
 
@@ -78,7 +87,13 @@ export async function createHarness(opts: HarnessOptions = {}) {
 
   /** A user with a token; unique email unless given. */
   async function createTestUser(
-    o: { email?: string; isAdmin?: boolean; displayName?: string; password?: string; rememberMe?: boolean } = {},
+    o: {
+      email?: string;
+      isAdmin?: boolean;
+      displayName?: string;
+      password?: string;
+      rememberMe?: boolean;
+    } = {},
   ): Promise<TestUser> {
     seq++;
     const password = o.password ?? TEST_PASSWORD;

@@ -1,0 +1,190 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHarness, type Harness, problem } from '../helpers/harness.ts';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await createHarness({ config: { corsOrigins: ['http://ui.example'] } });
+});
+afterAll(() => h.close());
+
+describe('request ids', () => {
+  it('every response carries X-Request-Id, and the log line has it', async () => {
+    const res = await h.get('/health');
+    const id = res.headers.get('x-request-id');
+    expect(id).toBeTruthy();
+    const line = h.logs.find((l) => l.request_id === id);
+    expect(line).toMatchObject({
+      level: 'info',
+      msg: 'request',
+      method: 'GET',
+      path: '/health',
+      route: '/health',
+      status: 200,
+      outcome: 'ok',
+      user_id: null,
+    });
+  });
+
+  it('a client-supplied request id is kept', async () => {
+    const res = await h.get('/health', { headers: { 'X-Request-Id': 'client-chosen-id-1' } });
+    expect(res.headers.get('x-request-id')).toBe('client-chosen-id-1');
+  });
+
+  it('the log line names the route template and the user', async () => {
+    const admin = await h.createUser({ isAdmin: true });
+    const res = await h.get(`/api/v1/users/${admin.user.user_id}`, { token: admin.token });
+    const line = h.logs.find((l) => l.request_id === res.headers.get('x-request-id'));
+    expect(line).toMatchObject({ route: '/api/v1/users/:user_id', status: 200, user_id: admin.user.user_id });
+  });
+});
+
+describe('CORS', () => {
+  it('exposes X-Refreshed-Token and X-Request-Id to allowed origins', async () => {
+    const res = await h.get('/health', { headers: { Origin: 'http://ui.example' } });
+    expect(res.headers.get('access-control-allow-origin')).toBe('http://ui.example');
+    expect(res.headers.get('access-control-expose-headers')).toBe('X-Refreshed-Token,X-Request-Id');
+  });
+
+  it('answers a preflight allowing the Authorization header', async () => {
+    const res = await h.request('OPTIONS', '/api/v1/users', {
+      headers: {
+        Origin: 'http://ui.example',
+        'Access-Control-Request-Method': 'POST',
+        'Access-Control-Request-Headers': 'authorization,content-type',
+      },
+    });
+    expect(res.status).toBe(204);
+    expect(res.headers.get('access-control-allow-headers')).toBe('Authorization,Content-Type,Last-Event-ID');
+  });
+
+  it('does not allow other origins', async () => {
+    const res = await h.get('/health', { headers: { Origin: 'http://evil.example' } });
+    expect(res.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
+
+describe('metrics', () => {
+  it('admins read Prometheus text with request counts and durations by route and status', async () => {
+    const admin = await h.createUser({ isAdmin: true });
+    await h.get('/health');
+    const res = await h.get('/metrics', { token: admin.token });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+    const text = await res.text();
+    expect(text).toMatch(/^easel_http_requests_total\{method="GET",route="\/health",status="200"\} \d+$/m);
+    expect(text).toMatch(
+      /^easel_http_request_duration_seconds_bucket\{method="GET",route="\/health",status="200",le="\+Inf"\} \d+$/m,
+    );
+    expect(text).toContain('# TYPE easel_http_request_duration_seconds histogram');
+  });
+
+  it('refuses users (403) and anonymous callers (401)', async () => {
+    const u = await h.createUser();
+    const forbidden = await h.get('/metrics', { token: u.token });
+    expect(forbidden.status).toBe(403);
+    expect(await forbidden.json()).toEqual(
+      problem(forbidden, 'forbidden', 403, 'Forbidden', 'This action needs an admin.'),
+    );
+    const anonymous = await h.get('/metrics');
+    expect(anonymous.status).toBe(401);
+    expect((await anonymous.json()).code).toBe('unauthorized');
+  });
+});
+
+describe('OpenAPI and docs', () => {
+  it('/openapi.json documents every route from the same schemas', async () => {
+    const res = await h.get('/openapi.json');
+    expect(res.status).toBe(200);
+    const doc = await res.json();
+    expect(doc.openapi).toBe('3.1.0');
+    const ops = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([p, item]) =>
+      Object.keys(item).map((m) => `${m.toUpperCase()} ${p}`),
+    );
+    expect(ops.sort()).toEqual(
+      [
+        'GET /health',
+        'GET /ready',
+        'GET /metrics',
+        'GET /api/v1/auth/status',
+        'POST /api/v1/auth/setup',
+        'POST /api/v1/auth/login',
+        'POST /api/v1/auth/logout',
+        'GET /api/v1/auth/me',
+        'PATCH /api/v1/auth/me',
+        'GET /api/v1/users',
+        'POST /api/v1/users',
+        'GET /api/v1/users/{user_id}',
+        'PATCH /api/v1/users/{user_id}',
+        'DELETE /api/v1/users/{user_id}',
+        'GET /api/v1/audit',
+      ].sort(),
+    );
+    expect(doc.components.schemas.LoginInput.required).toEqual(['email', 'password']);
+    expect(doc.components.securitySchemes.bearer).toEqual({
+      type: 'http',
+      scheme: 'bearer',
+      bearerFormat: 'JWT',
+    });
+  });
+
+  it('/docs is a self-contained HTML page listing the operations and error codes', async () => {
+    const res = await h.get('/docs');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/html; charset=UTF-8');
+    const page = await res.text();
+    expect(page).toContain('<code>/api/v1/auth/login</code>');
+    expect(page).toContain('id="error-rate_limited"');
+    expect(page).not.toMatch(/<script[^>]+src=/);
+  });
+});
+
+describe('readiness and unexpected errors', () => {
+  it('/ready is 200 when every check passes', async () => {
+    const res = await h.get('/ready');
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: 'ready', checks: { database: true } });
+  });
+
+  it('/ready is 503 not_ready naming the failing check', async () => {
+    const other = await createHarness({
+      deps: { readiness: () => ({ ready: false, checks: { database: true, model: false } }) },
+    });
+    try {
+      const res = await other.get('/ready');
+      expect(res.status).toBe(503);
+      expect(await res.json()).toEqual(problem(res, 'not_ready', 503, 'Not ready', 'Not ready: model.'));
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('an unknown exception is a generic 500 without a stack, logged with the request id and stack', async () => {
+    const broken = await createHarness({
+      deps: {
+        readiness: () => {
+          throw new Error('secret internals exploded');
+        },
+      },
+    });
+    try {
+      const res = await broken.get('/ready');
+      expect(res.status).toBe(500);
+      const text = await res.text();
+      expect(JSON.parse(text)).toEqual(
+        problem(res, 'internal', 500, 'Internal server error', 'An unexpected error occurred.'),
+      );
+      expect(text).not.toContain('secret internals');
+      const id = res.headers.get('x-request-id');
+      const logged = broken.logs.find((l) => l.msg === 'unhandled error');
+      expect(logged).toMatchObject({ level: 'error', request_id: id, error: 'secret internals exploded' });
+      expect(String(logged?.stack)).toContain('app.test.ts');
+      expect(broken.logs.find((l) => l.msg === 'request' && l.request_id === id)).toMatchObject({
+        level: 'error',
+        status: 500,
+        outcome: 'error',
+      });
+    } finally {
+      await broken.close();
+    }
+  });
+});

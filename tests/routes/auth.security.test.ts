@@ -1,0 +1,186 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHarness, type Harness, problem, type TestUser } from '../helpers/harness.ts';
+import { decodeJwt, forgeToken, tamper, unsignedToken } from '../helpers/tokens.ts';
+
+let h: Harness;
+let admin: TestUser;
+beforeAll(async () => {
+  h = await createHarness();
+  admin = await h.createUser({ isAdmin: true });
+});
+afterAll(() => h.close());
+
+const ME = '/api/v1/auth/me';
+
+async function expectRejected(token: string, code: 'unauthorized' | 'token_expired', detail: string) {
+  const res = await h.get(ME, { token });
+  expect(res.status).toBe(401);
+  expect(res.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
+  expect(res.headers.get('content-type')).toBe('application/problem+json');
+  const title = code === 'token_expired' ? 'Token expired' : 'Unauthorized';
+  expect(await res.json()).toEqual(problem(res, code, 401, title, detail));
+}
+
+describe('token verification: every rejection rule is a 401', () => {
+  it('accepts a valid token', async () => {
+    const { user, token } = await h.createUser();
+    const res = await h.get(ME, { token });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual(user);
+  });
+
+  it('refuses a request without a token', async () => {
+    const res = await h.get(ME);
+    expect(res.status).toBe(401);
+    expect(await res.json()).toEqual(
+      problem(res, 'unauthorized', 401, 'Unauthorized', 'A bearer token is required.'),
+    );
+    expect(res.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
+  });
+
+  it('refuses a header that is not a bearer token', async () => {
+    const { token } = await h.createUser();
+    const res = await h.get(ME, { headers: { Authorization: `Basic ${token}` } });
+    expect(res.status).toBe(401);
+    expect((await res.json()).detail).toBe('A bearer token is required.');
+  });
+
+  it('refuses alg: none', async () => {
+    const { token } = await h.createUser();
+    await expectRejected(unsignedToken(decodeJwt(token)), 'unauthorized', 'The token is invalid.');
+  });
+
+  it('refuses a token signed with another HMAC algorithm and the same key', async () => {
+    const { user } = await h.createUser();
+    await expectRejected(
+      await forgeToken(user.user_id, { alg: 'HS512' }),
+      'unauthorized',
+      'The token is invalid.',
+    );
+  });
+
+  it('refuses a token signed with another key', async () => {
+    const { user } = await h.createUser();
+    const other = new TextEncoder().encode('another-secret-another-secret-another-secret');
+    await expectRejected(
+      await forgeToken(user.user_id, { key: other }),
+      'unauthorized',
+      'The token is invalid.',
+    );
+  });
+
+  it('refuses a tampered payload', async () => {
+    const { token } = await h.createUser();
+    await expectRejected(tamper(token, { is_admin: true }), 'unauthorized', 'The token is invalid.');
+  });
+
+  it('refuses garbage', async () => {
+    await expectRejected('not.a.jwt', 'unauthorized', 'The token is invalid.');
+  });
+
+  it('refuses an expired token with code token_expired', async () => {
+    const { user } = await h.createUser();
+    const nowS = Math.floor(h.clock.now().getTime() / 1000);
+    const token = await forgeToken(user.user_id, { nowS: nowS - 7200, lifetimeS: 3600 });
+    await expectRejected(token, 'token_expired', 'The token has expired.');
+  });
+
+  it('refuses a wrong issuer', async () => {
+    const { user } = await h.createUser();
+    await expectRejected(
+      await forgeToken(user.user_id, { iss: 'other' }),
+      'unauthorized',
+      'The token is invalid.',
+    );
+  });
+
+  it('refuses a wrong audience', async () => {
+    const { user } = await h.createUser();
+    await expectRejected(
+      await forgeToken(user.user_id, { aud: 'other' }),
+      'unauthorized',
+      'The token is invalid.',
+    );
+  });
+
+  it('refuses a token whose claims are not Easel claims', async () => {
+    const { user } = await h.createUser();
+    const token = await forgeToken(user.user_id, { claims: { epoch: 'zero' } });
+    await expectRejected(token, 'unauthorized', 'The token is invalid.');
+  });
+
+  it('refuses a logged-out token, and only that one', async () => {
+    const { user, token } = await h.createUser();
+    const other = (
+      await h.deps.tokens.issue({ userId: user.user_id, email: user.email, isAdmin: false, epoch: 0 }, false)
+    ).token;
+    const out = await h.post('/api/v1/auth/logout', { token });
+    expect(out.status).toBe(204);
+    expect(out.headers.get('x-refreshed-token')).toBeNull();
+    await expectRejected(token, 'unauthorized', 'The token has been revoked.');
+    expect((await h.get(ME, { token: other })).status).toBe(200);
+  });
+
+  it('refuses a token from before a password change', async () => {
+    const u = await h.createUser();
+    const res = await h.patch(ME, {
+      token: u.token,
+      json: { current_password: u.password, new_password: 'a brand new password' },
+    });
+    expect(res.status).toBe(200);
+    await expectRejected(u.token, 'unauthorized', 'The token has been revoked.');
+    const replacement = res.headers.get('x-refreshed-token') ?? '';
+    expect((await h.get(ME, { token: replacement })).status).toBe(200);
+  });
+
+  it('refuses a token from before a demotion', async () => {
+    const u = await h.createUser({ isAdmin: true });
+    const res = await h.patch(`/api/v1/users/${u.user.user_id}`, {
+      token: admin.token,
+      json: { is_admin: false },
+    });
+    expect(res.status).toBe(200);
+    await expectRejected(u.token, 'unauthorized', 'The token has been revoked.');
+  });
+
+  it('refuses a token of a deleted user', async () => {
+    const u = await h.createUser();
+    expect((await h.delete(`/api/v1/users/${u.user.user_id}`, { token: admin.token })).status).toBe(204);
+    await expectRejected(u.token, 'unauthorized', 'The account is deleted or inactive.');
+  });
+
+  it('refuses a token of an inactive user', async () => {
+    const u = await h.createUser();
+    const res = await h.patch(`/api/v1/users/${u.user.user_id}`, {
+      token: admin.token,
+      json: { is_active: false },
+    });
+    expect(res.status).toBe(200);
+    await expectRejected(u.token, 'unauthorized', 'The account is deleted or inactive.');
+  });
+
+  it('refuses a token for the system user', async () => {
+    await expectRejected(await forgeToken('system'), 'unauthorized', 'The account is deleted or inactive.');
+  });
+});
+
+describe('authentication runs before routing under /api/v1', () => {
+  it('an unknown path without a token is 401', async () => {
+    const res = await h.get('/api/v1/no-such-thing');
+    expect(res.status).toBe(401);
+    expect((await res.json()).code).toBe('unauthorized');
+  });
+
+  it('an unknown path with a valid token is 404', async () => {
+    const res = await h.get('/api/v1/no-such-thing', { token: admin.token });
+    expect(res.status).toBe(404);
+    expect(await res.json()).toEqual(
+      problem(res, 'not_found', 404, 'Not found', 'No route for GET /api/v1/no-such-thing.'),
+    );
+  });
+
+  it('an unknown path with an invalid token is 401', async () => {
+    const res = await h.get('/api/v1/no-such-thing', { token: 'bad' });
+    expect(res.status).toBe(401);
+  });
+});

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { EnvError, parseEnv } from '../../src/env.ts';
+
+describe('parseEnv', () => {
+  it('gives the contract defaults', () => {
+    expect(parseEnv({})).toEqual({
+      PORT: 9090,
+      HOST: '127.0.0.1',
+      DATA_DIR: './data',
+      AUTH_MODE: 'multiuser',
+      USER_MAX_PENDING: 1000,
+      LOG_LEVEL: 'info',
+    });
+  });
+
+  it('parses every variable', () => {
+    const env = parseEnv({
+      PORT: '8080',
+      HOST: '0.0.0.0',
+      DATA_DIR: '/var/lib/easel',
+      DATABASE_URL: 'postgres://u@db:5432/easel',
+      AUTH_MODE: 'single',
+      JWT_SECRET: 'x'.repeat(32),
+      ADMIN_EMAIL: 'root@example.com',
+      ADMIN_PASSWORD: 'password1',
+      CORS_ORIGINS: 'http://a.example, https://b.example',
+      USER_MAX_PENDING: '5',
+      LOG_LEVEL: 'debug',
+    });
+    expect(env).toMatchObject({ PORT: 8080, AUTH_MODE: 'single', USER_MAX_PENDING: 5, LOG_LEVEL: 'debug' });
+    expect(env.CORS_ORIGINS).toEqual(['http://a.example', 'https://b.example']);
+  });
+
+  it('treats empty strings as unset', () => {
+    expect(parseEnv({ PORT: '', DATABASE_URL: '' }).PORT).toBe(9090);
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ AUTH_MODE: 'open' }, 'AUTH_MODE'],
+    [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
+    [{ JWT_SECRET: 'short' }, 'JWT_SECRET'],
+    [{ ADMIN_EMAIL: 'root@example.com' }, 'ADMIN_PASSWORD'],
+    [{ ADMIN_EMAIL: 'nope', ADMIN_PASSWORD: 'password1' }, 'ADMIN_EMAIL'],
+    [{ CORS_ORIGINS: 'not a url' }, 'CORS_ORIGINS'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ USER_MAX_PENDING: '0' }, 'USER_MAX_PENDING'],
+  ])('%o fails naming %s', (source, variable) => {
+    expect(() => parseEnv(source)).toThrow(EnvError);
+    expect(() => parseEnv(source)).toThrow(new RegExp(`^invalid configuration:\\n  ${variable}: `));
+  });
+
+  it('counts JWT_SECRET in UTF-8 bytes', () => {
+    expect(() => parseEnv({ JWT_SECRET: 'é'.repeat(15) })).toThrow(/JWT_SECRET/);
+    expect(parseEnv({ JWT_SECRET: 'é'.repeat(16) }).JWT_SECRET).toBe('é'.repeat(16));
+  });
+});
