@@ -1,12 +1,15 @@
 import type { Context } from 'hono';
 import type { Clock } from './clock.ts';
 import type { Db } from './db/types.ts';
+import type { EventPublisher } from './events/interface.ts';
 import type { HttpMetrics } from './http/metrics.ts';
 import type { Logger } from './logger.ts';
+import type { ModelCatalog } from './models/catalog.ts';
+import type { Processor } from './scheduler/interface.ts';
 import type { LoginRateLimiter } from './services/auth/login-rate-limiter.ts';
 import type { PasswordHasher } from './services/auth/passwords.ts';
 import type { TokenService } from './services/auth/tokens.ts';
-import type { AuthUser, ServiceContext } from './services/context.ts';
+import type { AuthUser, QueueSettings, ServiceContext } from './services/context.ts';
 
 /** What the app needs from its configuration (the rest stays with the entry). */
 export interface AppConfig {
@@ -14,6 +17,7 @@ export interface AppConfig {
   authMode: 'multiuser' | 'single';
   corsOrigins: string[];
   userMaxPending: number;
+  queue: QueueSettings;
 }
 
 /** Everything `createApp` runs on, built once at boot (or by the test harness). */
@@ -26,6 +30,9 @@ export interface AppDeps {
   tokens: TokenService;
   loginLimiter: LoginRateLimiter;
   metrics: HttpMetrics;
+  events: EventPublisher;
+  processor: Processor;
+  models: ModelCatalog;
   /** Whether the server can do its work (migrations ran; later, a model loaded), and why not. */
   readiness: () => { ready: boolean; checks: Record<string, boolean> };
   /** The client's address, for the login rate limit; the runtime adapter knows it. */
@@ -44,6 +51,10 @@ export function contextFromDeps(deps: AppDeps, requestId: string, actor: AuthUse
     tokens: deps.tokens,
     loginLimiter: deps.loginLimiter,
     userMaxPending: deps.config.userMaxPending,
+    queue: deps.config.queue,
+    events: deps.events,
+    processor: deps.processor,
+    models: deps.models,
     requestId,
     actor,
   };

@@ -31,6 +31,9 @@ export const EnvSchema = z
       )
       .pipe(z.array(z.url()))
       .optional(),
+    MODELS_DIR: z.string().min(1).default('./models'),
+    QUEUE_FAIRNESS: z.enum(['round_robin', 'fifo']).default('round_robin'),
+    QUEUE_MAX_SIZE: positiveInt.default(10_000),
     USER_MAX_PENDING: positiveInt.default(1000),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   })

@@ -7,13 +7,16 @@ import { openPglite } from '../db/pglite.ts';
 import type { Database } from '../db/types.ts';
 import { type AppDeps, contextFromDeps } from '../deps.ts';
 import type { Env } from '../env.ts';
+import { noopPublisher } from '../events/noop.ts';
 import { HttpMetrics } from '../http/metrics.ts';
 import type { Logger } from '../logger.ts';
+import { IdleProcessor } from '../scheduler/idle.ts';
 import { bootstrapAdmin } from '../services/auth/bootstrap-admin.ts';
 import { LoginRateLimiter } from '../services/auth/login-rate-limiter.ts';
 import { pbkdf2Hasher } from '../services/auth/passwords.ts';
 import { hs256Tokens } from '../services/auth/tokens.ts';
 import { readMigrationsFromDir } from './migrations-fs.ts';
+import { readModelCatalog } from './model-catalog.ts';
 import { openPostgres } from './postgres-client.ts';
 import { loadJwtSecret } from './secret.ts';
 
@@ -42,6 +45,7 @@ export async function buildNodeDeps(
       authMode: env.AUTH_MODE,
       corsOrigins: env.CORS_ORIGINS ?? [],
       userMaxPending: env.USER_MAX_PENDING,
+      queue: { fairness: env.QUEUE_FAIRNESS, maxSize: env.QUEUE_MAX_SIZE },
     },
     db: database.db,
     clock,
@@ -50,6 +54,9 @@ export async function buildNodeDeps(
     tokens: hs256Tokens(new TextEncoder().encode(secret), clock),
     loginLimiter: new LoginRateLimiter(clock),
     metrics: new HttpMetrics(),
+    events: noopPublisher,
+    processor: new IdleProcessor(),
+    models: await readModelCatalog(env.MODELS_DIR, logger),
     readiness: () => ({ ready: true, checks: { database: true } }),
     clientAddress: (c) => getConnInfo(c).remote.address,
   };

@@ -1,5 +1,8 @@
 import type { Clock } from '../clock.ts';
 import type { DbOrTx } from '../db/types.ts';
+import type { EventPublisher } from '../events/interface.ts';
+import type { ModelCatalog } from '../models/catalog.ts';
+import type { Processor } from '../scheduler/interface.ts';
 import type { LoginRateLimiter } from './auth/login-rate-limiter.ts';
 import type { PasswordHasher } from './auth/passwords.ts';
 import type { TokenService } from './auth/tokens.ts';
@@ -24,6 +27,16 @@ export interface ServiceContext {
   tokens: TokenService;
   loginLimiter: LoginRateLimiter;
   userMaxPending: number;
+  queue: QueueSettings;
+  events: EventPublisher;
+  processor: Processor;
+  models: ModelCatalog;
+}
+
+/** How the queue orders and bounds work (QUEUE_FAIRNESS, QUEUE_MAX_SIZE). */
+export interface QueueSettings {
+  fairness: 'round_robin' | 'fifo';
+  maxSize: number;
 }
 
 /**

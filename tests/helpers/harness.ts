@@ -3,8 +3,11 @@ import { createApp, type EaselApp } from '../../src/app.ts';
 import type { Clock } from '../../src/clock.ts';
 import type { Database } from '../../src/db/types.ts';
 import { type AppConfig, type AppDeps, contextFromDeps } from '../../src/deps.ts';
+import { MemoryEventPublisher } from '../../src/events/memory.ts';
 import { HttpMetrics } from '../../src/http/metrics.ts';
 import { createJsonLogger } from '../../src/logger.ts';
+import { type ModelInfo, staticCatalog } from '../../src/models/catalog.ts';
+import { FakeProcessor } from '../../src/scheduler/fake.ts';
 import { LoginRateLimiter } from '../../src/services/auth/login-rate-limiter.ts';
 import { pbkdf2Hasher } from '../../src/services/auth/passwords.ts';
 import { hs256Tokens } from '../../src/services/auth/tokens.ts';
@@ -13,6 +16,14 @@ import { openTestDatabase } from './database.ts';
 
 export const TEST_SECRET = 'test-secret-test-secret-test-secret-0123456789';
 export const TEST_PASSWORD = 'correct horse battery';
+export const TINY_MODEL: ModelInfo = {
+  key: 'tiny-sd',
+  name: 'Tiny SD',
+  base: 'sd-1',
+  type: 'main',
+  format: 'onnx',
+  description: 'test model',
+};
 
 /** A clock tests move by hand. */
 export class FakeClock implements Clock {
@@ -37,7 +48,7 @@ export interface RequestOptions {
 }
 
 export interface HarnessOptions {
-  config?: Partial<AppConfig>;
+  config?: Partial<Omit<AppConfig, 'queue'>> & { queue?: Partial<AppConfig['queue']> };
   /** Replaces deps, e.g. a readiness check that throws. */
   deps?: Partial<Omit<AppDeps, 'config' | 'db' | 'clock'>>;
 }
@@ -51,6 +62,8 @@ export async function createHarness(opts: HarnessOptions = {}) {
   const clock = new FakeClock();
   const logs: Record<string, unknown>[] = [];
   let seq = 0;
+  const events = new MemoryEventPublisher();
+  const processor = new FakeProcessor();
   const deps: AppDeps = {
     config: {
       version: '0.0.0-test',
@@ -58,6 +71,7 @@ export async function createHarness(opts: HarnessOptions = {}) {
       corsOrigins: [],
       userMaxPending: 1000,
       ...opts.config,
+      queue: { fairness: 'round_robin', maxSize: 10_000, ...opts.config?.queue },
     },
     db: database.db,
     clock,
@@ -66,6 +80,9 @@ export async function createHarness(opts: HarnessOptions = {}) {
     tokens: hs256Tokens(new TextEncoder().encode(TEST_SECRET), clock),
     loginLimiter: new LoginRateLimiter(clock),
     metrics: new HttpMetrics(),
+    events,
+    processor,
+    models: staticCatalog([TINY_MODEL]),
     readiness: () => ({ ready: true, checks: { database: true } }),
     clientAddress: (c) => c.req.header('x-test-client') ?? 'test-client',
     ...opts.deps,
@@ -120,6 +137,8 @@ export async function createHarness(opts: HarnessOptions = {}) {
     driver: database.driver,
     clock,
     logs,
+    events,
+    processor,
     request,
     get: (path: string, o?: RequestOptions) => request('GET', path, o),
     post: (path: string, o?: RequestOptions) => request('POST', path, o),

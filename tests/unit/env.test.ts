@@ -8,6 +8,9 @@ describe('parseEnv', () => {
       HOST: '127.0.0.1',
       DATA_DIR: './data',
       AUTH_MODE: 'multiuser',
+      MODELS_DIR: './models',
+      QUEUE_FAIRNESS: 'round_robin',
+      QUEUE_MAX_SIZE: 10000,
       USER_MAX_PENDING: 1000,
       LOG_LEVEL: 'info',
     });
@@ -46,6 +49,8 @@ describe('parseEnv', () => {
     [{ CORS_ORIGINS: 'not a url' }, 'CORS_ORIGINS'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ USER_MAX_PENDING: '0' }, 'USER_MAX_PENDING'],
+    [{ QUEUE_FAIRNESS: 'random' }, 'QUEUE_FAIRNESS'],
+    [{ QUEUE_MAX_SIZE: '-1' }, 'QUEUE_MAX_SIZE'],
   ])('%o fails naming %s', (source, variable) => {
     expect(() => parseEnv(source)).toThrow(EnvError);
     expect(() => parseEnv(source)).toThrow(new RegExp(`^invalid configuration:\\n  ${variable}: `));

@@ -1,3 +1,4 @@
 export * from './audit-log.ts';
 export * from './revoked-tokens.ts';
+export * from './session-queue.ts';
 export * from './users.ts';

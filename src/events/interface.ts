@@ -1,0 +1,28 @@
+/** Events the server publishes (API.md section 5). `ownerId` null means queue-wide (everyone on the queue). */
+export type ServerEventName =
+  | 'queue_item_status_changed'
+  | 'invocation_started'
+  | 'invocation_progress'
+  | 'invocation_complete'
+  | 'invocation_error'
+  | 'batch_enqueued'
+  | 'queue_items_retried'
+  | 'queue_items_canceled'
+  | 'queue_cleared'
+  | 'queue_status';
+
+export interface ServerEvent {
+  name: ServerEventName;
+  queueId: string;
+  /** The user whose item this is; null for queue-wide events. Admins get copies of owned events. */
+  ownerId: string | null;
+  data: Record<string, unknown>;
+}
+
+/**
+ * The publisher port: services call it after the database write; the channel hub delivers.
+ * @example events.publish({ name: 'batch_enqueued', queueId: 'default', ownerId: userId, data });
+ */
+export interface EventPublisher {
+  publish(event: ServerEvent): void;
+}

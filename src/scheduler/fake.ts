@@ -1,0 +1,15 @@
+import { IdleProcessor } from './idle.ts';
+
+/** The idle processor plus a record of what it was asked, for tests. */
+export class FakeProcessor extends IdleProcessor {
+  readonly canceled: number[] = [];
+  wakes = 0;
+
+  override cancel(itemId: number): void {
+    this.canceled.push(itemId);
+  }
+
+  override wake(): void {
+    this.wakes++;
+  }
+}
