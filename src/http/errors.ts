@@ -117,8 +117,10 @@ export function toApiError(err: unknown): ApiError | undefined {
     });
   }
   if (err instanceof AuthError) {
+    // RFC 6750 section 3.1: no error code when the request carried no token at all.
+    const challenge = err.missingToken ? 'Bearer' : 'Bearer error="invalid_token"';
     const headers: Record<string, string> =
-      err.reason === 'invalid_credentials' ? {} : { 'WWW-Authenticate': 'Bearer error="invalid_token"' };
+      err.reason === 'invalid_credentials' ? {} : { 'WWW-Authenticate': challenge };
     return new ApiError(err.reason, err.message, { headers, cause: err });
   }
   if (err instanceof HTTPException) {

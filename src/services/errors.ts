@@ -54,10 +54,14 @@ export class AuthError extends ServiceError {
   constructor(
     readonly reason: 'unauthorized' | 'token_expired' | 'invalid_credentials',
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; missingToken?: boolean },
   ) {
     super(message, options);
+    this.missingToken = options?.missingToken ?? false;
   }
+
+  /** The request carried no token at all (not a bad one). */
+  readonly missingToken: boolean;
 }
 
 export class RateLimitedError extends ServiceError {

@@ -206,7 +206,7 @@ describe('GET /api/v1/audit records', () => {
     expect(await byRequest(rid(wrong))).toEqual([
       userEntry({
         action: 'auth.login_failed',
-        actor_user_id: user.user.user_id,
+        actor_user_id: null,
         target_id: user.user.user_id,
         details: { email: user.user.email, client: 'test-client' },
         request_id: rid(wrong),

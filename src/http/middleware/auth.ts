@@ -45,7 +45,7 @@ export const auth = (opts: AuthOptions): MiddlewareHandler<AppEnv> => {
     }
     const token = bearerToken(c.req.header('Authorization'));
     if (!token) {
-      throw new AuthError('unauthorized', 'A bearer token is required.');
+      throw new AuthError('unauthorized', 'A bearer token is required.', { missingToken: true });
     }
     c.set('user', await authenticate({ ctx: serviceContext(c), input: { token } }));
     return next();

@@ -47,7 +47,8 @@ export async function login({
         targetType: 'user',
         targetId: row?.userId,
         details: { email, client },
-        actorUserId: row?.userId ?? null,
+        // Nobody proved who they are: the account is the target, never the actor.
+        actorUserId: null,
       },
     });
     throw new AuthError('invalid_credentials', 'The email or password is incorrect.');
