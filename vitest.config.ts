@@ -9,7 +9,10 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     projects: [
-      { extends: true, test: { name: 'unit', include: ['tests/unit/**/*.test.ts', 'tests/node/**/*.test.ts'] } },
+      {
+        extends: true,
+        test: { name: 'unit', include: ['tests/unit/**/*.test.ts', 'tests/node/**/*.test.ts'] },
+      },
       { extends: true, test: { name: 'pglite', include: dbSuites, env: { EASEL_TEST_DB: 'pglite' } } },
       { extends: true, test: { name: 'postgres', include: dbSuites, env: { EASEL_TEST_DB: 'postgres' } } },
     ],

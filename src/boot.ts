@@ -1,0 +1,146 @@
+import { systemClock } from './clock.ts';
+import { migrate, readMigrations } from './db/migrate.ts';
+import type { Database } from './db/types.ts';
+import { type AppDeps, contextFromDeps } from './deps.ts';
+import type { Env } from './env.ts';
+import { noopPublisher } from './events/noop.ts';
+import { HttpMetrics } from './http/metrics.ts';
+import type { Logger } from './logger.ts';
+import { type ModelCatalog, type ModelInfo, staticCatalog } from './models/catalog.ts';
+import { IdleProcessor } from './scheduler/idle.ts';
+import { bootstrapAdmin } from './services/auth/bootstrap-admin.ts';
+import { LoginRateLimiter } from './services/auth/login-rate-limiter.ts';
+import { pbkdf2Hasher } from './services/auth/passwords.ts';
+import { hs256Tokens } from './services/auth/tokens.ts';
+
+/** The file access each runtime entry gives the portable boot code. */
+export interface BootFiles {
+  /** Reads a text file (a relative path is from the working directory). */
+  readText(path: string): Promise<string>;
+  /** Creates a file that must not exist yet, readable by the owner only. */
+  createPrivate(path: string, text: string): Promise<void>;
+  /** The sub-folders of a folder; throws when it does not exist. */
+  listFolders(path: string): Promise<string[]>;
+  isNotFound(err: unknown): boolean;
+}
+
+const base64url = (bytes: Uint8Array) =>
+  btoa(String.fromCharCode(...bytes))
+    .replaceAll('+', '-')
+    .replaceAll('/', '_')
+    .replace(/=+$/, '');
+
+/**
+ * The JWT secret: `JWT_SECRET` when set, else the one kept in `DATA_DIR/jwt-secret`, generated (48 random
+ * bytes, base64url, mode 0600) on first start. With `persist` false, a random one for this process.
+ */
+export async function loadJwtSecret(files: BootFiles, env: Env, persist = true): Promise<string> {
+  if (env.JWT_SECRET) {
+    return env.JWT_SECRET;
+  }
+  const fresh = base64url(crypto.getRandomValues(new Uint8Array(48)));
+  if (!persist) {
+    return fresh;
+  }
+  const file = `${env.DATA_DIR}/jwt-secret`;
+  try {
+    return (await files.readText(file)).trim();
+  } catch (err) {
+    if (!files.isNotFound(err)) {
+      throw err;
+    }
+  }
+  await files.createPrivate(file, `${fresh}\n`);
+  return fresh;
+}
+
+/**
+ * One model per `MODELS_DIR/<folder>/model.json`; the key defaults to the folder name. A missing directory
+ * gives an empty catalog; an unreadable model.json is logged and skipped.
+ */
+export async function readModelCatalog(
+  files: BootFiles,
+  modelsDir: string,
+  logger: Logger,
+): Promise<ModelCatalog> {
+  let folders: string[];
+  try {
+    folders = await files.listFolders(modelsDir);
+  } catch {
+    logger.warn('models directory not found', { models_dir: modelsDir });
+    return staticCatalog([]);
+  }
+  const models: ModelInfo[] = [];
+  for (const folder of folders.sort()) {
+    try {
+      const meta = JSON.parse(await files.readText(`${modelsDir}/${folder}/model.json`)) as Partial<
+        Record<'key' | 'name' | 'base' | 'description', string>
+      >;
+      models.push({
+        key: meta.key ?? folder,
+        name: meta.name ?? folder,
+        base: meta.base ?? 'sd-1',
+        type: 'main',
+        format: 'onnx',
+        description: meta.description ?? '',
+      });
+    } catch (err) {
+      logger.warn('skipping model folder', { folder, error: (err as Error).message });
+    }
+  }
+  return staticCatalog(models);
+}
+
+/**
+ * What both entries do after opening the database: apply the migrations, load the secret and the models,
+ * build the deps, and create the `ADMIN_EMAIL` admin when no account exists.
+ */
+export async function buildDeps(opts: {
+  env: Env;
+  database: Database;
+  files: BootFiles;
+  logger: Logger;
+  clientAddress: AppDeps['clientAddress'];
+  /** The folder holding package.json and drizzle/, ending with a slash. */
+  projectRoot: string;
+  persistSecret?: boolean;
+}): Promise<AppDeps> {
+  const { env, database, files, logger, projectRoot } = opts;
+  const migrations = await readMigrations((p) => files.readText(`${projectRoot}drizzle/${p}`));
+  const applied = await migrate(database.db, migrations);
+  logger.info('database ready', { driver: database.driver, migrations_applied: applied });
+  const pkg = JSON.parse(await files.readText(`${projectRoot}package.json`)) as { version: string };
+  const secret = await loadJwtSecret(files, env, opts.persistSecret ?? true);
+  const clock = systemClock;
+  const deps: AppDeps = {
+    config: {
+      version: pkg.version,
+      authMode: env.AUTH_MODE,
+      corsOrigins: env.CORS_ORIGINS ?? [],
+      userMaxPending: env.USER_MAX_PENDING,
+      queue: { fairness: env.QUEUE_FAIRNESS, maxSize: env.QUEUE_MAX_SIZE },
+    },
+    db: database.db,
+    clock,
+    logger,
+    passwords: pbkdf2Hasher(),
+    tokens: hs256Tokens(new TextEncoder().encode(secret), clock),
+    loginLimiter: new LoginRateLimiter(clock),
+    metrics: new HttpMetrics(),
+    events: noopPublisher,
+    processor: new IdleProcessor(),
+    models: await readModelCatalog(files, env.MODELS_DIR, logger),
+    readiness: () => ({ ready: true, checks: { database: true } }),
+    clientAddress: opts.clientAddress,
+  };
+  if (env.ADMIN_EMAIL && env.ADMIN_PASSWORD) {
+    const admin = await bootstrapAdmin({
+      ctx: contextFromDeps(deps, 'startup', null),
+      input: { email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD },
+    });
+    if (admin) {
+      logger.info('admin created from ADMIN_EMAIL', { user_id: admin.user_id, email: admin.email });
+    }
+  }
+  return deps;
+}
