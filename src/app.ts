@@ -12,6 +12,7 @@ import { handleError, handleNotFound } from './http/problem.ts';
 import { auditRouter } from './routes/audit.ts';
 import { authRouter } from './routes/auth.ts';
 import { healthRouter } from './routes/health.ts';
+import { queueRouter } from './routes/queue/index.ts';
 import { usersRouter } from './routes/users.ts';
 
 export const API_PREFIX = '/api/v1';
@@ -63,6 +64,7 @@ export function createApp(deps: AppDeps) {
   api.route('/auth', authRouter);
   api.route('/users', usersRouter);
   api.route('/audit', auditRouter);
+  api.route('/queue', queueRouter);
   app.route(API_PREFIX, api);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {

@@ -2,11 +2,13 @@ import { eq } from 'drizzle-orm';
 import { users } from '../../db/schema/index.ts';
 import { recordAudit } from '../audit/record-audit.ts';
 import { type ServiceContext, withTransaction } from '../context.ts';
+import { cancelUserItems } from '../queue/cancel.ts';
 import { assertAnotherActiveAdmin, lockUserForChange } from './admin-guard.ts';
 
 /**
  * Deletes an account (admin action). Its tokens stop working because the account is gone; work and images
- * it owns stay and keep its `user_id`. The last active admin cannot be deleted.
+ * it owns stay and keep its `user_id`; its pending and running items are canceled. The last active admin
+ * cannot be deleted.
  */
 export async function deleteUser({ ctx, input }: { ctx: ServiceContext; input: { userId: string } }) {
   await withTransaction(ctx, async (tx) => {
@@ -25,4 +27,5 @@ export async function deleteUser({ ctx, input }: { ctx: ServiceContext; input: {
       },
     });
   });
+  await cancelUserItems(ctx, input.userId);
 }

@@ -2,13 +2,15 @@ import { eq } from 'drizzle-orm';
 import { users } from '../../db/schema/index.ts';
 import { recordAudit } from '../audit/record-audit.ts';
 import { type ServiceContext, withTransaction } from '../context.ts';
+import { cancelUserItems } from '../queue/cancel.ts';
 import { assertAnotherActiveAdmin, lockUserForChange } from './admin-guard.ts';
 import { UpdateUserInput } from './schemas.ts';
 import { toUserDto } from './user-dto.ts';
 
 /**
  * Changes an account (admin action). Demotion, deactivation and a password reset revoke every token of the
- * user (epoch + 1). The last active admin cannot be demoted or deactivated.
+ * user (epoch + 1); deactivation also cancels their pending and running items. The last active admin cannot
+ * be demoted or deactivated.
  * @example await updateUser({ ctx, input: { userId, patch: { is_active: false } } });
  */
 export async function updateUser({
@@ -20,7 +22,7 @@ export async function updateUser({
 }) {
   const patch = UpdateUserInput.parse(input.patch);
   const passwordHash = patch.password === undefined ? undefined : await ctx.passwords.hash(patch.password);
-  return withTransaction(ctx, async (tx) => {
+  const result = await withTransaction(ctx, async (tx) => {
     const row = await lockUserForChange(tx.db, input.userId);
     const demoted = row.isAdmin && patch.is_admin === false;
     const deactivated = row.isActive && patch.is_active === false;
@@ -51,6 +53,10 @@ export async function updateUser({
         details: { ...visible, ...(passwordHash ? { password_reset: true } : {}), tokens_revoked: revoke },
       },
     });
-    return toUserDto(updated ?? row, ctx.userMaxPending);
+    return { user: toUserDto(updated ?? row, ctx.userMaxPending), deactivated };
   });
+  if (result.deactivated) {
+    await cancelUserItems(ctx, input.userId);
+  }
+  return result.user;
 }

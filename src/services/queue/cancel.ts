@@ -1,0 +1,169 @@
+import { and, asc, eq, inArray, type SQL } from 'drizzle-orm';
+import { type QueueStatus, sessionQueue } from '../../db/schema/index.ts';
+import { recordAudit } from '../audit/record-audit.ts';
+import { type ServiceContext, withTransaction } from '../context.ts';
+import { assertQueue, itemForChange, requireActor } from './access.ts';
+import { selectItems, toQueueItem } from './item-dto.ts';
+import { byOwner, publishStatusChanged } from './publish.ts';
+import { BatchIds } from './schemas.ts';
+
+const ACTIVE: QueueStatus[] = ['pending', 'in_progress'];
+
+/**
+ * Cancels the active items matching `where` in one transaction, then tells the processor to stop the
+ * running ones and publishes one `queue_items_canceled` per owner plus a `queue_item_status_changed` for
+ * each running item. Returns the canceled rows.
+ */
+export async function cancelMatching(
+  ctx: ServiceContext,
+  where: SQL | undefined,
+  opts: { includeRunning: boolean; audit: Record<string, unknown> | null },
+) {
+  const statuses: QueueStatus[] = opts.includeRunning ? ACTIVE : ['pending'];
+  const canceled = await withTransaction(ctx, async (tx) => {
+    const now = tx.clock.now();
+    const rows = await tx.db
+      .update(sessionQueue)
+      .set({ status: 'canceled', completedAt: now, updatedAt: now })
+      .where(and(where, inArray(sessionQueue.status, statuses)))
+      .returning({
+        itemId: sessionQueue.itemId,
+        userId: sessionQueue.userId,
+        startedAt: sessionQueue.startedAt,
+      });
+    if (opts.audit && rows.length > 0) {
+      await recordAudit({
+        ctx: tx,
+        input: {
+          action: 'queue.canceled',
+          targetType: 'queue',
+          targetId: 'default',
+          details: { ...opts.audit, canceled: rows.length },
+        },
+      });
+    }
+    return rows.sort((a, b) => a.itemId - b.itemId);
+  });
+  const running = canceled.filter((r) => r.startedAt !== null);
+  for (const r of running) {
+    ctx.processor.cancel(r.itemId);
+  }
+  for (const [userId, ids] of byOwner(canceled)) {
+    ctx.events.publish({
+      name: 'queue_items_canceled',
+      queueId: 'default',
+      ownerId: userId,
+      data: { queue_id: 'default', canceled_item_ids: ids, user_id: userId },
+    });
+  }
+  if (running.length > 0) {
+    const rows = await selectItems(ctx.db)
+      .where(
+        inArray(
+          sessionQueue.itemId,
+          running.map((r) => r.itemId),
+        ),
+      )
+      .orderBy(asc(sessionQueue.itemId));
+    for (const row of rows) {
+      await publishStatusChanged(ctx.db, ctx.events, toQueueItem(row));
+    }
+  }
+  return canceled;
+}
+
+/** Cancels one item (owner or admin). A finished item comes back unchanged. */
+export async function cancelItem({
+  ctx,
+  input,
+}: {
+  ctx: ServiceContext;
+  input: { queueId: string; itemId: number };
+}) {
+  const actor = requireActor(ctx.actor);
+  const row = await itemForChange(ctx.db, actor, input.queueId, input.itemId);
+  if (!ACTIVE.includes(row.status)) {
+    return toQueueItem(row);
+  }
+  const wasRunning = row.status === 'in_progress';
+  const updated = await withTransaction(ctx, async (tx) => {
+    const now = tx.clock.now();
+    const changed = await tx.db
+      .update(sessionQueue)
+      .set({ status: 'canceled', completedAt: now, updatedAt: now })
+      .where(and(eq(sessionQueue.itemId, row.itemId), inArray(sessionQueue.status, ACTIVE)))
+      .returning({ itemId: sessionQueue.itemId });
+    if (changed.length > 0) {
+      await recordAudit({
+        ctx: tx,
+        input: {
+          action: 'queue.canceled',
+          targetType: 'queue_item',
+          targetId: String(row.itemId),
+          details: { owner_user_id: row.userId },
+        },
+      });
+    }
+    const [fresh] = await selectItems(tx.db).where(eq(sessionQueue.itemId, row.itemId));
+    return { item: toQueueItem(fresh ?? row), changed: changed.length > 0 };
+  });
+  if (updated.changed) {
+    if (wasRunning) {
+      ctx.processor.cancel(row.itemId);
+    }
+    await publishStatusChanged(ctx.db, ctx.events, updated.item);
+  }
+  return updated.item;
+}
+
+/** Cancels the active items of the given batches: the caller's own, or everyone's for admins. */
+export async function cancelByBatchIds({
+  ctx,
+  input,
+}: {
+  ctx: ServiceContext;
+  input: { queueId: string; batchIds: string[] };
+}) {
+  assertQueue(input.queueId);
+  const actor = requireActor(ctx.actor);
+  const batchIds = BatchIds.parse(input.batchIds);
+  if (batchIds.length === 0) {
+    return { canceled: 0 };
+  }
+  const rows = await cancelMatching(
+    ctx,
+    and(
+      eq(sessionQueue.queueId, input.queueId),
+      inArray(sessionQueue.batchId, batchIds),
+      actor.isAdmin ? undefined : eq(sessionQueue.userId, actor.userId),
+    ),
+    { includeRunning: true, audit: { batch_ids: batchIds } },
+  );
+  return { canceled: rows.length };
+}
+
+/** Cancels every pending item (the running one keeps going): the caller's own, or all for admins. */
+export async function cancelAllExceptCurrent({
+  ctx,
+  input,
+}: {
+  ctx: ServiceContext;
+  input: { queueId: string };
+}) {
+  assertQueue(input.queueId);
+  const actor = requireActor(ctx.actor);
+  const rows = await cancelMatching(
+    ctx,
+    and(
+      eq(sessionQueue.queueId, input.queueId),
+      actor.isAdmin ? undefined : eq(sessionQueue.userId, actor.userId),
+    ),
+    { includeRunning: false, audit: { scope: actor.isAdmin ? 'all' : 'own', except_current: true } },
+  );
+  return { canceled: rows.length };
+}
+
+/** Cancels a user's pending and running items (their account was deactivated or deleted). */
+export async function cancelUserItems(ctx: ServiceContext, userId: string) {
+  return cancelMatching(ctx, eq(sessionQueue.userId, userId), { includeRunning: true, audit: null });
+}

@@ -1,0 +1,33 @@
+import { and, eq, inArray, type SQL, sql } from 'drizzle-orm';
+import { QUEUE_STATUSES, type QueueStatus, sessionQueue } from '../../db/schema/index.ts';
+import type { DbOrTx } from '../../db/types.ts';
+import type { StatusCounts } from './schemas.ts';
+
+/** Item counts by status (and their total) over the items matching `where`. */
+export async function countByStatus(db: DbOrTx, where: SQL | undefined): Promise<StatusCounts> {
+  const rows = await db
+    .select({ status: sessionQueue.status, n: sql<number>`count(*)::int` })
+    .from(sessionQueue)
+    .where(where)
+    .groupBy(sessionQueue.status);
+  const counts = Object.fromEntries(QUEUE_STATUSES.map((s) => [s, 0])) as Record<QueueStatus, number>;
+  for (const r of rows) {
+    counts[r.status] = r.n;
+  }
+  return { ...counts, total: rows.reduce((sum, r) => sum + r.n, 0) };
+}
+
+/** Pending plus in-progress items of the queue, or of one user in it: what the capacities count. */
+export async function countActive(db: DbOrTx, queueId: string, userId?: string): Promise<number> {
+  const [row] = await db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(sessionQueue)
+    .where(
+      and(
+        eq(sessionQueue.queueId, queueId),
+        inArray(sessionQueue.status, ['pending', 'in_progress']),
+        userId === undefined ? undefined : eq(sessionQueue.userId, userId),
+      ),
+    );
+  return row?.n ?? 0;
+}

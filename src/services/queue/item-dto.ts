@@ -1,0 +1,83 @@
+import { eq, getTableColumns } from 'drizzle-orm';
+import { type QueueRow, sessionQueue, users } from '../../db/schema/index.ts';
+import type { DbOrTx } from '../../db/types.ts';
+import type { AuthUser } from '../context.ts';
+import type { QueueItem } from './schemas.ts';
+
+/** The columns of every queue read: the item and its owner's names from a LEFT JOIN to `users`. */
+export const itemColumns = {
+  ...getTableColumns(sessionQueue),
+  userDisplayName: users.displayName,
+  userEmail: users.email,
+};
+
+export type ItemRow = QueueRow & { userDisplayName: string | null; userEmail: string | null };
+
+/**
+ * The base of every queue read: items LEFT JOIN users, so a deleted owner gives null names and never drops
+ * the row.
+ * @example const rows = await selectItems(db).where(eq(sessionQueue.itemId, id));
+ */
+export const selectItems = (db: DbOrTx) =>
+  db.select(itemColumns).from(sessionQueue).leftJoin(users, eq(users.userId, sessionQueue.userId));
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+/** A row as the owner and admins see it. */
+export function toQueueItem(row: ItemRow): QueueItem {
+  return {
+    item_id: row.itemId,
+    queue_id: row.queueId,
+    batch_id: row.batchId,
+    session_id: row.sessionId,
+    status: row.status,
+    priority: row.priority,
+    origin: row.origin,
+    destination: row.destination,
+    field_values: row.fieldValues ?? null,
+    session: row.session,
+    workflow: row.workflow ?? null,
+    error_type: row.errorType,
+    error_message: row.errorMessage,
+    error_traceback: row.errorTraceback,
+    created_at: row.createdAt.toISOString(),
+    updated_at: row.updatedAt.toISOString(),
+    started_at: iso(row.startedAt),
+    completed_at: iso(row.completedAt),
+    retried_from_item_id: row.retriedFromItemId,
+    user_id: row.userId,
+    user_display_name: row.userDisplayName,
+    user_email: row.userEmail,
+    redacted: false,
+  };
+}
+
+/** Whether the viewer sees the item whole: its owner or an admin. */
+export const canSeeWhole = (viewer: AuthUser | null, ownerId: string) =>
+  viewer !== null && (viewer.isAdmin || viewer.userId === ownerId);
+
+/**
+ * The one redaction of API.md section 4, applied wherever an item leaves the server: to anyone but its
+ * owner and admins, everything that tells what the item is or who owns it beyond the name is null.
+ */
+export function redactFor(viewer: AuthUser | null, item: QueueItem): QueueItem {
+  if (canSeeWhole(viewer, item.user_id)) {
+    return item;
+  }
+  return {
+    ...item,
+    batch_id: null,
+    session_id: null,
+    field_values: null,
+    session: null,
+    workflow: null,
+    origin: null,
+    destination: null,
+    error_type: null,
+    error_message: null,
+    error_traceback: null,
+    retried_from_item_id: null,
+    user_email: null,
+    redacted: true,
+  };
+}

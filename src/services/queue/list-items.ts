@@ -1,0 +1,80 @@
+import { and, asc, desc, eq, gt, lt, or, type SQL } from 'drizzle-orm';
+import { sessionQueue } from '../../db/schema/index.ts';
+import type { ServiceContext } from '../context.ts';
+import { assertQueue, requireActor } from './access.ts';
+import { decodeCursor, encodeCursor } from './cursor.ts';
+import { redactFor, selectItems, toQueueItem } from './item-dto.ts';
+import { ListAllQuery, ListQuery } from './schemas.ts';
+
+/**
+ * A page of the queue in list order (priority desc, item_id asc), redacted for the caller. The cursor is
+ * the position of the last item, so items added meanwhile cause no skip or repeat.
+ */
+export async function listItems({
+  ctx,
+  input,
+}: {
+  ctx: ServiceContext;
+  input: { queueId: string; query: ListQuery };
+}) {
+  assertQueue(input.queueId);
+  const actor = requireActor(ctx.actor);
+  const q = ListQuery.parse(input.query);
+  const where: (SQL | undefined)[] = [eq(sessionQueue.queueId, input.queueId)];
+  if (q.status) {
+    where.push(eq(sessionQueue.status, q.status));
+  }
+  if (q.user === 'me') {
+    where.push(eq(sessionQueue.userId, actor.userId));
+  }
+  if (q.cursor !== undefined) {
+    const c = decodeCursor(q.cursor);
+    where.push(
+      or(
+        lt(sessionQueue.priority, c.priority),
+        and(eq(sessionQueue.priority, c.priority), gt(sessionQueue.itemId, c.itemId)),
+      ),
+    );
+  }
+  const rows = await selectItems(ctx.db)
+    .where(and(...where))
+    .orderBy(desc(sessionQueue.priority), asc(sessionQueue.itemId))
+    .limit(q.limit + 1);
+  const page = rows.slice(0, q.limit);
+  const last = page.at(-1);
+  const hasMore = rows.length > q.limit;
+  return {
+    items: page.map((r) => redactFor(actor, toQueueItem(r))),
+    has_more: hasMore,
+    next_cursor: hasMore && last ? encodeCursor({ priority: last.priority, itemId: last.itemId }) : null,
+  };
+}
+
+/**
+ * Every matching item in list order, redacted for the caller. `destination` is redacted on others' items,
+ * so for a non-admin it matches only their own items: filtering on a hidden value must not reveal it.
+ */
+export async function listAllItems({
+  ctx,
+  input,
+}: {
+  ctx: ServiceContext;
+  input: { queueId: string; query: ListAllQuery };
+}) {
+  assertQueue(input.queueId);
+  const actor = requireActor(ctx.actor);
+  const q = ListAllQuery.parse(input.query);
+  const rows = await selectItems(ctx.db)
+    .where(
+      and(
+        eq(sessionQueue.queueId, input.queueId),
+        q.status ? eq(sessionQueue.status, q.status) : undefined,
+        q.destination !== undefined ? eq(sessionQueue.destination, q.destination) : undefined,
+        q.user === 'me' || (q.destination !== undefined && !actor.isAdmin)
+          ? eq(sessionQueue.userId, actor.userId)
+          : undefined,
+      ),
+    )
+    .orderBy(desc(sessionQueue.priority), asc(sessionQueue.itemId));
+  return rows.map((r) => redactFor(actor, toQueueItem(r)));
+}

@@ -1,0 +1,275 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { textToImageGraph } from '../helpers/graphs.ts';
+import { createHarness, type Harness, problem, type TestUser } from '../helpers/harness.ts';
+import { enqueue, Q } from '../helpers/queue.ts';
+
+let h: Harness;
+let admin: TestUser;
+beforeAll(async () => {
+  h = await createHarness();
+  admin = await h.createUser({ isAdmin: true });
+});
+afterAll(() => h.close());
+
+const countMine = async (token: string) => (await (await h.get(`${Q}/status`, { token })).json()).mine.total;
+
+describe('enqueue validation', () => {
+  it('a graph problem is 422 with its path under batch.graph, and nothing is enqueued', async () => {
+    const u = await h.createUser();
+    const graph = textToImageGraph();
+    (graph.nodes.denoise as Record<string, unknown>).steps = 0;
+    graph.nodes.model = { id: 'model', type: 'main_model_loader', model: { key: 'no-such-model' } };
+    const res = await h.post(`${Q}/enqueue_batch`, { token: u.token, json: { batch: { graph } } });
+    expect(res.status).toBe(422);
+    const body = await res.json();
+    expect(body).toEqual(
+      problem(
+        res,
+        'validation_failed',
+        422,
+        'Validation failed',
+        'The request does not match the schema.',
+        body.errors,
+      ),
+    );
+    expect(body.errors.map((e: { path: string }) => e.path).sort()).toEqual([
+      'batch.graph.nodes.denoise.steps',
+      'batch.graph.nodes.model.model',
+    ]);
+    expect(await countMine(u.token)).toBe(0);
+  });
+
+  it('unequal item lists in a zip group are 422 at batch.data.<group>', async () => {
+    const u = await h.createUser();
+    const res = await h.post(`${Q}/enqueue_batch`, {
+      token: u.token,
+      json: {
+        batch: {
+          graph: textToImageGraph(),
+          data: [
+            [
+              { node_path: 'noise', field_name: 'seed', items: [1, 2, 3] },
+              { node_path: 'positive', field_name: 'prompt', items: ['a', 'b'] },
+            ],
+          ],
+        },
+      },
+    });
+    expect(res.status).toBe(422);
+    expect((await res.json()).errors.map((e: { path: string }) => e.path)).toEqual(['batch.data.0']);
+  });
+
+  it.each([0, 10_001, 1.5, '2'])('runs = %j is 422', async (runs) => {
+    const u = await h.createUser();
+    const res = await h.post(`${Q}/enqueue_batch`, {
+      token: u.token,
+      json: { batch: { graph: textToImageGraph(), runs } },
+    });
+    expect(res.status).toBe(422);
+    expect((await res.json()).errors[0].path).toBe('batch.runs');
+  });
+
+  it('expands data in the contract’s order: runs outermost, then the product of groups, zipped inside', async () => {
+    const u = await h.createUser();
+    const res = await h.post(`${Q}/enqueue_batch`, {
+      token: u.token,
+      json: {
+        batch: {
+          graph: textToImageGraph(),
+          runs: 2,
+          data: [
+            [
+              { node_path: 'noise', field_name: 'seed', items: [1, 2] },
+              { node_path: 'positive', field_name: 'prompt', items: ['cat', 'dog'] },
+            ],
+            [{ node_path: 'denoise', field_name: 'steps', items: [3, 4, 5] }],
+          ],
+        },
+      },
+    });
+    expect(res.status).toBe(201);
+    const body = await res.json();
+    expect(body.enqueued).toBe(12);
+    const items = await (
+      await h.post(`${Q}/items_by_ids`, { token: u.token, json: { item_ids: body.item_ids } })
+    ).json();
+    const summary = items.map((i: { field_values: { value: unknown }[] }) =>
+      i.field_values.map((f) => f.value).join('/'),
+    );
+    const once = ['1/cat/3', '1/cat/4', '1/cat/5', '2/dog/3', '2/dog/4', '2/dog/5'];
+    expect(summary).toEqual([...once, ...once]);
+    expect(items[0].field_values).toEqual([
+      { node_path: 'noise', field_name: 'seed', value: 1 },
+      { node_path: 'positive', field_name: 'prompt', value: 'cat' },
+      { node_path: 'denoise', field_name: 'steps', value: 3 },
+    ]);
+    expect(items[0].session.graph.nodes.noise.seed).toBe(1);
+    expect(items[5].session.graph.nodes.denoise.steps).toBe(5);
+  });
+
+  it('prepend gives priority 1', async () => {
+    const u = await h.createUser();
+    const res = await h.post(`${Q}/enqueue_batch`, {
+      token: u.token,
+      json: { batch: { graph: textToImageGraph() }, prepend: true },
+    });
+    expect((await res.json()).priority).toBe(1);
+  });
+});
+
+describe('capacity', () => {
+  it('over the user’s max_pending the whole batch is refused with 429 quota_exceeded', async () => {
+    const u = await h.createUser();
+    await h.patch(`/api/v1/users/${u.user.user_id}`, { token: admin.token, json: { max_pending: 5 } });
+    await enqueue(h, u.token, { runs: 3 });
+    const res = await h.post(`${Q}/enqueue_batch`, {
+      token: u.token,
+      json: { batch: { graph: textToImageGraph(), runs: 3 } },
+    });
+    expect(res.status).toBe(429);
+    expect(await res.json()).toEqual(
+      problem(
+        res,
+        'quota_exceeded',
+        429,
+        'Quota exceeded',
+        'At most 5 pending and running items per user; 3 are queued, and 3 more were asked for.',
+      ),
+    );
+    expect(await countMine(u.token)).toBe(3);
+    expect(
+      (
+        await h.post(`${Q}/enqueue_batch`, {
+          token: u.token,
+          json: { batch: { graph: textToImageGraph(), runs: 2 } },
+        })
+      ).status,
+    ).toBe(201);
+  });
+
+  it('finished items do not count against the capacity', async () => {
+    const u = await h.createUser();
+    await h.patch(`/api/v1/users/${u.user.user_id}`, { token: admin.token, json: { max_pending: 2 } });
+    const { batch } = await enqueue(h, u.token, { runs: 2 });
+    await h.put(`${Q}/cancel_by_batch_ids`, { token: u.token, json: { batch_ids: [batch.batch_id] } });
+    expect(
+      (
+        await h.post(`${Q}/enqueue_batch`, {
+          token: u.token,
+          json: { batch: { graph: textToImageGraph(), runs: 2 } },
+        })
+      ).status,
+    ).toBe(201);
+  });
+
+  it('over QUEUE_MAX_SIZE is 429 too', async () => {
+    const small = await createHarness({ config: { queue: { maxSize: 4 } } });
+    try {
+      const u = await small.createUser();
+      const ok = await small.post(`${Q}/enqueue_batch`, {
+        token: u.token,
+        json: { batch: { graph: textToImageGraph(), runs: 3 } },
+      });
+      expect(ok.status).toBe(201);
+      const res = await small.post(`${Q}/enqueue_batch`, {
+        token: u.token,
+        json: { batch: { graph: textToImageGraph(), runs: 2 } },
+      });
+      expect(res.status).toBe(429);
+      expect(await res.json()).toEqual(
+        problem(
+          res,
+          'quota_exceeded',
+          429,
+          'Quota exceeded',
+          'The queue holds at most 4 pending and running items; it has 3, and 2 more were asked for.',
+        ),
+      );
+    } finally {
+      await small.close();
+    }
+  });
+});
+
+describe('list pagination', () => {
+  it('walks the queue in list order without skips or repeats while items are added', async () => {
+    const u = await h.createUser();
+    const first = (await enqueue(h, u.token, { runs: 25 })).item_ids;
+    const seen: number[] = [];
+    let cursor: string | null = null;
+    let added: number[] = [];
+    do {
+      const url = `${Q}/list?user=me&limit=10${cursor ? `&cursor=${cursor}` : ''}`;
+      const page: { items: { item_id: number }[]; has_more: boolean; next_cursor: string | null } = await (
+        await h.get(url, { token: u.token })
+      ).json();
+      seen.push(...page.items.map((i) => i.item_id));
+      expect(page.has_more).toBe(page.next_cursor !== null);
+      cursor = page.next_cursor;
+      if (seen.length === 10) {
+        added = (await enqueue(h, u.token, { runs: 3 })).item_ids;
+      }
+    } while (cursor);
+    expect(seen).toEqual([...first, ...added]);
+  });
+
+  it('prepended items list first', async () => {
+    const u = await h.createUser();
+    const normal = (await enqueue(h, u.token, { runs: 2 })).item_ids;
+    const urgent = (await enqueue(h, u.token, { runs: 1, prepend: true })).item_ids;
+    const page = await (await h.get(`${Q}/list?user=me`, { token: u.token })).json();
+    expect(page.items.map((i: { item_id: number }) => i.item_id)).toEqual([...urgent, ...normal]);
+  });
+
+  it.each(['nope', 'djE6YTpi', ''])('a cursor the server did not issue (%j) is 400', async (cursor) => {
+    const u = await h.createUser();
+    const res = await h.get(`${Q}/list?cursor=${cursor}`, { token: u.token });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual(
+      problem(res, 'bad_request', 400, 'Bad request', 'The cursor was not issued by this server.'),
+    );
+  });
+
+  it.each(['limit=0', 'limit=201', 'status=done', 'user=them'])('%s is 422', async (q) => {
+    const u = await h.createUser();
+    const res = await h.get(`${Q}/list?${q}`, { token: u.token });
+    expect(res.status).toBe(422);
+    expect((await res.json()).errors[0].path).toBe(`query.${q.split('=')[0]}`);
+  });
+});
+
+describe('items_by_ids', () => {
+  it('keeps the request order and skips unknown ids', async () => {
+    const u = await h.createUser();
+    const ids = (await enqueue(h, u.token, { runs: 3 })).item_ids;
+    const res = await h.post(`${Q}/items_by_ids`, {
+      token: u.token,
+      json: { item_ids: [ids[2], 999_999, ids[0]] },
+    });
+    expect((await res.json()).map((i: { item_id: number }) => i.item_id)).toEqual([ids[2], ids[0]]);
+  });
+
+  it('more than 1000 ids is 422', async () => {
+    const u = await h.createUser();
+    const res = await h.post(`${Q}/items_by_ids`, {
+      token: u.token,
+      json: { item_ids: Array.from({ length: 1001 }, (_, i) => i + 1) },
+    });
+    expect(res.status).toBe(422);
+    expect((await res.json()).errors).toEqual([
+      { path: 'item_ids', message: 'Too big: expected array to have <=1000 items' },
+    ]);
+  });
+});
+
+describe('unknown ids', () => {
+  it('an unknown item is 404; a non-numeric id is 422', async () => {
+    const u = await h.createUser();
+    const res = await h.get(`${Q}/i/123456789`, { token: u.token });
+    expect(res.status).toBe(404);
+    expect(await res.json()).toEqual(
+      problem(res, 'not_found', 404, 'Not found', 'Queue item 123456789 was not found'),
+    );
+    expect((await h.get(`${Q}/i/abc`, { token: u.token })).status).toBe(422);
+  });
+});

@@ -1,0 +1,139 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { claimNextItem } from '../../src/services/queue/next-item.ts';
+import { createHarness, type Harness, type TestUser } from '../helpers/harness.ts';
+import { enqueue, Q } from '../helpers/queue.ts';
+
+let h: Harness;
+let a: TestUser;
+let b: TestUser;
+let c: TestUser;
+
+beforeAll(async () => {
+  h = await createHarness();
+});
+afterAll(() => h.close());
+beforeEach(async () => {
+  await h.db.execute(sql`TRUNCATE session_queue, queue_user_turns`);
+  a = await h.createUser({ displayName: 'A' });
+  b = await h.createUser({ displayName: 'B' });
+  c = await h.createUser({ displayName: 'C' });
+});
+
+const names = () => new Map([a, b, c].map((u, i) => [u.user.user_id, 'ABC'[i]]));
+
+/** Claims until nothing is pending, one second apart, and returns "owner:item" for each claim. */
+async function drain(fairness: 'round_robin' | 'fifo') {
+  const who = names();
+  const order: string[] = [];
+  for (;;) {
+    h.clock.advance(1000);
+    const item = await claimNextItem(h.db, 'default', fairness, h.clock.now());
+    if (!item) {
+      return order;
+    }
+    order.push(`${who.get(item.userId)}:${item.itemId}`);
+  }
+}
+
+describe('round_robin', () => {
+  it('interleaves three users with 10, 1 and 5 pending items, least recently served first', async () => {
+    const ia = (await enqueue(h, a.token, { runs: 10 })).item_ids;
+    const ib = (await enqueue(h, b.token, { runs: 1 })).item_ids;
+    const ic = (await enqueue(h, c.token, { runs: 5 })).item_ids;
+    const A = (i: number) => `A:${ia[i]}`;
+    const C = (i: number) => `C:${ic[i]}`;
+    expect(await drain('round_robin')).toEqual([
+      A(0),
+      `B:${ib[0]}`,
+      C(0),
+      A(1),
+      C(1),
+      A(2),
+      C(2),
+      A(3),
+      C(3),
+      A(4),
+      C(4),
+      A(5),
+      A(6),
+      A(7),
+      A(8),
+      A(9),
+    ]);
+  });
+
+  it('a prepended item goes before its owner’s other items but never ahead of another user’s turn', async () => {
+    const first = (await enqueue(h, a.token, { runs: 1 })).item_ids;
+    expect((await drain('round_robin')).length).toBe(1);
+    const ia = (await enqueue(h, a.token, { runs: 2 })).item_ids;
+    const ib = (await enqueue(h, b.token, { runs: 2 })).item_ids;
+    const [pa] = (await enqueue(h, a.token, { runs: 1, prepend: true })).item_ids;
+    expect(first).toHaveLength(1);
+    expect(await drain('round_robin')).toEqual([
+      `B:${ib[0]}`,
+      `A:${pa}`,
+      `B:${ib[1]}`,
+      `A:${ia[0]}`,
+      `A:${ia[1]}`,
+    ]);
+  });
+
+  it('GET /next shows the item that the claim then takes', async () => {
+    await enqueue(h, a.token, { runs: 3 });
+    const [bItem] = (await enqueue(h, b.token, { runs: 1 })).item_ids;
+    h.clock.advance(1000);
+    await claimNextItem(h.db, 'default', 'round_robin', h.clock.now());
+    const next = await (await h.get(`${Q}/next`, { token: b.token })).json();
+    expect(next.item_id).toBe(bItem);
+    h.clock.advance(1000);
+    expect((await claimNextItem(h.db, 'default', 'round_robin', h.clock.now()))?.itemId).toBe(bItem);
+  });
+
+  it('two claimers at once never take the same item', async () => {
+    await enqueue(h, a.token, { runs: 10 });
+    await enqueue(h, b.token, { runs: 10 });
+    const claims = await Promise.all(
+      Array.from({ length: 40 }, () => claimNextItem(h.db, 'default', 'round_robin', h.clock.now())),
+    );
+    const ids = claims.flatMap((x) => (x ? [x.itemId] : []));
+    expect(ids).toHaveLength(20);
+    expect(new Set(ids).size).toBe(20);
+  });
+
+  it('the claimed item carries the owner’s names from the LEFT JOIN, and null names for a deleted owner', async () => {
+    const [item] = (await enqueue(h, a.token)).item_ids;
+    const [orphan] = (await enqueue(h, c.token)).item_ids;
+    await h.db.execute(sql`DELETE FROM users WHERE user_id = ${c.user.user_id}`);
+    h.clock.advance(1000);
+    const claimed = await claimNextItem(h.db, 'default', 'round_robin', h.clock.now());
+    expect(claimed).toMatchObject({
+      itemId: item,
+      status: 'in_progress',
+      userDisplayName: 'A',
+      userEmail: a.user.email,
+    });
+    expect(claimed?.startedAt?.toISOString()).toBe(h.clock.now().toISOString());
+    h.clock.advance(1000);
+    const second = await claimNextItem(h.db, 'default', 'round_robin', h.clock.now());
+    expect(second).toMatchObject({
+      itemId: orphan,
+      userId: c.user.user_id,
+      userDisplayName: null,
+      userEmail: null,
+    });
+  });
+});
+
+describe('fifo', () => {
+  it('takes the highest priority, then the lowest item_id, regardless of owner', async () => {
+    const ia = (await enqueue(h, a.token, { runs: 3 })).item_ids;
+    const ib = (await enqueue(h, b.token, { runs: 1 })).item_ids;
+    const [pc] = (await enqueue(h, c.token, { runs: 1, prepend: true })).item_ids;
+    expect(await drain('fifo')).toEqual([`C:${pc}`, ...ia.map((i) => `A:${i}`), `B:${ib[0]}`]);
+  });
+
+  it('nothing pending: no claim', async () => {
+    expect(await claimNextItem(h.db, 'default', 'fifo', h.clock.now())).toBeUndefined();
+  });
+});
