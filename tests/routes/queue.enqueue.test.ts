@@ -273,3 +273,21 @@ describe('unknown ids', () => {
     expect((await h.get(`${Q}/i/abc`, { token: u.token })).status).toBe(422);
   });
 });
+
+describe('owner transfer', () => {
+  it('refuses an inactive new owner with 422 and leaves the item as it was', async () => {
+    const u = await h.createUser();
+    const gone = await h.createUser();
+    await h.patch(`/api/v1/users/${gone.user.user_id}`, { token: admin.token, json: { is_active: false } });
+    const [id] = (await enqueue(h, u.token)).item_ids;
+    const res = await h.put(`${Q}/i/${id}/owner`, {
+      token: admin.token,
+      json: { user_id: gone.user.user_id },
+    });
+    expect(res.status).toBe(422);
+    expect((await res.json()).errors).toEqual([
+      { path: 'user_id', message: `User ${gone.user.user_id} is inactive.` },
+    ]);
+    expect((await (await h.get(`${Q}/i/${id}`, { token: admin.token })).json()).user_id).toBe(u.user.user_id);
+  });
+});

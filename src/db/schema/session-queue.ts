@@ -33,15 +33,17 @@ export const sessionQueue = pgTable(
     interruptions: integer('interruptions').notNull().default(0),
   },
   (t) => [
+    // `priority DESC` indexes are NULLS FIRST, as `ORDER BY priority DESC` is: drizzle's bare `.desc()` makes
+    // them NULLS LAST, which PostgreSQL cannot use for that order (it sorted the whole queue instead).
     // Listing order (and the cursor): priority desc, item_id asc.
-    index('session_queue_list_idx').on(t.queueId, t.priority.desc(), t.itemId),
+    index('session_queue_list_idx').on(t.queueId, t.priority.desc().nullsFirst(), t.itemId),
     // fifo dequeue: only pending rows.
     index('session_queue_pending_idx')
-      .on(t.queueId, t.priority.desc(), t.itemId)
+      .on(t.queueId, t.priority.desc().nullsFirst(), t.itemId)
       .where(sql`${t.status} = 'pending'`),
     // round_robin dequeue: a user's next pending item.
     index('session_queue_user_pending_idx')
-      .on(t.queueId, t.userId, t.priority.desc(), t.itemId)
+      .on(t.queueId, t.userId, t.priority.desc().nullsFirst(), t.itemId)
       .where(sql`${t.status} = 'pending'`),
     // per-user counts and `user=me` lists.
     index('session_queue_user_status_idx').on(t.queueId, t.userId, t.status),

@@ -22,15 +22,23 @@ export async function cancelMatching(
   const statuses: QueueStatus[] = opts.includeRunning ? ACTIVE : ['pending'];
   const canceled = await withTransaction(ctx, async (tx) => {
     const now = tx.clock.now();
+    // Lock first to know each row's status before the change: the running ones must be stopped.
     const rows = await tx.db
-      .update(sessionQueue)
-      .set({ status: 'canceled', completedAt: now, updatedAt: now })
+      .select({ itemId: sessionQueue.itemId, userId: sessionQueue.userId, status: sessionQueue.status })
+      .from(sessionQueue)
       .where(and(where, inArray(sessionQueue.status, statuses)))
-      .returning({
-        itemId: sessionQueue.itemId,
-        userId: sessionQueue.userId,
-        startedAt: sessionQueue.startedAt,
-      });
+      .for('update');
+    if (rows.length > 0) {
+      await tx.db
+        .update(sessionQueue)
+        .set({ status: 'canceled', completedAt: now, updatedAt: now })
+        .where(
+          inArray(
+            sessionQueue.itemId,
+            rows.map((r) => r.itemId),
+          ),
+        );
+    }
     if (opts.audit && rows.length > 0) {
       await recordAudit({
         ctx: tx,
@@ -44,7 +52,7 @@ export async function cancelMatching(
     }
     return rows.sort((a, b) => a.itemId - b.itemId);
   });
-  const running = canceled.filter((r) => r.startedAt !== null);
+  const running = canceled.filter((r) => r.status === 'in_progress');
   for (const r of running) {
     ctx.processor.cancel(r.itemId);
   }

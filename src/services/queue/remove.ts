@@ -100,7 +100,7 @@ export async function clearQueue({ ctx, input }: { ctx: ServiceContext; input: {
   return { deleted: result.length };
 }
 
-/** Gives an item to another user (admin). The new owner must be an account. */
+/** Gives an item to another user (admin). The new owner must be an active account. */
 export async function transferItemOwner({
   ctx,
   input,
@@ -117,12 +117,15 @@ export async function transferItemOwner({
     input.userId === SYSTEM_USER_ID
       ? []
       : await ctx.db
-          .select({ userId: users.userId })
+          .select({ userId: users.userId, isActive: users.isActive })
           .from(users)
           .where(eq(users.userId, input.userId))
           .limit(1);
   if (!target) {
     throw new ValidationError([{ path: 'user_id', message: `No user ${input.userId}.` }]);
+  }
+  if (!target.isActive) {
+    throw new ValidationError([{ path: 'user_id', message: `User ${input.userId} is inactive.` }]);
   }
   return withTransaction(ctx, async (tx) => {
     await tx.db

@@ -1,0 +1,275 @@
+import { asc, eq } from 'drizzle-orm';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { sessionQueue } from '../../src/db/schema/index.ts';
+import type { QueueItem } from '../../src/services/queue/schemas.ts';
+import { createHarness, type Harness, type TestUser } from '../helpers/harness.ts';
+import { enqueue, Q } from '../helpers/queue.ts';
+
+// Queue items outlive their owner's account (LEFT JOIN users), and an account that is deactivated or
+// deleted has its pending and running items canceled (API.md section 2).
+
+let h: Harness;
+let admin: TestUser;
+let viewer: TestUser;
+beforeAll(async () => {
+  h = await createHarness();
+  admin = await h.createUser({ isAdmin: true, displayName: 'Admin' });
+  viewer = await h.createUser({ displayName: 'Viewer' });
+});
+afterAll(() => h.close());
+
+beforeEach(() => {
+  h.events.clear();
+  h.processor.canceled.splice(0);
+  h.clock.advance(1000);
+});
+
+const USERS = '/api/v1/users';
+type Row = typeof sessionQueue.$inferSelect;
+type Status = Row['status'];
+const now = () => h.clock.now().toISOString();
+const allRows = () => h.db.select().from(sessionQueue).orderBy(asc(sessionQueue.itemId));
+
+function must<T>(v: T | undefined, what: string): T {
+  if (v === undefined) {
+    throw new Error(`missing ${what}`);
+  }
+  return v;
+}
+
+async function getItem(id: number, token: string): Promise<QueueItem> {
+  const res = await h.get(`${Q}/i/${id}`, { token });
+  expect(res.status).toBe(200);
+  return res.json();
+}
+
+async function setStatus(itemId: number, status: 'completed' | 'in_progress') {
+  const at = h.clock.now();
+  await h.db
+    .update(sessionQueue)
+    .set({ status, startedAt: at, completedAt: status === 'completed' ? at : null, updatedAt: at })
+    .where(eq(sessionQueue.itemId, itemId));
+}
+
+function counts(rows: Row[]) {
+  const n = (s: Status) => rows.filter((r) => r.status === s).length;
+  return {
+    pending: n('pending'),
+    in_progress: n('in_progress'),
+    completed: n('completed'),
+    failed: n('failed'),
+    canceled: n('canceled'),
+    total: rows.length,
+  };
+}
+
+/** The `queue_item_status_changed` of a canceled running item, with counts over `rows`. */
+function statusChanged(item: QueueItem, rows: Row[]) {
+  const batch = rows.filter((r) => r.batchId === item.batch_id && r.userId === item.user_id);
+  const running = rows
+    .filter((r) => r.status === 'in_progress')
+    .sort((a, b) => (a.startedAt?.getTime() ?? 0) - (b.startedAt?.getTime() ?? 0) || a.itemId - b.itemId);
+  return {
+    name: 'queue_item_status_changed',
+    queueId: 'default',
+    ownerId: item.user_id,
+    data: {
+      queue_id: 'default',
+      item_id: item.item_id,
+      batch_id: item.batch_id,
+      session_id: item.session_id,
+      user_id: item.user_id,
+      status: item.status,
+      error_type: item.error_type,
+      error_message: item.error_message,
+      created_at: item.created_at,
+      updated_at: item.updated_at,
+      started_at: item.started_at,
+      completed_at: item.completed_at,
+      batch_status: {
+        queue_id: 'default',
+        batch_id: item.batch_id,
+        origin: batch[0]?.origin ?? null,
+        destination: batch[0]?.destination ?? null,
+        ...counts(batch),
+      },
+      queue_status: { queue_id: 'default', item_id: running[0]?.itemId ?? null, ...counts(rows) },
+    },
+  };
+}
+
+/**
+ * A user with one item of each kind: running, two pending, completed. Returns the items as an admin saw
+ * them before anything happened to the account.
+ */
+async function userWithItems(displayName: string) {
+  const user = await h.createUser({ displayName });
+  const { item_ids } = await enqueue(h, user.token, { runs: 4, origin: 'canvas', destination: 'gallery' });
+  const [running, pending1, pending2, done] = item_ids as [number, number, number, number];
+  await setStatus(running, 'in_progress');
+  await setStatus(done, 'completed');
+  const before = new Map<number, QueueItem>();
+  for (const id of item_ids) {
+    before.set(id, await getItem(id, admin.token));
+  }
+  return { user, running, pending: [pending1, pending2], done, ids: item_ids, before };
+}
+
+type Fixture = Awaited<ReturnType<typeof userWithItems>>;
+
+/** After the account change at `now()`: running and pending canceled, completed untouched, events exact. */
+async function expectItemsCanceled(f: Fixture, names: { display: string | null; email: string | null }) {
+  const at = now();
+  const item = (id: number, changes: Partial<QueueItem>) => ({
+    ...must(f.before.get(id), 'item'),
+    user_display_name: names.display,
+    user_email: names.email,
+    ...changes,
+  });
+  const canceled = { status: 'canceled', updated_at: at, completed_at: at } as const;
+  const expected = [
+    item(f.running, canceled),
+    item(must(f.pending[0], 'pending'), canceled),
+    item(must(f.pending[1], 'pending'), canceled),
+    item(f.done, {}),
+  ];
+  for (const e of expected) {
+    expect(await getItem(e.item_id, admin.token)).toEqual(e);
+  }
+  expect(h.events.events).toEqual([
+    {
+      name: 'queue_items_canceled',
+      queueId: 'default',
+      ownerId: f.user.user.user_id,
+      data: {
+        queue_id: 'default',
+        canceled_item_ids: [f.running, ...f.pending],
+        user_id: f.user.user.user_id,
+      },
+    },
+    statusChanged(expected[0] as QueueItem, await allRows()),
+  ]);
+  expect(h.processor.canceled).toEqual([f.running]);
+}
+
+describe('items of a deleted user (LEFT JOIN users)', () => {
+  let f: Fixture;
+  let deletedAt = '';
+  /** An item of the deleted user as an admin sees it now. */
+  const whole = (id: number): QueueItem => {
+    const b = must(f.before.get(id), 'item');
+    const finished =
+      id === f.done ? {} : { status: 'canceled' as const, updated_at: deletedAt, completed_at: deletedAt };
+    return { ...b, ...finished, user_display_name: null, user_email: null };
+  };
+  const redacted = (id: number): QueueItem => ({
+    ...whole(id),
+    batch_id: null,
+    session_id: null,
+    field_values: null,
+    session: null,
+    workflow: null,
+    origin: null,
+    destination: null,
+    error_type: null,
+    error_message: null,
+    error_traceback: null,
+    retried_from_item_id: null,
+    user_email: null,
+    redacted: true,
+  });
+
+  beforeAll(async () => {
+    f = await userWithItems('Gone');
+    h.clock.advance(1000);
+    deletedAt = now();
+    const res = await h.delete(`${USERS}/${f.user.user.user_id}`, { token: admin.token });
+    expect(res.status).toBe(204);
+  });
+
+  it('still list for an admin, whole, with null names and their user_id', async () => {
+    const res = await h.get(`${Q}/list_all`, { token: admin.token });
+    expect(res.status).toBe(200);
+    const items = (await res.json()) as QueueItem[];
+    expect(items.filter((i) => i.user_id === f.user.user.user_id)).toEqual(f.ids.map(whole));
+    const page = await h.get(`${Q}/list?limit=200`, { token: admin.token });
+    const pageItems = (await page.json()).items as QueueItem[];
+    expect(pageItems.filter((i) => i.user_id === f.user.user.user_id)).toEqual(f.ids.map(whole));
+  });
+
+  it('still list for another user, redacted, with null names and their user_id', async () => {
+    const res = await h.get(`${Q}/list_all`, { token: viewer.token });
+    expect(res.status).toBe(200);
+    const items = (await res.json()) as QueueItem[];
+    expect(items.filter((i) => i.user_id === f.user.user.user_id)).toEqual(f.ids.map(redacted));
+    const page = await h.get(`${Q}/list?limit=200`, { token: viewer.token });
+    const pageItems = (await page.json()).items as QueueItem[];
+    expect(pageItems.filter((i) => i.user_id === f.user.user.user_id)).toEqual(f.ids.map(redacted));
+  });
+
+  it('GET i/{item_id} and items_by_ids answer them too', async () => {
+    for (const id of f.ids) {
+      expect(await getItem(id, admin.token)).toEqual(whole(id));
+      expect(await getItem(id, viewer.token)).toEqual(redacted(id));
+    }
+    const res = await h.post(`${Q}/items_by_ids`, { token: viewer.token, json: { item_ids: f.ids } });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual(f.ids.map(redacted));
+  });
+});
+
+describe('deactivating or deleting a user cancels their work', () => {
+  it('DELETE /users/{id}: items canceled, names gone, one queue_items_canceled', async () => {
+    const f = await userWithItems('Leaving');
+    const other = await userWithItems('Staying');
+    h.events.clear();
+    h.processor.canceled.splice(0);
+    h.clock.advance(1000);
+    const res = await h.delete(`${USERS}/${f.user.user.user_id}`, { token: admin.token });
+    expect(res.status).toBe(204);
+    await expectItemsCanceled(f, { display: null, email: null });
+    // Another user's items are untouched.
+    for (const id of other.ids) {
+      expect(await getItem(id, admin.token)).toEqual(other.before.get(id));
+    }
+  });
+
+  it('PATCH /users/{id} { is_active: false }: items canceled, names kept', async () => {
+    const f = await userWithItems('Paused');
+    h.events.clear();
+    h.processor.canceled.splice(0);
+    h.clock.advance(1000);
+    const res = await h.patch(`${USERS}/${f.user.user.user_id}`, {
+      token: admin.token,
+      json: { is_active: false },
+    });
+    expect(res.status).toBe(200);
+    await expectItemsCanceled(f, { display: 'Paused', email: f.user.user.email });
+  });
+
+  it('other PATCHes (rename, promotion, reactivation) cancel nothing', async () => {
+    const f = await userWithItems('Renamed');
+    const rowsBefore = await allRows();
+    h.events.clear();
+    for (const patch of [{ display_name: 'Renamed Again' }, { is_admin: true }, { is_active: true }]) {
+      const res = await h.patch(`${USERS}/${f.user.user.user_id}`, { token: admin.token, json: patch });
+      expect(res.status, JSON.stringify(patch)).toBe(200);
+    }
+    expect(await allRows()).toEqual(rowsBefore);
+    expect(h.events.events).toEqual([]);
+    expect(h.processor.canceled).toEqual([]);
+    expect((await getItem(f.done, viewer.token)).user_display_name).toBe('Renamed Again');
+  });
+
+  it('deactivating an already inactive user cancels nothing more', async () => {
+    const f = await userWithItems('Twice');
+    const patch = { token: admin.token, json: { is_active: false } };
+    expect((await h.patch(`${USERS}/${f.user.user.user_id}`, patch)).status).toBe(200);
+    const rowsBefore = await allRows();
+    h.events.clear();
+    h.processor.canceled.splice(0);
+    expect((await h.patch(`${USERS}/${f.user.user.user_id}`, patch)).status).toBe(200);
+    expect(await allRows()).toEqual(rowsBefore);
+    expect(h.events.events).toEqual([]);
+  });
+});
