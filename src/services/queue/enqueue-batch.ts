@@ -1,5 +1,7 @@
 import { z } from '@hono/zod-openapi';
-import { sessionQueue } from '../../db/schema/index.ts';
+import { sql } from 'drizzle-orm';
+import { rowsOf } from '../../db/migrate.ts';
+import { executePrepared } from '../../db/prepared.ts';
 import { Batch, countSessions, expandBatch } from '../../queue/batch-expand.ts';
 import { recordAudit } from '../audit/record-audit.ts';
 import { type ServiceContext, withTransaction } from '../context.ts';
@@ -56,24 +58,32 @@ export async function enqueueBatch({
     for (let start = 0; start < expanded.sessions.length; start += INSERT_CHUNK) {
       const chunk = expanded.sessions.slice(start, start + INSERT_CHUNK).map((s) => {
         const sessionId = crypto.randomUUID();
-        return {
-          queueId: input.queueId,
-          batchId,
-          sessionId,
-          priority,
-          fieldValues: s.fieldValues.length > 0 ? s.fieldValues : null,
-          session: { id: sessionId, graph: s.graph },
-          workflow: body.batch.workflow ?? null,
-          origin: body.batch.origin ?? null,
-          destination: body.batch.destination ?? null,
-          createdAt: now,
-          updatedAt: now,
-          userId: actor.userId,
-        };
+        // A missing key reads as SQL NULL in jsonb_to_recordset.
+        return s.fieldValues.length > 0
+          ? { session_id: sessionId, field_values: s.fieldValues, session: { id: sessionId, graph: s.graph } }
+          : { session_id: sessionId, session: { id: sessionId, graph: s.graph } };
       });
-      const rows = await tx.db.insert(sessionQueue).values(chunk).returning({ itemId: sessionQueue.itemId });
-      // Identity values are assigned in VALUES order; sorting makes that order explicit.
-      ids.push(...rows.map((r) => r.itemId).sort((a, b) => a - b));
+      const workflow = body.batch.workflow ?? null;
+      const at = now.toISOString();
+      // One JSON parameter per chunk instead of 12 per row: the statement stays the same (and prepared),
+      // and no large VALUES list is built. WITH ORDINALITY keeps the item ids in expansion order.
+      const result = await executePrepared(
+        tx.db,
+        sql`INSERT INTO session_queue (queue_id, batch_id, session_id, priority, field_values, session, workflow,
+            origin, destination, created_at, updated_at, user_id)
+          SELECT ${input.queueId}, ${batchId}, r.session_id, ${priority}::int, r.field_values, r.session,
+            ${workflow === null ? null : JSON.stringify(workflow)}::jsonb, ${body.batch.origin ?? null}::text,
+            ${body.batch.destination ?? null}::text, ${at}::timestamptz, ${at}::timestamptz, ${actor.userId}
+          FROM ROWS FROM (jsonb_to_recordset(${JSON.stringify(chunk)}::jsonb)
+            AS (session_id text, field_values jsonb, session jsonb)) WITH ORDINALITY AS r(session_id, field_values, session, n)
+          ORDER BY r.n
+          RETURNING item_id`,
+      );
+      ids.push(
+        ...rowsOf<{ item_id: number }>(result)
+          .map((r) => Number(r.item_id))
+          .sort((x, y) => x - y),
+      );
     }
     await recordAudit({
       ctx: tx,

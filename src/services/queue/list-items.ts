@@ -35,8 +35,9 @@ export async function listItems({
       .orderBy(...order)
       .limit(q.limit + 1);
   let rows: Awaited<ReturnType<typeof slice>>;
+  // Prepared (named) statements: PostgreSQL plans each shape of this hot query once per connection.
   if (q.cursor === undefined) {
-    rows = await slice();
+    rows = await slice().prepare('queue_list').execute();
   } else {
     const c = decodeCursor(q.cursor);
     // After the cursor: the rest of its priority, then the lower priorities, as two index range scans merged
@@ -47,7 +48,9 @@ export async function listItems({
       slice(lt(sessionQueue.priority, c.priority)),
     )
       .orderBy(...order)
-      .limit(q.limit + 1);
+      .limit(q.limit + 1)
+      .prepare('queue_list_after')
+      .execute();
   }
   const page = rows.slice(0, q.limit);
   const last = page.at(-1);

@@ -1,5 +1,6 @@
 import { type SQL, sql } from 'drizzle-orm';
 import { rowsOf } from '../../db/migrate.ts';
+import { executePrepared } from '../../db/prepared.ts';
 import type { QueueRow } from '../../db/schema/index.ts';
 import type { DbOrTx } from '../../db/types.ts';
 import type { QueueSettings, ServiceContext } from '../context.ts';
@@ -87,7 +88,9 @@ export async function claimNextItem(
   now: Date,
 ): Promise<ItemRow | undefined> {
   const at = now.toISOString();
-  const result = await db.execute(sql`WITH picked AS (${nextItemIdQuery(queueId, fairness, true)}),
+  const result = await executePrepared(
+    db,
+    sql`WITH picked AS (${nextItemIdQuery(queueId, fairness, true)}),
     claimed AS (
       UPDATE session_queue q SET status = 'in_progress', started_at = ${at}::timestamptz, updated_at = ${at}::timestamptz
       FROM picked WHERE q.item_id = picked.item_id AND q.status = 'pending'
@@ -99,7 +102,8 @@ export async function claimNextItem(
       ON CONFLICT (queue_id, user_id) DO UPDATE SET last_started_at = EXCLUDED.last_started_at
     )
     SELECT claimed.*, u.display_name AS user_display_name, u.email AS user_email
-    FROM claimed LEFT JOIN users u ON u.user_id = claimed.user_id`);
+    FROM claimed LEFT JOIN users u ON u.user_id = claimed.user_id`,
+  );
   const [row] = rowsOf<RawItem>(result);
   return row ? fromRaw(row) : undefined;
 }
