@@ -10,12 +10,13 @@ import { sql as dsql } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import PgBoss from 'pg-boss';
 import postgres from 'postgres';
+import { ChannelHub } from '../src/channels/hub.ts';
+import { TicketStore } from '../src/channels/tickets.ts';
 import { systemClock } from '../src/clock.ts';
 import { migrate } from '../src/db/migrate.ts';
 import type { Database } from '../src/db/types.ts';
 import type { AppDeps } from '../src/deps.ts';
 import { contextFromDeps } from '../src/deps.ts';
-import { noopPublisher } from '../src/events/noop.ts';
 import { HttpMetrics } from '../src/http/metrics.ts';
 import { createJsonLogger } from '../src/logger.ts';
 import { staticCatalog } from '../src/models/catalog.ts';
@@ -128,6 +129,9 @@ async function openBenchDb(): Promise<BenchDb> {
 
 /** App deps as the server assembles them (tests/helpers/harness.ts), with the system clock. */
 function benchDeps(database: Database): AppDeps {
+  const logger = createJsonLogger({ level: 'error', write: () => {} });
+  // Nobody listens: events are dropped, so the run measures the queue's SQL, not event delivery.
+  const channels = new ChannelHub({ clock: systemClock, logger, loadQueueStatus: async () => ({}) });
   return {
     config: {
       version: 'bench',
@@ -138,12 +142,14 @@ function benchDeps(database: Database): AppDeps {
     },
     db: database.db,
     clock: systemClock,
-    logger: createJsonLogger({ level: 'error', write: () => {} }),
+    logger,
     passwords: pbkdf2Hasher(1000),
     tokens: hs256Tokens(new TextEncoder().encode('bench-secret-bench-secret-bench-secret-0123'), systemClock),
     loginLimiter: new LoginRateLimiter(systemClock),
     metrics: new HttpMetrics(),
-    events: noopPublisher,
+    events: { publish: () => {} },
+    channels,
+    tickets: new TicketStore(systemClock),
     processor: new IdleProcessor(),
     models: staticCatalog([
       {

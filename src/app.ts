@@ -11,6 +11,7 @@ import { createRouter } from './http/openapi.ts';
 import { handleError, handleNotFound } from './http/problem.ts';
 import { auditRouter } from './routes/audit.ts';
 import { authRouter } from './routes/auth.ts';
+import { eventsRouter } from './routes/events.ts';
 import { healthRouter } from './routes/health.ts';
 import { queueRouter } from './routes/queue/index.ts';
 import { usersRouter } from './routes/users.ts';
@@ -59,12 +60,15 @@ export function createApp(deps: AppDeps) {
       },
     }),
   );
-  api.use(auth({ mode: deps.config.authMode, publicPaths: PUBLIC_PATHS }));
+  api.use(
+    auth({ mode: deps.config.authMode, publicPaths: PUBLIC_PATHS, optionalPaths: [`${API_PREFIX}/events`] }),
+  );
   api.use(refreshToken({ exceptPaths: NO_REFRESH_PATHS }));
   api.route('/auth', authRouter);
   api.route('/users', usersRouter);
   api.route('/audit', auditRouter);
   api.route('/queue', queueRouter);
+  api.route('/events', eventsRouter);
   app.route(API_PREFIX, api);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {

@@ -1,9 +1,10 @@
+import { ChannelHub } from './channels/hub.ts';
+import { TicketStore } from './channels/tickets.ts';
 import { systemClock } from './clock.ts';
 import { migrate, readMigrations } from './db/migrate.ts';
 import type { Database } from './db/types.ts';
 import { type AppDeps, contextFromDeps } from './deps.ts';
 import type { Env } from './env.ts';
-import { noopPublisher } from './events/noop.ts';
 import { HttpMetrics } from './http/metrics.ts';
 import type { Logger } from './logger.ts';
 import { type ModelCatalog, type ModelInfo, staticCatalog } from './models/catalog.ts';
@@ -12,6 +13,7 @@ import { bootstrapAdmin } from './services/auth/bootstrap-admin.ts';
 import { LoginRateLimiter } from './services/auth/login-rate-limiter.ts';
 import { pbkdf2Hasher } from './services/auth/passwords.ts';
 import { hs256Tokens } from './services/auth/tokens.ts';
+import { queueStatusCounts } from './services/queue/status.ts';
 
 /** The file access each runtime entry gives the portable boot code. */
 export interface BootFiles {
@@ -112,6 +114,11 @@ export async function buildDeps(opts: {
   const pkg = JSON.parse(await files.readText(`${projectRoot}package.json`)) as { version: string };
   const secret = await loadJwtSecret(files, env, opts.persistSecret ?? true);
   const clock = systemClock;
+  const channels = new ChannelHub({
+    clock,
+    logger,
+    loadQueueStatus: (queueId) => queueStatusCounts(database.db, queueId),
+  });
   const deps: AppDeps = {
     config: {
       version: pkg.version,
@@ -127,7 +134,9 @@ export async function buildDeps(opts: {
     tokens: hs256Tokens(new TextEncoder().encode(secret), clock),
     loginLimiter: new LoginRateLimiter(clock),
     metrics: new HttpMetrics(),
-    events: noopPublisher,
+    events: channels,
+    channels,
+    tickets: new TicketStore(clock),
     processor: new IdleProcessor(),
     models: await readModelCatalog(files, env.MODELS_DIR, logger),
     readiness: () => ({ ready: true, checks: { database: true } }),

@@ -1,4 +1,6 @@
 import type { Context } from 'hono';
+import type { ChannelHub } from './channels/hub.ts';
+import type { TicketStore } from './channels/tickets.ts';
 import type { Clock } from './clock.ts';
 import type { Db } from './db/types.ts';
 import type { EventPublisher } from './events/interface.ts';
@@ -33,6 +35,9 @@ export interface AppDeps {
   events: EventPublisher;
   processor: Processor;
   models: ModelCatalog;
+  /** The per-user channels behind the event stream; also the `events` publisher in production. */
+  channels: ChannelHub;
+  tickets: TicketStore;
   /** Whether the server can do its work (migrations ran; later, a model loaded), and why not. */
   readiness: () => { ready: boolean; checks: Record<string, boolean> };
   /** The client's address, for the login rate limit; the runtime adapter knows it. */
@@ -55,6 +60,7 @@ export function contextFromDeps(deps: AppDeps, requestId: string, actor: AuthUse
     events: deps.events,
     processor: deps.processor,
     models: deps.models,
+    streams: deps.channels,
     requestId,
     actor,
   };

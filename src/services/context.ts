@@ -31,6 +31,15 @@ export interface ServiceContext {
   events: EventPublisher;
   processor: Processor;
   models: ModelCatalog;
+  streams: StreamControl;
+}
+
+/** Ends open event streams when their token stops being valid. */
+export interface StreamControl {
+  /** Every stream of this token (logout). */
+  closeToken(jti: string): void;
+  /** Every stream of the user, or only those of tokens older than `minEpoch`. */
+  closeUser(userId: string, minEpoch?: number): void;
 }
 
 /** How the queue orders and bounds work (QUEUE_FAIRNESS, QUEUE_MAX_SIZE). */

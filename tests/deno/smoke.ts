@@ -3,11 +3,12 @@
 //   deno run --node-modules-dir=manual --allow-read --allow-env tests/deno/smoke.ts
 // Prints `deno smoke: N checks passed`, or exits 1 naming the first failed check. tests/unit/deno.test.ts runs it.
 import { createApp } from '../../src/app.ts';
+import { ChannelHub } from '../../src/channels/hub.ts';
+import { TicketStore } from '../../src/channels/tickets.ts';
 import { systemClock } from '../../src/clock.ts';
 import { migrate, readMigrations } from '../../src/db/migrate.ts';
 import { openPglite } from '../../src/db/pglite.ts';
 import type { AppDeps } from '../../src/deps.ts';
-import { noopPublisher } from '../../src/events/noop.ts';
 import { HttpMetrics } from '../../src/http/metrics.ts';
 import { createJsonLogger } from '../../src/logger.ts';
 import { staticCatalog } from '../../src/models/catalog.ts';
@@ -39,6 +40,8 @@ const applied = await migrate(
 );
 check('migrations applied', applied.length > 0, applied);
 
+const logger = createJsonLogger({ level: 'error' });
+const channels = new ChannelHub({ clock: systemClock, logger, loadQueueStatus: async () => ({}) });
 const deps: AppDeps = {
   config: {
     version: '0.0.0-deno-smoke',
@@ -49,12 +52,14 @@ const deps: AppDeps = {
   },
   db: database.db,
   clock: systemClock,
-  logger: createJsonLogger({ level: 'error' }),
+  logger,
   passwords: pbkdf2Hasher(),
   tokens: hs256Tokens(new TextEncoder().encode(SECRET), systemClock),
   loginLimiter: new LoginRateLimiter(systemClock),
   metrics: new HttpMetrics(),
-  events: noopPublisher,
+  events: channels,
+  channels,
+  tickets: new TicketStore(systemClock),
   processor: new IdleProcessor(),
   models: staticCatalog([]),
   readiness: () => ({ ready: true, checks: { database: true } }),

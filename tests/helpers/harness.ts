@@ -1,5 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { createApp, type EaselApp } from '../../src/app.ts';
+import { ChannelHub, type ChannelHubOptions } from '../../src/channels/hub.ts';
+import { TicketStore } from '../../src/channels/tickets.ts';
 import type { Clock } from '../../src/clock.ts';
 import type { Database } from '../../src/db/types.ts';
 import { type AppConfig, type AppDeps, contextFromDeps } from '../../src/deps.ts';
@@ -11,6 +13,7 @@ import { FakeProcessor } from '../../src/scheduler/fake.ts';
 import { LoginRateLimiter } from '../../src/services/auth/login-rate-limiter.ts';
 import { pbkdf2Hasher } from '../../src/services/auth/passwords.ts';
 import { hs256Tokens } from '../../src/services/auth/tokens.ts';
+import { queueStatusCounts } from '../../src/services/queue/status.ts';
 import { createUser, type User } from '../../src/services/users/index.ts';
 import { openTestDatabase } from './database.ts';
 
@@ -51,6 +54,8 @@ export interface HarnessOptions {
   config?: Partial<Omit<AppConfig, 'queue'>> & { queue?: Partial<AppConfig['queue']> };
   /** Replaces deps, e.g. a readiness check that throws. */
   deps?: Partial<Omit<AppDeps, 'config' | 'db' | 'clock'>>;
+  /** Channel hub settings (replay limits, queue bound, intervals). */
+  hub?: Partial<Omit<ChannelHubOptions, 'clock' | 'logger'>>;
 }
 
 /**
@@ -62,7 +67,13 @@ export async function createHarness(opts: HarnessOptions = {}) {
   const clock = new FakeClock();
   const logs: Record<string, unknown>[] = [];
   let seq = 0;
-  const events = new MemoryEventPublisher();
+  const channels = new ChannelHub({
+    clock,
+    logger: createJsonLogger({ level: 'debug', write: (line) => logs.push(JSON.parse(line)) }),
+    loadQueueStatus: (queueId) => queueStatusCounts(database.db, queueId),
+    ...opts.hub,
+  });
+  const events = new MemoryEventPublisher(channels);
   const processor = new FakeProcessor();
   const deps: AppDeps = {
     config: {
@@ -81,6 +92,8 @@ export async function createHarness(opts: HarnessOptions = {}) {
     loginLimiter: new LoginRateLimiter(clock),
     metrics: new HttpMetrics(),
     events,
+    channels,
+    tickets: new TicketStore(clock),
     processor,
     models: staticCatalog([TINY_MODEL]),
     readiness: () => ({ ready: true, checks: { database: true } }),
@@ -138,6 +151,7 @@ export async function createHarness(opts: HarnessOptions = {}) {
     clock,
     logs,
     events,
+    channels,
     processor,
     request,
     get: (path: string, o?: RequestOptions) => request('GET', path, o),
@@ -151,7 +165,10 @@ export async function createHarness(opts: HarnessOptions = {}) {
       await database.db.execute(sql`TRUNCATE audit_log, revoked_tokens`);
       await database.db.execute(sql`DELETE FROM users WHERE user_id <> 'system'`);
     },
-    close: () => database.close(),
+    async close() {
+      channels.close();
+      await database.close();
+    },
   };
 }
 

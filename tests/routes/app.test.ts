@@ -137,6 +137,8 @@ describe('OpenAPI and docs', () => {
         'PUT /api/v1/queue/{queue_id}/i/{item_id}/owner',
         'PUT /api/v1/queue/{queue_id}/processor/pause',
         'PUT /api/v1/queue/{queue_id}/processor/resume',
+        'POST /api/v1/events/ticket',
+        'GET /api/v1/events',
       ].sort(),
     );
     expect(doc.components.schemas.LoginInput.required).toEqual(['email', 'password']);

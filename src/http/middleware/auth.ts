@@ -11,6 +11,8 @@ export interface AuthOptions {
   mode: 'multiuser' | 'single';
   /** Full paths that need no token (login, setup, status). */
   publicPaths: readonly string[];
+  /** Full paths where a token is checked when sent, and its absence is left to the route (the event stream). */
+  optionalPaths?: readonly string[];
 }
 
 /** The acting user of single-user mode. */
@@ -35,6 +37,7 @@ export function bearerToken(header: string | undefined): string | undefined {
  */
 export const auth = (opts: AuthOptions): MiddlewareHandler<AppEnv> => {
   const publicPaths = new Set(opts.publicPaths);
+  const optionalPaths = new Set(opts.optionalPaths);
   return async function auth(c, next) {
     if (opts.mode === 'single') {
       c.set('user', singleUser);
@@ -44,6 +47,9 @@ export const auth = (opts: AuthOptions): MiddlewareHandler<AppEnv> => {
       return next();
     }
     const token = bearerToken(c.req.header('Authorization'));
+    if (!token && optionalPaths.has(c.req.path) && c.req.header('Authorization') === undefined) {
+      return next();
+    }
     if (!token) {
       throw new AuthError('unauthorized', 'A bearer token is required.', { missingToken: true });
     }

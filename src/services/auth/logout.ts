@@ -3,7 +3,10 @@ import { revokedTokens } from '../../db/schema/index.ts';
 import { recordAudit } from '../audit/record-audit.ts';
 import { type ServiceContext, withTransaction } from '../context.ts';
 
-/** Revokes the token that made the request; revoked ids are kept until they would have expired. */
+/**
+ * Revokes the token that made the request (its event streams close); revoked ids are kept until they would
+ * have expired.
+ */
 export async function logout({ ctx }: { ctx: ServiceContext }) {
   const actor = ctx.actor;
   if (!actor?.token) {
@@ -21,4 +24,5 @@ export async function logout({ ctx }: { ctx: ServiceContext }) {
       input: { action: 'auth.logout', targetType: 'user', targetId: actor.userId },
     });
   });
+  ctx.streams.closeToken(token.jti);
 }

@@ -30,7 +30,7 @@ export async function updateMe({ ctx, input }: { ctx: ServiceContext; input: Upd
     }
     passwordHash = await ctx.passwords.hash(data.new_password);
   }
-  return withTransaction(ctx, async (tx) => {
+  const result = await withTransaction(ctx, async (tx) => {
     const [row] = await tx.db
       .update(users)
       .set({
@@ -65,6 +65,14 @@ export async function updateMe({ ctx, input }: { ctx: ServiceContext; input: Upd
         },
       });
     }
-    return { user: toUserDto(updated, ctx.userMaxPending), replacementToken: replacement };
+    return {
+      user: toUserDto(updated, ctx.userMaxPending),
+      replacementToken: replacement,
+      epoch: updated.epoch,
+    };
   });
+  if (passwordHash) {
+    ctx.streams.closeUser(current.userId, result.epoch);
+  }
+  return { user: result.user, replacementToken: result.replacementToken };
 }

@@ -18,6 +18,11 @@ export async function queueCounts(db: DbOrTx, queueId: string) {
   return { queue_id: queueId, item_id: current?.itemId ?? null, ...counts };
 }
 
+/** The `queue_status` event's data: the queue's counts, no item data. */
+export function queueStatusCounts(db: DbOrTx, queueId: string) {
+  return countByStatus(db, eq(sessionQueue.queueId, queueId));
+}
+
 /** Counts for the whole queue and for the caller, and the processor's state. */
 export async function getQueueStatus({ ctx, input }: { ctx: ServiceContext; input: { queueId: string } }) {
   assertQueue(input.queueId);

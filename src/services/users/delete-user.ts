@@ -27,5 +27,6 @@ export async function deleteUser({ ctx, input }: { ctx: ServiceContext; input: {
       },
     });
   });
+  ctx.streams.closeUser(input.userId);
   await cancelUserItems(ctx, input.userId);
 }

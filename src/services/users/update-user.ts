@@ -53,8 +53,16 @@ export async function updateUser({
         details: { ...visible, ...(passwordHash ? { password_reset: true } : {}), tokens_revoked: revoke },
       },
     });
-    return { user: toUserDto(updated ?? row, ctx.userMaxPending), deactivated };
+    return {
+      user: toUserDto(updated ?? row, ctx.userMaxPending),
+      deactivated,
+      revoke,
+      epoch: updated?.epoch,
+    };
   });
+  if (result.revoke) {
+    ctx.streams.closeUser(input.userId, result.epoch);
+  }
   if (result.deactivated) {
     await cancelUserItems(ctx, input.userId);
   }

@@ -1,0 +1,267 @@
+import type { Clock } from '../clock.ts';
+import type { EventPublisher, ServerEvent } from '../events/interface.ts';
+import type { Logger } from '../logger.ts';
+import { type CloseReason, Connection, type ConnectionInfo } from './connection.ts';
+import { PING_FRAME, RETRY_FRAME, sseFrame } from './frames.ts';
+import { DEFAULT_REPLAY_LIMITS, type ReplayLimits } from './replay-buffer.ts';
+import { UserChannel } from './user-channel.ts';
+
+export const ANONYMOUS_CHANNEL = 'anonymous';
+
+export interface ChannelHubOptions {
+  clock: Clock;
+  logger: Logger;
+  /** Counts for `queue_status` (no item data), read after the changes they follow. */
+  loadQueueStatus: (queueId: string) => Promise<Record<string, number>>;
+  limits?: ReplayLimits;
+  /** Frames a reader may fall behind before it is disconnected. */
+  maxQueued?: number;
+  pingIntervalMs?: number;
+  /** At most one `queue_status` per queue per this many ms. */
+  statusIntervalMs?: number;
+}
+
+/** What the event stream asks the hub for one new connection. */
+export interface ConnectRequest {
+  info: ConnectionInfo;
+  /** Anonymous connections share one channel that only gets queue-wide events. */
+  anonymous: boolean;
+  lastEventId: string | undefined;
+}
+
+const TICK_MS = 1000;
+
+/**
+ * The channel hub: one `UserChannel` per user id, created on first use and dropped when nothing is left to
+ * replay and nobody is connected. Owned events go to the owner's channel and a copy to every admin's
+ * channel; queue-wide events to every channel. The hub is the only holder of the map; routes get a
+ * connection's stream and nothing else. It implements the queue's publisher port.
+ * @example const hub = new ChannelHub({ clock, logger, loadQueueStatus }); deps.events = hub;
+ */
+export class ChannelHub implements EventPublisher {
+  readonly #channels = new Map<string, UserChannel>();
+  readonly #adminKeys = new Set<string>();
+  /** Connections in ping buckets, one bucket a tick, so pings are spread over the interval. */
+  readonly #buckets: Set<Connection>[];
+  #bucketAt = 0;
+  #nextBucket = 0;
+  #connections = 0;
+  #tick: ReturnType<typeof setInterval> | undefined;
+  readonly #dirtyQueues = new Set<string>();
+  #statusTimer: ReturnType<typeof setTimeout> | undefined;
+  #lastStatusAt = 0;
+  readonly #limits: ReplayLimits;
+  readonly #maxQueued: number;
+  readonly #statusIntervalMs: number;
+
+  constructor(private readonly opts: ChannelHubOptions) {
+    this.#limits = opts.limits ?? DEFAULT_REPLAY_LIMITS;
+    this.#maxQueued = opts.maxQueued ?? 1000;
+    this.#statusIntervalMs = opts.statusIntervalMs ?? 250;
+    const buckets = Math.max(1, Math.round((opts.pingIntervalMs ?? 15_000) / TICK_MS));
+    this.#buckets = Array.from({ length: buckets }, () => new Set<Connection>());
+  }
+
+  /** Delivers an event (after the database write it announces). */
+  publish(event: ServerEvent): void {
+    const now = this.opts.clock.now().getTime();
+    const data = { ...event.data, queue_id: event.queueId };
+    if (event.ownerId === null) {
+      for (const channel of this.#channels.values()) {
+        channel.publish(event.name, data, now);
+      }
+    } else {
+      this.#channels.get(event.ownerId)?.publish(event.name, data, now);
+      for (const key of this.#adminKeys) {
+        if (key !== event.ownerId) {
+          this.#channels.get(key)?.publish(event.name, data, now);
+        }
+      }
+    }
+    if (event.name !== 'queue_status') {
+      this.#markQueueChanged(event.queueId);
+    }
+  }
+
+  /**
+   * Opens a stream for a user: `retry`, `connected`, then the replay after `Last-Event-ID` (or `resync`),
+   * then live events, all in one synchronous step so nothing is missed or repeated.
+   */
+  connect(req: ConnectRequest): Connection {
+    const now = this.opts.clock.now().getTime();
+    const key = req.anonymous ? ANONYMOUS_CHANNEL : req.info.userId;
+    let channel = this.#channels.get(key);
+    const wasAdmin = this.#adminKeys.has(key);
+    if (channel && wasAdmin !== req.info.isAdmin) {
+      // Rights changed (a demotion): copies received as an admin must never be replayed to a user.
+      for (const conn of channel.connections) {
+        conn.close('auth_expired');
+      }
+      this.#channels.delete(key);
+      channel = undefined;
+    }
+    if (!channel) {
+      channel = new UserChannel(key, this.#limits);
+      this.#channels.set(key, channel);
+    }
+    if (req.info.isAdmin && !req.anonymous) {
+      this.#adminKeys.add(key);
+    } else {
+      this.#adminKeys.delete(key);
+    }
+    const owner = channel;
+    const conn = new Connection(req.info, this.#maxQueued, (c, reason) => this.#forget(owner, c, reason));
+    conn.write(RETRY_FRAME, now);
+    conn.write(
+      sseFrame('connected', {
+        connection_id: req.info.connectionId,
+        user_id: req.info.userId,
+        is_admin: req.info.isAdmin,
+      }),
+      now,
+    );
+    const attached = channel.attach(conn, req.lastEventId);
+    if ('resync' in attached) {
+      conn.write(sseFrame('resync', { reason: 'history_unavailable' }), now);
+    } else if ('replay' in attached) {
+      for (const event of attached.replay) {
+        if (!conn.write(event.frame, now)) {
+          break;
+        }
+      }
+    }
+    if (!conn.closed) {
+      this.#buckets[this.#nextBucket]?.add(conn);
+      this.#nextBucket = (this.#nextBucket + 1) % this.#buckets.length;
+      this.#connections++;
+      this.#startTick();
+    }
+    return conn;
+  }
+
+  /** Closes with `auth_expired` every stream of this token (logout). */
+  closeToken(jti: string): void {
+    this.#closeWhere((c) => c.info.token?.jti === jti, 'token_revoked');
+  }
+
+  /** Closes with `auth_expired` every stream of a user whose token is older than `minEpoch` (or all). */
+  closeUser(userId: string, minEpoch?: number): void {
+    this.#closeWhere(
+      (c) => c.info.userId === userId && (minEpoch === undefined || (c.info.token?.epoch ?? 0) < minEpoch),
+      'token_revoked',
+    );
+  }
+
+  /** Counts, for tests and metrics: nothing may be left behind when everybody has gone. */
+  stats() {
+    return {
+      channels: this.#channels.size,
+      connections: this.#connections,
+      timers: (this.#tick ? 1 : 0) + (this.#statusTimer ? 1 : 0),
+    };
+  }
+
+  /** Ends every stream and timer (server shutdown). */
+  close(): void {
+    this.#closeWhere(() => true, 'shutdown');
+    clearTimeout(this.#statusTimer);
+    this.#statusTimer = undefined;
+    this.#dirtyQueues.clear();
+  }
+
+  /** Ends matching streams: with `event: auth_expired` and its reason, or silently on shutdown. */
+  #closeWhere(match: (c: Connection) => boolean, why: 'token_revoked' | 'token_expired' | 'shutdown'): void {
+    const now = this.opts.clock.now().getTime();
+    for (const bucket of this.#buckets) {
+      for (const conn of bucket) {
+        if (match(conn)) {
+          if (why !== 'shutdown') {
+            conn.write(sseFrame('auth_expired', { reason: why }), now);
+          }
+          conn.close(why === 'shutdown' ? 'shutdown' : 'auth_expired');
+        }
+      }
+    }
+  }
+
+  #forget(channel: UserChannel, conn: Connection, reason: CloseReason): void {
+    channel.detach(conn);
+    for (const bucket of this.#buckets) {
+      if (bucket.delete(conn)) {
+        this.#connections--;
+        break;
+      }
+    }
+    if (reason === 'slow_client') {
+      this.opts.logger.warn('event stream too far behind: disconnected', {
+        connection_id: conn.info.connectionId,
+        user_id: conn.info.userId,
+      });
+    }
+    this.#sweep(channel);
+    if (this.#connections === 0) {
+      clearInterval(this.#tick);
+      this.#tick = undefined;
+    }
+  }
+
+  #sweep(channel: UserChannel): void {
+    const now = this.opts.clock.now().getTime();
+    if (this.#channels.get(channel.key) === channel && channel.idle(now, this.#limits.minAgeMs)) {
+      this.#channels.delete(channel.key);
+      this.#adminKeys.delete(channel.key);
+    }
+  }
+
+  #startTick(): void {
+    this.#tick ??= setInterval(() => this.#onTick(), TICK_MS);
+  }
+
+  /** Each second: ping the idle streams of one bucket, end streams whose token expired, drop idle channels. */
+  #onTick(): void {
+    const now = this.opts.clock.now().getTime();
+    const nowS = now / 1000;
+    const bucket = this.#buckets[this.#bucketAt];
+    this.#bucketAt = (this.#bucketAt + 1) % this.#buckets.length;
+    const pingBefore = now - this.#buckets.length * TICK_MS;
+    for (const conn of bucket ?? []) {
+      if (conn.lastWriteAt <= pingBefore) {
+        conn.write(PING_FRAME, now);
+      }
+    }
+    this.#closeWhere((c) => c.info.token !== null && c.info.token.exp <= nowS, 'token_expired');
+    for (const channel of [...this.#channels.values()]) {
+      channel.trim(now);
+      this.#sweep(channel);
+    }
+  }
+
+  #markQueueChanged(queueId: string): void {
+    this.#dirtyQueues.add(queueId);
+    if (this.#statusTimer) {
+      return;
+    }
+    const wait = Math.max(0, this.#lastStatusAt + this.#statusIntervalMs - this.opts.clock.now().getTime());
+    this.#statusTimer = setTimeout(() => void this.#flushStatus(), wait);
+  }
+
+  async #flushStatus(): Promise<void> {
+    const queues = [...this.#dirtyQueues];
+    this.#dirtyQueues.clear();
+    this.#lastStatusAt = this.opts.clock.now().getTime();
+    for (const queueId of queues) {
+      try {
+        const counts = await this.opts.loadQueueStatus(queueId);
+        this.publish({ name: 'queue_status', queueId, ownerId: null, data: counts });
+      } catch (err) {
+        this.opts.logger.error('queue_status failed', { queue_id: queueId, error: (err as Error).message });
+      }
+    }
+    this.#statusTimer = undefined;
+    if (this.#dirtyQueues.size > 0) {
+      const [next] = this.#dirtyQueues;
+      this.#dirtyQueues.delete(next as string);
+      this.#markQueueChanged(next as string);
+    }
+  }
+}

@@ -1,0 +1,43 @@
+import type { Clock } from '../clock.ts';
+import type { AuthUser } from '../services/context.ts';
+
+export const TICKET_TTL_S = 60;
+
+const b64url = (bytes: Uint8Array) =>
+  btoa(String.fromCharCode(...bytes))
+    .replaceAll('+', '-')
+    .replaceAll('/', '_')
+    .replace(/=+$/, '');
+
+/**
+ * Single-use, 60-second tickets that let `EventSource` (which cannot send headers) open a stream as the
+ * user who asked for the ticket.
+ * @example const ticket = tickets.issue(user); …; const user = tickets.consume(ticket); // undefined the 2nd time
+ */
+export class TicketStore {
+  readonly #tickets = new Map<string, { user: AuthUser; expiresAt: number }>();
+
+  constructor(private readonly clock: Clock) {}
+
+  issue(user: AuthUser): { ticket: string; expires_in: number } {
+    const now = this.clock.now().getTime();
+    for (const [t, v] of this.#tickets) {
+      if (v.expiresAt <= now) {
+        this.#tickets.delete(t);
+      }
+    }
+    const ticket = b64url(crypto.getRandomValues(new Uint8Array(32)));
+    this.#tickets.set(ticket, { user, expiresAt: now + TICKET_TTL_S * 1000 });
+    return { ticket, expires_in: TICKET_TTL_S };
+  }
+
+  consume(ticket: string): AuthUser | undefined {
+    const entry = this.#tickets.get(ticket);
+    this.#tickets.delete(ticket);
+    return entry && entry.expiresAt > this.clock.now().getTime() ? entry.user : undefined;
+  }
+
+  get size(): number {
+    return this.#tickets.size;
+  }
+}

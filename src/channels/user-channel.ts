@@ -1,0 +1,69 @@
+import type { Connection } from './connection.ts';
+import { sseFrame } from './frames.ts';
+import { type ChannelEvent, ReplayBuffer, type ReplayLimits } from './replay-buffer.ts';
+
+/**
+ * One user's channel (one object per user id, like a Durable Object): it numbers the user's events, keeps
+ * them for replay, and writes each to every open connection (tab) of the user. Ids are
+ * `<channel nonce>-<seq>`, so an id from another channel or from before a restart is recognised as foreign.
+ */
+export class UserChannel {
+  readonly connections = new Set<Connection>();
+  readonly #buffer: ReplayBuffer;
+  readonly #nonce = crypto.randomUUID().slice(0, 8);
+  #seq = 0;
+
+  constructor(
+    readonly key: string,
+    limits: ReplayLimits,
+  ) {
+    this.#buffer = new ReplayBuffer(limits);
+  }
+
+  /** Appends an event and writes it to every connection. */
+  publish(name: string, data: unknown, now: number): void {
+    this.#seq++;
+    const event: ChannelEvent = {
+      seq: this.#seq,
+      name,
+      at: now,
+      frame: sseFrame(name, data, `${this.#nonce}-${this.#seq}`),
+    };
+    this.#buffer.push(event, now);
+    for (const conn of this.connections) {
+      conn.write(event.frame, now);
+    }
+  }
+
+  /**
+   * Adds a connection and, in the same synchronous step, returns what it missed after `lastEventId`:
+   * nothing can be published in between, so the replay has no gap and no duplicate. `resync` when the id
+   * is not one this channel still holds.
+   */
+  attach(
+    conn: Connection,
+    lastEventId: string | undefined,
+  ): { replay: ChannelEvent[] } | { resync: true } | { fresh: true } {
+    this.connections.add(conn);
+    if (lastEventId === undefined) {
+      return { fresh: true };
+    }
+    const match = /^([0-9a-f]{8})-(\d{1,15})$/.exec(lastEventId);
+    const replay = match && match[1] === this.#nonce ? this.#buffer.after(Number(match[2])) : undefined;
+    return replay ? { replay } : { resync: true };
+  }
+
+  detach(conn: Connection): void {
+    this.connections.delete(conn);
+  }
+
+  /** No connection and nothing a reconnect could still resume from. */
+  idle(now: number, windowMs: number): boolean {
+    const newest = this.#buffer.newest;
+    return this.connections.size === 0 && (!newest || now - newest.at > windowMs);
+  }
+
+  trim(now: number): void {
+    this.#buffer.trim(now);
+  }
+}

@@ -1,0 +1,69 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { bearer, createRouter, jsonResponse, problems } from '../http/openapi.ts';
+import type { AuthUser } from '../services/context.ts';
+import { AuthError } from '../services/errors.ts';
+import { assertQueue } from '../services/queue/access.ts';
+import { SYSTEM_USER_ID } from '../services/users/user-dto.ts';
+
+const tags = ['events'];
+
+const Ticket = z.object({ ticket: z.string(), expires_in: z.number().int() }).openapi('EventTicket');
+
+const ticketRoute = createRoute({
+  method: 'post',
+  path: '/ticket',
+  tags,
+  security: bearer,
+  summary: 'A single-use, 60-second ticket for EventSource (which cannot send headers)',
+  responses: { 200: jsonResponse(Ticket, 'The ticket'), ...problems('unauthorized') },
+});
+
+const StreamQuery = z.object({
+  queue_id: z.string().min(1).max(100).default('default'),
+  ticket: z.string().min(1).max(200).optional(),
+  last_event_id: z.string().min(1).max(200).optional(),
+});
+
+const streamRoute = createRoute({
+  method: 'get',
+  path: '/',
+  tags,
+  summary:
+    'The event stream (text/event-stream): a bearer token, a ticket, or nothing (anonymous: queue-wide events only)',
+  request: { query: StreamQuery },
+  responses: {
+    200: { description: 'Server-sent events', content: { 'text/event-stream': { schema: z.string() } } },
+    ...problems('validation_failed', 'unauthorized', 'not_found'),
+  },
+});
+
+export const eventsRouter = createRouter()
+  .openapi(ticketRoute, (c) => c.json(c.var.deps.tickets.issue(c.var.user), 200))
+  .openapi(streamRoute, (c) => {
+    const { channels, tickets } = c.var.deps;
+    const query = c.req.valid('query');
+    assertQueue(query.queue_id);
+    let user: AuthUser | undefined = c.var.user;
+    if (!user && query.ticket !== undefined) {
+      user = tickets.consume(query.ticket);
+      if (!user) {
+        throw new AuthError('unauthorized', 'The ticket is unknown, used or expired.');
+      }
+    }
+    const anonymous = !user;
+    const conn = channels.connect({
+      anonymous,
+      lastEventId: c.req.header('Last-Event-ID') ?? query.last_event_id,
+      info: {
+        connectionId: crypto.randomUUID(),
+        userId: user?.userId ?? SYSTEM_USER_ID,
+        isAdmin: user?.isAdmin ?? false,
+        token: user?.token ? { jti: user.token.jti, exp: user.token.exp, epoch: user.token.epoch } : null,
+      },
+    });
+    return c.body(conn.stream, 200, {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-cache, no-transform',
+      'X-Accel-Buffering': 'no',
+    });
+  });
