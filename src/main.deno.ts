@@ -85,6 +85,7 @@ async function shutdown(signal: Deno.Signal) {
   }
   stopping = true;
   logger.info('shutting down', { signal });
+  deps.channels.close(); // ends the open event streams
   void server.shutdown(); // as server.close() in main.node.ts: stop accepting, do not wait for open streams
   await database.close();
   Deno.exit(0);

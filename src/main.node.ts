@@ -31,6 +31,7 @@ async function shutdown(signal: string) {
   }
   stopping = true;
   logger.info('shutting down', { signal });
+  deps.channels.close(); // ends the open event streams so the listener can close
   server.close();
   await database.close();
   process.exit(0);
