@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import type { ChannelHub } from './channels/hub.ts';
+import type { Channels } from './channels/interface.ts';
 import type { TicketStore } from './channels/tickets.ts';
 import type { Clock } from './clock.ts';
 import type { Db } from './db/types.ts';
@@ -36,7 +36,7 @@ export interface AppDeps {
   processor: Processor;
   models: ModelCatalog;
   /** The per-user channels behind the event stream; also the `events` publisher in production. */
-  channels: ChannelHub;
+  channels: Channels;
   tickets: TicketStore;
   /** Whether the server can do its work (migrations ran; later, a model loaded), and why not. */
   readiness: () => { ready: boolean; checks: Record<string, boolean> };

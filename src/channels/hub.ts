@@ -1,8 +1,9 @@
 import type { Clock } from '../clock.ts';
-import type { EventPublisher, ServerEvent } from '../events/interface.ts';
+import type { ServerEvent } from '../events/interface.ts';
 import type { Logger } from '../logger.ts';
 import { type CloseReason, Connection, type ConnectionInfo } from './connection.ts';
 import { PING_FRAME, RETRY_FRAME, sseFrame } from './frames.ts';
+import type { Channels } from './interface.ts';
 import { DEFAULT_REPLAY_LIMITS, type ReplayLimits } from './replay-buffer.ts';
 import { UserChannel } from './user-channel.ts';
 
@@ -38,7 +39,7 @@ const TICK_MS = 1000;
  * connection's stream and nothing else. It implements the queue's publisher port.
  * @example const hub = new ChannelHub({ clock, logger, loadQueueStatus }); deps.events = hub;
  */
-export class ChannelHub implements EventPublisher {
+export class ChannelHub implements Channels {
   readonly #channels = new Map<string, UserChannel>();
   readonly #adminKeys = new Set<string>();
   /** Connections in ping buckets, one bucket a tick, so pings are spread over the interval. */
