@@ -13,6 +13,7 @@ import { auditRouter } from './routes/audit.ts';
 import { authRouter } from './routes/auth.ts';
 import { eventsRouter } from './routes/events.ts';
 import { healthRouter } from './routes/health.ts';
+import { modelsRouter } from './routes/models.ts';
 import { queueRouter } from './routes/queue/index.ts';
 import { usersRouter } from './routes/users.ts';
 
@@ -69,6 +70,7 @@ export function createApp(deps: AppDeps) {
   api.route('/audit', auditRouter);
   api.route('/queue', queueRouter);
   api.route('/events', eventsRouter);
+  api.route('/models', modelsRouter);
   app.route(API_PREFIX, api);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {

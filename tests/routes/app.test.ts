@@ -139,6 +139,7 @@ describe('OpenAPI and docs', () => {
         'PUT /api/v1/queue/{queue_id}/processor/resume',
         'POST /api/v1/events/ticket',
         'GET /api/v1/events',
+        'GET /api/v1/models',
       ].sort(),
     );
     expect(doc.components.schemas.LoginInput.required).toEqual(['email', 'password']);
