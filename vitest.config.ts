@@ -11,7 +11,10 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['tests/unit/**/*.test.ts', 'tests/node/**/*.test.ts'] },
+        test: {
+          name: 'unit',
+          include: ['tests/unit/**/*.test.ts', 'tests/channels/**/*.test.ts', 'tests/node/**/*.test.ts'],
+        },
       },
       { extends: true, test: { name: 'pglite', include: dbSuites, env: { EASEL_TEST_DB: 'pglite' } } },
       { extends: true, test: { name: 'postgres', include: dbSuites, env: { EASEL_TEST_DB: 'postgres' } } },

@@ -30,7 +30,15 @@ export interface ConnectRequest {
   lastEventId: string | undefined;
 }
 
+const connectedFrame = (info: ConnectionInfo) =>
+  sseFrame('connected', { connection_id: info.connectionId, user_id: info.userId, is_admin: info.isAdmin });
+
 const TICK_MS = 1000;
+/**
+ * How long a revocation is remembered: a request that authenticated just before it (its checks read the
+ * database before the revocation committed) may connect just after, and must still be ended.
+ */
+const REVOCATION_MEMORY_MS = 60_000;
 
 /**
  * The channel hub: one `UserChannel` per user id, created on first use and dropped when nothing is left to
@@ -54,6 +62,10 @@ export class ChannelHub implements Channels {
   readonly #limits: ReplayLimits;
   readonly #maxQueued: number;
   readonly #statusIntervalMs: number;
+  /** Recent `closeToken` calls: jti → when. */
+  readonly #revokedTokens = new Map<string, number>();
+  /** Recent `closeUser` calls: user id → the lowest epoch still valid (Infinity: every token), and when. */
+  readonly #revokedUsers = new Map<string, { minEpoch: number; at: number }>();
 
   constructor(private readonly opts: ChannelHubOptions) {
     this.#limits = opts.limits ?? DEFAULT_REPLAY_LIMITS;
@@ -90,6 +102,16 @@ export class ChannelHub implements Channels {
    */
   connect(req: ConnectRequest): Connection {
     const now = this.opts.clock.now().getTime();
+    if (this.#revokedSince(req.info, now)) {
+      // Revoked between the request's authentication and now: ended as if it had been open, untouched by
+      // the channels.
+      const refused = new Connection(req.info, 3, () => {});
+      refused.write(RETRY_FRAME, now);
+      refused.write(connectedFrame(req.info), now);
+      refused.write(sseFrame('auth_expired', { reason: 'token_revoked' }), now);
+      refused.close('auth_expired');
+      return refused;
+    }
     const key = req.anonymous ? ANONYMOUS_CHANNEL : req.info.userId;
     let channel = this.#channels.get(key);
     const wasAdmin = this.#adminKeys.has(key);
@@ -113,14 +135,7 @@ export class ChannelHub implements Channels {
     const owner = channel;
     const conn = new Connection(req.info, this.#maxQueued, (c, reason) => this.#forget(owner, c, reason));
     conn.write(RETRY_FRAME, now);
-    conn.write(
-      sseFrame('connected', {
-        connection_id: req.info.connectionId,
-        user_id: req.info.userId,
-        is_admin: req.info.isAdmin,
-      }),
-      now,
-    );
+    conn.write(connectedFrame(req.info), now);
     const attached = channel.attach(conn, req.lastEventId);
     if ('resync' in attached) {
       conn.write(sseFrame('resync', { reason: 'history_unavailable' }), now);
@@ -142,11 +157,21 @@ export class ChannelHub implements Channels {
 
   /** Closes with `auth_expired` every stream of this token (logout). */
   closeToken(jti: string): void {
+    this.#revokedTokens.delete(jti);
+    this.#revokedTokens.set(jti, this.opts.clock.now().getTime());
+    this.#forgetOldRevocations();
     this.#closeWhere((c) => c.info.token?.jti === jti, 'token_revoked');
   }
 
   /** Closes with `auth_expired` every stream of a user whose token is older than `minEpoch` (or all). */
   closeUser(userId: string, minEpoch?: number): void {
+    const floor = Math.max(
+      minEpoch ?? Number.POSITIVE_INFINITY,
+      this.#revokedUsers.get(userId)?.minEpoch ?? 0,
+    );
+    this.#revokedUsers.delete(userId);
+    this.#revokedUsers.set(userId, { minEpoch: floor, at: this.opts.clock.now().getTime() });
+    this.#forgetOldRevocations();
     this.#closeWhere(
       (c) => c.info.userId === userId && (minEpoch === undefined || (c.info.token?.epoch ?? 0) < minEpoch),
       'token_revoked',
@@ -165,6 +190,8 @@ export class ChannelHub implements Channels {
   /** Ends every stream and timer (server shutdown). */
   close(): void {
     this.#closeWhere(() => true, 'shutdown');
+    clearInterval(this.#tick);
+    this.#tick = undefined;
     clearTimeout(this.#statusTimer);
     this.#statusTimer = undefined;
     this.#dirtyQueues.clear();
@@ -200,7 +227,43 @@ export class ChannelHub implements Channels {
       });
     }
     this.#sweep(channel);
-    if (this.#connections === 0) {
+    this.#stopTickWhenIdle();
+  }
+
+  /** Whether a connection's token was revoked in the last minute (see REVOCATION_MEMORY_MS). */
+  #revokedSince(info: ConnectionInfo, now: number): boolean {
+    this.#forgetOldRevocations(now);
+    if (!info.token) {
+      return false;
+    }
+    const user = this.#revokedUsers.get(info.userId);
+    return (
+      this.#revokedTokens.has(info.token.jti) || (user !== undefined && info.token.epoch < user.minEpoch)
+    );
+  }
+
+  /** Drops revocations older than REVOCATION_MEMORY_MS (both maps are in the order they were noted). */
+  #forgetOldRevocations(now = this.opts.clock.now().getTime()): void {
+    for (const [jti, at] of this.#revokedTokens) {
+      if (now - at <= REVOCATION_MEMORY_MS) {
+        break;
+      }
+      this.#revokedTokens.delete(jti);
+    }
+    for (const [userId, { at }] of this.#revokedUsers) {
+      if (now - at <= REVOCATION_MEMORY_MS) {
+        break;
+      }
+      this.#revokedUsers.delete(userId);
+    }
+  }
+
+  /**
+   * The tick runs while a stream is open or a channel is kept for replay: it is what drops that channel
+   * once its newest event leaves the replay window.
+   */
+  #stopTickWhenIdle(): void {
+    if (this.#connections === 0 && this.#channels.size === 0) {
       clearInterval(this.#tick);
       this.#tick = undefined;
     }
@@ -235,6 +298,7 @@ export class ChannelHub implements Channels {
       channel.trim(now);
       this.#sweep(channel);
     }
+    this.#stopTickWhenIdle();
   }
 
   #markQueueChanged(queueId: string): void {

@@ -28,7 +28,8 @@ export const DEFAULT_REPLAY_LIMITS: ReplayLimits = {
  * @example buffer.push(ev); const missed = buffer.after(lastSeq); // undefined: not held any more
  */
 export class ReplayBuffer {
-  #events: ChannelEvent[] = [];
+  /** Held events from `#head` on; the slots before it are emptied so dropped frames can be collected. */
+  #events: (ChannelEvent | undefined)[] = [];
   #head = 0;
 
   constructor(private readonly limits: ReplayLimits = DEFAULT_REPLAY_LIMITS) {}
@@ -45,6 +46,7 @@ export class ReplayBuffer {
       this.size > maxEvents ||
       (this.size > minEvents && now - (this.#events[this.#head]?.at ?? now) > minAgeMs)
     ) {
+      this.#events[this.#head] = undefined;
       this.#head++;
     }
     if (this.#head > 1024 && this.#head * 2 > this.#events.length) {
@@ -74,6 +76,6 @@ export class ReplayBuffer {
     if (seq < oldest.seq - 1 || seq > newest.seq) {
       return undefined;
     }
-    return this.#events.slice(this.#head + (seq - oldest.seq + 1));
+    return this.#events.slice(this.#head + (seq - oldest.seq + 1)) as ChannelEvent[];
   }
 }

@@ -1,5 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { bearerToken } from '../http/middleware/auth.ts';
 import { bearer, createRouter, jsonResponse, problems } from '../http/openapi.ts';
+import { serviceContext } from '../http/service-context.ts';
+import { authenticate } from '../services/auth/authenticate.ts';
 import type { AuthUser } from '../services/context.ts';
 import { AuthError } from '../services/errors.ts';
 import { assertQueue } from '../services/queue/access.ts';
@@ -38,17 +41,25 @@ const streamRoute = createRoute({
 });
 
 export const eventsRouter = createRouter()
-  .openapi(ticketRoute, (c) => c.json(c.var.deps.tickets.issue(c.var.user), 200))
-  .openapi(streamRoute, (c) => {
+  .openapi(ticketRoute, (c) =>
+    c.json(c.var.deps.tickets.issue(c.var.user, bearerToken(c.req.header('Authorization'))), 200),
+  )
+  .openapi(streamRoute, async (c) => {
     const { channels, tickets } = c.var.deps;
     const query = c.req.valid('query');
     assertQueue(query.queue_id);
     let user: AuthUser | undefined = c.var.user;
     if (!user && query.ticket !== undefined) {
-      user = tickets.consume(query.ticket);
-      if (!user) {
+      const holder = tickets.consume(query.ticket);
+      if (!holder) {
         throw new AuthError('unauthorized', 'The ticket is unknown, used or expired.');
       }
+      // The token the ticket was asked with may have been revoked since (logout, password change, demotion,
+      // deactivation, deletion): check it again, and take the account's rights as they are now.
+      user =
+        holder.bearer === undefined
+          ? holder.user
+          : await authenticate({ ctx: serviceContext(c), input: { token: holder.bearer } });
     }
     const anonymous = !user;
     const conn = channels.connect({
