@@ -69,6 +69,8 @@ const hub = new ChannelHub({
     total: 0,
   }),
   statusIntervalMs: 3_600_000,
+  // Diagnosis only: no replay history (not Easel's behaviour), to see what keeping it costs.
+  ...(process.env.BENCH_SSE_DIAG_NO_REPLAY ? { limits: { minEvents: 0, minAgeMs: 0, maxEvents: 1 } } : {}),
 });
 const deps: AppDeps = {
   config: {
