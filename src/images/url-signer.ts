@@ -1,0 +1,90 @@
+/** Which file of an image a signed URL reaches. */
+export type ImageVariant = 'full' | 'thumbnail';
+
+/** Where the image routes live; signed URLs are built on it. */
+export const IMAGE_URL_PREFIX = '/api/v1/images/i';
+
+/** How long a signed URL lives at least, and the step its expiry is rounded up to (so URLs repeat). */
+export const SIGNED_URL_TTL_S = 3600;
+export const SIGNED_URL_STEP_S = 600;
+
+/** Signs and checks image URLs (`?exp=<unix seconds>&sig=<base64url HMAC-SHA256>`). */
+export interface UrlSigner {
+  /** The signature of one variant of one image until `exp`. */
+  sign(imageName: string, variant: ImageVariant, exp: number): Promise<string>;
+  /** Whether `sig` is the signature of this image, variant and `exp` (expiry is the caller's check). */
+  verify(imageName: string, variant: ImageVariant, exp: number, sig: string): Promise<boolean>;
+}
+
+const DOMAIN = 'easel image url v1';
+const encoder = new TextEncoder();
+
+const base64url = (bytes: Uint8Array) => {
+  let s = '';
+  for (const b of bytes) {
+    s += String.fromCharCode(b);
+  }
+  return btoa(s).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
+};
+
+function fromBase64url(s: string): Uint8Array | null {
+  if (!/^[A-Za-z0-9_-]{43}$/.test(s)) {
+    return null;
+  }
+  const bin = atob(s.replaceAll('-', '+').replaceAll('_', '/'));
+  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+}
+
+const message = (imageName: string, variant: ImageVariant, exp: number) =>
+  encoder.encode(`${variant}\n${imageName}\n${exp}`);
+
+/**
+ * A URL signer over a key derived from the JWT secret: HMAC-SHA256(secret, "easel image url v1"), so a URL
+ * signature can never pass for a token signature or the other way round.
+ * @example const signer = await createUrlSigner(new TextEncoder().encode(secret));
+ */
+export async function createUrlSigner(secret: Uint8Array): Promise<UrlSigner> {
+  const master = await crypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: 'SHA-256' }, false, [
+    'sign',
+  ]);
+  const derived = new Uint8Array(await crypto.subtle.sign('HMAC', master, encoder.encode(DOMAIN)));
+  const key = await crypto.subtle.importKey('raw', derived, { name: 'HMAC', hash: 'SHA-256' }, false, [
+    'sign',
+    'verify',
+  ]);
+  return {
+    async sign(imageName, variant, exp) {
+      return base64url(
+        new Uint8Array(await crypto.subtle.sign('HMAC', key, message(imageName, variant, exp))),
+      );
+    },
+    async verify(imageName, variant, exp, sig) {
+      const bytes = fromBase64url(sig);
+      return bytes !== null && crypto.subtle.verify('HMAC', key, bytes, message(imageName, variant, exp));
+    },
+  };
+}
+
+/**
+ * The expiry of URLs signed now: at least `SIGNED_URL_TTL_S` ahead, rounded up to `SIGNED_URL_STEP_S`, so
+ * the same image gets the same URL for a while and browsers can cache it.
+ * @example const exp = signedUrlExpiry(clock.now());
+ */
+export function signedUrlExpiry(now: Date): number {
+  const earliest = Math.floor(now.getTime() / 1000) + SIGNED_URL_TTL_S;
+  return Math.ceil(earliest / SIGNED_URL_STEP_S) * SIGNED_URL_STEP_S;
+}
+
+/**
+ * The signed path of one variant of an image.
+ * @example await signedImageUrl(signer, 'a.png', 'full', exp); // '/api/v1/images/i/a.png/full?exp=…&sig=…'
+ */
+export async function signedImageUrl(
+  signer: UrlSigner,
+  imageName: string,
+  variant: ImageVariant,
+  exp: number,
+): Promise<string> {
+  const sig = await signer.sign(imageName, variant, exp);
+  return `${IMAGE_URL_PREFIX}/${encodeURIComponent(imageName)}/${variant}?exp=${exp}&sig=${sig}`;
+}
