@@ -1,0 +1,209 @@
+import type { Logger } from '../logger.ts';
+import type { Graph } from '../runtime/graph.ts';
+import { type InferenceRuntime, RuntimeCanceled, RuntimeError } from '../runtime/interface.ts';
+import type { QueueSettings, ServiceContext } from '../services/context.ts';
+import { finishItem } from '../services/queue/finish-item.ts';
+import { recoverInterrupted } from '../services/queue/recover-interrupted.ts';
+import { startNextItem } from '../services/queue/start-next-item.ts';
+import type { Processor, ProcessorStatus } from './interface.ts';
+import { runSession, type SaveImageRequest } from './run-session.ts';
+
+export interface SchedulerOptions {
+  runtime: InferenceRuntime;
+  logger: Logger;
+  fairness: QueueSettings['fairness'];
+  /** Writes a generated image and returns its name (the images service). */
+  saveImage: (
+    ctx: ServiceContext,
+    owner: { userId: string; itemId: number; sessionId: string },
+    request: SaveImageRequest,
+  ) => Promise<{ image_name: string }>;
+  queueId?: string;
+  /**
+   * How often an idle scheduler looks for work it was not woken for (items enqueued by another process).
+   * Enqueue, retry and resume wake it at once.
+   */
+  pollIntervalMs?: number;
+}
+
+interface Running {
+  itemId: number;
+  sessionId: string;
+  canceled: boolean;
+}
+
+/**
+ * The in-process GPU scheduler: one item at a time, claimed in the queue's order (round-robin across users
+ * or fifo), its graph run through the inference runtime with every transition written to the database and
+ * then published. Pausing lets the running item finish and starts no other; `cancel` stops the running
+ * item before its next step. Implements the `Processor` port the queue services call.
+ * @example const scheduler = new Scheduler({ runtime, logger, fairness, saveImage }); await scheduler.start(ctx);
+ */
+export class Scheduler implements Processor {
+  readonly #opts: Required<Omit<SchedulerOptions, 'saveImage'>> & Pick<SchedulerOptions, 'saveImage'>;
+  #ctx: ServiceContext | null = null;
+  #started = true;
+  #closed = false;
+  #running: Running | null = null;
+  #wakeUp: (() => void) | null = null;
+  #woken = false;
+  #loop: Promise<void> | null = null;
+
+  constructor(opts: SchedulerOptions) {
+    this.#opts = { queueId: 'default', pollIntervalMs: 5000, ...opts };
+  }
+
+  /** Recovers items a crash left running, then starts taking work. */
+  async start(ctx: ServiceContext): Promise<void> {
+    this.#ctx = ctx;
+    const { requeued, failed } = await recoverInterrupted(ctx.db, this.#opts.queueId, ctx.clock.now());
+    if (requeued.length > 0 || failed.length > 0) {
+      this.#opts.logger.warn('recovered items interrupted by a restart', { requeued, failed });
+    }
+    this.#loop = this.#run();
+  }
+
+  status(): ProcessorStatus {
+    return { is_started: this.#started, is_processing: this.#running !== null };
+  }
+
+  pause(): ProcessorStatus {
+    this.#started = false;
+    this.#opts.logger.info('processor paused');
+    return this.status();
+  }
+
+  resume(): ProcessorStatus {
+    this.#started = true;
+    this.#opts.logger.info('processor resumed');
+    this.wake();
+    return this.status();
+  }
+
+  cancel(itemId: number): void {
+    const running = this.#running;
+    if (running?.itemId === itemId && !running.canceled) {
+      running.canceled = true;
+      this.#opts.runtime.cancel(running.sessionId);
+    }
+  }
+
+  wake(): void {
+    this.#woken = true;
+    this.#wakeUp?.();
+  }
+
+  /** Stops taking work, cancels the running item and waits for the loop to end. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#running) {
+      this.cancel(this.#running.itemId);
+    }
+    this.wake();
+    await this.#loop;
+  }
+
+  async #run(): Promise<void> {
+    const ctx = this.#ctx as ServiceContext;
+    while (!this.#closed) {
+      this.#woken = false;
+      let worked = false;
+      if (this.#started) {
+        try {
+          worked = await this.#runNext(ctx);
+        } catch (err) {
+          // A database error while claiming or finishing: log it and try again after the poll interval.
+          this.#opts.logger.error('scheduler step failed', {
+            err: err instanceof Error ? err.stack : String(err),
+          });
+        }
+      }
+      if (!worked && !this.#woken && !this.#closed) {
+        await this.#sleep();
+      }
+    }
+  }
+
+  /** Waits for a wake-up or the poll interval, whichever comes first. */
+  #sleep(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, this.#opts.pollIntervalMs);
+      const self = this;
+      function done() {
+        clearTimeout(timer);
+        self.#wakeUp = null;
+        resolve();
+      }
+      this.#wakeUp = done;
+    });
+  }
+
+  /** Claims and runs one item; false when there was none. */
+  async #runNext(ctx: ServiceContext): Promise<boolean> {
+    const row = await startNextItem(ctx, this.#opts.queueId, this.#opts.fairness);
+    if (!row) {
+      return false;
+    }
+    const running: Running = { itemId: row.itemId, sessionId: row.sessionId, canceled: false };
+    this.#running = running;
+    const log = { item_id: row.itemId, session_id: row.sessionId, user_id: row.userId };
+    const startedAt = performance.now();
+    this.#opts.logger.info('item started', log);
+    try {
+      await runSession(
+        {
+          itemId: row.itemId,
+          queueId: row.queueId,
+          batchId: row.batchId,
+          sessionId: row.sessionId,
+          userId: row.userId,
+          graph: (row.session as { graph: Graph }).graph,
+        },
+        {
+          runtime: this.#opts.runtime,
+          events: ctx.events,
+          isCanceled: () => running.canceled,
+          saveImage: (request) =>
+            this.#opts.saveImage(
+              ctx,
+              { userId: row.userId, itemId: row.itemId, sessionId: row.sessionId },
+              request,
+            ),
+        },
+      );
+      await finishItem(ctx, row.itemId, { status: 'completed' });
+      this.#opts.logger.info('item completed', {
+        ...log,
+        duration_ms: Math.round(performance.now() - startedAt),
+      });
+    } catch (err) {
+      if (err instanceof RuntimeCanceled) {
+        // The cancel service already wrote and published `canceled`.
+        this.#opts.logger.info('item canceled', log);
+      } else {
+        const failure =
+          err instanceof RuntimeError
+            ? err
+            : new RuntimeError(
+                'InternalError',
+                err instanceof Error ? err.message : String(err),
+                err instanceof Error ? (err.stack ?? null) : null,
+              );
+        await finishItem(ctx, row.itemId, {
+          status: 'failed',
+          errorType: failure.errorType,
+          errorMessage: failure.message,
+          errorTraceback: failure.traceback,
+        });
+        this.#opts.logger.warn('item failed', {
+          ...log,
+          error_type: failure.errorType,
+          error_message: failure.message,
+        });
+      }
+    } finally {
+      this.#running = null;
+    }
+    return true;
+  }
+}

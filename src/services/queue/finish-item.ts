@@ -1,0 +1,46 @@
+import { and, eq } from 'drizzle-orm';
+import { sessionQueue } from '../../db/schema/index.ts';
+import type { ServiceContext } from '../context.ts';
+import { type ItemRow, selectItems, toQueueItem } from './item-dto.ts';
+import { publishStatusChanged } from './publish.ts';
+import type { QueueItem } from './schemas.ts';
+
+export type Outcome =
+  | { status: 'completed' }
+  | { status: 'failed'; errorType: string; errorMessage: string; errorTraceback: string | null };
+
+/**
+ * Marks a running item completed or failed and publishes the change. An item that is no longer
+ * `in_progress` (canceled, deleted or cleared meanwhile) is left alone: returns undefined.
+ * @example await finishItem(ctx, item.itemId, { status: 'completed' });
+ */
+export async function finishItem(
+  ctx: ServiceContext,
+  itemId: number,
+  outcome: Outcome,
+): Promise<QueueItem | undefined> {
+  const now = ctx.clock.now();
+  const changed = await ctx.db
+    .update(sessionQueue)
+    .set(
+      outcome.status === 'completed'
+        ? { status: 'completed', completedAt: now, updatedAt: now }
+        : {
+            status: 'failed',
+            completedAt: now,
+            updatedAt: now,
+            errorType: outcome.errorType,
+            errorMessage: outcome.errorMessage,
+            errorTraceback: outcome.errorTraceback,
+          },
+    )
+    .where(and(eq(sessionQueue.itemId, itemId), eq(sessionQueue.status, 'in_progress')))
+    .returning({ itemId: sessionQueue.itemId });
+  if (changed.length === 0) {
+    return undefined;
+  }
+  const [row] = await selectItems(ctx.db).where(eq(sessionQueue.itemId, itemId));
+  const item = toQueueItem(row as ItemRow);
+  await publishStatusChanged(ctx.db, ctx.events, item);
+  return item;
+}

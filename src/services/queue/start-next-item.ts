@@ -1,0 +1,20 @@
+import type { QueueSettings, ServiceContext } from '../context.ts';
+import { type ItemRow, toQueueItem } from './item-dto.ts';
+import { claimNextItem } from './next-item.ts';
+import { publishStatusChanged } from './publish.ts';
+
+/**
+ * Claims the next item in the queue's order and publishes it `in_progress`; undefined when none is pending.
+ * @example const item = await startNextItem(ctx, 'default', 'round_robin');
+ */
+export async function startNextItem(
+  ctx: ServiceContext,
+  queueId: string,
+  fairness: QueueSettings['fairness'],
+): Promise<ItemRow | undefined> {
+  const row = await claimNextItem(ctx.db, queueId, fairness, ctx.clock.now());
+  if (row) {
+    await publishStatusChanged(ctx.db, ctx.events, toQueueItem(row));
+  }
+  return row;
+}

@@ -1,0 +1,303 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { rowsOf } from '../../src/db/migrate.ts';
+import { contextFromDeps } from '../../src/deps.ts';
+import type { ServerEvent } from '../../src/events/interface.ts';
+import { FakeRuntime, type FakeRuntimeOptions } from '../../src/runtime/fake-runtime.ts';
+import { RuntimeError } from '../../src/runtime/interface.ts';
+import type { SaveImageRequest } from '../../src/scheduler/run-session.ts';
+import { Scheduler } from '../../src/scheduler/scheduler.ts';
+import { textToImageGraph } from '../helpers/graphs.ts';
+import { createHarness, type Harness, type TestUser } from '../helpers/harness.ts';
+import { Q } from '../helpers/queue.ts';
+
+let h: Harness;
+let alice: TestUser;
+let bob: TestUser;
+let admin: TestUser;
+let scheduler: Scheduler | null = null;
+let saved: (SaveImageRequest & { userId: string; itemId: number })[] = [];
+
+beforeAll(async () => {
+  h = await createHarness();
+  alice = await h.createUser({ displayName: 'Alice' });
+  bob = await h.createUser({ displayName: 'Bob' });
+  admin = await h.createUser({ isAdmin: true });
+});
+afterAll(() => h.close());
+afterEach(async () => {
+  await scheduler?.close();
+  scheduler = null;
+  saved = [];
+  await h.db.execute(sql`DELETE FROM session_queue`);
+  await h.db.execute(sql`DELETE FROM queue_user_turns`);
+  h.events.clear();
+});
+
+/** Starts a scheduler over a fake runtime; it serves the harness's app as its processor. */
+async function startScheduler(
+  opts: FakeRuntimeOptions = {},
+  fairness: 'round_robin' | 'fifo' = 'round_robin',
+) {
+  const runtime = new FakeRuntime(opts);
+  const s = new Scheduler({
+    runtime,
+    logger: h.deps.logger,
+    fairness,
+    pollIntervalMs: 60_000,
+    saveImage: async (_ctx, owner, request) => {
+      saved.push({ ...request, ...owner });
+      return { image_name: `img-${owner.itemId}-${request.nodeId}.png` };
+    },
+  });
+  h.deps.processor = s;
+  scheduler = s;
+  return { runtime, scheduler: s };
+}
+
+const begin = (s: Scheduler) => s.start(contextFromDeps(h.deps, 'scheduler', null));
+
+async function enqueueGraph(
+  user: TestUser,
+  opts: { runs?: number; steps?: number; prompt?: string; seed?: number } = {},
+) {
+  const res = await h.post(`${Q}/enqueue_batch`, {
+    token: user.token,
+    json: {
+      batch: {
+        graph: textToImageGraph({ steps: opts.steps ?? 2, prompt: opts.prompt, seed: opts.seed }),
+        runs: opts.runs ?? 1,
+      },
+    },
+  });
+  expect(res.status).toBe(201);
+  return (await res.json()) as { item_ids: number[]; batch: { batch_id: string } };
+}
+
+const statusEvent = (itemId: number, status: string) => (e: ServerEvent) =>
+  e.name === 'queue_item_status_changed' && e.data.item_id === itemId && e.data.status === status;
+
+/** The events of one item, as `name:node` strings (status changes as `status:<status>`). */
+function trace(itemId: number): string[] {
+  return h.events.events
+    .filter((e) => e.data.item_id === itemId)
+    .map((e) =>
+      e.name === 'queue_item_status_changed'
+        ? `status:${e.data.status}`
+        : `${e.name.replace('invocation_', '')}:${(e.data.invocation as { id: string }).id}${
+            e.name === 'invocation_progress' ? `:${e.data.step}/${e.data.total_steps}` : ''
+          }`,
+    );
+}
+
+const TWO_STEP_TRACE = [
+  'status:in_progress',
+  'started:model',
+  'progress:model:0/1',
+  'complete:model',
+  'started:negative',
+  'complete:negative',
+  'started:noise',
+  'complete:noise',
+  'started:positive',
+  'complete:positive',
+  'started:denoise',
+  'progress:denoise:1/2',
+  'progress:denoise:2/2',
+  'complete:denoise',
+  'started:l2i',
+  'progress:l2i:0/1',
+  'complete:l2i',
+  'status:completed',
+];
+
+describe('scheduler', () => {
+  it('runs a batch of 3 node by node, with every event to the owner only, and saves one image each', async () => {
+    const { runtime, scheduler: s } = await startScheduler();
+    await begin(s);
+    const { item_ids, batch } = await enqueueGraph(alice, { runs: 3, prompt: 'a red fox', seed: 7 });
+    await h.events.waitFor(statusEvent(item_ids[2] as number, 'completed'));
+    for (const id of item_ids) {
+      expect(trace(id)).toEqual(TWO_STEP_TRACE);
+    }
+    const owned = h.events.events.filter((e) => e.data.item_id !== undefined);
+    expect(new Set(owned.map((e) => e.ownerId))).toEqual(new Set([alice.user.user_id]));
+    const complete = h.events.events.find(
+      (e) =>
+        e.name === 'invocation_complete' &&
+        e.data.item_id === item_ids[0] &&
+        (e.data.invocation as { id: string }).id === 'l2i',
+    );
+    expect(complete?.data).toEqual({
+      queue_id: 'default',
+      item_id: item_ids[0],
+      batch_id: batch.batch_id,
+      session_id: expect.any(String),
+      user_id: alice.user.user_id,
+      invocation: { id: 'l2i', type: 'l2i' },
+      invocation_source_id: 'l2i',
+      result: {
+        type: 'image_output',
+        image: { image_name: `img-${item_ids[0]}-l2i.png` },
+        width: 64,
+        height: 64,
+      },
+    });
+    expect(saved.map((r) => [r.itemId, r.userId, r.nodeId, r.boardId, r.isIntermediate])).toEqual(
+      item_ids.map((id) => [id, alice.user.user_id, 'l2i', null, false]),
+    );
+    expect(saved[0]?.metadata).toEqual({
+      model: 'tiny-sd',
+      prompt: 'a red fox',
+      negative_prompt: '',
+      seed: 7,
+      steps: 2,
+      cfg_scale: 7.5,
+      scheduler: 'euler',
+      width: 64,
+      height: 64,
+    });
+    const items = await (
+      await h.post(`${Q}/items_by_ids`, { token: alice.token, json: { item_ids } })
+    ).json();
+    expect(items.map((i: { status: string }) => i.status)).toEqual(['completed', 'completed', 'completed']);
+    // Every session's tensors were freed.
+    expect(runtime.ended.length).toBe(3);
+    expect(s.status()).toEqual({ is_started: true, is_processing: false });
+  });
+
+  it('cancels a running item before its next step: no image, item canceled, the next item runs', async () => {
+    let reached: () => void = () => {};
+    const atStep3 = new Promise<void>((r) => {
+      reached = r;
+    });
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const { runtime, scheduler: s } = await startScheduler({
+      beforeStep: (step, inv) => {
+        if (step === 3 && inv.inputs.steps === 50) {
+          reached();
+          return gate;
+        }
+      },
+    });
+    await begin(s);
+    const long = await enqueueGraph(alice, { steps: 50 });
+    const next = await enqueueGraph(alice, { steps: 2 });
+    const longId = long.item_ids[0] as number;
+    await atStep3;
+    expect(s.status()).toEqual({ is_started: true, is_processing: true });
+    const res = await h.put(`${Q}/i/${longId}/cancel`, { token: alice.token });
+    expect(res.status).toBe(200);
+    release();
+    await h.events.waitFor(statusEvent(next.item_ids[0] as number, 'completed'));
+    expect(trace(longId)).toEqual([
+      'status:in_progress',
+      'started:model',
+      'progress:model:0/1',
+      'complete:model',
+      'started:negative',
+      'complete:negative',
+      'started:noise',
+      'complete:noise',
+      'started:positive',
+      'complete:positive',
+      'started:denoise',
+      'progress:denoise:1/50',
+      'progress:denoise:2/50',
+      'status:canceled',
+    ]);
+    expect(
+      runtime.runs.filter((r) => r.sessionId === runtime.runs[0]?.sessionId).map((r) => r.nodeId),
+    ).toEqual(['model', 'negative', 'noise', 'positive', 'denoise']);
+    expect(saved.map((r) => r.itemId)).toEqual([next.item_ids[0]]);
+  });
+
+  it('marks an item failed when a node fails, publishes invocation_error, and runs the next item', async () => {
+    const { scheduler: s } = await startScheduler({
+      failWith: (inv) =>
+        inv.type === 'denoise_latents' && inv.inputs.steps === 3
+          ? new RuntimeError('OutOfMemory', 'not enough memory for 3 steps', 'trace line 1')
+          : undefined,
+    });
+    await begin(s);
+    const bad = await enqueueGraph(alice, { steps: 3 });
+    const good = await enqueueGraph(alice, { steps: 2 });
+    await h.events.waitFor(statusEvent(good.item_ids[0] as number, 'completed'));
+    const badId = bad.item_ids[0] as number;
+    expect(trace(badId).slice(-3)).toEqual(['started:denoise', 'error:denoise', 'status:failed']);
+    const error = h.events.events.find((e) => e.name === 'invocation_error');
+    expect(error?.data).toMatchObject({
+      item_id: badId,
+      invocation: { id: 'denoise', type: 'denoise_latents' },
+      error_type: 'OutOfMemory',
+      error_message: 'not enough memory for 3 steps',
+      error_traceback: 'trace line 1',
+    });
+    const item = await (await h.get(`${Q}/i/${badId}`, { token: alice.token })).json();
+    expect([item.status, item.error_type, item.error_message, item.error_traceback]).toEqual([
+      'failed',
+      'OutOfMemory',
+      'not enough memory for 3 steps',
+      'trace line 1',
+    ]);
+    expect(trace(good.item_ids[0] as number)).toEqual(TWO_STEP_TRACE);
+  });
+
+  it('interleaves two users round-robin, and starts nothing while paused', async () => {
+    // Each run takes a second of the fake clock, so every start has its own time.
+    const { scheduler: s } = await startScheduler({ beforeStep: () => h.clock.advance(1000) });
+    await begin(s);
+    expect((await h.put(`${Q}/processor/pause`, { token: admin.token })).status).toBe(200);
+    const a = await enqueueGraph(alice, { runs: 3 });
+    const b = await enqueueGraph(bob, { runs: 2 });
+    const status = await (await h.get(`${Q}/status`, { token: alice.token })).json();
+    expect(status.processor).toEqual({ is_started: false, is_processing: false });
+    expect(status.queue.pending).toBe(5);
+    expect(h.events.events.filter((e) => e.name === 'queue_item_status_changed')).toEqual([]);
+    expect(await (await h.put(`${Q}/processor/resume`, { token: admin.token })).json()).toEqual({
+      is_started: true,
+      is_processing: expect.any(Boolean),
+    });
+    await h.events.waitFor(statusEvent(a.item_ids[2] as number, 'completed'));
+    const started = h.events.events.filter(
+      (e) => e.name === 'queue_item_status_changed' && e.data.status === 'in_progress',
+    );
+    expect(started.map((e) => e.data.item_id)).toEqual([
+      a.item_ids[0],
+      b.item_ids[0],
+      a.item_ids[1],
+      b.item_ids[1],
+      a.item_ids[2],
+    ]);
+  });
+
+  it('on start, puts interrupted items back to pending and fails one interrupted for the third time', async () => {
+    const { item_ids } = await enqueueGraph(alice, { runs: 2 });
+    const [again, third] = item_ids as [number, number];
+    await h.db.execute(
+      sql`UPDATE session_queue SET status = 'in_progress', started_at = now(), interruptions = 0 WHERE item_id = ${again}`,
+    );
+    await h.db.execute(
+      sql`UPDATE session_queue SET status = 'in_progress', started_at = now(), interruptions = 2 WHERE item_id = ${third}`,
+    );
+    const { scheduler: s } = await startScheduler();
+    await begin(s);
+    await h.events.waitFor(statusEvent(again, 'completed'));
+    const failed = await (await h.get(`${Q}/i/${third}`, { token: alice.token })).json();
+    expect([failed.status, failed.error_type, failed.error_message]).toEqual([
+      'failed',
+      'interrupted',
+      'The server stopped while this item ran, 3 times.',
+    ]);
+    const rows = await h.db.execute(sql`SELECT item_id, interruptions FROM session_queue ORDER BY item_id`);
+    const list = rowsOf<{ item_id: number; interruptions: number }>(rows);
+    expect(list.map((r) => [Number(r.item_id), Number(r.interruptions)])).toEqual([
+      [again, 1],
+      [third, 3],
+    ]);
+    expect(trace(again)).toEqual(TWO_STEP_TRACE);
+  });
+});
