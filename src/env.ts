@@ -35,6 +35,8 @@ export const EnvSchema = z
     QUEUE_FAIRNESS: z.enum(['round_robin', 'fifo']).default('round_robin'),
     QUEUE_MAX_SIZE: positiveInt.default(10_000),
     USER_MAX_PENDING: positiveInt.default(1000),
+    EXECUTION_PROVIDER: z.enum(['cpu', 'cuda']).default('cpu'),
+    PROGRESS_MAX_HZ: z.coerce.number().positive().max(1000).default(10),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   })
   .refine((e) => (e.ADMIN_EMAIL === undefined) === (e.ADMIN_PASSWORD === undefined), {

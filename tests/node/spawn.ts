@@ -8,7 +8,7 @@ import { EnvSchema } from '../../src/env.ts';
 export const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Variables read by the entries besides EnvSchema's, dropped from the inherited environment too. */
-const OTHER_EASEL_VARIABLES = ['EASEL_DENO_MEMORY', 'EXECUTION_PROVIDER', 'PROGRESS_MAX_HZ'];
+const OTHER_EASEL_VARIABLES = ['EASEL_DENO_MEMORY'];
 
 /**
  * This process's environment without any Easel variable (a developer's `DATABASE_URL` or `JWT_SECRET` must not

@@ -12,6 +12,8 @@ describe('parseEnv', () => {
       QUEUE_FAIRNESS: 'round_robin',
       QUEUE_MAX_SIZE: 10000,
       USER_MAX_PENDING: 1000,
+      EXECUTION_PROVIDER: 'cpu',
+      PROGRESS_MAX_HZ: 10,
       LOG_LEVEL: 'info',
     });
   });
@@ -28,9 +30,18 @@ describe('parseEnv', () => {
       ADMIN_PASSWORD: 'password1',
       CORS_ORIGINS: 'http://a.example, https://b.example',
       USER_MAX_PENDING: '5',
+      EXECUTION_PROVIDER: 'cuda',
+      PROGRESS_MAX_HZ: '2.5',
       LOG_LEVEL: 'debug',
     });
-    expect(env).toMatchObject({ PORT: 8080, AUTH_MODE: 'single', USER_MAX_PENDING: 5, LOG_LEVEL: 'debug' });
+    expect(env).toMatchObject({
+      PORT: 8080,
+      AUTH_MODE: 'single',
+      USER_MAX_PENDING: 5,
+      EXECUTION_PROVIDER: 'cuda',
+      PROGRESS_MAX_HZ: 2.5,
+      LOG_LEVEL: 'debug',
+    });
     expect(env.CORS_ORIGINS).toEqual(['http://a.example', 'https://b.example']);
   });
 
@@ -51,6 +62,9 @@ describe('parseEnv', () => {
     [{ USER_MAX_PENDING: '0' }, 'USER_MAX_PENDING'],
     [{ QUEUE_FAIRNESS: 'random' }, 'QUEUE_FAIRNESS'],
     [{ QUEUE_MAX_SIZE: '-1' }, 'QUEUE_MAX_SIZE'],
+    [{ EXECUTION_PROVIDER: 'tpu' }, 'EXECUTION_PROVIDER'],
+    [{ PROGRESS_MAX_HZ: '0' }, 'PROGRESS_MAX_HZ'],
+    [{ PROGRESS_MAX_HZ: 'fast' }, 'PROGRESS_MAX_HZ'],
   ])('%o fails naming %s', (source, variable) => {
     expect(() => parseEnv(source)).toThrow(EnvError);
     expect(() => parseEnv(source)).toThrow(new RegExp(`^invalid configuration:\\n  ${variable}: `));
