@@ -18,6 +18,9 @@ import type { Database } from '../src/db/types.ts';
 import type { AppDeps } from '../src/deps.ts';
 import { contextFromDeps } from '../src/deps.ts';
 import { HttpMetrics } from '../src/http/metrics.ts';
+import { MemoryBlobStore } from '../src/images/memory-blob-store.ts';
+import { unavailableCodec } from '../src/images/unavailable-codec.ts';
+import { createUrlSigner } from '../src/images/url-signer.ts';
 import { createJsonLogger } from '../src/logger.ts';
 import { staticCatalog } from '../src/models/catalog.ts';
 import { readMigrationsFromDir } from '../src/node/migrations-fs.ts';
@@ -150,6 +153,9 @@ function benchDeps(database: Database): AppDeps {
     events: { publish: () => {} },
     channels,
     tickets: new TicketStore(systemClock),
+    images: unavailableCodec,
+    blobs: new MemoryBlobStore(),
+    urlSigner: createUrlSigner(new TextEncoder().encode('bench-secret-bench-secret-bench-secret-0123')),
     processor: new IdleProcessor(),
     models: staticCatalog([
       {

@@ -21,6 +21,9 @@ import type { AppDeps } from '../src/deps.ts';
 import { contextFromDeps } from '../src/deps.ts';
 import { HttpMetrics } from '../src/http/metrics.ts';
 import { bearerToken } from '../src/http/middleware/auth.ts';
+import { MemoryBlobStore } from '../src/images/memory-blob-store.ts';
+import { unavailableCodec } from '../src/images/unavailable-codec.ts';
+import { createUrlSigner } from '../src/images/url-signer.ts';
 import { createJsonLogger } from '../src/logger.ts';
 import { staticCatalog } from '../src/models/catalog.ts';
 import { IdleProcessor } from '../src/scheduler/idle.ts';
@@ -90,6 +93,9 @@ const deps: AppDeps = {
   events: hub,
   channels: hub,
   tickets: new TicketStore(systemClock),
+  images: unavailableCodec,
+  blobs: new MemoryBlobStore(),
+  urlSigner: createUrlSigner(new TextEncoder().encode('bench-secret-bench-secret-bench-secret-0123')),
   processor: new IdleProcessor(),
   models: staticCatalog([]),
   readiness: () => ({ ready: true, checks: { database: true } }),

@@ -11,8 +11,10 @@ import { createRouter } from './http/openapi.ts';
 import { handleError, handleNotFound } from './http/problem.ts';
 import { auditRouter } from './routes/audit.ts';
 import { authRouter } from './routes/auth.ts';
+import { boardsRouter } from './routes/boards.ts';
 import { eventsRouter } from './routes/events.ts';
 import { healthRouter } from './routes/health.ts';
+import { IMAGE_FILE_PATH, IMAGE_UPLOAD_PATH, imagesRouter } from './routes/images.ts';
 import { modelsRouter } from './routes/models.ts';
 import { queueRouter } from './routes/queue/index.ts';
 import { usersRouter } from './routes/users.ts';
@@ -53,16 +55,20 @@ export function createApp(deps: AppDeps) {
   app.route('/', healthRouter);
 
   const api = createRouter();
+  const jsonBodyLimit = bodyLimit({
+    maxSize: JSON_BODY_LIMIT,
+    onError: () => {
+      throw new ApiError('payload_too_large', `The request body is larger than ${JSON_BODY_LIMIT} bytes.`);
+    },
+  });
+  // The upload route sets its own, larger limit.
+  api.use((c, next) => (c.req.path === IMAGE_UPLOAD_PATH ? next() : jsonBodyLimit(c, next)));
   api.use(
-    bodyLimit({
-      maxSize: JSON_BODY_LIMIT,
-      onError: () => {
-        throw new ApiError('payload_too_large', `The request body is larger than ${JSON_BODY_LIMIT} bytes.`);
-      },
+    auth({
+      mode: deps.config.authMode,
+      publicPaths: PUBLIC_PATHS,
+      optionalPaths: [`${API_PREFIX}/events`, IMAGE_FILE_PATH],
     }),
-  );
-  api.use(
-    auth({ mode: deps.config.authMode, publicPaths: PUBLIC_PATHS, optionalPaths: [`${API_PREFIX}/events`] }),
   );
   api.use(refreshToken({ exceptPaths: NO_REFRESH_PATHS }));
   api.route('/auth', authRouter);
@@ -71,6 +77,8 @@ export function createApp(deps: AppDeps) {
   api.route('/queue', queueRouter);
   api.route('/events', eventsRouter);
   api.route('/models', modelsRouter);
+  api.route('/images', imagesRouter);
+  api.route('/boards', boardsRouter);
   app.route(API_PREFIX, api);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {

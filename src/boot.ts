@@ -6,6 +6,8 @@ import type { Database } from './db/types.ts';
 import { type AppDeps, contextFromDeps } from './deps.ts';
 import type { Env } from './env.ts';
 import { HttpMetrics } from './http/metrics.ts';
+import type { BlobStore, ImageCodec } from './images/interface.ts';
+import { createUrlSigner } from './images/url-signer.ts';
 import type { Logger } from './logger.ts';
 import { type ModelCatalog, type ModelInfo, staticCatalog } from './models/catalog.ts';
 import { IdleProcessor } from './scheduler/idle.ts';
@@ -103,6 +105,9 @@ export async function buildDeps(opts: {
   files: BootFiles;
   logger: Logger;
   clientAddress: AppDeps['clientAddress'];
+  /** The runtime's image codec and blob store. */
+  images: ImageCodec;
+  blobs: BlobStore;
   /** The folder holding package.json and drizzle/, ending with a slash. */
   projectRoot: string;
   persistSecret?: boolean;
@@ -137,6 +142,9 @@ export async function buildDeps(opts: {
     events: channels,
     channels,
     tickets: new TicketStore(clock),
+    images: opts.images,
+    blobs: opts.blobs,
+    urlSigner: createUrlSigner(new TextEncoder().encode(secret)),
     processor: new IdleProcessor(),
     models: await readModelCatalog(files, env.MODELS_DIR, logger),
     readiness: () => ({ ready: true, checks: { database: true } }),

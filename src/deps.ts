@@ -5,6 +5,8 @@ import type { Clock } from './clock.ts';
 import type { Db } from './db/types.ts';
 import type { EventPublisher } from './events/interface.ts';
 import type { HttpMetrics } from './http/metrics.ts';
+import type { BlobStore, ImageCodec } from './images/interface.ts';
+import type { UrlSigner } from './images/url-signer.ts';
 import type { Logger } from './logger.ts';
 import type { ModelCatalog } from './models/catalog.ts';
 import type { Processor } from './scheduler/interface.ts';
@@ -38,6 +40,12 @@ export interface AppDeps {
   /** The per-user channels behind the event stream; also the `events` publisher in production. */
   channels: Channels;
   tickets: TicketStore;
+  /** Image encoding and decoding (sharp on Node). */
+  images: ImageCodec;
+  /** Where image files and thumbnails are kept (`DATA_DIR` on Node). */
+  blobs: BlobStore;
+  /** Signs the `image_url` and `thumbnail_url` of images. */
+  urlSigner: UrlSigner;
   /** Whether the server can do its work (migrations ran; later, a model loaded), and why not. */
   readiness: () => { ready: boolean; checks: Record<string, boolean> };
   /** The client's address, for the login rate limit; the runtime adapter knows it. */
@@ -61,6 +69,9 @@ export function contextFromDeps(deps: AppDeps, requestId: string, actor: AuthUse
     processor: deps.processor,
     models: deps.models,
     streams: deps.channels,
+    images: deps.images,
+    blobs: deps.blobs,
+    urlSigner: deps.urlSigner,
     requestId,
     actor,
   };

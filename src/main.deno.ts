@@ -8,12 +8,16 @@
 //   under `DATA_DIR/db`.
 // - `EASEL_DENO_MEMORY=1` keeps everything in memory and writes nothing: PGlite in memory, and the JWT secret
 //   is `JWT_SECRET` or a random one for this process (tokens then end with it). For smoke tests and trials.
+// - Images: there is no image codec (sharp is native), so uploads and generation answer 503 `not_ready`;
+//   the blob store is in memory.
 // Typechecked with `deno check src/main.deno.ts` (tests/unit/deno.test.ts), not by tsc: tsconfig excludes it,
 // as the project's tsc has no Deno types.
 import { createApp } from './app.ts';
 import { type BootFiles, buildDeps } from './boot.ts';
 import { openPglite } from './db/pglite.ts';
 import { EnvError, parseEnv } from './env.ts';
+import { MemoryBlobStore } from './images/memory-blob-store.ts';
+import { unavailableCodec } from './images/unavailable-codec.ts';
 import { createJsonLogger } from './logger.ts';
 
 const source = Deno.env.toObject();
@@ -60,6 +64,8 @@ const deps = await buildDeps({
   logger,
   projectRoot: new URL('../', import.meta.url).pathname,
   persistSecret: !inMemory,
+  images: unavailableCodec,
+  blobs: new MemoryBlobStore(),
   // Deno.serve passes its ServeHandlerInfo as the second argument of app.fetch, which Hono exposes as c.env.
   clientAddress: (c) =>
     (c.env as Partial<Deno.ServeHandlerInfo<Deno.NetAddr>> | undefined)?.remoteAddr?.hostname,

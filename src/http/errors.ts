@@ -1,6 +1,7 @@
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
+import { ImageCodecUnavailableError } from '../images/interface.ts';
 import {
   AuthError,
   BadRequestError,
@@ -10,6 +11,8 @@ import {
   LimitExceededError,
   NotFoundError,
   RateLimitedError,
+  TooLargeError,
+  UnsupportedTypeError,
   ValidationError,
 } from '../services/errors.ts';
 
@@ -109,6 +112,15 @@ export function toApiError(err: unknown): ApiError | undefined {
   }
   if (err instanceof LimitExceededError) {
     return new ApiError('quota_exceeded', err.message, { cause: err });
+  }
+  if (err instanceof TooLargeError) {
+    return new ApiError('payload_too_large', err.message, { cause: err });
+  }
+  if (err instanceof UnsupportedTypeError) {
+    return new ApiError('unsupported_media_type', err.message, { cause: err });
+  }
+  if (err instanceof ImageCodecUnavailableError) {
+    return new ApiError('not_ready', err.message, { cause: err });
   }
   if (err instanceof RateLimitedError) {
     return new ApiError('rate_limited', err.message, {

@@ -27,7 +27,7 @@ const base64url = (bytes: Uint8Array) => {
   return btoa(s).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
 };
 
-function fromBase64url(s: string): Uint8Array | null {
+function fromBase64url(s: string): Uint8Array<ArrayBuffer> | null {
   if (!/^[A-Za-z0-9_-]{43}$/.test(s)) {
     return null;
   }
@@ -38,29 +38,38 @@ function fromBase64url(s: string): Uint8Array | null {
 const message = (imageName: string, variant: ImageVariant, exp: number) =>
   encoder.encode(`${variant}\n${imageName}\n${exp}`);
 
-/**
- * A URL signer over a key derived from the JWT secret: HMAC-SHA256(secret, "easel image url v1"), so a URL
- * signature can never pass for a token signature or the other way round.
- * @example const signer = await createUrlSigner(new TextEncoder().encode(secret));
- */
-export async function createUrlSigner(secret: Uint8Array): Promise<UrlSigner> {
+async function deriveKey(secret: Uint8Array<ArrayBuffer>): Promise<CryptoKey> {
   const master = await crypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: 'SHA-256' }, false, [
     'sign',
   ]);
   const derived = new Uint8Array(await crypto.subtle.sign('HMAC', master, encoder.encode(DOMAIN)));
-  const key = await crypto.subtle.importKey('raw', derived, { name: 'HMAC', hash: 'SHA-256' }, false, [
+  return crypto.subtle.importKey('raw', derived, { name: 'HMAC', hash: 'SHA-256' }, false, [
     'sign',
     'verify',
   ]);
+}
+
+/**
+ * A URL signer over a key derived from the JWT secret: HMAC-SHA256(secret, "easel image url v1"), so a URL
+ * signature can never pass for a token signature or the other way round. The key is derived on first use.
+ * @example const signer = createUrlSigner(new TextEncoder().encode(secret));
+ */
+export function createUrlSigner(secret: Uint8Array<ArrayBuffer>): UrlSigner {
+  let key: Promise<CryptoKey> | undefined;
+  const keyOf = () => {
+    key ??= deriveKey(secret);
+    return key;
+  };
   return {
     async sign(imageName, variant, exp) {
-      return base64url(
-        new Uint8Array(await crypto.subtle.sign('HMAC', key, message(imageName, variant, exp))),
-      );
+      const mac = await crypto.subtle.sign('HMAC', await keyOf(), message(imageName, variant, exp));
+      return base64url(new Uint8Array(mac));
     },
     async verify(imageName, variant, exp, sig) {
       const bytes = fromBase64url(sig);
-      return bytes !== null && crypto.subtle.verify('HMAC', key, bytes, message(imageName, variant, exp));
+      return (
+        bytes !== null && crypto.subtle.verify('HMAC', await keyOf(), bytes, message(imageName, variant, exp))
+      );
     },
   };
 }

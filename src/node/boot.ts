@@ -7,7 +7,9 @@ import type { Database } from '../db/types.ts';
 import type { AppDeps } from '../deps.ts';
 import type { Env } from '../env.ts';
 import type { Logger } from '../logger.ts';
+import { FsBlobStore } from './fs-blob-store.ts';
 import { openPostgres } from './postgres-client.ts';
+import { sharpCodec } from './sharp-images.ts';
 
 /** Node's file access for the portable boot code. */
 export const nodeFiles: BootFiles = {
@@ -37,6 +39,8 @@ export async function buildNodeDeps(
     logger,
     projectRoot: new URL('../../', import.meta.url).pathname,
     clientAddress: (c) => getConnInfo(c).remote.address,
+    images: sharpCodec(),
+    blobs: new FsBlobStore(env.DATA_DIR),
   });
   return { deps, database };
 }

@@ -1,6 +1,8 @@
 import type { Clock } from '../clock.ts';
 import type { DbOrTx } from '../db/types.ts';
 import type { EventPublisher } from '../events/interface.ts';
+import type { BlobStore, ImageCodec } from '../images/interface.ts';
+import type { UrlSigner } from '../images/url-signer.ts';
 import type { ModelCatalog } from '../models/catalog.ts';
 import type { Processor } from '../scheduler/interface.ts';
 import type { LoginRateLimiter } from './auth/login-rate-limiter.ts';
@@ -32,6 +34,9 @@ export interface ServiceContext {
   processor: Processor;
   models: ModelCatalog;
   streams: StreamControl;
+  images: ImageCodec;
+  blobs: BlobStore;
+  urlSigner: UrlSigner;
 }
 
 /** Ends open event streams when their token stops being valid. */

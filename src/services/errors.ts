@@ -48,6 +48,16 @@ export class LimitExceededError extends ServiceError {
   override name = 'LimitExceededError';
 }
 
+/** An uploaded file is larger than allowed. */
+export class TooLargeError extends ServiceError {
+  override name = 'TooLargeError';
+}
+
+/** An uploaded file is of a type that is not accepted. */
+export class UnsupportedTypeError extends ServiceError {
+  override name = 'UnsupportedTypeError';
+}
+
 /** Authentication failed: a bad or revoked token (`unauthorized`), an expired one, or a failed login. */
 export class AuthError extends ServiceError {
   override name = 'AuthError';

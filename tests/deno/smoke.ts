@@ -10,6 +10,9 @@ import { migrate, readMigrations } from '../../src/db/migrate.ts';
 import { openPglite } from '../../src/db/pglite.ts';
 import type { AppDeps } from '../../src/deps.ts';
 import { HttpMetrics } from '../../src/http/metrics.ts';
+import { MemoryBlobStore } from '../../src/images/memory-blob-store.ts';
+import { unavailableCodec } from '../../src/images/unavailable-codec.ts';
+import { createUrlSigner } from '../../src/images/url-signer.ts';
 import { createJsonLogger } from '../../src/logger.ts';
 import { staticCatalog } from '../../src/models/catalog.ts';
 import { IdleProcessor } from '../../src/scheduler/idle.ts';
@@ -60,6 +63,9 @@ const deps: AppDeps = {
   events: channels,
   channels,
   tickets: new TicketStore(systemClock),
+  images: unavailableCodec,
+  blobs: new MemoryBlobStore(),
+  urlSigner: createUrlSigner(new TextEncoder().encode(SECRET)),
   processor: new IdleProcessor(),
   models: staticCatalog([]),
   readiness: () => ({ ready: true, checks: { database: true } }),

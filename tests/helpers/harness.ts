@@ -7,8 +7,11 @@ import type { Database } from '../../src/db/types.ts';
 import { type AppConfig, type AppDeps, contextFromDeps } from '../../src/deps.ts';
 import { MemoryEventPublisher } from '../../src/events/memory.ts';
 import { HttpMetrics } from '../../src/http/metrics.ts';
+import { MemoryBlobStore } from '../../src/images/memory-blob-store.ts';
+import { createUrlSigner } from '../../src/images/url-signer.ts';
 import { createJsonLogger } from '../../src/logger.ts';
 import { type ModelInfo, staticCatalog } from '../../src/models/catalog.ts';
+import { sharpCodec } from '../../src/node/sharp-images.ts';
 import { FakeProcessor } from '../../src/scheduler/fake.ts';
 import { LoginRateLimiter } from '../../src/services/auth/login-rate-limiter.ts';
 import { pbkdf2Hasher } from '../../src/services/auth/passwords.ts';
@@ -75,6 +78,7 @@ export async function createHarness(opts: HarnessOptions = {}) {
   });
   const events = new MemoryEventPublisher(channels);
   const processor = new FakeProcessor();
+  const blobs = new MemoryBlobStore();
   const deps: AppDeps = {
     config: {
       version: '0.0.0-test',
@@ -94,6 +98,9 @@ export async function createHarness(opts: HarnessOptions = {}) {
     events,
     channels,
     tickets: new TicketStore(clock),
+    images: sharpCodec(),
+    blobs,
+    urlSigner: createUrlSigner(new TextEncoder().encode(TEST_SECRET)),
     processor,
     models: staticCatalog([TINY_MODEL]),
     readiness: () => ({ ready: true, checks: { database: true } }),
@@ -153,6 +160,7 @@ export async function createHarness(opts: HarnessOptions = {}) {
     events,
     channels,
     processor,
+    blobs,
     request,
     get: (path: string, o?: RequestOptions) => request('GET', path, o),
     post: (path: string, o?: RequestOptions) => request('POST', path, o),

@@ -11,8 +11,11 @@ export interface AuthOptions {
   mode: 'multiuser' | 'single';
   /** Full paths that need no token (login, setup, status). */
   publicPaths: readonly string[];
-  /** Full paths where a token is checked when sent, and its absence is left to the route (the event stream). */
-  optionalPaths?: readonly string[];
+  /**
+   * Full paths (or patterns) where a token is checked when sent, and its absence is left to the route (the
+   * event stream, signed image URLs).
+   */
+  optionalPaths?: readonly (string | RegExp)[];
 }
 
 /** The acting user of single-user mode. */
@@ -37,7 +40,9 @@ export function bearerToken(header: string | undefined): string | undefined {
  */
 export const auth = (opts: AuthOptions): MiddlewareHandler<AppEnv> => {
   const publicPaths = new Set(opts.publicPaths);
-  const optionalPaths = new Set(opts.optionalPaths);
+  const optionalPaths = new Set(opts.optionalPaths?.filter((p) => typeof p === 'string'));
+  const optionalPatterns = opts.optionalPaths?.filter((p) => p instanceof RegExp) ?? [];
+  const isOptional = (path: string) => optionalPaths.has(path) || optionalPatterns.some((p) => p.test(path));
   return async function auth(c, next) {
     if (opts.mode === 'single') {
       c.set('user', singleUser);
@@ -47,7 +52,7 @@ export const auth = (opts: AuthOptions): MiddlewareHandler<AppEnv> => {
       return next();
     }
     const token = bearerToken(c.req.header('Authorization'));
-    if (!token && optionalPaths.has(c.req.path) && c.req.header('Authorization') === undefined) {
+    if (!token && isOptional(c.req.path) && c.req.header('Authorization') === undefined) {
       return next();
     }
     if (!token) {

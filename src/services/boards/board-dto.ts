@@ -1,0 +1,54 @@
+import { asc, desc, eq, type SQL, sql } from 'drizzle-orm';
+import { boards, images } from '../../db/schema/index.ts';
+import type { DbOrTx } from '../../db/types.ts';
+import type { AuthUser } from '../context.ts';
+import { NotFoundError } from '../errors.ts';
+import type { BoardDTO } from './schemas.ts';
+
+/**
+ * Boards with their image count and cover (the newest image, in the gallery's order), as the API shows them.
+ */
+export async function selectBoardDtos(db: DbOrTx, where: SQL | undefined): Promise<BoardDTO[]> {
+  const rows = await db
+    .select({
+      boardId: boards.boardId,
+      boardName: boards.boardName,
+      userId: boards.userId,
+      createdAt: boards.createdAt,
+      imageCount: sql<number>`(SELECT count(*)::int FROM ${images} WHERE ${images.boardId} = ${boards.boardId})`,
+      cover: sql<
+        string | null
+      >`(SELECT ${images.imageName} FROM ${images} WHERE ${images.boardId} = ${boards.boardId}
+        ORDER BY ${images.createdAt} DESC, ${images.imageName} ASC LIMIT 1)`,
+    })
+    .from(boards)
+    .where(where)
+    .orderBy(desc(boards.createdAt), asc(boards.boardId));
+  return rows.map((r) => ({
+    board_id: r.boardId,
+    board_name: r.boardName,
+    user_id: r.userId,
+    image_count: Number(r.imageCount),
+    cover_image_name: r.cover,
+    created_at: r.createdAt.toISOString(),
+  }));
+}
+
+/** One board as the API shows it. */
+export async function boardDto(db: DbOrTx, boardId: string): Promise<BoardDTO> {
+  const [dto] = await selectBoardDtos(db, eq(boards.boardId, boardId));
+  if (!dto) {
+    throw new NotFoundError('Board', boardId);
+  }
+  return dto;
+}
+
+/** A board the actor may see and change: their own, or any for an admin; otherwise 404, never 403. */
+export async function boardForActor(db: DbOrTx, actor: AuthUser, boardId: string, forUpdate = false) {
+  const query = db.select().from(boards).where(eq(boards.boardId, boardId)).limit(1);
+  const [row] = forUpdate ? await query.for('update') : await query;
+  if (!row || (!actor.isAdmin && row.userId !== actor.userId)) {
+    throw new NotFoundError('Board', boardId);
+  }
+  return row;
+}

@@ -1,0 +1,18 @@
+import { eq } from 'drizzle-orm';
+import { boards } from '../../db/schema/index.ts';
+import type { ServiceContext } from '../context.ts';
+import { listOwner } from '../images/image-dto.ts';
+import { requireActor } from '../queue/access.ts';
+import { selectBoardDtos } from './board-dto.ts';
+import { ListBoardsQuery } from './schemas.ts';
+
+/**
+ * The caller's boards, newest first, with image counts and covers; an admin may name another user
+ * (`user_id`) or `all`.
+ * @example const mine = await listBoards({ ctx, input: {} });
+ */
+export async function listBoards({ ctx, input }: { ctx: ServiceContext; input: ListBoardsQuery }) {
+  const actor = requireActor(ctx.actor);
+  const owner = listOwner(actor, ListBoardsQuery.parse(input).user_id);
+  return selectBoardDtos(ctx.db, owner === null ? undefined : eq(boards.userId, owner));
+}

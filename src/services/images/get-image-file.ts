@@ -1,0 +1,57 @@
+import type { ImageVariant } from '../../images/url-signer.ts';
+import type { ServiceContext } from '../context.ts';
+import { AuthError, NotFoundError } from '../errors.ts';
+import { blobKey, findImage, imageForActor } from './image-dto.ts';
+
+/** How long a browser may keep a file fetched with a token. */
+const TOKEN_CACHE_S = 3600;
+
+export interface ImageFile {
+  bytes: Uint8Array;
+  contentType: 'image/png' | 'image/webp';
+  /** Seconds a private cache may keep it: until the signature expires, or an hour with a token. */
+  maxAge: number;
+}
+
+/**
+ * The PNG or WebP thumbnail of an image, for a valid signed URL (`exp`, `sig`), or for its owner or an admin
+ * with a token. A bad or expired signature without a token is 401; with a token, another user's image is 404.
+ * @example const file = await getImageFile({ ctx, input: { imageName, variant: 'full', exp, sig } });
+ */
+export async function getImageFile({
+  ctx,
+  input,
+}: {
+  ctx: ServiceContext;
+  input: { imageName: string; variant: ImageVariant; exp?: string; sig?: string };
+}): Promise<ImageFile> {
+  const nowS = Math.floor(ctx.clock.now().getTime() / 1000);
+  const exp = input.exp !== undefined && /^\d{1,12}$/.test(input.exp) ? Number(input.exp) : undefined;
+  const signed =
+    exp !== undefined &&
+    input.sig !== undefined &&
+    exp > nowS &&
+    (await ctx.urlSigner.verify(input.imageName, input.variant, exp, input.sig));
+  let row: Awaited<ReturnType<typeof findImage>>;
+  if (signed) {
+    row = await findImage(ctx.db, input.imageName);
+  } else if (ctx.actor) {
+    row = await imageForActor(ctx.db, ctx.actor, input.imageName);
+  } else {
+    const expired = exp !== undefined && exp <= nowS && input.sig !== undefined;
+    throw new AuthError(
+      'unauthorized',
+      expired ? 'The signed URL has expired.' : 'A bearer token or a valid signed URL is required.',
+      { missingToken: true },
+    );
+  }
+  const bytes = row ? await ctx.blobs.get(blobKey(row.imageName, input.variant)) : null;
+  if (!bytes) {
+    throw new NotFoundError('Image', input.imageName);
+  }
+  return {
+    bytes,
+    contentType: input.variant === 'full' ? 'image/png' : 'image/webp',
+    maxAge: signed && exp !== undefined ? Math.min(exp - nowS, TOKEN_CACHE_S) : TOKEN_CACHE_S,
+  };
+}

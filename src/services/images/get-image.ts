@@ -1,0 +1,12 @@
+import type { ServiceContext } from '../context.ts';
+import { requireActor } from '../queue/access.ts';
+import { imageForActor, toImageDto } from './image-dto.ts';
+
+/**
+ * One image (owner or admin; anyone else gets 404).
+ * @example const image = await getImage({ ctx, input: { imageName: 'x.png' } });
+ */
+export async function getImage({ ctx, input }: { ctx: ServiceContext; input: { imageName: string } }) {
+  const actor = requireActor(ctx.actor);
+  return toImageDto(ctx, await imageForActor(ctx.db, actor, input.imageName));
+}

@@ -1,0 +1,46 @@
+import { and, asc, desc, eq, isNull, type SQL, sql } from 'drizzle-orm';
+import { images } from '../../db/schema/index.ts';
+import type { ServiceContext } from '../context.ts';
+import { requireActor } from '../queue/access.ts';
+import { listOwner, toImageDto } from './image-dto.ts';
+import { ListImagesQuery } from './schemas.ts';
+
+/**
+ * A page of images, newest first (then by name): the caller's own, or for an admin another user's
+ * (`user_id`) or everyone's (`user_id=all`). `board_id=none` is the uncategorized images.
+ * @example const page = await listImages({ ctx, input: { board_id: 'none', limit: 20 } });
+ */
+export async function listImages({ ctx, input }: { ctx: ServiceContext; input: ListImagesQuery }) {
+  const actor = requireActor(ctx.actor);
+  const q = ListImagesQuery.parse(input);
+  const owner = listOwner(actor, q.user_id);
+  const where: (SQL | undefined)[] = [
+    owner === null ? undefined : eq(images.userId, owner),
+    q.board_id === undefined
+      ? undefined
+      : q.board_id === 'none'
+        ? isNull(images.boardId)
+        : eq(images.boardId, q.board_id),
+    q.starred === undefined ? undefined : eq(images.starred, q.starred),
+    q.is_intermediate === undefined ? undefined : eq(images.isIntermediate, q.is_intermediate),
+  ];
+  const [rows, [counted]] = await Promise.all([
+    ctx.db
+      .select()
+      .from(images)
+      .where(and(...where))
+      .orderBy(desc(images.createdAt), asc(images.imageName))
+      .offset(q.offset)
+      .limit(q.limit),
+    ctx.db
+      .select({ total: sql<number>`count(*)::int` })
+      .from(images)
+      .where(and(...where)),
+  ]);
+  return {
+    items: await Promise.all(rows.map((r) => toImageDto(ctx, r))),
+    offset: q.offset,
+    limit: q.limit,
+    total: counted?.total ?? 0,
+  };
+}

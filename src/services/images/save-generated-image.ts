@@ -1,0 +1,55 @@
+import { asciiJson } from '../../images/png-text.ts';
+import type { ServiceContext } from '../context.ts';
+import { toImageDto } from './image-dto.ts';
+import type { ImageDTO } from './schemas.ts';
+import { METADATA_KEYWORD } from './schemas.ts';
+import { storeImage } from './store.ts';
+
+/** A finished image from the scheduler (an `l2i` node). */
+export interface SaveGeneratedImageInput {
+  /** 8-bit RGB pixels, row-major (HWC). */
+  rgb: Uint8Array;
+  width: number;
+  height: number;
+  /** The owner of the queue item. */
+  userId: string;
+  queueItemId: number | null;
+  sessionId: string | null;
+  nodeId: string | null;
+  /** The `l2i` node's board; a board that is gone or not the owner's gives an uncategorized image. */
+  boardId: string | null;
+  isIntermediate: boolean;
+  /** The generation parameters; also written to the PNG's `invokeai_metadata` text chunk. */
+  metadata: Record<string, unknown> | null;
+}
+
+/**
+ * Encodes a generated image as PNG (with its metadata chunk) and a thumbnail, writes both files, then the
+ * row; returns the image as the API shows it. Needs no actor: it runs for the scheduler.
+ * @example const image = await saveGeneratedImage({ ctx, input: { rgb, width: 512, height: 512, userId, queueItemId: 7, sessionId, nodeId: 'l2i', boardId: null, isIntermediate: false, metadata } });
+ */
+export async function saveGeneratedImage({
+  ctx,
+  input,
+}: {
+  ctx: ServiceContext;
+  input: SaveGeneratedImageInput;
+}): Promise<ImageDTO> {
+  const text: Record<string, string> =
+    input.metadata === null ? {} : { [METADATA_KEYWORD]: asciiJson(input.metadata) };
+  const png = await ctx.images.encodePng(input.rgb, input.width, input.height, text);
+  const row = await storeImage(ctx, {
+    png,
+    width: input.width,
+    height: input.height,
+    userId: input.userId,
+    boardId: input.boardId,
+    queueItemId: input.queueItemId,
+    sessionId: input.sessionId,
+    nodeId: input.nodeId,
+    isIntermediate: input.isIntermediate,
+    metadata: input.metadata,
+    onUnknownBoard: 'uncategorize',
+  });
+  return toImageDto(ctx, row);
+}

@@ -1,0 +1,67 @@
+import { type ImageRow, images } from '../../db/schema/index.ts';
+import { type ServiceContext, withTransaction } from '../context.ts';
+import { blobKey, deleteImageFiles, lockOwnedBoard } from './image-dto.ts';
+import { THUMBNAIL_SIZE } from './schemas.ts';
+
+export interface NewImage {
+  png: Uint8Array;
+  width: number;
+  height: number;
+  userId: string;
+  boardId: string | null;
+  queueItemId: number | null;
+  sessionId: string | null;
+  nodeId: string | null;
+  isIntermediate: boolean;
+  metadata: Record<string, unknown> | null;
+  /**
+   * What to do when `boardId` is not a board of `userId` (deleted meanwhile, or someone else's): store the
+   * image uncategorized, or throw the returned error (after removing the files).
+   */
+  onUnknownBoard: 'uncategorize' | (() => Error);
+}
+
+/**
+ * Writes a new image: its PNG and thumbnail first, then its row, so a crash never leaves a row without a
+ * file (at worst, files without a row). The board is checked and locked in the row's transaction.
+ */
+export async function storeImage(ctx: ServiceContext, image: NewImage): Promise<ImageRow> {
+  const imageName = `${crypto.randomUUID()}.png`;
+  const thumbnail = await ctx.images.thumbnail(image.png, THUMBNAIL_SIZE);
+  await ctx.blobs.put(blobKey(imageName, 'full'), image.png);
+  await ctx.blobs.put(blobKey(imageName, 'thumbnail'), thumbnail);
+  try {
+    return await withTransaction(ctx, async (tx) => {
+      let boardId = image.boardId;
+      if (boardId !== null && !(await lockOwnedBoard(tx.db, boardId, image.userId))) {
+        if (image.onUnknownBoard !== 'uncategorize') {
+          throw image.onUnknownBoard();
+        }
+        boardId = null;
+      }
+      const [row] = await tx.db
+        .insert(images)
+        .values({
+          imageName,
+          userId: image.userId,
+          boardId,
+          queueItemId: image.queueItemId,
+          sessionId: image.sessionId,
+          nodeId: image.nodeId,
+          width: image.width,
+          height: image.height,
+          isIntermediate: image.isIntermediate,
+          metadata: image.metadata,
+          createdAt: tx.clock.now(),
+        })
+        .returning();
+      if (!row) {
+        throw new Error('image insert returned no row');
+      }
+      return row;
+    });
+  } catch (err) {
+    await deleteImageFiles(ctx, [imageName]);
+    throw err;
+  }
+}
