@@ -1,0 +1,158 @@
+/**
+ * Loads a Stable-Diffusion-shaped ONNX folder (the tiny model, or an optimum / diffusers-script export)
+ * into the runtime's `DiffusionModel`, adapting to each session's declared input types.
+ */
+import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import type { DiffusionModel, ModelManifest, Tensor } from '../runtime/model.ts';
+import { createClipTokenizer } from '../runtime/tokenizer.ts';
+import { floatInput, floatOutput, idsInput, type PortInfo, port } from './onnx-tensors.ts';
+
+/** How to run the sessions. */
+export interface LoadModelOptions {
+  executionProvider: 'cpu' | 'cuda';
+  warn: (msg: string, fields?: object) => void;
+  /** onnxruntime intra-op threads; 0 or absent: the machine's available parallelism. */
+  threads?: number;
+}
+
+const SPACINGS = ['leading', 'trailing', 'linspace'] as const;
+type Spacing = (typeof SPACINGS)[number];
+
+async function readJson(path: string): Promise<Record<string, unknown> | undefined> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      return undefined;
+    }
+    throw err;
+  }
+}
+
+const str = (v: unknown, fallback: string) => (typeof v === 'string' ? v : fallback);
+const num = (v: unknown, fallback: number) => (typeof v === 'number' ? v : fallback);
+
+/**
+ * The folder's manifest: `model.json`, else `model_index.json` and the folder name with SD 1.x defaults;
+ * `timestep_spacing` falls back to `scheduler/scheduler_config.json`.
+ * @example const m = await readModelManifest('models/tiny-sd'); m.key; // 'tiny-sd'
+ */
+export async function readModelManifest(dir: string): Promise<ModelManifest> {
+  const meta = await readJson(join(dir, 'model.json'));
+  if (!meta && !(await readJson(join(dir, 'model_index.json')))) {
+    throw new Error(`${dir} has neither model.json nor model_index.json`);
+  }
+  const m = meta ?? {};
+  const folder = basename(resolve(dir));
+  const scheduler = await readJson(join(dir, 'scheduler', 'scheduler_config.json'));
+  const spacing = m.timestep_spacing ?? scheduler?.timestep_spacing ?? 'leading';
+  return {
+    key: str(m.key, folder),
+    name: str(m.name, folder),
+    base: str(m.base, 'sd-1'),
+    description: str(m.description, ''),
+    latent_channels: num(m.latent_channels, 4),
+    vae_scale_factor: num(m.vae_scale_factor, 8),
+    scaling_factor: num(m.scaling_factor, 0.18215),
+    timestep_spacing: SPACINGS.includes(spacing as Spacing) ? (spacing as Spacing) : 'leading',
+  };
+}
+
+type Part = 'text_encoder' | 'unet' | 'vae_decoder';
+
+async function openSessions(
+  dir: string,
+  opts: LoadModelOptions,
+): Promise<Record<Part, ort.InferenceSession>> {
+  const base: ort.InferenceSession.SessionOptions = {
+    intraOpNumThreads: opts.threads || availableParallelism(),
+    graphOptimizationLevel: 'all',
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
+  };
+  const open = (part: Part, providers: ort.InferenceSession.ExecutionProviderConfig[]) =>
+    ort.InferenceSession.create(join(dir, part, 'model.onnx'), { ...base, executionProviders: providers });
+  let providers: ort.InferenceSession.ExecutionProviderConfig[] = [opts.executionProvider];
+  let textEncoder: ort.InferenceSession;
+  try {
+    textEncoder = await open('text_encoder', providers);
+  } catch (err) {
+    if (opts.executionProvider !== 'cuda') {
+      throw err;
+    }
+    opts.warn('CUDA execution provider unavailable, using CPU', { error: (err as Error).message });
+    providers = ['cpu'];
+    textEncoder = await open('text_encoder', providers);
+  }
+  return {
+    text_encoder: textEncoder,
+    unet: await open('unet', providers),
+    vae_decoder: await open('vae_decoder', providers),
+  };
+}
+
+function timestepInput(p: PortInfo, t: number, batch: number): ort.Tensor {
+  const dims = p.rank === 0 ? [] : [batch];
+  const n = p.rank === 0 ? 1 : batch;
+  if (p.type === 'int64') {
+    return new ort.Tensor('int64', new BigInt64Array(n).fill(BigInt(Math.round(t))), dims);
+  }
+  return floatInput(p, new Float32Array(n).fill(t), dims);
+}
+
+/**
+ * Opens the three sessions (by path, so external `model.onnx_data` weights load) and the tokenizer.
+ * `cuda` falls back to CPU with a warning when the CUDA provider cannot start.
+ * @example const model = await loadDiffusionModel('models/tiny-sd', { executionProvider: 'cpu', warn: console.warn });
+ */
+export async function loadDiffusionModel(dir: string, opts: LoadModelOptions): Promise<DiffusionModel> {
+  const manifest = await readModelManifest(dir);
+  const text = (name: string) => readFile(join(dir, 'tokenizer', name), 'utf8');
+  const tokenizer = createClipTokenizer({
+    vocab: await text('vocab.json'),
+    merges: await text('merges.txt'),
+    specialTokensMap: await text('special_tokens_map.json'),
+  });
+  const s = await openSessions(dir, opts);
+  const ids = port(s.text_encoder.inputMetadata, 'input_ids', 0);
+  const hidden = port(s.text_encoder.outputMetadata, 'last_hidden_state', 0);
+  const sample = port(s.unet.inputMetadata, 'sample', 0);
+  const timestep = port(s.unet.inputMetadata, 'timestep', 1);
+  const context = port(s.unet.inputMetadata, 'encoder_hidden_states', 2);
+  const eps = port(s.unet.outputMetadata, 'out_sample', 0);
+  const latent = port(s.vae_decoder.inputMetadata, 'latent_sample', 0);
+  const image = port(s.vae_decoder.outputMetadata, 'sample', 0);
+
+  return {
+    manifest,
+    tokenize: (prompt) => tokenizer.encode(prompt),
+    async encodeText(rows) {
+      const flat = new Int32Array(rows.length * tokenizer.length);
+      for (const [i, row] of rows.entries()) {
+        flat.set(row, i * tokenizer.length);
+      }
+      const out = await s.text_encoder.run({
+        [ids.name]: idsInput(ids, flat, [rows.length, tokenizer.length]),
+      });
+      return floatOutput(out[hidden.name]);
+    },
+    async predictNoise(x: Tensor, t: number, ctx: Tensor) {
+      const batch = x.dims[0] ?? 1;
+      const out = await s.unet.run({
+        [sample.name]: floatInput(sample, x.data, x.dims),
+        [timestep.name]: timestepInput(timestep, t, batch),
+        [context.name]: floatInput(context, ctx.data, ctx.dims),
+      });
+      return floatOutput(out[eps.name]);
+    },
+    async decode(latents) {
+      const out = await s.vae_decoder.run({ [latent.name]: floatInput(latent, latents.data, latents.dims) });
+      return floatOutput(out[image.name]);
+    },
+    async release() {
+      await Promise.all(Object.values(s).map((session) => session.release()));
+    },
+  };
+}
