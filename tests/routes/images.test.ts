@@ -3,6 +3,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, images } from '../../src/db/schema/index.ts';
 import { readPngText } from '../../src/images/png-text.ts';
+import { unavailableCodec } from '../../src/images/unavailable-codec.ts';
 import type { ImageDTO } from '../../src/services/images/index.ts';
 import { createHarness, type Harness, problem, type TestUser } from '../helpers/harness.ts';
 import {
@@ -550,5 +551,25 @@ describe('DELETE /api/v1/images/i/{image_name}', () => {
     const res = await h.get(`${IMAGES}/i/${image.image_name}`, { token: admin.token });
     expect((await res.json()).user_id).toBe(carol.user.user_id);
     expect((await h.get(image.image_url)).status).toBe(200);
+  });
+});
+
+describe('without an image codec (the Deno entry)', () => {
+  it('an upload is 503 not_ready and stores nothing', async () => {
+    const bare = await createHarness({ deps: { images: unavailableCodec } });
+    try {
+      const user = await bare.createUser();
+      const res = await upload(bare, user.token, await imageFile('png'));
+      await expectProblem(
+        res,
+        'not_ready',
+        503,
+        'Not ready',
+        'Image encoding is not available on this runtime.',
+      );
+      expect(bare.blobs.keys()).toEqual([]);
+    } finally {
+      await bare.close();
+    }
   });
 });

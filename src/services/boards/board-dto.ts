@@ -1,5 +1,5 @@
 import { asc, desc, eq, type SQL, sql } from 'drizzle-orm';
-import { boards, images } from '../../db/schema/index.ts';
+import { boards } from '../../db/schema/index.ts';
 import type { DbOrTx } from '../../db/types.ts';
 import type { AuthUser } from '../context.ts';
 import { NotFoundError } from '../errors.ts';
@@ -15,11 +15,11 @@ export async function selectBoardDtos(db: DbOrTx, where: SQL | undefined): Promi
       boardName: boards.boardName,
       userId: boards.userId,
       createdAt: boards.createdAt,
-      imageCount: sql<number>`(SELECT count(*)::int FROM ${images} WHERE ${images.boardId} = ${boards.boardId})`,
-      cover: sql<
-        string | null
-      >`(SELECT ${images.imageName} FROM ${images} WHERE ${images.boardId} = ${boards.boardId}
-        ORDER BY ${images.createdAt} DESC, ${images.imageName} ASC LIMIT 1)`,
+      // Written out with an alias: drizzle leaves columns unqualified inside a select's sql fragment, so the
+      // inner `board_id` would bind to the subquery's own table.
+      imageCount: sql<number>`(SELECT count(*)::int FROM images i WHERE i.board_id = boards.board_id)`,
+      cover: sql<string | null>`(SELECT i.image_name FROM images i WHERE i.board_id = boards.board_id
+        ORDER BY i.created_at DESC, i.image_name ASC LIMIT 1)`,
     })
     .from(boards)
     .where(where)

@@ -4,6 +4,7 @@ import { rowsOf } from '../../db/migrate.ts';
 import { executePrepared } from '../../db/prepared.ts';
 import { Batch, countSessions, expandBatch } from '../../queue/batch-expand.ts';
 import { recordAudit } from '../audit/record-audit.ts';
+import { boardIdsIn, ownedBoardIds } from '../boards/owned-boards.ts';
 import { type ServiceContext, withTransaction } from '../context.ts';
 import { LimitExceededError, ValidationError } from '../errors.ts';
 import { assertQueue, requireActor } from './access.ts';
@@ -39,10 +40,11 @@ export async function enqueueBatch({
       `The batch expands to ${requested} items; the queue holds at most ${ctx.queue.maxSize}.`,
     );
   }
+  // A board must be the caller's own, admins included: the images will be theirs, and boards never mix owners.
+  const boards = await ownedBoardIds(ctx.db, actor.userId, boardIdsIn([body.batch.graph, body.batch.data]));
   const expanded = expandBatch(body.batch, {
     modelExists: (key) => ctx.models.has(key),
-    // Boards arrive with the gallery; until then no board is the caller's.
-    boardOwned: () => false,
+    boardOwned: (id) => boards.has(id),
   });
   if (!expanded.ok) {
     throw new ValidationError(
