@@ -10,7 +10,9 @@ import type { BlobStore, ImageCodec } from './images/interface.ts';
 import { createUrlSigner } from './images/url-signer.ts';
 import type { Logger } from './logger.ts';
 import { type ModelCatalog, type ModelInfo, staticCatalog } from './models/catalog.ts';
+import type { InferenceRuntime } from './runtime/interface.ts';
 import { IdleProcessor } from './scheduler/idle.ts';
+import { Scheduler } from './scheduler/scheduler.ts';
 import { bootstrapAdmin } from './services/auth/bootstrap-admin.ts';
 import { LoginRateLimiter } from './services/auth/login-rate-limiter.ts';
 import { pbkdf2Hasher } from './services/auth/passwords.ts';
@@ -58,9 +60,25 @@ export async function loadJwtSecret(files: BootFiles, env: Env, persist = true):
   return fresh;
 }
 
+type ModelMeta = Partial<Record<'key' | 'name' | 'base' | 'description', string>>;
+
+/** A folder's `model.json`, or, for an exported Stable Diffusion folder without one, its `model_index.json`. */
+async function readModelMeta(files: BootFiles, folder: string): Promise<ModelMeta> {
+  try {
+    return JSON.parse(await files.readText(`${folder}/model.json`)) as ModelMeta;
+  } catch (err) {
+    if (!files.isNotFound(err)) {
+      throw err;
+    }
+  }
+  JSON.parse(await files.readText(`${folder}/model_index.json`));
+  return {};
+}
+
 /**
- * One model per `MODELS_DIR/<folder>/model.json`; the key defaults to the folder name. A missing directory
- * gives an empty catalog; an unreadable model.json is logged and skipped.
+ * One model per `MODELS_DIR/<folder>` holding a `model.json` (or an exported folder's `model_index.json`);
+ * the key defaults to the folder name. A missing directory gives an empty catalog; a folder whose
+ * description cannot be read is logged and skipped.
  */
 export async function readModelCatalog(
   files: BootFiles,
@@ -75,24 +93,25 @@ export async function readModelCatalog(
     return staticCatalog([]);
   }
   const models: ModelInfo[] = [];
+  const paths: Record<string, string> = {};
   for (const folder of folders.sort()) {
     try {
-      const meta = JSON.parse(await files.readText(`${modelsDir}/${folder}/model.json`)) as Partial<
-        Record<'key' | 'name' | 'base' | 'description', string>
-      >;
+      const meta = await readModelMeta(files, `${modelsDir}/${folder}`);
+      const key = meta.key ?? folder;
       models.push({
-        key: meta.key ?? folder,
+        key,
         name: meta.name ?? folder,
         base: meta.base ?? 'sd-1',
         type: 'main',
         format: 'onnx',
         description: meta.description ?? '',
       });
+      paths[key] = `${modelsDir}/${folder}`;
     } catch (err) {
       logger.warn('skipping model folder', { folder, error: (err as Error).message });
     }
   }
-  return staticCatalog(models);
+  return staticCatalog(models, paths);
 }
 
 /**
@@ -111,8 +130,13 @@ export async function buildDeps(opts: {
   /** The folder holding package.json and drizzle/, ending with a slash. */
   projectRoot: string;
   persistSecret?: boolean;
+  /**
+   * Runs the models; with one, a `Scheduler` processes the queue (start it with `startScheduler` once the
+   * server listens), without one the queue is kept but nothing runs.
+   */
+  runtime?: InferenceRuntime;
 }): Promise<AppDeps> {
-  const { env, database, files, logger, projectRoot } = opts;
+  const { env, database, files, logger, projectRoot, runtime } = opts;
   const migrations = await readMigrations((p) => files.readText(`${projectRoot}drizzle/${p}`));
   const applied = await migrate(database.db, migrations);
   logger.info('database ready', { driver: database.driver, migrations_applied: applied });
@@ -145,9 +169,14 @@ export async function buildDeps(opts: {
     images: opts.images,
     blobs: opts.blobs,
     urlSigner: createUrlSigner(new TextEncoder().encode(secret)),
-    processor: new IdleProcessor(),
+    processor: runtime
+      ? new Scheduler({ runtime, logger, fairness: env.QUEUE_FAIRNESS })
+      : new IdleProcessor(),
     models: await readModelCatalog(files, env.MODELS_DIR, logger),
-    readiness: () => ({ ready: true, checks: { database: true } }),
+    readiness: () => {
+      const model = runtime?.modelLoaded ?? false;
+      return { ready: model, checks: { database: true, model } };
+    },
     clientAddress: opts.clientAddress,
   };
   if (env.ADMIN_EMAIL && env.ADMIN_PASSWORD) {
@@ -160,4 +189,26 @@ export async function buildDeps(opts: {
     }
   }
   return deps;
+}
+
+/**
+ * Starts the queue's scheduler (recovering items a crash left running) and loads the first model that
+ * loads, so `/ready` turns 200. Does nothing without a runtime.
+ * @example await startScheduler(deps, runtime);
+ */
+export async function startScheduler(deps: AppDeps, runtime: InferenceRuntime | undefined): Promise<void> {
+  if (!runtime || !(deps.processor instanceof Scheduler)) {
+    return;
+  }
+  await deps.processor.start(contextFromDeps(deps, 'scheduler', null));
+  for (const model of deps.models.list()) {
+    try {
+      await runtime.preload(model.key);
+      deps.logger.info('model ready', { model: model.key });
+      return;
+    } catch (err) {
+      deps.logger.error('model failed to load', { model: model.key, error: (err as Error).message });
+    }
+  }
+  deps.logger.warn('no model could be loaded: generation will fail until one is installed', {});
 }

@@ -1,8 +1,11 @@
 import { serve } from '@hono/node-server';
 import { createApp } from './app.ts';
+import { startScheduler } from './boot.ts';
 import { EnvError, parseEnv } from './env.ts';
 import { createJsonLogger } from './logger.ts';
 import { buildNodeDeps } from './node/boot.ts';
+import { mountWebUi } from './node/static.ts';
+import { Scheduler } from './scheduler/scheduler.ts';
 
 let env: ReturnType<typeof parseEnv>;
 try {
@@ -16,13 +19,15 @@ try {
 }
 
 const logger = createJsonLogger({ level: env.LOG_LEVEL });
-const { deps, database } = await buildNodeDeps(env, logger);
+const { deps, database, runtime } = await buildNodeDeps(env, logger);
 const app = createApp(deps);
+await mountWebUi(app, { projectRoot: new URL('../', import.meta.url).pathname });
 
 const server = serve({ fetch: app.fetch, hostname: env.HOST, port: env.PORT }, (info) => {
   // Printed at every log level: scripts and people wait for this line.
   console.log(`listening on http://${env.HOST}:${info.port}`);
 });
+await startScheduler(deps, runtime);
 
 let stopping = false;
 async function shutdown(signal: string) {
@@ -33,6 +38,11 @@ async function shutdown(signal: string) {
   logger.info('shutting down', { signal });
   deps.channels.close(); // ends the open event streams so the listener can close
   server.close();
+  // The running item stops; it is recovered (back to pending) at the next start.
+  await runtime.close();
+  if (deps.processor instanceof Scheduler) {
+    await deps.processor.close();
+  }
   await database.close();
   process.exit(0);
 }

@@ -1,5 +1,5 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { type BootFiles, buildDeps } from '../boot.ts';
 import { openPglite } from '../db/pglite.ts';
@@ -7,6 +7,8 @@ import type { Database } from '../db/types.ts';
 import type { AppDeps } from '../deps.ts';
 import type { Env } from '../env.ts';
 import type { Logger } from '../logger.ts';
+import type { ModelCatalog } from '../models/catalog.ts';
+import { ChildRuntime } from './child-runtime.ts';
 import { FsBlobStore } from './fs-blob-store.ts';
 import { openPostgres } from './postgres-client.ts';
 import { sharpCodec } from './sharp-images.ts';
@@ -27,11 +29,22 @@ export const nodeFiles: BootFiles = {
 export async function buildNodeDeps(
   env: Env,
   logger: Logger,
-): Promise<{ deps: AppDeps; database: Database }> {
+): Promise<{ deps: AppDeps; database: Database; runtime: ChildRuntime }> {
   await mkdir(env.DATA_DIR, { recursive: true });
   const database = env.DATABASE_URL
     ? openPostgres(env.DATABASE_URL)
     : await openPglite(join(env.DATA_DIR, 'db'));
+  let catalog: ModelCatalog | undefined;
+  const runtime = new ChildRuntime({
+    models: () =>
+      Object.fromEntries(
+        (catalog?.list() ?? []).map((m) => [m.key, resolve(catalog?.folder(m.key) ?? m.key)]),
+      ),
+    executionProvider: env.EXECUTION_PROVIDER,
+    progressMaxHz: env.PROGRESS_MAX_HZ,
+    threads: 0,
+    logger,
+  });
   const deps = await buildDeps({
     env,
     database,
@@ -41,6 +54,8 @@ export async function buildNodeDeps(
     clientAddress: (c) => getConnInfo(c).remote.address,
     images: sharpCodec(),
     blobs: new FsBlobStore(env.DATA_DIR),
+    runtime,
   });
-  return { deps, database };
+  catalog = deps.models;
+  return { deps, database, runtime };
 }

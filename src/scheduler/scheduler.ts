@@ -2,6 +2,7 @@ import type { Logger } from '../logger.ts';
 import type { Graph } from '../runtime/graph.ts';
 import { type InferenceRuntime, RuntimeCanceled, RuntimeError } from '../runtime/interface.ts';
 import type { QueueSettings, ServiceContext } from '../services/context.ts';
+import { saveGeneratedImage } from '../services/images/save-generated-image.ts';
 import { finishItem } from '../services/queue/finish-item.ts';
 import { recoverInterrupted } from '../services/queue/recover-interrupted.ts';
 import { startNextItem } from '../services/queue/start-next-item.ts';
@@ -12,12 +13,8 @@ export interface SchedulerOptions {
   runtime: InferenceRuntime;
   logger: Logger;
   fairness: QueueSettings['fairness'];
-  /** Writes a generated image and returns its name (the images service). */
-  saveImage: (
-    ctx: ServiceContext,
-    owner: { userId: string; itemId: number; sessionId: string },
-    request: SaveImageRequest,
-  ) => Promise<{ image_name: string }>;
+  /** Writes a generated image and returns its name; the images service unless a test replaces it. */
+  saveImage?: ImageSaver;
   queueId?: string;
   /**
    * How often an idle scheduler looks for work it was not woken for (items enqueued by another process).
@@ -25,6 +22,30 @@ export interface SchedulerOptions {
    */
   pollIntervalMs?: number;
 }
+
+export type ImageSaver = (
+  ctx: ServiceContext,
+  owner: { userId: string; itemId: number; sessionId: string },
+  request: SaveImageRequest,
+) => Promise<{ image_name: string }>;
+
+/** Saves through the images service: files first, then the row, in the owner's gallery. */
+const saveWithImagesService: ImageSaver = (ctx, owner, request) =>
+  saveGeneratedImage({
+    ctx,
+    input: {
+      rgb: request.image.rgb,
+      width: request.image.width,
+      height: request.image.height,
+      userId: owner.userId,
+      queueItemId: owner.itemId,
+      sessionId: owner.sessionId,
+      nodeId: request.nodeId,
+      boardId: request.boardId,
+      isIntermediate: request.isIntermediate,
+      metadata: { ...request.metadata },
+    },
+  });
 
 interface Running {
   itemId: number;
@@ -40,7 +61,7 @@ interface Running {
  * @example const scheduler = new Scheduler({ runtime, logger, fairness, saveImage }); await scheduler.start(ctx);
  */
 export class Scheduler implements Processor {
-  readonly #opts: Required<Omit<SchedulerOptions, 'saveImage'>> & Pick<SchedulerOptions, 'saveImage'>;
+  readonly #opts: Required<SchedulerOptions>;
   #ctx: ServiceContext | null = null;
   #started = true;
   #closed = false;
@@ -50,7 +71,7 @@ export class Scheduler implements Processor {
   #loop: Promise<void> | null = null;
 
   constructor(opts: SchedulerOptions) {
-    this.#opts = { queueId: 'default', pollIntervalMs: 5000, ...opts };
+    this.#opts = { queueId: 'default', pollIntervalMs: 5000, saveImage: saveWithImagesService, ...opts };
   }
 
   /** Recovers items a crash left running, then starts taking work. */

@@ -18,16 +18,31 @@ describe('readModelCatalog', () => {
     await writeFile(join(dir, 'sd15', 'model.json'), JSON.stringify({ key: 'sd-1.5', base: 'sd-1' }));
     await mkdir(join(dir, 'broken'));
     await writeFile(join(dir, 'broken', 'model.json'), '{ nope');
+    await mkdir(join(dir, 'exported'));
+    await writeFile(
+      join(dir, 'exported', 'model_index.json'),
+      JSON.stringify({ _class_name: 'OnnxStableDiffusionPipeline' }),
+    );
+    await mkdir(join(dir, 'empty'));
     const logs: Record<string, unknown>[] = [];
     const logger = createJsonLogger({ level: 'warn', write: (l) => logs.push(JSON.parse(l)) });
     const catalog = await readModelCatalog(nodeFiles, dir, logger);
     expect(catalog.list()).toEqual([
+      { key: 'exported', name: 'exported', base: 'sd-1', type: 'main', format: 'onnx', description: '' },
       { key: 'sd-1.5', name: 'sd15', base: 'sd-1', type: 'main', format: 'onnx', description: '' },
       { key: 'tiny-sd', name: 'Tiny SD', base: 'sd-1', type: 'main', format: 'onnx', description: 'bundled' },
     ]);
     expect(catalog.has('tiny-sd')).toBe(true);
     expect(catalog.has('broken')).toBe(false);
-    expect(logs).toMatchObject([{ level: 'warn', msg: 'skipping model folder', folder: 'broken' }]);
+    expect([catalog.folder('sd-1.5'), catalog.folder('exported'), catalog.folder('broken')]).toEqual([
+      `${dir}/sd15`,
+      `${dir}/exported`,
+      undefined,
+    ]);
+    expect(logs).toMatchObject([
+      { level: 'warn', msg: 'skipping model folder', folder: 'broken' },
+      { level: 'warn', msg: 'skipping model folder', folder: 'empty' },
+    ]);
   });
 
   it('gives an empty catalog, with a warning, when the folder is missing', async () => {

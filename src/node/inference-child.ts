@@ -1,0 +1,208 @@
+/**
+ * The inference child process: keeps models loaded, runs one invocation at a time through the portable
+ * pipeline on onnxruntime-node, and answers the server over the IPC channel (`inference-protocol.ts`).
+ * It lives in its own process because `session.run()` blocks the thread it runs on and cannot be
+ * interrupted: the server stays responsive, and a run that hangs is ended by killing this process.
+ */
+import sharp from 'sharp';
+import type { RuntimeInvocation, RuntimeOutput, RuntimeProgress } from '../runtime/interface.ts';
+import type { DiffusionModel, Tensor } from '../runtime/model.ts';
+import {
+  DenoiseCanceled,
+  decodeLatents,
+  denoise,
+  encodePrompt,
+  makeNoise,
+  previewRgb,
+} from '../runtime/pipeline.ts';
+import type { ChildConfig, FromChild, ToChild } from './inference-protocol.ts';
+import { loadDiffusionModel } from './onnx-model.ts';
+
+let config: ChildConfig | null = null;
+const models = new Map<string, Promise<DiffusionModel>>();
+/** Tensors of each session by handle, and the seed each noise tensor was made from. */
+const sessions = new Map<string, Map<string, { tensor: Tensor; seed?: number }>>();
+const canceled = new Set<string>();
+
+const send = (msg: FromChild) => process.send?.(msg);
+
+class InvocationError extends Error {
+  constructor(
+    readonly errorType: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function model(key: string): Promise<DiffusionModel> {
+  let loaded = models.get(key);
+  if (!loaded) {
+    const dir = config?.models[key];
+    if (!dir) {
+      throw new InvocationError('ModelNotFound', `model ${key} is not installed`);
+    }
+    const started = performance.now();
+    loaded = loadDiffusionModel(dir, {
+      executionProvider: config?.executionProvider ?? 'cpu',
+      threads: config?.threads ?? 0,
+      warn: (msg, fields) =>
+        send({ type: 'log', level: 'warn', msg, fields: fields as Record<string, unknown> }),
+    }).then((m) => {
+      send({
+        type: 'log',
+        level: 'info',
+        msg: 'model loaded',
+        fields: { model: key, ms: Math.round(performance.now() - started) },
+      });
+      return m;
+    });
+    models.set(key, loaded);
+    // A failed load is not cached: the next use tries again.
+    loaded.catch(() => models.delete(key));
+  }
+  return loaded;
+}
+
+function store(sessionId: string) {
+  let s = sessions.get(sessionId);
+  if (!s) {
+    s = new Map();
+    sessions.set(sessionId, s);
+  }
+  return s;
+}
+
+function tensorOf(sessionId: string, ref: unknown) {
+  const handle = (ref as { handle?: unknown } | undefined)?.handle;
+  const found = typeof handle === 'string' ? sessions.get(sessionId)?.get(handle) : undefined;
+  if (!found) {
+    throw new InvocationError('MissingInput', `tensor ${String(handle)} is not in session ${sessionId}`);
+  }
+  return found;
+}
+
+const modelKey = (ref: unknown) => (ref as { key: string }).key;
+
+async function previewUrl(x0: Tensor, m: DiffusionModel) {
+  const { rgb, width, height } = previewRgb(x0, m.manifest);
+  const jpeg = await sharp(rgb, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 80 })
+    .toBuffer();
+  return { dataURL: `data:image/jpeg;base64,${jpeg.toString('base64')}`, width, height };
+}
+
+async function runInvocation(id: number, inv: RuntimeInvocation): Promise<RuntimeOutput> {
+  const { sessionId, nodeId, inputs } = inv;
+  const put = (field: string, tensor: Tensor, seed?: number) => {
+    const handle = `${nodeId}.${field}`;
+    store(sessionId).set(handle, { tensor, seed });
+    return { handle };
+  };
+  switch (inv.type) {
+    case 'main_model_loader': {
+      const key = modelKey(inputs.model);
+      await model(key);
+      return { unet: { key }, clip: { key }, vae: { key } };
+    }
+    case 'compel': {
+      const m = await model(modelKey(inputs.clip));
+      return { conditioning: put('conditioning', await encodePrompt(m, String(inputs.prompt ?? ''))) };
+    }
+    case 'noise': {
+      const seed = inputs.seed as number;
+      const width = inputs.width as number;
+      const height = inputs.height as number;
+      // Noise depends only on the seed and size; the bundled model's latent layout is SD 1.x's.
+      const manifest = { latent_channels: 4, vae_scale_factor: 8 } as DiffusionModel['manifest'];
+      return { noise: put('noise', makeNoise(seed, width, height, manifest), seed), width, height };
+    }
+    case 'denoise_latents': {
+      const m = await model(modelKey(inputs.unet));
+      const noise = tensorOf(sessionId, inputs.noise);
+      const minInterval = 1000 / (config?.progressMaxHz ?? 10);
+      let lastSent = Number.NEGATIVE_INFINITY;
+      const latents = await denoise(
+        m,
+        {
+          positive: tensorOf(sessionId, inputs.positive_conditioning).tensor,
+          negative: tensorOf(sessionId, inputs.negative_conditioning).tensor,
+          noise: noise.tensor,
+          steps: inputs.steps as number,
+          cfgScale: inputs.cfg_scale as number,
+          scheduler: inputs.scheduler as 'euler',
+          denoisingStart: inputs.denoising_start as number,
+          denoisingEnd: inputs.denoising_end as number,
+          seed: noise.seed ?? 0,
+        },
+        {
+          isCanceled: () => canceled.has(sessionId),
+          onStep: async ({ step, totalSteps, x0 }) => {
+            const now = performance.now();
+            if (step < totalSteps && now - lastSent < minInterval) {
+              return;
+            }
+            lastSent = now;
+            const progress: RuntimeProgress = {
+              step,
+              totalSteps,
+              message: `Denoising step ${step} of ${totalSteps}`,
+              image: await previewUrl(x0, m),
+            };
+            send({ type: 'step', id, progress });
+          },
+        },
+      );
+      return { latents: put('latents', latents) };
+    }
+    case 'l2i': {
+      const m = await model(modelKey(inputs.vae));
+      const image = await decodeLatents(m, tensorOf(sessionId, inputs.latents).tensor);
+      return { image, width: image.width, height: image.height };
+    }
+  }
+}
+
+async function handle(msg: ToChild): Promise<void> {
+  switch (msg.type) {
+    case 'init':
+      config = msg.config;
+      return;
+    case 'cancel':
+      canceled.add(msg.sessionId);
+      return;
+    case 'end':
+      sessions.delete(msg.sessionId);
+      canceled.delete(msg.sessionId);
+      return;
+    case 'preload':
+    case 'run':
+      try {
+        let output: RuntimeOutput = {};
+        if (msg.type === 'run') {
+          output = await runInvocation(msg.id, msg.invocation);
+        } else {
+          await model(msg.modelKey);
+        }
+        send({ type: 'result', id: msg.id, output });
+      } catch (err) {
+        if (err instanceof DenoiseCanceled) {
+          send({ type: 'canceled', id: msg.id });
+        } else {
+          const e = err instanceof Error ? err : new Error(String(err));
+          send({
+            type: 'error',
+            id: msg.id,
+            errorType: e instanceof InvocationError ? e.errorType : e.name,
+            message: e.message,
+            traceback: e.stack ?? null,
+          });
+        }
+      }
+      return;
+  }
+}
+
+process.on('message', (msg: ToChild) => void handle(msg));
+// The server going away closes the channel: leave with it instead of lingering as an orphan.
+process.on('disconnect', () => process.exit(0));
