@@ -1,0 +1,79 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api } from '../lib/api.js';
+import { formatTime } from '../lib/format.js';
+import { html } from '../lib/html.js';
+
+const PARAMS = [
+  'model',
+  'prompt',
+  'negative_prompt',
+  'seed',
+  'steps',
+  'cfg_scale',
+  'scheduler',
+  'width',
+  'height',
+];
+
+/**
+ * The full image in a modal dialog with its parameters: star, move to a board, delete.
+ * @param {{ image: any, boards: any[], onClose: () => void, onChange: (image: any) => void }} props
+ */
+export function ImageDetail({ image, boards, onClose, onChange }) {
+  const dialog = useRef(/** @type {HTMLDialogElement | null} */ (null));
+  const [error, setError] = useState('');
+  useEffect(() => {
+    dialog.current?.showModal();
+  }, []);
+  const path = `/images/i/${encodeURIComponent(image.image_name)}`;
+  const patch = async (/** @type {object} */ json) => {
+    try {
+      onChange(await api('PATCH', path, { json }));
+      setError('');
+    } catch (err) {
+      setError(/** @type {Error} */ (err).message);
+    }
+  };
+  const remove = async () => {
+    if (!confirm('Delete this image for good?')) {
+      return;
+    }
+    try {
+      await api('DELETE', path);
+      onChange(null);
+    } catch (err) {
+      setError(/** @type {Error} */ (err).message);
+    }
+  };
+  const meta = image.metadata ?? {};
+
+  return html`<dialog ref=${dialog} class="image-detail" onClose=${onClose} aria-labelledby="image-title">
+    <h2 id="image-title">Image ${image.width}×${image.height}</h2>
+    <a href=${image.image_url} target="_blank" rel="noopener">
+      <img src=${image.image_url} alt="The full image" width=${image.width} height=${image.height} />
+    </a>
+    <dl class="values">
+      ${PARAMS.filter((k) => meta[k] !== undefined && meta[k] !== null && meta[k] !== '').map(
+        (k) => html`<dt>${k.replace('_', ' ')}</dt><dd>${String(meta[k])}</dd>`,
+      )}
+      <dt>created</dt><dd>${formatTime(image.created_at)}</dd>
+    </dl>
+    <div class="row">
+      <button type="button" class="secondary" aria-pressed=${image.starred} onClick=${() => patch({ starred: !image.starred })}>
+        ${image.starred ? '★ Starred' : '☆ Star'}
+      </button>
+      <label class="field">
+        <span>Board</span>
+        <select value=${image.board_id ?? ''} onChange=${(/** @type {any} */ e) => patch({ board_id: e.currentTarget.value || null })}>
+          <option value="">Uncategorized</option>
+          ${boards
+            .filter((b) => b.user_id === image.user_id)
+            .map((b) => html`<option value=${b.board_id}>${b.board_name}</option>`)}
+        </select>
+      </label>
+      <button type="button" class="danger" onClick=${remove}>Delete</button>
+      <form method="dialog"><button type="submit" class="secondary">Close</button></form>
+    </div>
+    ${error && html`<p class="error" role="alert">${error}</p>`}
+  </dialog>`;
+}

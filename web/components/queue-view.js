@@ -1,0 +1,91 @@
+import { useState } from 'preact/hooks';
+import { api, query } from '../lib/api.js';
+import { html } from '../lib/html.js';
+import { useLive } from '../lib/use-live.js';
+import { QueueCounts } from './queue-counts.js';
+import { QueueRow } from './queue-row.js';
+
+/** Events after which the queue is read again; `queue_status` reaches everyone, so others' work shows too. */
+const QUEUE_EVENTS = [
+  'queue_status',
+  'queue_item_status_changed',
+  'batch_enqueued',
+  'queue_items_retried',
+  'queue_items_canceled',
+  'queue_cleared',
+];
+const STATUSES = ['pending', 'in_progress', 'completed', 'failed', 'canceled'];
+const PAGE = 50;
+
+/** The shared queue: everyone's items in the order of work (others' values hidden), live in every tab. */
+export function QueueView() {
+  const [scope, setScope] = useState('all');
+  const [status, setStatus] = useState('');
+  const [limit, setLimit] = useState(PAGE);
+  const [actionError, setActionError] = useState('');
+  const live = useLive(
+    async () => {
+      const [page, counts] = await Promise.all([
+        api('GET', `/queue/default/list${query({ limit, user: scope, status })}`),
+        api('GET', '/queue/default/status'),
+      ]);
+      return { page, counts };
+    },
+    QUEUE_EVENTS,
+    `${scope}|${status}|${limit}`,
+  );
+
+  const act = async (/** @type {() => Promise<unknown>} */ action) => {
+    setActionError('');
+    try {
+      await action();
+    } catch (err) {
+      setActionError(/** @type {Error} */ (err).message);
+    }
+    live.reload();
+  };
+  const items = live.data?.page.items ?? [];
+
+  return html`<section class="card queue" aria-labelledby="queue-title">
+    <h2 id="queue-title">Queue</h2>
+    ${live.data && html`<${QueueCounts} status=${live.data.counts} />`}
+    <div class="row filters">
+      <fieldset class="segmented">
+        <legend>Show</legend>
+        ${['mine', 'all'].map(
+          (s) => html`<label class="check">
+            <input type="radio" name="queue-scope" value=${s} checked=${(scope === 'me' ? 'mine' : 'all') === s}
+              onChange=${() => setScope(s === 'mine' ? 'me' : 'all')} />
+            ${s === 'mine' ? 'Mine' : 'All'}
+          </label>`,
+        )}
+      </fieldset>
+      <label class="field">
+        <span>Status</span>
+        <select value=${status} onChange=${(/** @type {any} */ e) => setStatus(e.currentTarget.value)}>
+          <option value="">Any</option>
+          ${STATUSES.map((s) => html`<option value=${s}>${s.replace('_', ' ')}</option>`)}
+        </select>
+      </label>
+    </div>
+    ${live.error && html`<p class="error" role="alert">Could not load the queue: ${live.error}</p>`}
+    ${actionError && html`<p class="error" role="alert">${actionError}</p>`}
+    <div class="table-wrap">
+      <table class="stack" data-testid="queue-table">
+        <thead>
+          <tr><th scope="col">Item</th><th scope="col">Status</th><th scope="col">User</th>
+            <th scope="col">Created</th><th scope="col">Values</th><th scope="col">Actions</th></tr>
+        </thead>
+        <tbody>
+          ${items.map((item) => html`<${QueueRow} key=${item.item_id} item=${item} act=${act} />`)}
+        </tbody>
+      </table>
+    </div>
+    ${live.data && items.length === 0 && html`<p class="muted">The queue is empty.</p>`}
+    ${
+      live.data?.page.has_more &&
+      limit < 200 &&
+      html`<button type="button" class="secondary" onClick=${() => setLimit(limit + PAGE)}>Show more</button>`
+    }
+  </section>`;
+}

@@ -1,0 +1,80 @@
+/** The largest seed the `noise` node takes (2³² − 1). */
+export const MAX_SEED = 4294967295;
+
+export const randomSeed = () => crypto.getRandomValues(new Uint32Array(1))[0] ?? 0;
+
+/**
+ * @typedef {object} GenerateValues
+ * @property {string} model
+ * @property {string} prompt
+ * @property {string} negative
+ * @property {number} seed
+ * @property {number} steps
+ * @property {number} cfgScale
+ * @property {number} width
+ * @property {number} height
+ * @property {string} scheduler
+ * @property {number} runs
+ * @property {'prompt' | 'seed' | 'none'} vary which field the list varies
+ * @property {string[]} list one prompt or seed per session
+ * @property {string | null} boardId
+ */
+
+const edge = (
+  /** @type {string} */ from,
+  /** @type {string} */ out,
+  /** @type {string} */ to,
+  /** @type {string} */ input,
+) => ({
+  source: { node_id: from, field: out },
+  destination: { node_id: to, field: input },
+});
+
+/**
+ * The text-to-image graph of API.md section 3 (model → prompts → noise → denoise → l2i), and the batch around
+ * it: a list of prompts or seeds becomes one zip group of `data`, each entry one session, times `runs`.
+ * @param {GenerateValues} v
+ */
+export function buildBatch(v) {
+  const graph = {
+    nodes: {
+      model: { id: 'model', type: 'main_model_loader', model: { key: v.model } },
+      positive: { id: 'positive', type: 'compel', prompt: v.prompt },
+      negative: { id: 'negative', type: 'compel', prompt: v.negative },
+      noise: { id: 'noise', type: 'noise', seed: v.seed, width: v.width, height: v.height },
+      denoise: {
+        id: 'denoise',
+        type: 'denoise_latents',
+        steps: v.steps,
+        cfg_scale: v.cfgScale,
+        scheduler: v.scheduler,
+        denoising_start: 0,
+        denoising_end: 1,
+      },
+      l2i: {
+        id: 'l2i',
+        type: 'l2i',
+        is_intermediate: false,
+        ...(v.boardId ? { board: { board_id: v.boardId } } : {}),
+      },
+    },
+    edges: [
+      edge('model', 'clip', 'positive', 'clip'),
+      edge('model', 'clip', 'negative', 'clip'),
+      edge('model', 'unet', 'denoise', 'unet'),
+      edge('positive', 'conditioning', 'denoise', 'positive_conditioning'),
+      edge('negative', 'conditioning', 'denoise', 'negative_conditioning'),
+      edge('noise', 'noise', 'denoise', 'noise'),
+      edge('denoise', 'latents', 'l2i', 'latents'),
+      edge('model', 'vae', 'l2i', 'vae'),
+    ],
+  };
+  const items = v.list.map((s) => s.trim()).filter(Boolean);
+  const data =
+    v.vary === 'prompt' && items.length > 0
+      ? [[{ node_path: 'positive', field_name: 'prompt', items }]]
+      : v.vary === 'seed' && items.length > 0
+        ? [[{ node_path: 'noise', field_name: 'seed', items: items.map(Number) }]]
+        : undefined;
+  return { graph, runs: v.runs, origin: 'easel-web', ...(data ? { data } : {}) };
+}
