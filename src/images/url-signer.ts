@@ -31,8 +31,9 @@ function fromBase64url(s: string): Uint8Array<ArrayBuffer> | null {
   if (!/^[A-Za-z0-9_-]{43}$/.test(s)) {
     return null;
   }
-  const bin = atob(s.replaceAll('-', '+').replaceAll('_', '/'));
-  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+  const bytes = Uint8Array.from(atob(s.replaceAll('-', '+').replaceAll('_', '/')), (c) => c.charCodeAt(0));
+  // The last character carries 2 unused bits: accept only the canonical spelling, so a signature has one form.
+  return base64url(bytes) === s ? bytes : null;
 }
 
 const message = (imageName: string, variant: ImageVariant, exp: number) =>

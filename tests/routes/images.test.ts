@@ -290,7 +290,7 @@ describe('signed URLs', () => {
   it('a tampered signature, another image’s or variant’s signature, or a missing one is 401', async () => {
     const other = await generated(h, alice.user.user_id);
     const sig = new URL(image.image_url, 'http://x').searchParams.get('sig') ?? '';
-    const flipped = `${sig.slice(0, -1)}${sig.endsWith('A') ? 'B' : 'A'}`;
+    const flipped = `${sig.startsWith('A') ? 'B' : 'A'}${sig.slice(1)}`;
     const urls = [
       withQuery(image.image_url, { sig: flipped }),
       withQuery(image.image_url, {

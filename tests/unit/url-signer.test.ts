@@ -18,10 +18,19 @@ describe('URL signer', () => {
     expect(await signer.verify('a.png', 'full', 1001, sig)).toBe(false);
     expect(await signer.verify('b.png', 'full', 1000, sig)).toBe(false);
     expect(await signer.verify('a.png', 'thumbnail', 1000, sig)).toBe(false);
-    const flipped = `${sig.slice(0, -1)}${sig.endsWith('A') ? 'B' : 'A'}`;
+    const flipped = `${sig.startsWith('A') ? 'B' : 'A'}${sig.slice(1)}`;
     expect(await signer.verify('a.png', 'full', 1000, flipped)).toBe(false);
     expect(await signer.verify('a.png', 'full', 1000, '')).toBe(false);
     expect(await signer.verify('a.png', 'full', 1000, 'not base64!')).toBe(false);
+  });
+
+  it('accepts only the canonical spelling of a signature (the last character has 2 unused bits)', async () => {
+    const signer = await createUrlSigner(secret);
+    const sig = await signer.sign('a.png', 'full', 1000);
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const last = alphabet.indexOf(sig.at(-1) ?? '');
+    const twin = `${sig.slice(0, -1)}${alphabet[last ^ 1]}`;
+    expect(await signer.verify('a.png', 'full', 1000, twin)).toBe(false);
   });
 
   it('signs with a key derived from the secret, not the secret itself', async () => {
