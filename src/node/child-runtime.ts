@@ -16,6 +16,8 @@ export interface ChildRuntimeOptions extends Omit<ChildConfig, 'models'> {
   logger: Logger;
   /** A run that sends nothing (no step, no result) for this long is killed with its process. */
   hangTimeoutMs?: number;
+  /** The same for loading a model (and starting the child), which may take minutes for a large one. */
+  loadTimeoutMs?: number;
   /** After a cancel, how long the run may take to stop before its process is killed. */
   cancelGraceMs?: number;
 }
@@ -27,6 +29,9 @@ interface Pending {
   reject: (err: Error) => void;
   watchdog: ReturnType<typeof setTimeout> | null;
   canceledAt: number | null;
+  timeoutMs: number;
+  /** The process the request went to: only its exit fails the request. */
+  child: ChildProcess;
 }
 
 const CHILD = new URL('./inference-child.ts', import.meta.url);
@@ -46,7 +51,7 @@ export class ChildRuntime implements InferenceRuntime {
   #closing = false;
 
   constructor(opts: ChildRuntimeOptions) {
-    this.#opts = { hangTimeoutMs: 300_000, cancelGraceMs: 10_000, ...opts };
+    this.#opts = { hangTimeoutMs: 120_000, loadTimeoutMs: 600_000, cancelGraceMs: 10_000, ...opts };
   }
 
   get modelLoaded(): boolean {
@@ -59,12 +64,19 @@ export class ChildRuntime implements InferenceRuntime {
   }
 
   async preload(modelKey: string): Promise<void> {
-    await this.#request({ type: 'preload', id: 0, modelKey }, null, () => {});
+    await this.#request({ type: 'preload', id: 0, modelKey }, null, () => {}, this.#opts.loadTimeoutMs);
     this.#loaded = true;
   }
 
   async run(invocation: RuntimeInvocation, onProgress: (p: RuntimeProgress) => void): Promise<RuntimeOutput> {
-    const out = await this.#request({ type: 'run', id: 0, invocation }, invocation.sessionId, onProgress);
+    const timeout =
+      invocation.type === 'main_model_loader' ? this.#opts.loadTimeoutMs : this.#opts.hangTimeoutMs;
+    const out = await this.#request(
+      { type: 'run', id: 0, invocation },
+      invocation.sessionId,
+      onProgress,
+      timeout,
+    );
     if (invocation.type === 'main_model_loader') {
       this.#loaded = true;
     }
@@ -105,14 +117,31 @@ export class ChildRuntime implements InferenceRuntime {
     msg: ToChild & { id: number },
     sessionId: string | null,
     onProgress: (p: RuntimeProgress) => void,
+    timeoutMs: number,
   ) {
     const child = this.#ensureChild();
     const id = this.#nextId++;
     return new Promise<RuntimeOutput>((resolve, reject) => {
-      const pending: Pending = { sessionId, onProgress, resolve, reject, watchdog: null, canceledAt: null };
+      const pending: Pending = {
+        sessionId,
+        onProgress,
+        resolve,
+        reject,
+        watchdog: null,
+        canceledAt: null,
+        timeoutMs,
+        child,
+      };
       this.#pending.set(id, pending);
-      this.#arm(id, pending, this.#opts.hangTimeoutMs);
-      child.send({ ...msg, id });
+      this.#arm(id, pending, timeoutMs);
+      child.send({ ...msg, id }, (err) => {
+        if (err) {
+          this.#settle(
+            id,
+            new RuntimeError('runtime_crashed', `The inference process could not be reached: ${err.message}`),
+          );
+        }
+      });
     });
   }
 
@@ -124,14 +153,19 @@ export class ChildRuntime implements InferenceRuntime {
     p.watchdog = setTimeout(() => {
       const why =
         p.canceledAt === null ? `no progress for ${ms} ms` : `did not stop within ${ms} ms of a cancel`;
-      this.#opts.logger.error('inference process killed', { reason: why, pid: this.#child?.pid });
+      this.#opts.logger.error('inference process killed', { reason: why, pid: p.child.pid });
       this.#settle(
         id,
         p.canceledAt === null
           ? new RuntimeError('timeout', `The run was stopped: ${why}.`)
           : new RuntimeCanceled(why),
       );
-      this.#child?.kill('SIGKILL');
+      // Forget the process at once: the next request starts a fresh one instead of writing to this one.
+      if (this.#child === p.child) {
+        this.#child = null;
+        this.#loaded = false;
+      }
+      p.child.kill('SIGKILL');
     }, ms);
   }
 
@@ -166,6 +200,10 @@ export class ChildRuntime implements InferenceRuntime {
       config: { models: models(), executionProvider, progressMaxHz, threads },
     } satisfies ToChild);
     child.on('message', (msg: FromChild) => this.#onMessage(msg));
+    // A write to a process that just died: its exit fails what was sent to it.
+    child.on('error', (err) =>
+      this.#opts.logger.warn('inference process error', { pid: child.pid, error: err.message }),
+    );
     child.on('exit', (code, signal) => {
       if (this.#child === child) {
         this.#child = null;
@@ -175,6 +213,9 @@ export class ChildRuntime implements InferenceRuntime {
         this.#opts.logger.warn('inference process exited', { pid: child.pid, code, signal });
       }
       for (const [id, p] of [...this.#pending]) {
+        if (p.child !== child) {
+          continue;
+        }
         this.#settle(
           id,
           p.canceledAt !== null
@@ -206,7 +247,7 @@ export class ChildRuntime implements InferenceRuntime {
     switch (msg.type) {
       case 'step':
         if (p.canceledAt === null) {
-          this.#arm(msg.id, p, this.#opts.hangTimeoutMs);
+          this.#arm(msg.id, p, p.timeoutMs);
           p.onProgress(msg.progress);
         }
         return;

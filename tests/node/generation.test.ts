@@ -259,6 +259,12 @@ describe('generation on the real server', () => {
       await api(server, 'GET', `/api/v1/images?user_id=${alice.userId}`, adminToken)
     ).json()) as { total: number };
     expect(admins.total).toBe(3);
+    // A model loaded and the database is migrated: ready.
+    const ready = await fetch(`${server.url}/ready`);
+    expect([ready.status, await ready.json()]).toEqual([
+      200,
+      { status: 'ready', checks: { database: true, model: true } },
+    ]);
   });
 
   it('cancels a many-step run within one step, saves no image, and runs the next item', async () => {

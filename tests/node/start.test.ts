@@ -71,6 +71,12 @@ describe('src/main.node.ts', () => {
     expect(await docs.text()).toContain('<html');
   });
 
+  it('is not ready while no model could be loaded (MODELS_DIR is empty here)', async () => {
+    const res = await fetch(`${server.url}/ready`);
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({ code: 'not_ready', detail: 'Not ready: model.' });
+  });
+
   it('creates the admin from ADMIN_EMAIL and ADMIN_PASSWORD', async () => {
     const status = await fetch(`${server.url}/api/v1/auth/status`);
     expect(await status.json()).toEqual({ setup_required: false, multiuser_enabled: true });
