@@ -38,11 +38,10 @@ async function shutdown(signal: string) {
   logger.info('shutting down', { signal });
   deps.channels.close(); // ends the open event streams so the listener can close
   server.close();
-  // The running item stops; it is recovered (back to pending) at the next start.
+  // The running item stops where it is; the next start recovers it (back to pending).
+  const scheduler = deps.processor instanceof Scheduler ? deps.processor.close() : undefined;
   await runtime.close();
-  if (deps.processor instanceof Scheduler) {
-    await deps.processor.close();
-  }
+  await scheduler;
   await database.close();
   process.exit(0);
 }

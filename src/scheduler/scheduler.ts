@@ -114,7 +114,10 @@ export class Scheduler implements Processor {
     this.#wakeUp?.();
   }
 
-  /** Stops taking work, cancels the running item and waits for the loop to end. */
+  /**
+   * Stops taking work and waits for the loop to end. The running item is stopped and left `in_progress`,
+   * for the next start to recover: it was not canceled by anyone.
+   */
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#running) {
@@ -198,7 +201,10 @@ export class Scheduler implements Processor {
         duration_ms: Math.round(performance.now() - startedAt),
       });
     } catch (err) {
-      if (err instanceof RuntimeCanceled) {
+      if (this.#closed) {
+        // The server is stopping: the item stays `in_progress` and is recovered at the next start.
+        this.#opts.logger.warn('item interrupted by shutdown', log);
+      } else if (err instanceof RuntimeCanceled) {
         // The cancel service already wrote and published `canceled`.
         this.#opts.logger.info('item canceled', log);
       } else {

@@ -274,6 +274,36 @@ describe('scheduler', () => {
     ]);
   });
 
+  it('leaves the running item in_progress when it stops with the server, for the next start to recover', async () => {
+    let reached: () => void = () => {};
+    const atStep1 = new Promise<void>((r) => {
+      reached = r;
+    });
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const { scheduler: s } = await startScheduler({
+      beforeStep: (step) => {
+        if (step === 1) {
+          reached();
+          return gate;
+        }
+      },
+    });
+    await begin(s);
+    const { item_ids } = await enqueueGraph(alice, { steps: 5 });
+    await atStep1;
+    const closing = s.close();
+    release();
+    await closing;
+    scheduler = null;
+    const item = await (await h.get(`${Q}/i/${item_ids[0]}`, { token: alice.token })).json();
+    expect([item.status, item.completed_at, item.error_type]).toEqual(['in_progress', null, null]);
+    expect(trace(item_ids[0] as number).at(-1)).toBe('started:denoise');
+    expect(saved).toEqual([]);
+  });
+
   it('on start, puts interrupted items back to pending and fails one interrupted for the third time', async () => {
     const { item_ids } = await enqueueGraph(alice, { runs: 2 });
     const [again, third] = item_ids as [number, number];
