@@ -18,6 +18,17 @@ export default defineConfig({
       },
       { extends: true, test: { name: 'pglite', include: dbSuites, env: { EASEL_TEST_DB: 'pglite' } } },
       { extends: true, test: { name: 'postgres', include: dbSuites, env: { EASEL_TEST_DB: 'postgres' } } },
+      {
+        // The browser tests: the real server and headless chromium, one file at a time.
+        extends: true,
+        test: {
+          name: 'e2e',
+          include: ['tests/e2e/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
     ],
   },
 });

@@ -30,6 +30,7 @@ export function GenerateForm() {
       prompt: String(f.get('prompt')),
       negative: String(f.get('negative')),
       seed: randomize ? randomSeed() : num('seed'),
+      randomSeed: randomize,
       steps: num('steps'),
       cfgScale: num('cfg_scale'),
       width: num('width'),
@@ -43,7 +44,9 @@ export function GenerateForm() {
     setBusy(true);
     try {
       const res = await api('POST', '/queue/default/enqueue_batch', { json: { batch } });
-      setResult({ ok: `Queued ${res.enqueued} item${res.enqueued === 1 ? '' : 's'}.`, error: '' });
+      const ids =
+        res.item_ids.length === 1 ? `#${res.item_ids[0]}` : `#${res.item_ids[0]}–#${res.item_ids.at(-1)}`;
+      setResult({ ok: `Queued ${res.enqueued === 1 ? 'item' : `${res.enqueued} items`} ${ids}.`, error: '' });
     } catch (err) {
       setResult({ ok: '', error: /** @type {Error} */ (err).message });
     } finally {
@@ -107,7 +110,7 @@ export function GenerateForm() {
       }
     </fieldset>
     ${result.error && html`<p class="error" role="alert">${result.error}</p>`}
-    ${result.ok && html`<p class="ok" role="status">${result.ok}</p>`}
+    ${result.ok && html`<p class="ok" role="status" data-testid="enqueued">${result.ok}</p>`}
     <button type="submit" disabled=${busy || models.length === 0}>Generate</button>
   </form>`;
 }

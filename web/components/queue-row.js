@@ -21,7 +21,7 @@ export function QueueRow({ item, act }) {
   return html`<tr data-item-id=${item.item_id} class=${item.user_id === me.user.user_id ? 'mine' : undefined}>
     <td data-label="Item">${item.item_id}</td>
     <td data-label="Status"><span class=${`badge ${item.status}`}>${item.status.replace('_', ' ')}</span></td>
-    <td class="user" data-label="User" title=${name} data-testid="queue-user">${name}</td>
+    <td data-label="User"><span class="user" title=${name} data-testid="queue-user">${name}</span></td>
     <td data-label="Created"><time datetime=${item.created_at}>${formatTime(item.created_at)}</time></td>
     <td class="values" data-label="Values" data-testid="queue-values">
       ${

@@ -9,6 +9,7 @@ export const randomSeed = () => crypto.getRandomValues(new Uint32Array(1))[0] ??
  * @property {string} prompt
  * @property {string} negative
  * @property {number} seed
+ * @property {boolean} randomSeed whether `seed` was drawn at random (then every run draws its own)
  * @property {number} steps
  * @property {number} cfgScale
  * @property {number} width
@@ -32,7 +33,7 @@ const edge = (
 
 /**
  * The text-to-image graph of API.md section 3 (model → prompts → noise → denoise → l2i), and the batch around
- * it: a list of prompts or seeds becomes one zip group of `data`, each entry one session, times `runs`.
+ * it: a list of prompts or seeds becomes a group of `data`, each entry one session, times `runs`.
  * @param {GenerateValues} v
  */
 export function buildBatch(v) {
@@ -70,11 +71,18 @@ export function buildBatch(v) {
     ],
   };
   const items = v.list.map((s) => s.trim()).filter(Boolean);
-  const data =
-    v.vary === 'prompt' && items.length > 0
-      ? [[{ node_path: 'positive', field_name: 'prompt', items }]]
-      : v.vary === 'seed' && items.length > 0
-        ? [[{ node_path: 'noise', field_name: 'seed', items: items.map(Number) }]]
-        : undefined;
-  return { graph, runs: v.runs, origin: 'easel-web', ...(data ? { data } : {}) };
+  const data = [];
+  if (v.vary === 'prompt' && items.length > 0) {
+    data.push([{ node_path: 'positive', field_name: 'prompt', items }]);
+  }
+  if (v.vary === 'seed' && items.length > 0) {
+    data.push([{ node_path: 'noise', field_name: 'seed', items: items.map(Number) }]);
+  }
+  let runs = v.runs;
+  if (v.randomSeed && v.vary !== 'seed' && runs > 1) {
+    // Runs of one seed would repeat one image: each run gets its own random seed instead.
+    data.push([{ node_path: 'noise', field_name: 'seed', items: Array.from({ length: runs }, randomSeed) }]);
+    runs = 1;
+  }
+  return { graph, runs, origin: 'easel-web', ...(data.length > 0 ? { data } : {}) };
 }

@@ -1,0 +1,278 @@
+import { copyFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { textToImageGraph } from '../helpers/graphs.ts';
+import { forgeToken } from '../helpers/tokens.ts';
+import { projectRoot } from '../node/spawn.ts';
+import {
+  ADMIN,
+  ARTIFACTS,
+  JWT_SECRET,
+  loginPage,
+  PASSWORD,
+  queueRow,
+  recordProgress,
+  type Stack,
+  screenshot,
+  seenProgress,
+  startStack,
+  waitLive,
+} from './support.ts';
+
+// Three users in three browser contexts against the real server: Alice and Bob (plain users) and the admin.
+// Set UPDATE_DOCS_SCREENSHOTS=1 to refresh docs/screenshots/queue-{alice,bob,admin}.png from this run.
+const ALICE = { email: 'alice@example.com', display_name: 'Alice Example' };
+const BOB = { email: 'bob@example.com', display_name: 'Bob Builder' };
+const EXPIRED = 'Your session has expired, please log in again';
+
+interface Login {
+  token: string;
+  user: { user_id: string };
+}
+
+/** Fills the generate form for a tiny, fast run (64 × 64, 4 steps) and returns the new item's id. */
+async function generate(page: Page, prompt: string): Promise<number> {
+  await page.getByLabel('Prompt', { exact: true }).fill(prompt);
+  await page.getByLabel('Negative prompt').fill('blurry');
+  await page.getByLabel('Steps').fill('4');
+  await page.getByLabel('Width').selectOption('64');
+  await page.getByLabel('Height').selectOption('64');
+  const message = page.getByTestId('enqueued');
+  const before = (await message.count()) > 0 ? await message.textContent() : null;
+  await page.getByRole('button', { name: 'Generate' }).click();
+  await expect.poll(() => message.textContent()).not.toBe(before);
+  const text = (await message.textContent()) ?? '';
+  const id = /#(\d+)\.$/.exec(text)?.[1];
+  expect(id, text).toBeDefined();
+  return Number(id);
+}
+
+describe('web UI', () => {
+  let stack: Stack;
+  let adminToken: string;
+  let alice: { page: Page; login: Login };
+  let bob: { page: Page; login: Login };
+  let admin: Page;
+
+  beforeAll(async () => {
+    stack = await startStack();
+    adminToken = (await stack.api<Login>('POST', '/auth/login', undefined, ADMIN)).token;
+    for (const user of [ALICE, BOB]) {
+      await stack.api('POST', '/users', adminToken, { ...user, password: PASSWORD });
+    }
+    const login = (email: string) =>
+      stack.api<Login>('POST', '/auth/login', undefined, { email, password: PASSWORD });
+    alice = { page: (await loginPage(stack, ALICE.email)).page, login: await login(ALICE.email) };
+    bob = { page: (await loginPage(stack, BOB.email)).page, login: await login(BOB.email) };
+    admin = (await loginPage(stack, ADMIN.email)).page;
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('shows Alice her progress and preview, Bob her row hidden for privacy, the admin everything', async () => {
+    await Promise.all([alice.page, bob.page, admin].map(recordProgress));
+    const itemId = await generate(alice.page, 'a lighthouse at dawn');
+
+    const aliceRow = queueRow(alice.page, itemId);
+    await expect.poll(() => aliceRow.locator('.badge').textContent(), { timeout: 60_000 }).toBe('completed');
+    await alice.page.getByTestId('result-image').waitFor();
+    const aliceSaw = await seenProgress(alice.page);
+    expect(aliceSaw.preview).toBe(true);
+    expect(aliceSaw.steps).toContain('Step 4 of 4');
+    expect(await aliceRow.getByTestId('queue-values').textContent()).toContain('a lighthouse at dawn');
+
+    // Bob sees the row (the queue is shared) with Alice's name, but none of her values, previews or images.
+    const bobRow = queueRow(bob.page, itemId);
+    await expect.poll(() => bobRow.locator('.badge').textContent()).toBe('completed');
+    expect(await bobRow.getByTestId('queue-user').textContent()).toBe(ALICE.display_name);
+    expect(await bobRow.getByTestId('queue-values').textContent()).toBe('Hidden for privacy');
+    expect(await bobRow.getByRole('button').count()).toBe(0);
+    expect(await seenProgress(bob.page)).toEqual({ preview: false, result: false, steps: [] });
+    expect(await bob.page.locator('img').count()).toBe(0);
+    await bob.page.getByRole('link', { name: 'Gallery' }).click();
+    await bob.page.getByText('No images here yet.').waitFor();
+    await bob.page.getByRole('link', { name: 'Create' }).click();
+
+    // The admin watched Alice's run and reads her values.
+    const adminRow = queueRow(admin, itemId);
+    await expect.poll(() => adminRow.locator('.badge').textContent()).toBe('completed');
+    await expect
+      .poll(() => admin.getByTestId('progress').textContent())
+      .toContain(`Item #${itemId} for ${ALICE.display_name}`);
+    const adminSaw = await seenProgress(admin);
+    expect(adminSaw.preview || adminSaw.result).toBe(true);
+    expect(adminSaw.steps).toContain('Step 4 of 4');
+    expect(await adminRow.getByTestId('queue-values').textContent()).toContain('a lighthouse at dawn');
+    expect(await adminRow.getByRole('button', { name: `Delete item ${itemId}` }).count()).toBe(1);
+
+    // Bob's own item, for the screenshots: each user sees their values and only the names of the others.
+    const bobItem = await generate(bob.page, 'a small red boat');
+    for (const page of [alice.page, bob.page, admin]) {
+      await expect
+        .poll(() => queueRow(page, bobItem).locator('.badge').textContent(), { timeout: 60_000 })
+        .toBe('completed');
+    }
+    await bob.page.getByTestId('result-image').waitFor();
+    expect(await queueRow(alice.page, bobItem).getByTestId('queue-values').textContent()).toBe(
+      'Hidden for privacy',
+    );
+    await Promise.all([
+      screenshot(alice.page, 'queue-alice'),
+      screenshot(bob.page, 'queue-bob'),
+      screenshot(admin, 'queue-admin'),
+    ]);
+    if (process.env.UPDATE_DOCS_SCREENSHOTS === '1') {
+      await mkdir(join(projectRoot, 'docs/screenshots'), { recursive: true });
+      for (const who of ['alice', 'bob', 'admin']) {
+        await copyFile(
+          join(ARTIFACTS, `queue-${who}.png`),
+          join(projectRoot, `docs/screenshots/queue-${who}.png`),
+        );
+      }
+    }
+  });
+
+  it("updates Alice's second tab live", async () => {
+    const second = await alice.page.context().newPage();
+    await second.goto(stack.server.url);
+    await waitLive(second);
+    await recordProgress(second);
+
+    const itemId = await generate(alice.page, 'two tabs, one channel');
+    for (const page of [alice.page, second]) {
+      await expect
+        .poll(() => queueRow(page, itemId).locator('.badge').textContent(), { timeout: 60_000 })
+        .toBe('completed');
+    }
+    expect((await seenProgress(second)).steps).toContain('Step 4 of 4');
+    await second.getByTestId('result-image').waitFor();
+    await screenshot(second, 'second-tab');
+    await second.close();
+  });
+
+  it('names a user by display name, else email, else user id, with the full text as tooltip', async () => {
+    // A long display name is cut by the column's width; the tooltip keeps it whole.
+    const long = 'Carol Longname-With-A-Very-Long-Family-Name-That-Does-Not-Fit-In-The-User-Column';
+    const carol = await stack.api<{ user_id: string }>('POST', '/users', adminToken, {
+      email: 'carol@example.com',
+      display_name: long,
+      password: PASSWORD,
+    });
+    const carolToken = (
+      await stack.api<Login>('POST', '/auth/login', undefined, {
+        email: 'carol@example.com',
+        password: PASSWORD,
+      })
+    ).token;
+    const dave = await stack.api<{ user_id: string }>('POST', '/users', adminToken, {
+      email: 'dave@example.com',
+      password: PASSWORD,
+    });
+    const daveToken = (
+      await stack.api<Login>('POST', '/auth/login', undefined, {
+        email: 'dave@example.com',
+        password: PASSWORD,
+      })
+    ).token;
+    const graph = textToImageGraph({ prompt: 'names' });
+    const enqueue = async (token: string) =>
+      (
+        await stack.api<{ item_ids: number[] }>('POST', '/queue/default/enqueue_batch', token, {
+          batch: { graph },
+        })
+      ).item_ids[0] ?? 0;
+    const carolItem = await enqueue(carolToken);
+    const daveItem = await enqueue(daveToken);
+    // Dave's account is deleted: his item stays, with neither name nor email (the LEFT JOIN gives null).
+    await stack.api('DELETE', `/users/${dave.user_id}`, adminToken);
+
+    // An account without a display name (a legacy row) shows its email: the admin's list is altered on the way.
+    await admin.route('**/api/v1/queue/default/list*', async (route) => {
+      const res = await route.fetch();
+      const body = await res.json();
+      for (const item of body.items) {
+        if (item.user_id === carol.user_id) {
+          item.user_display_name = null;
+        }
+      }
+      await route.fulfill({ response: res, json: body });
+    });
+    await admin.getByRole('radio', { name: 'Mine' }).check();
+    await admin.getByRole('radio', { name: 'All' }).check();
+    const userCell = (page: Page, id: number) => queueRow(page, id).getByTestId('queue-user');
+    await expect.poll(() => userCell(admin, carolItem).textContent()).toBe('carol@example.com');
+    expect(await userCell(admin, carolItem).getAttribute('title')).toBe('carol@example.com');
+    await expect.poll(() => userCell(admin, daveItem).textContent()).toBe(dave.user_id);
+    expect(await userCell(admin, daveItem).getAttribute('title')).toBe(dave.user_id);
+    await screenshot(admin, 'user-labels-admin');
+    await admin.unrouteAll({ behavior: 'wait' });
+
+    // Bob, unaltered: Carol's full name in the tooltip, though the cell shows it cut.
+    await expect.poll(() => userCell(bob.page, carolItem).getAttribute('title')).toBe(long);
+    const cell = userCell(bob.page, carolItem);
+    expect(await cell.evaluate((el) => el.scrollWidth > el.clientWidth)).toBe(true);
+    expect(await userCell(bob.page, daveItem).textContent()).toBe(dave.user_id);
+    await screenshot(bob.page, 'user-labels-bob');
+  });
+
+  it('keeps the session through a 500 and a network error, and ends it on an expired token', async () => {
+    const { page } = await loginPage(stack, BOB.email);
+    await page.route('**/api/v1/queue/default/list*', (route) =>
+      route.fulfill({
+        status: 500,
+        contentType: 'application/problem+json',
+        body: JSON.stringify({
+          status: 500,
+          code: 'internal',
+          title: 'Internal Server Error',
+          detail: 'Something broke.',
+        }),
+      }),
+    );
+    await page.getByRole('radio', { name: 'Mine' }).check();
+    await page.getByText('Could not load the queue: Something broke.').waitFor();
+    await page.unrouteAll({ behavior: 'wait' });
+    await page.route('**/api/v1/queue/default/status', (route) => route.abort('connectionrefused'));
+    await page.getByRole('radio', { name: 'All' }).check();
+    await page.getByText('Could not load the queue: The server cannot be reached.').waitFor();
+    await page.unrouteAll({ behavior: 'wait' });
+    expect(await page.getByTestId('whoami').textContent()).toContain(BOB.display_name);
+    expect(await page.evaluate(() => localStorage.getItem('easel.token'))).toBeTruthy();
+    await screenshot(page, 'server-error-stays-logged-in');
+
+    // The same token, but expired an hour ago: the next request is a 401 token_expired.
+    const now = Math.floor(Date.now() / 1000);
+    const expired = await forgeToken(bob.login.user.user_id, {
+      key: new TextEncoder().encode(JWT_SECRET),
+      claims: { email: BOB.email },
+      nowS: now - 7200,
+      lifetimeS: 3600,
+    });
+    await page.evaluate((token) => localStorage.setItem('easel.token', token), expired);
+    await page.getByRole('radio', { name: 'Mine' }).check();
+    await page.getByTestId('login-message').filter({ hasText: EXPIRED }).waitFor();
+    expect(await page.evaluate(() => localStorage.getItem('easel.token'))).toBeNull();
+    await screenshot(page, 'expired-session');
+
+    // A fresh load with an expired token in storage lands on the login page with the message too.
+    await page.evaluate((token) => localStorage.setItem('easel.token', token), expired);
+    await page.reload();
+    await page.getByTestId('login-message').filter({ hasText: EXPIRED }).waitFor();
+    await page.context().close();
+  });
+
+  it('logs out every tab when one tab logs out', async () => {
+    const { context, page } = await loginPage(stack, BOB.email);
+    const other = await context.newPage();
+    await other.goto(stack.server.url);
+    await waitLive(other);
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByRole('button', { name: 'Log in' }).waitFor();
+    await other.getByText('You were logged out in another tab.').waitFor();
+    await screenshot(other, 'logged-out-in-another-tab');
+    await context.close();
+  });
+});
