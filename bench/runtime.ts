@@ -55,6 +55,13 @@ const CASES: Case[] = [
     steps: 20,
     items: Number(process.env.BENCH_ITEMS ?? 12),
   },
+  {
+    label: 'tiny-sd-large, 1024×1024, 20 steps',
+    model: 'tiny-sd-large',
+    size: 1024,
+    steps: 20,
+    items: Number(process.env.BENCH_ITEMS_LARGE ?? 6),
+  },
 ];
 const ADMIN = { email: 'bench@example.com', password: 'correct horse battery' };
 

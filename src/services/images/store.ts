@@ -28,8 +28,10 @@ export interface NewImage {
 export async function storeImage(ctx: ServiceContext, image: NewImage): Promise<ImageRow> {
   const imageName = `${crypto.randomUUID()}.png`;
   const thumbnail = await ctx.images.thumbnail(image.png, THUMBNAIL_SIZE);
-  await ctx.blobs.put(blobKey(imageName, 'full'), image.png);
-  await ctx.blobs.put(blobKey(imageName, 'thumbnail'), thumbnail);
+  await Promise.all([
+    ctx.blobs.put(blobKey(imageName, 'full'), image.png),
+    ctx.blobs.put(blobKey(imageName, 'thumbnail'), thumbnail),
+  ]);
   try {
     return await withTransaction(ctx, async (tx) => {
       let boardId = image.boardId;
