@@ -87,3 +87,30 @@ export function graphContext(
     },
   };
 }
+
+/**
+ * The events of one item running `textToImageGraph` to completion, as `event:node[:step/total]` strings
+ * (status changes as `status:<status>`): what the scheduler publishes to the owner and the admins.
+ * @example expect(trace(events, itemId)).toEqual(textToImageTrace(2));
+ */
+export function textToImageTrace(steps: number): string[] {
+  return [
+    'status:in_progress',
+    'started:model',
+    'progress:model:0/1',
+    'complete:model',
+    'started:negative',
+    'complete:negative',
+    'started:noise',
+    'complete:noise',
+    'started:positive',
+    'complete:positive',
+    'started:denoise',
+    ...Array.from({ length: steps }, (_, i) => `progress:denoise:${i + 1}/${steps}`),
+    'complete:denoise',
+    'started:l2i',
+    'progress:l2i:0/1',
+    'complete:l2i',
+    'status:completed',
+  ];
+}

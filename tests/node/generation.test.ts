@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPngText } from '../../src/images/png-text.ts';
-import { textToImageGraph } from '../helpers/graphs.ts';
+import { textToImageGraph, textToImageTrace } from '../helpers/graphs.ts';
 import { type SseFrame, SseReader } from '../helpers/sse.ts';
 import { childEnv, freePort, projectRoot, type RunningServer, startServer } from './spawn.ts';
 
@@ -105,27 +105,6 @@ function trace(frames: SseFrame[], itemId: number): string[] {
   });
 }
 
-const TWO_STEP_TRACE = [
-  'status:in_progress',
-  'started:model',
-  'progress:model:0/1',
-  'complete:model',
-  'started:negative',
-  'complete:negative',
-  'started:noise',
-  'complete:noise',
-  'started:positive',
-  'complete:positive',
-  'started:denoise',
-  'progress:denoise:1/2',
-  'progress:denoise:2/2',
-  'complete:denoise',
-  'started:l2i',
-  'progress:l2i:0/1',
-  'complete:l2i',
-  'status:completed',
-];
-
 describe('generation on the real server', () => {
   let root: string;
   let server: Server;
@@ -174,7 +153,7 @@ describe('generation on the real server', () => {
       adminSse.until(statusIs(last, 'completed'), 'the last item completed', RUN_TIMEOUT),
     ]);
     for (const id of item_ids) {
-      expect(trace(aliceSse.frames, id)).toEqual(TWO_STEP_TRACE);
+      expect(trace(aliceSse.frames, id)).toEqual(textToImageTrace(2));
       // The admin's copies carry the same data.
       expect(itemEvents(adminSse.frames, id).map((f) => [f.event, f.data])).toEqual(
         itemEvents(aliceSse.frames, id).map((f) => [f.event, f.data]),

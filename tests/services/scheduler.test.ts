@@ -7,7 +7,7 @@ import { FakeRuntime, type FakeRuntimeOptions } from '../../src/runtime/fake-run
 import { RuntimeError } from '../../src/runtime/interface.ts';
 import type { SaveImageRequest } from '../../src/scheduler/run-session.ts';
 import { Scheduler } from '../../src/scheduler/scheduler.ts';
-import { textToImageGraph } from '../helpers/graphs.ts';
+import { textToImageGraph, textToImageTrace } from '../helpers/graphs.ts';
 import { createHarness, type Harness, type TestUser } from '../helpers/harness.ts';
 import { Q } from '../helpers/queue.ts';
 
@@ -90,27 +90,6 @@ function trace(itemId: number): string[] {
     );
 }
 
-const TWO_STEP_TRACE = [
-  'status:in_progress',
-  'started:model',
-  'progress:model:0/1',
-  'complete:model',
-  'started:negative',
-  'complete:negative',
-  'started:noise',
-  'complete:noise',
-  'started:positive',
-  'complete:positive',
-  'started:denoise',
-  'progress:denoise:1/2',
-  'progress:denoise:2/2',
-  'complete:denoise',
-  'started:l2i',
-  'progress:l2i:0/1',
-  'complete:l2i',
-  'status:completed',
-];
-
 describe('scheduler', () => {
   it('runs a batch of 3 node by node, with every event to the owner only, and saves one image each', async () => {
     const { runtime, scheduler: s } = await startScheduler();
@@ -118,7 +97,7 @@ describe('scheduler', () => {
     const { item_ids, batch } = await enqueueGraph(alice, { runs: 3, prompt: 'a red fox', seed: 7 });
     await h.events.waitFor(statusEvent(item_ids[2] as number, 'completed'));
     for (const id of item_ids) {
-      expect(trace(id)).toEqual(TWO_STEP_TRACE);
+      expect(trace(id)).toEqual(textToImageTrace(2));
     }
     const owned = h.events.events.filter((e) => e.data.item_id !== undefined);
     expect(new Set(owned.map((e) => e.ownerId))).toEqual(new Set([alice.user.user_id]));
@@ -193,22 +172,7 @@ describe('scheduler', () => {
     expect(res.status).toBe(200);
     release();
     await h.events.waitFor(statusEvent(next.item_ids[0] as number, 'completed'));
-    expect(trace(longId)).toEqual([
-      'status:in_progress',
-      'started:model',
-      'progress:model:0/1',
-      'complete:model',
-      'started:negative',
-      'complete:negative',
-      'started:noise',
-      'complete:noise',
-      'started:positive',
-      'complete:positive',
-      'started:denoise',
-      'progress:denoise:1/50',
-      'progress:denoise:2/50',
-      'status:canceled',
-    ]);
+    expect(trace(longId)).toEqual([...textToImageTrace(50).slice(0, 13), 'status:canceled']);
     expect(
       runtime.runs.filter((r) => r.sessionId === runtime.runs[0]?.sessionId).map((r) => r.nodeId),
     ).toEqual(['model', 'negative', 'noise', 'positive', 'denoise']);
@@ -243,7 +207,7 @@ describe('scheduler', () => {
       'not enough memory for 3 steps',
       'trace line 1',
     ]);
-    expect(trace(good.item_ids[0] as number)).toEqual(TWO_STEP_TRACE);
+    expect(trace(good.item_ids[0] as number)).toEqual(textToImageTrace(2));
   });
 
   it('interleaves two users round-robin, and starts nothing while paused', async () => {
@@ -328,6 +292,6 @@ describe('scheduler', () => {
       [again, 1],
       [third, 3],
     ]);
-    expect(trace(again)).toEqual(TWO_STEP_TRACE);
+    expect(trace(again)).toEqual(textToImageTrace(2));
   });
 });
