@@ -54,6 +54,8 @@ export interface InvocationSpec {
 }
 
 export const SCHEDULERS = ['euler', 'euler_a', 'ddim', 'lcm'] as const;
+/** The most steps the `lcm` scheduler can take. */
+export const MAX_LCM_STEPS = 50;
 export const Scheduler = z.enum(SCHEDULERS);
 export type Scheduler = z.infer<typeof Scheduler>;
 
@@ -135,8 +137,13 @@ export const INVOCATIONS: Readonly<Record<InvocationType, InvocationSpec>> = {
     rule: (get) => {
       const start = get('denoising_start');
       const end = get('denoising_end');
-      return typeof start === 'number' && typeof end === 'number' && start >= end
-        ? { field: 'denoising_end', message: `must be greater than denoising_start (${start})` }
+      if (typeof start === 'number' && typeof end === 'number' && start >= end) {
+        return { field: 'denoising_end', message: `must be greater than denoising_start (${start})` };
+      }
+      const steps = get('steps');
+      // LCM's schedule has 50 distinct timesteps (diffusers' LCMScheduler refuses more).
+      return get('scheduler') === 'lcm' && typeof steps === 'number' && steps > MAX_LCM_STEPS
+        ? { field: 'steps', message: `must be at most ${MAX_LCM_STEPS} with the lcm scheduler` }
         : undefined;
     },
   },

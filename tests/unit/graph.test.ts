@@ -155,6 +155,14 @@ describe('validateGraph', () => {
     ]);
   });
 
+  it('refuses more than 50 steps with the lcm scheduler', () => {
+    expect(validateGraph(t2i({ denoise: { scheduler: 'lcm', steps: 51 } }), ctx)).toEqual([
+      { path: 'nodes.denoise.steps', message: 'must be at most 50 with the lcm scheduler' },
+    ]);
+    expect(validateGraph(t2i({ denoise: { scheduler: 'lcm', steps: 50 } }), ctx)).toEqual([]);
+    expect(validateGraph(t2i({ denoise: { scheduler: 'euler', steps: 200 } }), ctx)).toEqual([]);
+  });
+
   it('reports a connection input written as a literal', () => {
     expect(validateGraph(t2i({ l2i: { vae: 'my-vae' } }), ctx)).toEqual([
       { path: 'nodes.l2i.vae', message: '"vae" is a vae connection: it can only come from an edge' },
