@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { expect } from 'vitest';
 import { childEnv, freePort, projectRoot, type RunningServer, startServer } from '../node/spawn.ts';
 
 /** Debian's chromium; CI installs it when missing, and no browser is ever downloaded. */
@@ -29,10 +30,13 @@ export interface Stack {
 
 /**
  * The real server as `npm start` runs it (embedded PGlite on a temp DATA_DIR, the bundled tiny model, a
- * known JWT secret so tests can sign an expired token), and one headless chromium.
+ * known JWT secret so tests can sign an expired token), and one headless chromium. With `headlessAdmin` false
+ * no account exists, as on a first `npm start`.
  * @example const stack = await startStack(); const ctx = await stack.browser.newContext();
  */
-export async function startStack(): Promise<Stack> {
+export async function startStack(options: { headlessAdmin?: boolean } = {}): Promise<Stack> {
+  const admin: Record<string, string> =
+    options.headlessAdmin === false ? {} : { ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password };
   const root = await mkdtemp(join(tmpdir(), 'easel-e2e-'));
   await mkdir(ARTIFACTS, { recursive: true });
   const env = childEnv({
@@ -41,8 +45,7 @@ export async function startStack(): Promise<Stack> {
     DATA_DIR: join(root, 'data'),
     MODELS_DIR: join(projectRoot, 'models'),
     JWT_SECRET,
-    ADMIN_EMAIL: ADMIN.email,
-    ADMIN_PASSWORD: ADMIN.password,
+    ...admin,
     PROGRESS_MAX_HZ: '1000',
     LOG_LEVEL: 'warn',
   });
@@ -135,4 +138,21 @@ export const queueRow = (page: Page, itemId: number) =>
 /** Saves a full-page screenshot under `tests/e2e/artifacts/` (kept by CI, ignored by git). */
 export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+/** Fills the generate form for a tiny, fast run (64 × 64, 4 steps) and returns the new item's id. */
+export async function generate(page: Page, prompt: string): Promise<number> {
+  await page.getByLabel('Prompt', { exact: true }).fill(prompt);
+  await page.getByLabel('Negative prompt').fill('blurry');
+  await page.getByLabel('Steps').fill('4');
+  await page.getByLabel('Width').selectOption('64');
+  await page.getByLabel('Height').selectOption('64');
+  const message = page.getByTestId('enqueued');
+  const before = (await message.count()) > 0 ? await message.textContent() : null;
+  await page.getByRole('button', { name: 'Generate' }).click();
+  await expect.poll(() => message.textContent()).not.toBe(before);
+  const text = (await message.textContent()) ?? '';
+  const id = /#(\d+)\.$/.exec(text)?.[1];
+  expect(id, text).toBeDefined();
+  return Number(id);
 }

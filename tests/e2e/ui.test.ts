@@ -8,6 +8,7 @@ import { projectRoot } from '../node/spawn.ts';
 import {
   ADMIN,
   ARTIFACTS,
+  generate,
   JWT_SECRET,
   loginPage,
   PASSWORD,
@@ -29,23 +30,6 @@ const EXPIRED = 'Your session has expired, please log in again';
 interface Login {
   token: string;
   user: { user_id: string };
-}
-
-/** Fills the generate form for a tiny, fast run (64 × 64, 4 steps) and returns the new item's id. */
-async function generate(page: Page, prompt: string): Promise<number> {
-  await page.getByLabel('Prompt', { exact: true }).fill(prompt);
-  await page.getByLabel('Negative prompt').fill('blurry');
-  await page.getByLabel('Steps').fill('4');
-  await page.getByLabel('Width').selectOption('64');
-  await page.getByLabel('Height').selectOption('64');
-  const message = page.getByTestId('enqueued');
-  const before = (await message.count()) > 0 ? await message.textContent() : null;
-  await page.getByRole('button', { name: 'Generate' }).click();
-  await expect.poll(() => message.textContent()).not.toBe(before);
-  const text = (await message.textContent()) ?? '';
-  const id = /#(\d+)\.$/.exec(text)?.[1];
-  expect(id, text).toBeDefined();
-  return Number(id);
 }
 
 describe('web UI', () => {
