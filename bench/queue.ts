@@ -11,6 +11,7 @@ import { PgDialect } from 'drizzle-orm/pg-core';
 import PgBoss from 'pg-boss';
 import postgres from 'postgres';
 import { ChannelHub } from '../src/channels/hub.ts';
+import { readableSinks } from '../src/channels/readable-sink.ts';
 import { TicketStore } from '../src/channels/tickets.ts';
 import { systemClock } from '../src/clock.ts';
 import { migrate } from '../src/db/migrate.ts';
@@ -152,6 +153,7 @@ function benchDeps(database: Database): AppDeps {
     metrics: new HttpMetrics(),
     events: { publish: () => {} },
     channels,
+    streamSinks: readableSinks,
     tickets: new TicketStore(systemClock),
     images: unavailableCodec,
     blobs: new MemoryBlobStore(),

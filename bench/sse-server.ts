@@ -13,24 +13,19 @@ import { monitorEventLoopDelay, PerformanceObserver, performance } from 'node:pe
 import { serve as serveNode } from '@hono/node-server';
 import { Server as IoServer } from 'socket.io';
 import { createApp } from '../src/app.ts';
+import { buildDeps } from '../src/boot.ts';
 import { sseFrame } from '../src/channels/frames.ts';
-import { ChannelHub } from '../src/channels/hub.ts';
-import { TicketStore } from '../src/channels/tickets.ts';
-import { systemClock } from '../src/clock.ts';
 import type { AppDeps } from '../src/deps.ts';
 import { contextFromDeps } from '../src/deps.ts';
-import { HttpMetrics } from '../src/http/metrics.ts';
+import { parseEnv } from '../src/env.ts';
 import { bearerToken } from '../src/http/middleware/auth.ts';
 import { MemoryBlobStore } from '../src/images/memory-blob-store.ts';
 import { unavailableCodec } from '../src/images/unavailable-codec.ts';
-import { createUrlSigner } from '../src/images/url-signer.ts';
 import { createJsonLogger } from '../src/logger.ts';
-import { staticCatalog } from '../src/models/catalog.ts';
-import { IdleProcessor } from '../src/scheduler/idle.ts';
+import { nodeFiles } from '../src/node/boot.ts';
+import { nodeStreamSinks } from '../src/node/response-sink.ts';
 import { authenticate } from '../src/services/auth/authenticate.ts';
-import { LoginRateLimiter } from '../src/services/auth/login-rate-limiter.ts';
 import { pbkdf2Hasher } from '../src/services/auth/passwords.ts';
-import { hs256Tokens } from '../src/services/auth/tokens.ts';
 import type { AuthUser } from '../src/services/context.ts';
 import { createUser } from '../src/services/users/index.ts';
 import { openTestDatabase } from '../tests/helpers/database.ts';
@@ -54,53 +49,33 @@ if (!gc) {
   throw new Error('start with --expose-gc');
 }
 
-// ---- the app's deps on a fresh in-memory database ------------------------------------------------------
+// ---- the app's deps on a fresh in-memory database, built as the Node entry builds them ------------------
 const setupStart = performance.now();
 const database = await openTestDatabase('pglite');
 const logger = createJsonLogger({ level: 'error', write: () => {} });
-const hub = new ChannelHub({
-  clock: systemClock,
+const booted = await buildDeps({
+  env: parseEnv({ JWT_SECRET: 'bench-secret-bench-secret-bench-secret-0123', MODELS_DIR: '/nonexistent' }),
+  database,
+  files: nodeFiles,
   logger,
-  // queue_status is coalesced to at most one per queue per interval and goes to every connection; an hour
-  // keeps it out of the measurement (which is owned-event fan-out), see bench/README.md.
-  loadQueueStatus: async () => ({
-    pending: 0,
-    in_progress: 0,
-    completed: 0,
-    failed: 0,
-    canceled: 0,
-    total: 0,
-  }),
-  statusIntervalMs: 3_600_000,
-  // Diagnosis only: no replay history (not Easel's behaviour), to see what keeping it costs.
-  ...(process.env.BENCH_SSE_DIAG_NO_REPLAY ? { limits: { minEvents: 0, minAgeMs: 0, maxEvents: 1 } } : {}),
-});
-const deps: AppDeps = {
-  config: {
-    version: 'bench',
-    authMode: 'multiuser',
-    corsOrigins: [],
-    userMaxPending: 1000,
-    queue: { fairness: 'round_robin', maxSize: 10_000 },
-  },
-  db: database.db,
-  clock: systemClock,
-  logger,
-  passwords: pbkdf2Hasher(1000),
-  tokens: hs256Tokens(new TextEncoder().encode('bench-secret-bench-secret-bench-secret-0123'), systemClock),
-  loginLimiter: new LoginRateLimiter(systemClock),
-  metrics: new HttpMetrics(),
-  events: hub,
-  channels: hub,
-  tickets: new TicketStore(systemClock),
+  projectRoot: new URL('../', import.meta.url).pathname,
+  persistSecret: false,
+  clientAddress: () => undefined,
   images: unavailableCodec,
   blobs: new MemoryBlobStore(),
-  urlSigner: createUrlSigner(new TextEncoder().encode('bench-secret-bench-secret-bench-secret-0123')),
-  processor: new IdleProcessor(),
-  models: staticCatalog([]),
-  readiness: () => ({ ready: true, checks: { database: true } }),
-  clientAddress: () => undefined,
-};
+  // The Node entry's transport (src/node/boot.ts): frames written straight to the responses.
+  streamSinks: nodeStreamSinks(),
+  hub: {
+    // queue_status is coalesced to at most one per queue per interval and goes to every connection; an
+    // hour keeps it out of the measurement (which is owned-event fan-out), see bench/README.md.
+    statusIntervalMs: 3_600_000,
+    // Diagnosis only: no replay history (not Easel's behaviour), to see what keeping it costs.
+    ...(process.env.BENCH_SSE_DIAG_NO_REPLAY ? { limits: { minEvents: 0, minAgeMs: 0, maxEvents: 1 } } : {}),
+  },
+});
+// Fewer hashing rounds, only so that creating 505 accounts is quick; nothing measured hashes a password.
+const deps: AppDeps = { ...booted, passwords: pbkdf2Hasher(1000) };
+const hub = deps.channels;
 
 const userIds: string[] = [];
 const tokens: string[] = [];

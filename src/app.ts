@@ -32,6 +32,10 @@ const NO_REFRESH_PATHS = ['setup', 'login', 'logout'].map((p) => `${API_PREFIX}/
  */
 export function createApp(deps: AppDeps) {
   const app = createRouter();
+  if (deps.streamSinks.finish) {
+    // First, so that it sees the final response of the event stream (every header set after the route).
+    app.use(`${API_PREFIX}/events`, deps.streamSinks.finish);
+  }
   app.use(requestId());
   app.use(async function injectDeps(c, next) {
     c.set('deps', deps);

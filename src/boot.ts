@@ -1,4 +1,5 @@
-import { ChannelHub } from './channels/hub.ts';
+import { ChannelHub, type ChannelHubOptions } from './channels/hub.ts';
+import type { StreamSinks } from './channels/sink.ts';
 import { TicketStore } from './channels/tickets.ts';
 import { systemClock } from './clock.ts';
 import { migrate, readMigrations } from './db/migrate.ts';
@@ -127,6 +128,10 @@ export async function buildDeps(opts: {
   /** The runtime's image codec and blob store. */
   images: ImageCodec;
   blobs: BlobStore;
+  /** How event streams reach clients on this runtime. */
+  streamSinks: StreamSinks;
+  /** Channel hub settings besides its clock, logger and queue counts (the benchmark's). */
+  hub?: Omit<Partial<ChannelHubOptions>, 'clock' | 'logger' | 'loadQueueStatus'>;
   /** The folder holding package.json and drizzle/, ending with a slash. */
   projectRoot: string;
   persistSecret?: boolean;
@@ -147,6 +152,7 @@ export async function buildDeps(opts: {
     clock,
     logger,
     loadQueueStatus: (queueId) => queueStatusCounts(database.db, queueId),
+    ...opts.hub,
   });
   const deps: AppDeps = {
     config: {
@@ -165,6 +171,7 @@ export async function buildDeps(opts: {
     metrics: new HttpMetrics(),
     events: channels,
     channels,
+    streamSinks: opts.streamSinks,
     tickets: new TicketStore(clock),
     images: opts.images,
     blobs: opts.blobs,

@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import type { Channels } from './channels/interface.ts';
+import type { StreamSinks } from './channels/sink.ts';
 import type { TicketStore } from './channels/tickets.ts';
 import type { Clock } from './clock.ts';
 import type { Db } from './db/types.ts';
@@ -39,6 +40,8 @@ export interface AppDeps {
   models: ModelCatalog;
   /** The per-user channels behind the event stream; also the `events` publisher in production. */
   channels: Channels;
+  /** How event streams reach clients: a `ReadableStream` body, or on Node the response itself. */
+  streamSinks: StreamSinks;
   tickets: TicketStore;
   /** Image encoding and decoding (sharp on Node). */
   images: ImageCodec;

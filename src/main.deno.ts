@@ -14,6 +14,7 @@
 // as the project's tsc has no Deno types.
 import { createApp } from './app.ts';
 import { type BootFiles, buildDeps } from './boot.ts';
+import { readableSinks } from './channels/readable-sink.ts';
 import { openPglite } from './db/pglite.ts';
 import { EnvError, parseEnv } from './env.ts';
 import { MemoryBlobStore } from './images/memory-blob-store.ts';
@@ -66,6 +67,7 @@ const deps = await buildDeps({
   persistSecret: !inMemory,
   images: unavailableCodec,
   blobs: new MemoryBlobStore(),
+  streamSinks: readableSinks,
   // Deno.serve passes its ServeHandlerInfo as the second argument of app.fetch, which Hono exposes as c.env.
   clientAddress: (c) =>
     (c.env as Partial<Deno.ServeHandlerInfo<Deno.NetAddr>> | undefined)?.remoteAddr?.hostname,

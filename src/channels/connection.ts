@@ -1,4 +1,4 @@
-const encoder = new TextEncoder();
+import type { FrameSink } from './sink.ts';
 
 /** Why a stream ended. */
 export type CloseReason = 'client_gone' | 'slow_client' | 'auth_expired' | 'shutdown';
@@ -12,41 +12,36 @@ export interface ConnectionInfo {
 }
 
 /**
- * One open event stream (one browser tab): a `ReadableStream` of SSE frames with a bounded queue. A reader
- * that falls `maxQueued` frames behind is disconnected (it resumes with `Last-Event-ID`).
+ * One open event stream (one browser tab) writing SSE frames to its sink. A client that falls `maxQueued`
+ * frames behind is disconnected (it resumes with `Last-Event-ID`).
  */
 export class Connection {
-  readonly stream: ReadableStream<Uint8Array>;
   lastWriteAt = 0;
   closed = false;
-  #controller!: ReadableStreamDefaultController<Uint8Array>;
-  #onClose: (reason: CloseReason) => void;
+  readonly #sink: FrameSink;
+  readonly #maxQueued: number;
+  readonly #onClose: (reason: CloseReason) => void;
 
   constructor(
     readonly info: ConnectionInfo,
+    sink: FrameSink,
     maxQueued: number,
     onClose: (conn: Connection, reason: CloseReason) => void,
   ) {
+    this.#sink = sink;
+    this.#maxQueued = maxQueued;
     this.#onClose = (reason) => onClose(this, reason);
-    this.stream = new ReadableStream<Uint8Array>(
-      {
-        start: (controller) => {
-          this.#controller = controller;
-        },
-        cancel: () => this.close('client_gone'),
-      },
-      new CountQueuingStrategy({ highWaterMark: maxQueued }),
-    );
+    sink.onGone(() => this.close('client_gone'));
   }
 
-  /** Queues a frame; false (and the connection closed) when the reader is too far behind. */
-  write(frame: string, now: number): boolean {
+  /** Sends a frame; false (and the connection closed) when the client is too far behind. */
+  write(frame: Uint8Array, now: number): boolean {
     if (this.closed) {
       return false;
     }
-    this.#controller.enqueue(encoder.encode(frame));
+    const waiting = this.#sink.write(frame);
     this.lastWriteAt = now;
-    if ((this.#controller.desiredSize ?? 0) < 0) {
+    if (waiting > this.#maxQueued) {
       this.close('slow_client');
       return false;
     }
@@ -60,11 +55,7 @@ export class Connection {
     }
     this.closed = true;
     if (reason !== 'client_gone') {
-      try {
-        this.#controller.close();
-      } catch {
-        // already errored or canceled by the reader
-      }
+      this.#sink.end();
     }
     this.#onClose(reason);
   }

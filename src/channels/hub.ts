@@ -2,9 +2,10 @@ import type { Clock } from '../clock.ts';
 import type { ServerEvent } from '../events/interface.ts';
 import type { Logger } from '../logger.ts';
 import { type CloseReason, Connection, type ConnectionInfo } from './connection.ts';
-import { PING_FRAME, RETRY_FRAME, sseFrame } from './frames.ts';
+import { encodeFrame, eventBody, PING_FRAME, RETRY_FRAME, sseFrame } from './frames.ts';
 import type { Channels } from './interface.ts';
 import { DEFAULT_REPLAY_LIMITS, type ReplayLimits } from './replay-buffer.ts';
+import type { FrameSink } from './sink.ts';
 import { UserChannel } from './user-channel.ts';
 
 export const ANONYMOUS_CHANNEL = 'anonymous';
@@ -28,10 +29,16 @@ export interface ConnectRequest {
   /** Anonymous connections share one channel that only gets queue-wide events. */
   anonymous: boolean;
   lastEventId: string | undefined;
+  /** Where the stream's frames go (the response to the client). */
+  sink: FrameSink;
 }
 
 const connectedFrame = (info: ConnectionInfo) =>
-  sseFrame('connected', { connection_id: info.connectionId, user_id: info.userId, is_admin: info.isAdmin });
+  encodeFrame(
+    sseFrame('connected', { connection_id: info.connectionId, user_id: info.userId, is_admin: info.isAdmin }),
+  );
+const controlFrame = (event: 'resync' | 'auth_expired', reason: string) =>
+  encodeFrame(sseFrame(event, { reason }));
 
 const TICK_MS = 1000;
 /**
@@ -78,16 +85,17 @@ export class ChannelHub implements Channels {
   /** Delivers an event (after the database write it announces). */
   publish(event: ServerEvent): void {
     const now = this.opts.clock.now().getTime();
-    const data = { ...event.data, queue_id: event.queueId };
+    // Serialised and encoded once; each channel adds its own `id:` line.
+    const body = eventBody(event.name, { ...event.data, queue_id: event.queueId });
     if (event.ownerId === null) {
       for (const channel of this.#channels.values()) {
-        channel.publish(event.name, data, now);
+        channel.publish(body, now);
       }
     } else {
-      this.#channels.get(event.ownerId)?.publish(event.name, data, now);
+      this.#channels.get(event.ownerId)?.publish(body, now);
       for (const key of this.#adminKeys) {
         if (key !== event.ownerId) {
-          this.#channels.get(key)?.publish(event.name, data, now);
+          this.#channels.get(key)?.publish(body, now);
         }
       }
     }
@@ -105,10 +113,10 @@ export class ChannelHub implements Channels {
     if (this.#revokedSince(req.info, now)) {
       // Revoked between the request's authentication and now: ended as if it had been open, untouched by
       // the channels.
-      const refused = new Connection(req.info, 3, () => {});
+      const refused = new Connection(req.info, req.sink, 3, () => {});
       refused.write(RETRY_FRAME, now);
       refused.write(connectedFrame(req.info), now);
-      refused.write(sseFrame('auth_expired', { reason: 'token_revoked' }), now);
+      refused.write(controlFrame('auth_expired', 'token_revoked'), now);
       refused.close('auth_expired');
       return refused;
     }
@@ -133,12 +141,14 @@ export class ChannelHub implements Channels {
       this.#adminKeys.delete(key);
     }
     const owner = channel;
-    const conn = new Connection(req.info, this.#maxQueued, (c, reason) => this.#forget(owner, c, reason));
+    const conn = new Connection(req.info, req.sink, this.#maxQueued, (c, reason) =>
+      this.#forget(owner, c, reason),
+    );
     conn.write(RETRY_FRAME, now);
     conn.write(connectedFrame(req.info), now);
     const attached = channel.attach(conn, req.lastEventId);
     if ('resync' in attached) {
-      conn.write(sseFrame('resync', { reason: 'history_unavailable' }), now);
+      conn.write(controlFrame('resync', 'history_unavailable'), now);
     } else if ('replay' in attached) {
       for (const event of attached.replay) {
         if (!conn.write(event.frame, now)) {
@@ -200,11 +210,12 @@ export class ChannelHub implements Channels {
   /** Ends matching streams: with `event: auth_expired` and its reason, or silently on shutdown. */
   #closeWhere(match: (c: Connection) => boolean, why: 'token_revoked' | 'token_expired' | 'shutdown'): void {
     const now = this.opts.clock.now().getTime();
+    const frame = why === 'shutdown' ? undefined : controlFrame('auth_expired', why);
     for (const bucket of this.#buckets) {
       for (const conn of bucket) {
         if (match(conn)) {
-          if (why !== 'shutdown') {
-            conn.write(sseFrame('auth_expired', { reason: why }), now);
+          if (frame) {
+            conn.write(frame, now);
           }
           conn.close(why === 'shutdown' ? 'shutdown' : 'auth_expired');
         }

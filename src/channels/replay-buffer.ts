@@ -1,9 +1,8 @@
 /** One numbered event of a channel. */
 export interface ChannelEvent {
   seq: number;
-  name: string;
-  /** The serialised SSE frame, built once and written to every connection. */
-  frame: string;
+  /** The encoded SSE frame, built once and written to every connection. */
+  frame: Uint8Array;
   at: number;
 }
 

@@ -1,5 +1,5 @@
 import type { Connection } from './connection.ts';
-import { sseFrame } from './frames.ts';
+import { encodeFrame } from './frames.ts';
 import { type ChannelEvent, ReplayBuffer, type ReplayLimits } from './replay-buffer.ts';
 
 /**
@@ -20,15 +20,14 @@ export class UserChannel {
     this.#buffer = new ReplayBuffer(limits);
   }
 
-  /** Appends an event and writes it to every connection. */
-  publish(name: string, data: unknown, now: number): void {
+  /** Appends an event (its frame after the `id:` line, from `eventBody`) and writes it to every connection. */
+  publish(body: Uint8Array, now: number): void {
     this.#seq++;
-    const event: ChannelEvent = {
-      seq: this.#seq,
-      name,
-      at: now,
-      frame: sseFrame(name, data, `${this.#nonce}-${this.#seq}`),
-    };
+    const id = encodeFrame(`id: ${this.#nonce}-${this.#seq}\n`);
+    const frame = new Uint8Array(id.length + body.length);
+    frame.set(id);
+    frame.set(body, id.length);
+    const event: ChannelEvent = { seq: this.#seq, at: now, frame };
     this.#buffer.push(event, now);
     for (const conn of this.connections) {
       conn.write(event.frame, now);

@@ -11,6 +11,7 @@ import type { ModelCatalog } from '../models/catalog.ts';
 import { ChildRuntime } from './child-runtime.ts';
 import { FsBlobStore } from './fs-blob-store.ts';
 import { openPostgres } from './postgres-client.ts';
+import { nodeStreamSinks } from './response-sink.ts';
 import { sharpCodec } from './sharp-images.ts';
 
 /** Node's file access for the portable boot code. */
@@ -54,6 +55,7 @@ export async function buildNodeDeps(
     clientAddress: (c) => getConnInfo(c).remote.address,
     images: sharpCodec(),
     blobs: new FsBlobStore(env.DATA_DIR),
+    streamSinks: nodeStreamSinks(),
     runtime,
   });
   catalog = deps.models;

@@ -45,7 +45,7 @@ export const eventsRouter = createRouter()
     c.json(c.var.deps.tickets.issue(c.var.user, bearerToken(c.req.header('Authorization'))), 200),
   )
   .openapi(streamRoute, async (c) => {
-    const { channels, tickets } = c.var.deps;
+    const { channels, tickets, streamSinks } = c.var.deps;
     const query = c.req.valid('query');
     assertQueue(query.queue_id);
     let user: AuthUser | undefined = c.var.user;
@@ -61,9 +61,19 @@ export const eventsRouter = createRouter()
           ? holder.user
           : await authenticate({ ctx: serviceContext(c), input: { token: holder.bearer } });
     }
+    const headers = {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-cache, no-transform',
+      'X-Accel-Buffering': 'no',
+    };
+    if (c.req.method === 'HEAD') {
+      return c.body(null, 200, headers); // the head only: no stream is opened
+    }
     const anonymous = !user;
-    const conn = channels.connect({
+    const { sink, body } = streamSinks.open(c);
+    channels.connect({
       anonymous,
+      sink,
       lastEventId: c.req.header('Last-Event-ID') ?? query.last_event_id,
       info: {
         connectionId: crypto.randomUUID(),
@@ -72,9 +82,6 @@ export const eventsRouter = createRouter()
         token: user?.token ? { jti: user.token.jti, exp: user.token.exp, epoch: user.token.epoch } : null,
       },
     });
-    return c.body(conn.stream, 200, {
-      'Content-Type': 'text/event-stream; charset=utf-8',
-      'Cache-Control': 'no-cache, no-transform',
-      'X-Accel-Buffering': 'no',
-    });
+    // No body when the sink writes the response itself (Node): the app's final headers go with its frames.
+    return body ? c.body(body, 200, headers) : c.body(null, 200, headers);
   });

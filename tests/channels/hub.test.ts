@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ConnectionInfo } from '../../src/channels/connection.ts';
 import { ChannelHub, type ChannelHubOptions } from '../../src/channels/hub.ts';
+import { readableSink } from '../../src/channels/readable-sink.ts';
 import type { ServerEvent, ServerEventName } from '../../src/events/interface.ts';
 import { createJsonLogger } from '../../src/logger.ts';
 import { type SseFrame, SseReader, withIds } from '../helpers/sse.ts';
@@ -67,8 +68,9 @@ function open(hub: ChannelHub, o: Open) {
     isAdmin: o.admin ?? false,
     token: o.token ?? null,
   };
-  const conn = hub.connect({ anonymous: o.anonymous ?? false, lastEventId: o.lastEventId, info });
-  const sse = new SseReader(conn.stream);
+  const { sink, body } = readableSink();
+  const conn = hub.connect({ anonymous: o.anonymous ?? false, lastEventId: o.lastEventId, info, sink });
+  const sse = new SseReader(body);
   readers.push(sse);
   return { conn, sse, info };
 }

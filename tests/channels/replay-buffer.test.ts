@@ -2,6 +2,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import type { Connection } from '../../src/channels/connection.ts';
+import { eventBody } from '../../src/channels/frames.ts';
 import {
   type ChannelEvent,
   DEFAULT_REPLAY_LIMITS,
@@ -15,8 +16,7 @@ const T0 = 1_700_000_000_000;
 
 const event = (seq: number, at: number): ChannelEvent => ({
   seq,
-  name: 'batch_enqueued',
-  frame: `id: c-${seq}\nevent: batch_enqueued\ndata: {}\n\n`,
+  frame: new TextEncoder().encode(`id: c-${seq}\nevent: batch_enqueued\ndata: {}\n\n`),
   at,
 });
 
@@ -172,8 +172,8 @@ describe('UserChannel ids', () => {
   function recorder(): { conn: Connection; ids: string[] } {
     const ids: string[] = [];
     const conn = {
-      write: (frame: string) => {
-        ids.push(/^id: (.+)$/m.exec(frame)?.[1] ?? 'none');
+      write: (frame: Uint8Array) => {
+        ids.push(/^id: (.+)$/m.exec(new TextDecoder().decode(frame))?.[1] ?? 'none');
         return true;
       },
     } as unknown as Connection;
@@ -185,7 +185,7 @@ describe('UserChannel ids', () => {
     const { conn, ids } = recorder();
     expect(channel.attach(conn, undefined)).toEqual({ fresh: true });
     for (let i = 0; i < 8; i++) {
-      channel.publish('batch_enqueued', { n: i }, T0);
+      channel.publish(eventBody('batch_enqueued', { n: i }), T0);
     }
     const nonce = ids[0]?.split('-')[0] ?? '';
     expect(nonce).toMatch(/^[0-9a-f]{8}$/);
@@ -207,7 +207,7 @@ describe('UserChannel ids', () => {
       const other = recorder();
       foreign.attach(other.conn, undefined);
       for (let i = 0; i < 8; i++) {
-        foreign.publish('batch_enqueued', {}, T0);
+        foreign.publish(eventBody('batch_enqueued', {}), T0);
       }
       expect(other.ids[6]).not.toBe(ids[6]);
       expect(replayOf(other.ids[6])).toEqual({ resync: true });

@@ -4,6 +4,7 @@
 // Prints `deno smoke: N checks passed`, or exits 1 naming the first failed check. tests/unit/deno.test.ts runs it.
 import { createApp } from '../../src/app.ts';
 import { ChannelHub } from '../../src/channels/hub.ts';
+import { readableSinks } from '../../src/channels/readable-sink.ts';
 import { TicketStore } from '../../src/channels/tickets.ts';
 import { systemClock } from '../../src/clock.ts';
 import { migrate, readMigrations } from '../../src/db/migrate.ts';
@@ -62,6 +63,7 @@ const deps: AppDeps = {
   metrics: new HttpMetrics(),
   events: channels,
   channels,
+  streamSinks: readableSinks,
   tickets: new TicketStore(systemClock),
   images: unavailableCodec,
   blobs: new MemoryBlobStore(),

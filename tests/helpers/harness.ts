@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { createApp, type EaselApp } from '../../src/app.ts';
 import { ChannelHub, type ChannelHubOptions } from '../../src/channels/hub.ts';
+import { readableSinks } from '../../src/channels/readable-sink.ts';
 import { TicketStore } from '../../src/channels/tickets.ts';
 import type { Clock } from '../../src/clock.ts';
 import type { Database } from '../../src/db/types.ts';
@@ -97,6 +98,7 @@ export async function createHarness(opts: HarnessOptions = {}) {
     metrics: new HttpMetrics(),
     events,
     channels,
+    streamSinks: readableSinks,
     tickets: new TicketStore(clock),
     images: sharpCodec(),
     blobs,

@@ -3,82 +3,91 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { type ServerType, serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readableSinks } from '../../src/channels/readable-sink.ts';
+import type { StreamSinks } from '../../src/channels/sink.ts';
+import { nodeStreamSinks } from '../../src/node/response-sink.ts';
 import { createHarness, type Harness, type TestUser } from '../helpers/harness.ts';
 import { SseReader } from '../helpers/sse.ts';
 
-// Real sockets, for what only the network shows: a client that goes away, and one that stops reading.
-// The hub lets a reader fall 50 frames behind, and keeps at most 100 events per channel for replay.
+// Real sockets, for what only the network shows: a client that goes away, and one that stops reading. Every
+// test runs on both transports: the portable `ReadableStream` body and Node's direct writes to the response
+// (what the Node entry uses). The hub lets a reader fall 50 frames behind, and keeps at most 100 events per
+// channel for replay.
 const MAX_QUEUED = 50;
 
-let h: Harness;
-let server: ServerType;
-let base: string;
-let users: TestUser[];
-const aborts: AbortController[] = [];
+describe.each<[string, () => StreamSinks]>([
+  ['the ReadableStream sink', () => readableSinks],
+  ["Node's response sink", nodeStreamSinks],
+])('over a real socket, with %s', (_name, sinks) => {
+  let h: Harness;
+  let server: ServerType;
+  let base: string;
+  let users: TestUser[];
+  const aborts: AbortController[] = [];
 
-beforeAll(async () => {
-  h = await createHarness({
-    hub: { maxQueued: MAX_QUEUED, limits: { minEvents: 10, minAgeMs: 60_000, maxEvents: 100 } },
+  beforeAll(async () => {
+    h = await createHarness({
+      hub: { maxQueued: MAX_QUEUED, limits: { minEvents: 10, minAgeMs: 60_000, maxEvents: 100 } },
+      deps: { streamSinks: sinks() },
+    });
+    users = [await h.createUser(), await h.createUser(), await h.createUser({ isAdmin: true })];
+    server = await new Promise<ServerType>((resolve) => {
+      const s = serve({ fetch: h.app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+    });
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
-  users = [await h.createUser(), await h.createUser(), await h.createUser({ isAdmin: true })];
-  server = await new Promise<ServerType>((resolve) => {
-    const s = serve({ fetch: h.app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
-  });
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
 
-afterAll(async () => {
-  for (const ac of aborts) {
-    ac.abort();
-  }
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  await h.close();
-});
-
-/** Polls `ready` on every turn of the event loop (no fixed sleep) until it holds or the deadline passes. */
-async function waitFor(ready: () => boolean, what: string, deadlineMs = 5000): Promise<void> {
-  const end = performance.now() + deadlineMs;
-  while (!ready()) {
-    if (performance.now() > end) {
-      throw new Error(`not within ${deadlineMs} ms: ${what}; stats ${JSON.stringify(h.channels.stats())}`);
+  afterAll(async () => {
+    for (const ac of aborts) {
+      ac.abort();
     }
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}
-
-/** Opens the stream over a real socket with fetch and reads up to `connected`. */
-async function connect(token?: string) {
-  const ac = new AbortController();
-  aborts.push(ac);
-  const res = await fetch(`${base}/api/v1/events`, {
-    headers: token ? { Authorization: `Bearer ${token}` } : {},
-    signal: ac.signal,
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await h.close();
   });
-  expect(res.status).toBe(200);
-  const sse = new SseReader(res.body);
-  await sse.untilEvent('connected');
-  return { res, sse, ac };
-}
 
-/** The garbage collector, exposed at run time when node was not started with --expose-gc. */
-function collector(): () => void {
-  const exposed = (globalThis as { gc?: () => void }).gc;
-  if (exposed) {
-    return exposed;
+  /** Polls `ready` on every turn of the event loop (no fixed sleep) until it holds or the deadline passes. */
+  async function waitFor(ready: () => boolean, what: string, deadlineMs = 5000): Promise<void> {
+    const end = performance.now() + deadlineMs;
+    while (!ready()) {
+      if (performance.now() > end) {
+        throw new Error(`not within ${deadlineMs} ms: ${what}; stats ${JSON.stringify(h.channels.stats())}`);
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
-  v8.setFlagsFromString('--expose-gc');
-  return vm.runInNewContext('gc') as () => void;
-}
 
-/** Heap plus array buffers (the queued frames are Uint8Arrays), after a full collection. */
-function memoryInUse(gc: () => void): number {
-  gc();
-  gc();
-  const m = process.memoryUsage();
-  return m.heapUsed + m.arrayBuffers;
-}
+  /** Opens the stream over a real socket with fetch and reads up to `connected`. */
+  async function connect(token?: string) {
+    const ac = new AbortController();
+    aborts.push(ac);
+    const res = await fetch(`${base}/api/v1/events`, {
+      headers: token ? { Authorization: `Bearer ${token}` } : {},
+      signal: ac.signal,
+    });
+    expect(res.status).toBe(200);
+    const sse = new SseReader(res.body);
+    await sse.untilEvent('connected');
+    return { res, sse, ac };
+  }
 
-describe('over a real socket', () => {
+  /** The garbage collector, exposed at run time when node was not started with --expose-gc. */
+  function collector(): () => void {
+    const exposed = (globalThis as { gc?: () => void }).gc;
+    if (exposed) {
+      return exposed;
+    }
+    v8.setFlagsFromString('--expose-gc');
+    return vm.runInNewContext('gc') as () => void;
+  }
+
+  /** Heap plus array buffers (the queued frames are Uint8Arrays), after a full collection. */
+  function memoryInUse(gc: () => void): number {
+    gc();
+    gc();
+    const m = process.memoryUsage();
+    return m.heapUsed + m.arrayBuffers;
+  }
+
   it('a client that aborts releases its subscription, and nothing is left', async () => {
     const { res, sse, ac } = await connect(users[0]?.token);
     expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');

@@ -1,0 +1,192 @@
+import type { AddressInfo } from 'node:net';
+import { connect as tcpConnect } from 'node:net';
+import { type ServerType, serve } from '@hono/node-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../src/app.ts';
+import { nodeStreamSinks } from '../../src/node/response-sink.ts';
+import { createHarness, type Harness, type TestUser } from '../helpers/harness.ts';
+import { SseReader } from '../helpers/sse.ts';
+
+// Node's response sink must answer exactly what the portable `ReadableStream` body answers: the same status
+// line, headers (request id, CORS, SSE) and chunked bytes. Both apps share one harness (one hub, one
+// database) and are read by a raw HTTP/1.1 client, so nothing is normalised but the date, the request id
+// and the connection id.
+const ORIGIN = 'http://ui.example';
+
+let h: Harness;
+let user: TestUser;
+const servers: ServerType[] = [];
+let portablePort: number;
+let nodePort: number;
+
+async function listen(fetch: (req: Request, env: unknown) => Response | Promise<Response>) {
+  const server = await new Promise<ServerType>((resolve) => {
+    const s = serve({ fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+  });
+  servers.push(server);
+  return (server.address() as AddressInfo).port;
+}
+
+beforeAll(async () => {
+  h = await createHarness({ config: { corsOrigins: [ORIGIN] } });
+  user = await h.createUser();
+  portablePort = await listen(h.app.fetch);
+  nodePort = await listen(createApp({ ...h.deps, streamSinks: nodeStreamSinks() }).fetch);
+});
+
+afterAll(async () => {
+  await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  await h.close();
+});
+
+/** The chunked body's payload so far, or undefined while a chunk is incomplete. */
+function dechunk(raw: string): string {
+  let out = '';
+  let at = 0;
+  for (;;) {
+    const eol = raw.indexOf('\r\n', at);
+    if (eol < 0) {
+      return out;
+    }
+    const size = Number.parseInt(raw.slice(at, eol), 16);
+    if (size === 0 || raw.length < eol + 2 + size + 2) {
+      return out;
+    }
+    out += raw.slice(eol + 2, eol + 2 + size);
+    at = eol + 2 + size + 2;
+  }
+}
+
+/**
+ * Sends a raw GET and reads the response until its de-chunked body holds `frames` complete SSE frames (or the
+ * response ends); returns the raw bytes with the date, request id and connection id normalised.
+ */
+function rawGet(port: number, path: string, headers: Record<string, string>, frames: number) {
+  return new Promise<{ raw: string; body: string; requestId: string; ended: boolean }>((resolve, reject) => {
+    const socket = tcpConnect(port, '127.0.0.1');
+    let raw = '';
+    let done = false;
+    const finish = (ended: boolean) => {
+      if (done) {
+        return;
+      }
+      done = true;
+      socket.destroy();
+      resolve({
+        raw: raw
+          .replace(/^date: .*$/im, 'date: <date>')
+          .replace(/^x-request-id: .*$/im, 'x-request-id: <id>')
+          .replace(/"connection_id":"[^"]+"/, '"connection_id":"<id>"'),
+        body: dechunk(raw.slice(raw.indexOf('\r\n\r\n') + 4)),
+        requestId: /^x-request-id: (.*)\r$/im.exec(raw)?.[1] ?? '',
+        ended,
+      });
+    };
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      raw += chunk;
+      if (raw.endsWith('\r\n0\r\n\r\n')) {
+        finish(true); // the last chunk: the response is over (the socket stays open for keep-alive)
+        return;
+      }
+      const split = raw.indexOf('\r\n\r\n');
+      if (split >= 0 && dechunk(raw.slice(split + 4)).split('\n\n').length - 1 >= frames) {
+        finish(false);
+      }
+    });
+    socket.on('end', () => finish(true));
+    socket.on('error', reject);
+    const lines = Object.entries({ Host: `127.0.0.1:${port}`, ...headers }).map(([k, v]) => `${k}: ${v}`);
+    socket.write(`GET ${path} HTTP/1.1\r\n${lines.join('\r\n')}\r\n\r\n`);
+  });
+}
+
+describe("Node's response sink answers what the portable stream answers", () => {
+  it('the same status, headers and bytes: fresh, anonymous, a replay, a resync; logged and counted', async () => {
+    // A tab kept open in-process holds the channel while 3 events are published, and gives their ids.
+    const tab = await h.get('/api/v1/events', { token: user.token });
+    const sse = new SseReader(tab.body);
+    for (let i = 0; i < 3; i++) {
+      h.events.publish({
+        name: 'batch_enqueued',
+        queueId: 'default',
+        ownerId: user.user.user_id,
+        data: { batch_id: `b${i}`, user_id: user.user.user_id },
+      });
+    }
+    // …and the queue_status that follows them (coalesced, on a timer), so nothing arrives in between.
+    const tabFrames = await sse.until((f) => f.some((x) => x.event === 'queue_status'));
+    const ids = tabFrames.filter((f) => f.event === 'batch_enqueued').map((f) => f.id as string);
+    expect(ids).toHaveLength(3);
+
+    const auth = { Authorization: `Bearer ${user.token}`, Origin: ORIGIN };
+    const cases: [string, Record<string, string>, number][] = [
+      ['/api/v1/events', auth, 2],
+      ['/api/v1/events', { Origin: ORIGIN }, 2],
+      ['/api/v1/events', { ...auth, 'Last-Event-ID': ids[0] as string }, 5],
+      ['/api/v1/events?last_event_id=nope', auth, 3],
+    ];
+    const heads: string[] = [];
+    const bodies: string[] = [];
+    for (const [path, headers, frames] of cases) {
+      const portable = await rawGet(portablePort, path, headers, frames);
+      const node = await rawGet(nodePort, path, headers, frames);
+      expect(node.raw).toBe(portable.raw);
+      expect(node.ended).toBe(false);
+      heads.push(node.raw);
+      bodies.push(node.body);
+      for (const { requestId } of [portable, node]) {
+        expect(h.logs).toContainEqual(
+          expect.objectContaining({
+            msg: 'request',
+            request_id: requestId,
+            route: '/api/v1/events',
+            status: 200,
+          }),
+        );
+      }
+    }
+    expect(heads[0]).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    for (const header of [
+      'content-type: text/event-stream; charset=utf-8',
+      'cache-control: no-cache, no-transform',
+      'x-accel-buffering: no',
+      `access-control-allow-origin: ${ORIGIN}`,
+      'access-control-expose-headers: X-Refreshed-Token,X-Request-Id',
+      'vary: Origin',
+      'x-request-id: <id>',
+      'Transfer-Encoding: chunked',
+    ]) {
+      expect(heads[0]).toContain(`\r\n${header}\r\n`);
+    }
+    expect(bodies[2]).toContain(`id: ${ids[1]}\nevent: batch_enqueued\n`);
+    expect(bodies[2]).toContain(`id: ${ids[2]}\nevent: batch_enqueued\n`);
+    expect(bodies[2]).not.toContain(`id: ${ids[0]}\n`);
+    expect(bodies[3]).toContain('event: resync\ndata: {"reason":"history_unavailable"}\n\n');
+    const metrics = h.deps.metrics.render();
+    expect(metrics).toContain(
+      'easel_http_requests_total{method="GET",route="/api/v1/events",status="200"} 9',
+    );
+    await sse.close();
+  });
+
+  it('the same end: auth_expired, then the terminating chunk', async () => {
+    const ending = [await h.createUser(), await h.createUser()];
+    const raws: string[] = [];
+    for (const [i, port] of [portablePort, nodePort].entries()) {
+      const who = ending[i] as TestUser;
+      const before = h.channels.stats().connections;
+      const reading = rawGet(port, '/api/v1/events', { Authorization: `Bearer ${who.token}` }, Infinity);
+      while (h.channels.stats().connections === before) {
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      h.channels.closeUser(who.user.user_id);
+      const { raw, body, ended } = await reading;
+      expect(ended).toBe(true);
+      expect(body).toMatch(/\n\nevent: auth_expired\ndata: \{"reason":"token_revoked"\}\n\n$/);
+      expect(raw.endsWith('\r\n0\r\n\r\n')).toBe(true);
+      raws.push(raw.replace(who.user.user_id, '<user>'));
+    }
+    expect(raws[1]).toBe(raws[0]);
+  });
+});
