@@ -150,8 +150,8 @@ export class ChannelHub implements Channels {
     if ('resync' in attached) {
       conn.write(controlFrame('resync', 'history_unavailable'), now);
     } else if ('replay' in attached) {
-      for (const event of attached.replay) {
-        if (!conn.write(event.frame, now)) {
+      for (const frame of attached.replay) {
+        if (!conn.write(frame, now)) {
           break;
         }
       }

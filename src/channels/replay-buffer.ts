@@ -1,11 +1,3 @@
-/** One numbered event of a channel. */
-export interface ChannelEvent {
-  seq: number;
-  /** The encoded SSE frame, built once and written to every connection. */
-  frame: Uint8Array;
-  at: number;
-}
-
 export interface ReplayLimits {
   /** Always keep at least this many of the newest events… */
   minEvents: number;
@@ -21,60 +13,150 @@ export const DEFAULT_REPLAY_LIMITS: ReplayLimits = {
   maxEvents: 10_000,
 };
 
+/** Frames are appended to chunks of bytes, 1 KiB for a channel's first, doubling up to 64 KiB. */
+const MIN_CHUNK = 1024;
+const MAX_CHUNK = 64 * 1024;
+
 /**
  * The events a channel still holds for `Last-Event-ID` replay, oldest first: at least the newest
- * `minEvents` or those younger than `minAgeMs`, at most `maxEvents`.
- * @example buffer.push(ev); const missed = buffer.after(lastSeq); // undefined: not held any more
+ * `minEvents` or those younger than `minAgeMs`, at most `maxEvents`. Kept compactly, for the garbage
+ * collector's sake: the frames' bytes in a few append-only chunks, and per event only numbers in typed-array
+ * rings (chunk, offset, length, time), so a full buffer is a handful of objects rather than one object and
+ * one string per event. The frames handed out are views of the chunks, never changed afterwards.
+ * @example const frame = buffer.push(seq, `id: c-${seq}\n`, body, now); const missed = buffer.after(lastSeq);
  */
 export class ReplayBuffer {
-  /** Held events from `#head` on; the slots before it are emptied so dropped frames can be collected. */
-  #events: (ChannelEvent | undefined)[] = [];
+  #chunks: Uint8Array[] = [];
+  /** The number of `#chunks[0]`; chunks are numbered in the order they were made. */
+  #firstChunk = 0;
+  /** Bytes used in the newest chunk. */
+  #fill = 0;
+  #chunkOf = new Uint32Array(0);
+  #offset = new Uint32Array(0);
+  #length = new Uint32Array(0);
+  #at = new Float64Array(0);
+  /** Ring slot of the oldest event held, and the seq it has. */
   #head = 0;
+  #oldestSeq = 0;
+  #size = 0;
 
   constructor(private readonly limits: ReplayLimits = DEFAULT_REPLAY_LIMITS) {}
 
-  push(event: ChannelEvent, now: number): void {
-    this.#events.push(event);
+  /**
+   * Appends event `seq` (the newest + 1), whose frame is `head` (ASCII: the `id:` line) then `body`, and
+   * returns the stored frame.
+   */
+  push(seq: number, head: string, body: Uint8Array, now: number): Uint8Array {
+    if (this.#size > 0 && seq !== this.#oldestSeq + this.#size) {
+      throw new Error(
+        `replay events must be numbered in order: ${seq} after ${this.#oldestSeq + this.#size - 1}`,
+      );
+    }
+    const length = head.length + body.length;
+    const chunk = this.#room(length);
+    const offset = this.#fill;
+    for (let i = 0; i < head.length; i++) {
+      chunk[offset + i] = head.charCodeAt(i);
+    }
+    chunk.set(body, offset + head.length);
+    this.#fill += length;
+    if (this.#size === this.#at.length) {
+      this.#grow();
+    }
+    if (this.#size === 0) {
+      this.#oldestSeq = seq;
+    }
+    const slot = (this.#head + this.#size) % this.#at.length;
+    this.#chunkOf[slot] = this.#firstChunk + this.#chunks.length - 1;
+    this.#offset[slot] = offset;
+    this.#length[slot] = length;
+    this.#at[slot] = now;
+    this.#size++;
     this.trim(now);
+    return chunk.subarray(offset, offset + length);
   }
 
-  /** Drops what the limits no longer require. */
+  /** Drops what the limits no longer require, and the chunks no held event is in. */
   trim(now: number): void {
     const { minEvents, minAgeMs, maxEvents } = this.limits;
     while (
-      this.size > maxEvents ||
-      (this.size > minEvents && now - (this.#events[this.#head]?.at ?? now) > minAgeMs)
+      this.#size > maxEvents ||
+      (this.#size > minEvents && now - (this.#at[this.#head] ?? now) > minAgeMs)
     ) {
-      this.#events[this.#head] = undefined;
-      this.#head++;
+      this.#head = (this.#head + 1) % this.#at.length;
+      this.#oldestSeq++;
+      this.#size--;
     }
-    if (this.#head > 1024 && this.#head * 2 > this.#events.length) {
-      this.#events = this.#events.slice(this.#head);
-      this.#head = 0;
+    const keepFrom =
+      this.#size > 0 ? (this.#chunkOf[this.#head] ?? 0) : this.#firstChunk + this.#chunks.length;
+    if (keepFrom > this.#firstChunk) {
+      this.#chunks.splice(0, keepFrom - this.#firstChunk);
+      this.#firstChunk = keepFrom;
+      if (this.#chunks.length === 0) {
+        this.#fill = 0;
+      }
     }
   }
 
   get size(): number {
-    return this.#events.length - this.#head;
+    return this.#size;
   }
 
-  get newest(): ChannelEvent | undefined {
-    return this.size > 0 ? this.#events[this.#events.length - 1] : undefined;
+  /** The newest event's number and time. */
+  get newest(): { seq: number; at: number } | undefined {
+    if (this.#size === 0) {
+      return undefined;
+    }
+    const slot = (this.#head + this.#size - 1) % this.#at.length;
+    return { seq: this.#oldestSeq + this.#size - 1, at: this.#at[slot] ?? 0 };
   }
 
   /**
-   * The events after `seq`, in order; `undefined` when `seq` is not one the buffer can resume from (older
-   * than what it holds, or newer than its newest).
+   * The frames of the events after `seq`, in order; `undefined` when `seq` is not one the buffer can resume
+   * from (older than what it holds, or newer than its newest).
    */
-  after(seq: number): ChannelEvent[] | undefined {
-    const oldest = this.#events[this.#head];
-    const newest = this.newest;
-    if (!oldest || !newest) {
+  after(seq: number): Uint8Array[] | undefined {
+    const newest = this.#oldestSeq + this.#size - 1;
+    if (this.#size === 0 || seq < this.#oldestSeq - 1 || seq > newest) {
       return undefined;
     }
-    if (seq < oldest.seq - 1 || seq > newest.seq) {
-      return undefined;
+    const frames: Uint8Array[] = [];
+    for (let s = seq + 1; s <= newest; s++) {
+      const slot = (this.#head + (s - this.#oldestSeq)) % this.#at.length;
+      const chunk = this.#chunks[(this.#chunkOf[slot] ?? 0) - this.#firstChunk] as Uint8Array;
+      const offset = this.#offset[slot] ?? 0;
+      frames.push(chunk.subarray(offset, offset + (this.#length[slot] ?? 0)));
     }
-    return this.#events.slice(this.#head + (seq - oldest.seq + 1)) as ChannelEvent[];
+    return frames;
+  }
+
+  /** The newest chunk with `length` bytes free, made when needed. */
+  #room(length: number): Uint8Array {
+    const last = this.#chunks.at(-1);
+    if (last && this.#fill + length <= last.length) {
+      return last;
+    }
+    const size = Math.max(length, Math.min(MAX_CHUNK, last ? last.length * 2 : MIN_CHUNK));
+    const chunk = new Uint8Array(size);
+    this.#chunks.push(chunk);
+    this.#fill = 0;
+    return chunk;
+  }
+
+  /** Doubles the rings (16 slots at first), oldest event first. */
+  #grow(): void {
+    const capacity = Math.max(16, this.#at.length * 2);
+    const order = Array.from({ length: this.#size }, (_, i) => (this.#head + i) % this.#at.length);
+    const copy = <T extends Uint32Array | Float64Array>(from: T, to: T): T => {
+      order.forEach((slot, i) => {
+        to[i] = from[slot] ?? 0;
+      });
+      return to;
+    };
+    this.#chunkOf = copy(this.#chunkOf, new Uint32Array(capacity));
+    this.#offset = copy(this.#offset, new Uint32Array(capacity));
+    this.#length = copy(this.#length, new Uint32Array(capacity));
+    this.#at = copy(this.#at, new Float64Array(capacity));
+    this.#head = 0;
   }
 }

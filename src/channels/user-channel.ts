@@ -1,6 +1,5 @@
 import type { Connection } from './connection.ts';
-import { encodeFrame } from './frames.ts';
-import { type ChannelEvent, ReplayBuffer, type ReplayLimits } from './replay-buffer.ts';
+import { ReplayBuffer, type ReplayLimits } from './replay-buffer.ts';
 
 /**
  * One user's channel (one object per user id, like a Durable Object): it numbers the user's events, keeps
@@ -23,14 +22,9 @@ export class UserChannel {
   /** Appends an event (its frame after the `id:` line, from `eventBody`) and writes it to every connection. */
   publish(body: Uint8Array, now: number): void {
     this.#seq++;
-    const id = encodeFrame(`id: ${this.#nonce}-${this.#seq}\n`);
-    const frame = new Uint8Array(id.length + body.length);
-    frame.set(id);
-    frame.set(body, id.length);
-    const event: ChannelEvent = { seq: this.#seq, at: now, frame };
-    this.#buffer.push(event, now);
+    const frame = this.#buffer.push(this.#seq, `id: ${this.#nonce}-${this.#seq}\n`, body, now);
     for (const conn of this.connections) {
-      conn.write(event.frame, now);
+      conn.write(frame, now);
     }
   }
 
@@ -42,7 +36,7 @@ export class UserChannel {
   attach(
     conn: Connection,
     lastEventId: string | undefined,
-  ): { replay: ChannelEvent[] } | { resync: true } | { fresh: true } {
+  ): { replay: Uint8Array[] } | { resync: true } | { fresh: true } {
     this.connections.add(conn);
     if (lastEventId === undefined) {
       return { fresh: true };

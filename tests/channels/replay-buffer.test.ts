@@ -3,33 +3,32 @@ import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import type { Connection } from '../../src/channels/connection.ts';
 import { eventBody } from '../../src/channels/frames.ts';
-import {
-  type ChannelEvent,
-  DEFAULT_REPLAY_LIMITS,
-  ReplayBuffer,
-  type ReplayLimits,
-} from '../../src/channels/replay-buffer.ts';
+import { DEFAULT_REPLAY_LIMITS, ReplayBuffer, type ReplayLimits } from '../../src/channels/replay-buffer.ts';
 import { UserChannel } from '../../src/channels/user-channel.ts';
 
 const MIN = 60_000;
 const T0 = 1_700_000_000_000;
 
-const event = (seq: number, at: number): ChannelEvent => ({
-  seq,
-  frame: new TextEncoder().encode(`id: c-${seq}\nevent: batch_enqueued\ndata: {}\n\n`),
-  at,
-});
+const BODY = new TextEncoder().encode('event: batch_enqueued\ndata: {}\n\n');
+const idLine = (seq: number) => `id: c-${seq}\n`;
 
 /** A buffer holding events `from..to`, each published at `at(seq)` and trimmed at that moment. */
 function filled(limits: ReplayLimits, to: number, at: (seq: number) => number = () => T0): ReplayBuffer {
   const buffer = new ReplayBuffer(limits);
   for (let seq = 1; seq <= to; seq++) {
-    buffer.push(event(seq, at(seq)), at(seq));
+    buffer.push(seq, idLine(seq), BODY, at(seq));
   }
   return buffer;
 }
 
-const seqs = (events: ChannelEvent[] | undefined) => events?.map((e) => e.seq);
+/** The seqs of frames, read back from their bytes (each must be the whole frame of its event). */
+const seqs = (frames: Uint8Array[] | undefined) =>
+  frames?.map((f) => {
+    const text = new TextDecoder().decode(f);
+    const seq = Number(/^id: c-(\d+)\n/.exec(text)?.[1]);
+    expect(text).toBe(`${idLine(seq)}event: batch_enqueued\ndata: {}\n\n`);
+    return seq;
+  });
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 describe('ReplayBuffer limits (API.md §5: at least the last 1000 or 10 minutes)', () => {
@@ -81,7 +80,7 @@ describe('ReplayBuffer limits (API.md §5: at least the last 1000 or 10 minutes)
     for (let seq = 1; seq <= 5000; seq++) {
       now += seq % 200 < 100 ? 1 : 37; // bursts, then trickles
       times.push(now);
-      buffer.push(event(seq, now), now);
+      buffer.push(seq, idLine(seq), BODY, now);
       const young = times.slice(-60).filter((t) => now - t <= limits.minAgeMs).length;
       const held = Math.min(limits.maxEvents, Math.max(limits.minEvents, young), seq);
       expect(buffer.size).toBe(held);
@@ -105,19 +104,35 @@ function collector(): () => void {
 }
 
 describe('ReplayBuffer memory', () => {
-  it('lets go of the events it dropped, so their frames can be collected', async () => {
+  it('lets go of the chunks that hold only dropped frames, so they can be collected', async () => {
     const gc = collector();
     const buffer = new ReplayBuffer({ minEvents: 1, minAgeMs: 0, maxEvents: 2 });
-    const refs: WeakRef<ChannelEvent>[] = [];
-    for (let seq = 1; seq <= 10; seq++) {
-      const e = event(seq, T0);
-      refs.push(new WeakRef(e));
-      buffer.push(e, T0);
+    const body = new Uint8Array(500).fill(0x78); // about two frames a chunk at first
+    const chunks: WeakRef<ArrayBufferLike>[] = [];
+    let last: ArrayBufferLike | undefined;
+    for (let seq = 1; seq <= 200; seq++) {
+      const frame = buffer.push(seq, idLine(seq), body, T0);
+      if (frame.buffer !== last) {
+        last = frame.buffer;
+        chunks.push(new WeakRef(frame.buffer));
+      }
     }
+    last = undefined;
     await new Promise((resolve) => setImmediate(resolve)); // weak refs are kept until the job ends
     gc();
-    expect(refs.map((r) => r.deref()?.seq ?? 'collected')).toEqual([...Array(8).fill('collected'), 9, 10]);
-    expect(seqs(buffer.after(8))).toEqual([9, 10]);
+    expect(chunks.length).toBeGreaterThan(5);
+    const alive = chunks.filter((r) => r.deref() !== undefined).length;
+    expect(alive).toBeGreaterThanOrEqual(1);
+    expect(alive).toBeLessThanOrEqual(2); // the chunks of events 199 and 200
+    expect(buffer.after(198)?.map((f) => f.length)).toEqual([
+      idLine(199).length + 500,
+      idLine(200).length + 500,
+    ]);
+  });
+
+  it('refuses an event out of order', () => {
+    const buffer = filled({ minEvents: 3, minAgeMs: 0, maxEvents: 5 }, 4);
+    expect(() => buffer.push(6, idLine(6), BODY, T0)).toThrow(/in order/);
   });
 });
 
@@ -193,7 +208,9 @@ describe('UserChannel ids', () => {
 
     const replayOf = (id: string | undefined) => {
       const r = channel.attach(conn, id);
-      return 'replay' in r ? r.replay.map((e) => e.seq) : r;
+      return 'replay' in r
+        ? r.replay.map((f) => Number(/^id: [0-9a-f]{8}-(\d+)\n/.exec(new TextDecoder().decode(f))?.[1]))
+        : r;
     };
     expect(replayOf(ids[5])).toEqual([7, 8]);
     expect(replayOf(ids[7])).toEqual([]);
