@@ -13,6 +13,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import postgres from 'postgres';
 import { writeTinyModel } from '../scripts/tiny-model/write.ts';
 import { createApp } from '../src/app.ts';
 import { startScheduler } from '../src/boot.ts';
@@ -64,6 +65,23 @@ const CASES: Case[] = [
   },
 ];
 const ADMIN = { email: 'bench@example.com', password: 'correct horse battery' };
+/** With `BENCH_PG_URL`, Easel runs on a fresh PostgreSQL database per case instead of PGlite. */
+const PG_URL = process.env.BENCH_PG_URL;
+
+async function createDatabase(adminUrl: string) {
+  const name = `easel_bench_${crypto.randomUUID().replaceAll('-', '')}`;
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`CREATE DATABASE ${name}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.end();
+    },
+  };
+}
 
 interface Row {
   label: string;
@@ -121,7 +139,9 @@ async function bare(folder: string, c: Case): Promise<number> {
 
 async function easel(modelsDir: string, c: Case): Promise<Omit<Row, 'label' | 'bareMs'>> {
   const dataDir = await mkdtemp(join(tmpdir(), 'easel-bench-runtime-'));
+  const pg = PG_URL ? await createDatabase(PG_URL) : null;
   const env = parseEnv({
+    DATABASE_URL: pg?.url,
     DATA_DIR: dataDir,
     MODELS_DIR: modelsDir,
     ADMIN_EMAIL: ADMIN.email,
@@ -225,6 +245,7 @@ async function easel(modelsDir: string, c: Case): Promise<Omit<Row, 'label' | 'b
     await runtime.close();
     deps.channels.close();
     await database.close();
+    await pg?.drop();
     await rm(dataDir, { recursive: true, force: true });
   }
 }
@@ -263,12 +284,16 @@ async function main() {
       '',
       `- Date: ${new Date().toISOString()}; command: \`npm run bench:runtime\``,
       `- Machine: nproc ${availableParallelism()} (${cpus()[0]?.model ?? 'unknown CPU'}); load average at start ${load}; Node ${process.version}`,
-      "- Easel: scheduler + inference child process + PNG/thumbnail + PGlite + events, N items in one batch; bare: the same pipeline calls in-process, N runs in a row. Both with onnxruntime's default thread count, CPU provider, euler, CFG 7.5, PROGRESS_MAX_HZ 10.",
+      `- Database: ${PG_URL ? 'PostgreSQL (BENCH_PG_URL)' : 'PGlite (the default of npm start)'}`,
+      "- Easel: scheduler + inference child process + PNG/thumbnail + database + events, N items in one batch; the next item's inference overlaps the previous item's save; bare: the same pipeline calls in-process, N runs in a row. Both with onnxruntime's default thread count, CPU provider, euler, CFG 7.5, PROGRESS_MAX_HZ 10.",
     ].join('\n');
     const table = report(rows, header);
     console.log(table);
     await mkdir(new URL('./results/', import.meta.url), { recursive: true });
-    await writeFile(new URL('./results/runtime.md', import.meta.url), table);
+    await writeFile(
+      new URL(`./results/${PG_URL ? 'runtime-postgres' : 'runtime'}.md`, import.meta.url),
+      table,
+    );
   } finally {
     await rm(modelsDir, { recursive: true, force: true });
   }

@@ -49,6 +49,11 @@ export interface RunSessionDeps {
   saveImage(request: SaveImageRequest): Promise<{ image_name: string }>;
   /** True once the item was canceled: no further node starts. */
   isCanceled(): boolean;
+  /**
+   * Called once the session needs the runtime no more (what is left: saving, events); the rest of the
+   * session waits for the promise it returns.
+   */
+  inferenceDone?: () => Promise<void>;
 }
 
 const RUNTIME_TYPES = new Set<string>(['main_model_loader', 'compel', 'noise', 'denoise_latents', 'l2i']);
@@ -91,8 +96,12 @@ export async function runSession(item: SessionItem, deps: RunSessionDeps): Promi
         ...extra,
       },
     });
+  const order = topologicalOrder(item.graph);
+  const lastRuntimeNode = order.findLast((id) =>
+    RUNTIME_TYPES.has((item.graph.nodes[id] as Graph['nodes'][string]).type),
+  );
   try {
-    for (const nodeId of topologicalOrder(item.graph)) {
+    for (const nodeId of order) {
       if (deps.isCanceled()) {
         throw new RuntimeCanceled(`item ${item.itemId} was canceled`);
       }
@@ -111,6 +120,9 @@ export async function runSession(item: SessionItem, deps: RunSessionDeps): Promi
             image: p.image,
           }),
         );
+        if (nodeId === lastRuntimeNode) {
+          await deps.inferenceDone?.();
+        }
         let result: Record<string, unknown>;
         if (node.type === 'l2i') {
           if (deps.isCanceled()) {

@@ -4,6 +4,7 @@ import { type InferenceRuntime, RuntimeCanceled, RuntimeError } from '../runtime
 import type { QueueSettings, ServiceContext } from '../services/context.ts';
 import { saveGeneratedImage } from '../services/images/save-generated-image.ts';
 import { finishItem } from '../services/queue/finish-item.ts';
+import type { ItemRow } from '../services/queue/item-dto.ts';
 import { recoverInterrupted } from '../services/queue/recover-interrupted.ts';
 import { startNextItem } from '../services/queue/start-next-item.ts';
 import type { Processor, ProcessorStatus } from './interface.ts';
@@ -65,7 +66,10 @@ export class Scheduler implements Processor {
   #ctx: ServiceContext | null = null;
   #started = true;
   #closed = false;
-  #running: Running | null = null;
+  /** The items running: the one in inference, and at most one earlier item still saving its results. */
+  readonly #running = new Map<number, Running>();
+  /** The previous item's save-and-finish, still going while the next item's inference starts. */
+  #tail: Promise<void> = Promise.resolve();
   #wakeUp: (() => void) | null = null;
   #woken = false;
   #loop: Promise<void> | null = null;
@@ -85,7 +89,7 @@ export class Scheduler implements Processor {
   }
 
   status(): ProcessorStatus {
-    return { is_started: this.#started, is_processing: this.#running !== null };
+    return { is_started: this.#started, is_processing: this.#running.size > 0 };
   }
 
   pause(): ProcessorStatus {
@@ -102,8 +106,8 @@ export class Scheduler implements Processor {
   }
 
   cancel(itemId: number): void {
-    const running = this.#running;
-    if (running?.itemId === itemId && !running.canceled) {
+    const running = this.#running.get(itemId);
+    if (running && !running.canceled) {
       running.canceled = true;
       this.#opts.runtime.cancel(running.sessionId);
     }
@@ -120,11 +124,12 @@ export class Scheduler implements Processor {
    */
   async close(): Promise<void> {
     this.#closed = true;
-    if (this.#running) {
-      this.cancel(this.#running.itemId);
+    for (const itemId of this.#running.keys()) {
+      this.cancel(itemId);
     }
     this.wake();
     await this.#loop;
+    await this.#tail;
   }
 
   async #run(): Promise<void> {
@@ -162,14 +167,39 @@ export class Scheduler implements Processor {
     });
   }
 
-  /** Claims and runs one item; false when there was none. */
+  /**
+   * Claims and runs one item; false when there was none. Returns once the item no longer needs the runtime:
+   * its image is saved and it is finished in the background (the "tail") while the next item's inference
+   * starts, so the accelerator does not wait for PNG encoding, file writes and database updates. The next
+   * claim waits for the tail before, so at most two items are in progress.
+   */
   async #runNext(ctx: ServiceContext): Promise<boolean> {
     const row = await startNextItem(ctx, this.#opts.queueId, this.#opts.fairness);
     if (!row) {
       return false;
     }
+    let inferenceDone: () => void = () => {};
+    const released = new Promise<void>((resolve) => {
+      inferenceDone = resolve;
+    });
+    const previous = this.#tail;
+    // Once this item is done with the runtime it waits for the item before to finish, so items finish in
+    // the order they started.
+    const whole = this.#execute(ctx, row, () => {
+      inferenceDone();
+      return previous;
+    });
+    await Promise.race([whole, released]);
+    // The item before must be done before another is claimed: at most two items are in progress.
+    await previous;
+    this.#tail = whole;
+    return true;
+  }
+
+  /** Runs one claimed item to its end and records how it ended; never throws. */
+  async #execute(ctx: ServiceContext, row: ItemRow, inferenceDone: () => Promise<void>): Promise<void> {
     const running: Running = { itemId: row.itemId, sessionId: row.sessionId, canceled: false };
-    this.#running = running;
+    this.#running.set(row.itemId, running);
     const log = { item_id: row.itemId, session_id: row.sessionId, user_id: row.userId };
     const startedAt = performance.now();
     this.#opts.logger.info('item started', log);
@@ -187,6 +217,7 @@ export class Scheduler implements Processor {
           runtime: this.#opts.runtime,
           events: ctx.events,
           isCanceled: () => running.canceled,
+          inferenceDone,
           saveImage: (request) =>
             this.#opts.saveImage(
               ctx,
@@ -201,36 +232,45 @@ export class Scheduler implements Processor {
         duration_ms: Math.round(performance.now() - startedAt),
       });
     } catch (err) {
-      if (this.#closed) {
-        // The server is stopping: the item stays `in_progress` and is recovered at the next start.
-        this.#opts.logger.warn('item interrupted by shutdown', log);
-      } else if (err instanceof RuntimeCanceled) {
-        // The cancel service already wrote and published `canceled`.
-        this.#opts.logger.info('item canceled', log);
-      } else {
-        const failure =
-          err instanceof RuntimeError
-            ? err
-            : new RuntimeError(
-                'InternalError',
-                err instanceof Error ? err.message : String(err),
-                err instanceof Error ? (err.stack ?? null) : null,
-              );
-        await finishItem(ctx, row.itemId, {
-          status: 'failed',
-          errorType: failure.errorType,
-          errorMessage: failure.message,
-          errorTraceback: failure.traceback,
-        });
-        this.#opts.logger.warn('item failed', {
+      await this.#recordFailure(ctx, row.itemId, log, err).catch((e: unknown) =>
+        this.#opts.logger.error('could not record how an item ended', {
           ...log,
-          error_type: failure.errorType,
-          error_message: failure.message,
-        });
-      }
+          err: e instanceof Error ? e.stack : String(e),
+        }),
+      );
     } finally {
-      this.#running = null;
+      this.#running.delete(row.itemId);
+      await inferenceDone();
     }
-    return true;
+  }
+
+  async #recordFailure(ctx: ServiceContext, itemId: number, log: Record<string, unknown>, err: unknown) {
+    if (this.#closed) {
+      // The server is stopping: the item stays `in_progress` and is recovered at the next start.
+      this.#opts.logger.warn('item interrupted by shutdown', log);
+    } else if (err instanceof RuntimeCanceled) {
+      // The cancel service already wrote and published `canceled`.
+      this.#opts.logger.info('item canceled', log);
+    } else {
+      const failure =
+        err instanceof RuntimeError
+          ? err
+          : new RuntimeError(
+              'InternalError',
+              err instanceof Error ? err.message : String(err),
+              err instanceof Error ? (err.stack ?? null) : null,
+            );
+      await finishItem(ctx, itemId, {
+        status: 'failed',
+        errorType: failure.errorType,
+        errorMessage: failure.message,
+        errorTraceback: failure.traceback,
+      });
+      this.#opts.logger.warn('item failed', {
+        ...log,
+        error_type: failure.errorType,
+        error_message: failure.message,
+      });
+    }
   }
 }

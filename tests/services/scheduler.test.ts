@@ -38,6 +38,7 @@ afterEach(async () => {
 async function startScheduler(
   opts: FakeRuntimeOptions = {},
   fairness: 'round_robin' | 'fifo' = 'round_robin',
+  beforeSave: (itemId: number) => Promise<void> | void = () => {},
 ) {
   const runtime = new FakeRuntime(opts);
   const s = new Scheduler({
@@ -46,6 +47,7 @@ async function startScheduler(
     fairness,
     pollIntervalMs: 60_000,
     saveImage: async (_ctx, owner, request) => {
+      await beforeSave(owner.itemId);
       saved.push({ ...request, ...owner });
       return { image_name: `img-${owner.itemId}-${request.nodeId}.png` };
     },
@@ -236,6 +238,51 @@ describe('scheduler', () => {
       b.item_ids[1],
       a.item_ids[2],
     ]);
+  });
+
+  it('runs the next item while the one before saves its image, and finishes them in order', async () => {
+    let saving: () => void = () => {};
+    const firstSaving = new Promise<void>((r) => {
+      saving = r;
+    });
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let first: number | undefined;
+    const { scheduler: s } = await startScheduler({}, 'round_robin', (itemId) => {
+      if (itemId === first) {
+        saving();
+        return gate;
+      }
+    });
+    const { item_ids } = await enqueueGraph(alice, { runs: 3 });
+    const [a, b, c] = item_ids as [number, number, number];
+    first = a;
+    await begin(s);
+    // The first item's inference is done and its image is being saved: the second item runs meanwhile.
+    await firstSaving;
+    await h.events.waitFor(
+      (e) =>
+        e.name === 'invocation_started' &&
+        e.data.item_id === b &&
+        (e.data.invocation as { id: string }).id === 'l2i',
+    );
+    expect(s.status()).toEqual({ is_started: true, is_processing: true });
+    const status = await (await h.get(`${Q}/status`, { token: alice.token })).json();
+    expect([status.queue.in_progress, status.queue.pending]).toEqual([2, 1]);
+    // Nothing of the third item yet, and the second waits for the first before finishing.
+    expect(trace(c)).toEqual([]);
+    expect(trace(b).slice(-3)).toEqual(['complete:denoise', 'started:l2i', 'progress:l2i:0/1']);
+    release();
+    await h.events.waitFor(statusEvent(c, 'completed'));
+    const finished = h.events.events.filter(
+      (e) => e.name === 'queue_item_status_changed' && e.data.status === 'completed',
+    );
+    expect(finished.map((e) => e.data.item_id)).toEqual([a, b, c]);
+    for (const id of item_ids) {
+      expect(trace(id)).toEqual(textToImageTrace(2));
+    }
   });
 
   it('leaves the running item in_progress when it stops with the server, for the next start to recover', async () => {
