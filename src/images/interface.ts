@@ -12,6 +12,8 @@ export interface ImageCodec {
   ): Promise<Uint8Array>;
   /** A WebP thumbnail of a PNG that fits in `maxSize` × `maxSize` (never enlarged). */
   thumbnail(png: Uint8Array, maxSize: number): Promise<Uint8Array>;
+  /** The same from 8-bit RGB pixels (HWC), without a PNG to decode first. */
+  thumbnailOfPixels(rgb: Uint8Array, width: number, height: number, maxSize: number): Promise<Uint8Array>;
   /** A small JPEG `data:` URL of 8-bit RGB pixels, for progress previews. */
   previewDataUrl(rgb: Uint8Array, width: number, height: number): Promise<string>;
   /**

@@ -13,6 +13,7 @@ const unavailable = async (): Promise<never> => {
 export const unavailableCodec: ImageCodec = {
   encodePng: unavailable,
   thumbnail: unavailable,
+  thumbnailOfPixels: unavailable,
   previewDataUrl: unavailable,
   decodeUpload: unavailable,
   readText: readPngText,

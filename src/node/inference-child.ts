@@ -4,7 +4,6 @@
  * It lives in its own process because `session.run()` blocks the thread it runs on and cannot be
  * interrupted: the server stays responsive, and a run that hangs is ended by killing this process.
  */
-import sharp from 'sharp';
 import type { RuntimeInvocation, RuntimeOutput, RuntimeProgress } from '../runtime/interface.ts';
 import type { DiffusionModel, Tensor } from '../runtime/model.ts';
 import {
@@ -17,12 +16,14 @@ import {
 } from '../runtime/pipeline.ts';
 import type { ChildConfig, FromChild, ToChild } from './inference-protocol.ts';
 import { loadDiffusionModel } from './onnx-model.ts';
+import { sharpCodec } from './sharp-images.ts';
 
 let config: ChildConfig | null = null;
 const models = new Map<string, Promise<DiffusionModel>>();
 /** Tensors of each session by handle, and the seed each noise tensor was made from. */
 const sessions = new Map<string, Map<string, { tensor: Tensor; seed?: number }>>();
 const canceled = new Set<string>();
+const codec = sharpCodec();
 
 const send = (msg: FromChild) => process.send?.(msg);
 
@@ -86,10 +87,7 @@ const modelKey = (ref: unknown) => (ref as { key: string }).key;
 
 async function previewUrl(x0: Tensor, m: DiffusionModel) {
   const { rgb, width, height } = previewRgb(x0, m.manifest);
-  const jpeg = await sharp(rgb, { raw: { width, height, channels: 3 } })
-    .jpeg({ quality: 80 })
-    .toBuffer();
-  return { dataURL: `data:image/jpeg;base64,${jpeg.toString('base64')}`, width, height };
+  return { dataURL: await codec.previewDataUrl(rgb, width, height), width, height };
 }
 
 async function runInvocation(id: number, inv: RuntimeInvocation): Promise<RuntimeOutput> {

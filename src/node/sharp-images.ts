@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { type ImageCodec, ImageDecodeError } from '../images/interface.ts';
 import { insertPngText, readPngText } from '../images/png-text.ts';
 
@@ -7,6 +7,15 @@ export const MAX_UPLOAD_PIXELS = 50_000_000;
 
 const bytesOf = (buffer: Buffer) => new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 const raw = (width: number, height: number) => ({ raw: { width, height, channels: 3 as const } });
+
+/** A WebP that fits in `maxSize` × `maxSize`, never enlarged. */
+async function webpThumbnail(image: Sharp, maxSize: number): Promise<Uint8Array> {
+  const webp = await image
+    .resize(maxSize, maxSize, { fit: 'inside', withoutEnlargement: true })
+    .webp({ quality: 80 })
+    .toBuffer();
+  return bytesOf(webp);
+}
 
 /**
  * The image codec on sharp (libvips, off the event loop): PNG level 6 (NOTES.md: 7 ms and 46 KB at 512²),
@@ -19,13 +28,9 @@ export function sharpCodec(): ImageCodec {
       const png = await sharp(rgb, raw(width, height)).png({ compressionLevel: 6 }).toBuffer();
       return insertPngText(bytesOf(png), text);
     },
-    async thumbnail(png, maxSize) {
-      const webp = await sharp(png)
-        .resize(maxSize, maxSize, { fit: 'inside', withoutEnlargement: true })
-        .webp({ quality: 80 })
-        .toBuffer();
-      return bytesOf(webp);
-    },
+    thumbnail: (png, maxSize) => webpThumbnail(sharp(png), maxSize),
+    thumbnailOfPixels: (rgb, width, height, maxSize) =>
+      webpThumbnail(sharp(rgb, raw(width, height)), maxSize),
     async previewDataUrl(rgb, width, height) {
       const jpeg = await sharp(rgb, raw(width, height)).jpeg({ quality: 80 }).toBuffer();
       return `data:image/jpeg;base64,${jpeg.toString('base64')}`;

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPngText } from '../../src/images/png-text.ts';
 import { textToImageGraph, textToImageTrace } from '../helpers/graphs.ts';
@@ -219,6 +220,15 @@ describe('generation on the real server', () => {
         prompt: 'a lighthouse at dusk',
         seed: 1234,
       });
+      const thumbnail = await api(
+        server,
+        'GET',
+        `/api/v1/images/i/${image.image_name}/thumbnail`,
+        alice.token,
+      );
+      expect([thumbnail.status, thumbnail.headers.get('content-type')]).toEqual([200, 'image/webp']);
+      const { format, width, height } = await sharp(Buffer.from(await thumbnail.arrayBuffer())).metadata();
+      expect([format, width, height]).toEqual(['webp', 64, 64]);
       expect((await api(server, 'GET', `/api/v1/images/i/${image.image_name}`, bob.token)).status).toBe(404);
     }
     // The same seed and parameters give byte-identical PNGs.

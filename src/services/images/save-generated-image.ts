@@ -2,7 +2,7 @@ import { asciiJson } from '../../images/png-text.ts';
 import type { ServiceContext } from '../context.ts';
 import { toImageDto } from './image-dto.ts';
 import type { ImageDTO } from './schemas.ts';
-import { METADATA_KEYWORD } from './schemas.ts';
+import { METADATA_KEYWORD, THUMBNAIL_SIZE } from './schemas.ts';
 import { storeImage } from './store.ts';
 
 /** A finished image from the scheduler (an `l2i` node). */
@@ -37,9 +37,14 @@ export async function saveGeneratedImage({
 }): Promise<ImageDTO> {
   const text: Record<string, string> =
     input.metadata === null ? {} : { [METADATA_KEYWORD]: asciiJson(input.metadata) };
-  const png = await ctx.images.encodePng(input.rgb, input.width, input.height, text);
+  // The PNG and the thumbnail are encoded side by side from the pixels.
+  const [png, thumbnail] = await Promise.all([
+    ctx.images.encodePng(input.rgb, input.width, input.height, text),
+    ctx.images.thumbnailOfPixels(input.rgb, input.width, input.height, THUMBNAIL_SIZE),
+  ]);
   const row = await storeImage(ctx, {
     png,
+    thumbnail,
     width: input.width,
     height: input.height,
     userId: input.userId,

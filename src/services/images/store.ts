@@ -5,6 +5,8 @@ import { THUMBNAIL_SIZE } from './schemas.ts';
 
 export interface NewImage {
   png: Uint8Array;
+  /** The WebP thumbnail when the caller made it already; otherwise it is made from `png`. */
+  thumbnail?: Uint8Array;
   width: number;
   height: number;
   userId: string;
@@ -27,7 +29,7 @@ export interface NewImage {
  */
 export async function storeImage(ctx: ServiceContext, image: NewImage): Promise<ImageRow> {
   const imageName = `${crypto.randomUUID()}.png`;
-  const thumbnail = await ctx.images.thumbnail(image.png, THUMBNAIL_SIZE);
+  const thumbnail = image.thumbnail ?? (await ctx.images.thumbnail(image.png, THUMBNAIL_SIZE));
   await Promise.all([
     ctx.blobs.put(blobKey(imageName, 'full'), image.png),
     ctx.blobs.put(blobKey(imageName, 'thumbnail'), thumbnail),
