@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import { expect } from 'vitest';
 import { createApp, type EaselApp } from '../../src/app.ts';
 import { ChannelHub, type ChannelHubOptions } from '../../src/channels/hub.ts';
 import { readableSinks } from '../../src/channels/readable-sink.ts';
@@ -202,4 +203,21 @@ export function problem(
     request_id: res.headers.get('x-request-id'),
     ...(errors ? { errors } : {}),
   };
+}
+
+/**
+ * Checks that a response is the problem+json error described, whole (see `problem`).
+ * @example await expectProblem(res, 'not_found', 404, 'Not found', 'Image x.png was not found');
+ */
+export async function expectProblem(
+  res: Response,
+  code: string,
+  status: number,
+  title: string,
+  detail: string,
+  errors?: { path: string; message: string }[],
+) {
+  expect(res.status).toBe(status);
+  expect(res.headers.get('content-type')).toBe('application/problem+json');
+  expect(await res.json()).toEqual(problem(res, code, status, title, detail, errors));
 }

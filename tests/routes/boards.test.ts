@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, boards, images } from '../../src/db/schema/index.ts';
 import type { BoardDTO } from '../../src/services/boards/index.ts';
 import { textToImageGraph } from '../helpers/graphs.ts';
-import { createHarness, type Harness, problem, type TestUser } from '../helpers/harness.ts';
+import { createHarness, expectProblem, type Harness, type TestUser } from '../helpers/harness.ts';
 import { BOARDS, generated, IMAGES, uploaded } from '../helpers/images.ts';
 import { Q } from '../helpers/queue.ts';
 
@@ -21,18 +21,6 @@ afterAll(() => h.close());
 
 const VALIDATION = 'The request does not match the schema.';
 
-async function expectProblem(
-  res: Response,
-  code: string,
-  status: number,
-  title: string,
-  detail: string,
-  errors?: { path: string; message: string }[],
-) {
-  expect(res.status).toBe(status);
-  expect(res.headers.get('content-type')).toBe('application/problem+json');
-  expect(await res.json()).toEqual(problem(res, code, status, title, detail, errors));
-}
 const boardNotFound = (res: Response, id: string) =>
   expectProblem(res, 'not_found', 404, 'Not found', `Board ${id} was not found`);
 

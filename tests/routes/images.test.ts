@@ -5,7 +5,7 @@ import { auditLog, images } from '../../src/db/schema/index.ts';
 import { readPngText } from '../../src/images/png-text.ts';
 import { unavailableCodec } from '../../src/images/unavailable-codec.ts';
 import type { ImageDTO } from '../../src/services/images/index.ts';
-import { createHarness, type Harness, problem, type TestUser } from '../helpers/harness.ts';
+import { createHarness, expectProblem, type Harness, type TestUser } from '../helpers/harness.ts';
 import {
   BOARDS,
   generated,
@@ -33,18 +33,6 @@ afterAll(() => h.close());
 const VALIDATION = 'The request does not match the schema.';
 const NEED_AUTH = 'A bearer token or a valid signed URL is required.';
 
-async function expectProblem(
-  res: Response,
-  code: string,
-  status: number,
-  title: string,
-  detail: string,
-  errors?: { path: string; message: string }[],
-) {
-  expect(res.status).toBe(status);
-  expect(res.headers.get('content-type')).toBe('application/problem+json');
-  expect(await res.json()).toEqual(problem(res, code, status, title, detail, errors));
-}
 const notFound = (res: Response, name: string) =>
   expectProblem(res, 'not_found', 404, 'Not found', `Image ${name} was not found`);
 
