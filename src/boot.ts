@@ -72,6 +72,7 @@ async function readModelMeta(files: BootFiles, folder: string): Promise<ModelMet
       throw err;
     }
   }
+  // An exported folder: its model_index.json must exist and parse; the catalog's fields take their defaults.
   JSON.parse(await files.readText(`${folder}/model_index.json`));
   return {};
 }
