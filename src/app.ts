@@ -65,8 +65,14 @@ export function createApp(deps: AppDeps) {
       throw new ApiError('payload_too_large', `The request body is larger than ${JSON_BODY_LIMIT} bytes.`);
     },
   });
-  // The upload route sets its own, larger limit.
-  api.use((c, next) => (c.req.path === IMAGE_UPLOAD_PATH ? next() : jsonBodyLimit(c, next)));
+  // The upload route sets its own, larger limit. GET and HEAD bodies are never read, so they are not checked:
+  // on @hono/node-server, asking for the body builds a full `Request`, which an open event stream would keep
+  // for as long as it is connected.
+  api.use((c, next) =>
+    c.req.method === 'GET' || c.req.method === 'HEAD' || c.req.path === IMAGE_UPLOAD_PATH
+      ? next()
+      : jsonBodyLimit(c, next),
+  );
   api.use(
     auth({
       mode: deps.config.authMode,
