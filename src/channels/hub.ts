@@ -129,6 +129,7 @@ export class ChannelHub implements Channels {
         conn.close('auth_expired');
       }
       this.#channels.delete(key);
+      channel.dispose();
       channel = undefined;
     }
     if (!channel) {
@@ -285,6 +286,7 @@ export class ChannelHub implements Channels {
     if (this.#channels.get(channel.key) === channel && channel.idle(now, this.#limits.minAgeMs)) {
       this.#channels.delete(channel.key);
       this.#adminKeys.delete(channel.key);
+      channel.dispose();
     }
   }
 

@@ -1,3 +1,5 @@
+import { type ChunkPool, copyFrame, sharedChunkPool } from './chunk-pool.ts';
+
 export interface ReplayLimits {
   /** Always keep at least this many of the newest events… */
   minEvents: number;
@@ -22,7 +24,8 @@ const MAX_CHUNK = 64 * 1024;
  * `minEvents` or those younger than `minAgeMs`, at most `maxEvents`. Kept compactly, for the garbage
  * collector's sake: the frames' bytes in a few append-only chunks, and per event only numbers in typed-array
  * rings (chunk, offset, length, time), so a full buffer is a handful of objects rather than one object and
- * one string per event. The frames handed out are views of the chunks, never changed afterwards.
+ * one string per event. Chunks come from a `ChunkPool` and go back to it when no held event is in them; the
+ * frames handed out are copies (the chunks' bytes change once reused).
  * @example const frame = buffer.push(seq, `id: c-${seq}\n`, body, now); const missed = buffer.after(lastSeq);
  */
 export class ReplayBuffer {
@@ -40,11 +43,14 @@ export class ReplayBuffer {
   #oldestSeq = 0;
   #size = 0;
 
-  constructor(private readonly limits: ReplayLimits = DEFAULT_REPLAY_LIMITS) {}
+  constructor(
+    private readonly limits: ReplayLimits = DEFAULT_REPLAY_LIMITS,
+    private readonly pool: ChunkPool = sharedChunkPool,
+  ) {}
 
   /**
    * Appends event `seq` (the newest + 1), whose frame is `head` (ASCII: the `id:` line) then `body`, and
-   * returns the stored frame.
+   * returns a copy of its frame to send.
    */
   push(seq: number, head: string, body: Uint8Array, now: number): Uint8Array {
     if (this.#size > 0 && seq !== this.#oldestSeq + this.#size) {
@@ -73,7 +79,7 @@ export class ReplayBuffer {
     this.#at[slot] = now;
     this.#size++;
     this.trim(now);
-    return chunk.subarray(offset, offset + length);
+    return copyFrame(chunk.subarray(offset, offset + length));
   }
 
   /** Drops what the limits no longer require, and the chunks no held event is in. */
@@ -90,12 +96,25 @@ export class ReplayBuffer {
     const keepFrom =
       this.#size > 0 ? (this.#chunkOf[this.#head] ?? 0) : this.#firstChunk + this.#chunks.length;
     if (keepFrom > this.#firstChunk) {
-      this.#chunks.splice(0, keepFrom - this.#firstChunk);
+      for (const chunk of this.#chunks.splice(0, keepFrom - this.#firstChunk)) {
+        this.pool.release(chunk);
+      }
       this.#firstChunk = keepFrom;
       if (this.#chunks.length === 0) {
         this.#fill = 0;
       }
     }
+  }
+
+  /** Gives every chunk back to the pool: the buffer is not used again. */
+  dispose(): void {
+    for (const chunk of this.#chunks) {
+      this.pool.release(chunk);
+    }
+    this.#firstChunk += this.#chunks.length;
+    this.#chunks = [];
+    this.#fill = 0;
+    this.#size = 0;
   }
 
   get size(): number {
@@ -125,7 +144,7 @@ export class ReplayBuffer {
       const slot = (this.#head + (s - this.#oldestSeq)) % this.#at.length;
       const chunk = this.#chunks[(this.#chunkOf[slot] ?? 0) - this.#firstChunk] as Uint8Array;
       const offset = this.#offset[slot] ?? 0;
-      frames.push(chunk.subarray(offset, offset + (this.#length[slot] ?? 0)));
+      frames.push(copyFrame(chunk.subarray(offset, offset + (this.#length[slot] ?? 0))));
     }
     return frames;
   }
@@ -137,7 +156,7 @@ export class ReplayBuffer {
       return last;
     }
     const size = Math.max(length, Math.min(MAX_CHUNK, last ? last.length * 2 : MIN_CHUNK));
-    const chunk = new Uint8Array(size);
+    const chunk = this.pool.take(size);
     this.#chunks.push(chunk);
     this.#fill = 0;
     return chunk;

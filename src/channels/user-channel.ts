@@ -59,4 +59,9 @@ export class UserChannel {
   trim(now: number): void {
     this.#buffer.trim(now);
   }
+
+  /** Once the hub has dropped the channel: its history's memory goes back for reuse. */
+  dispose(): void {
+    this.#buffer.dispose();
+  }
 }

@@ -1,6 +1,5 @@
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
+import { ChunkPool } from '../../src/channels/chunk-pool.ts';
 import type { Connection } from '../../src/channels/connection.ts';
 import { eventBody } from '../../src/channels/frames.ts';
 import { DEFAULT_REPLAY_LIMITS, ReplayBuffer, type ReplayLimits } from '../../src/channels/replay-buffer.ts';
@@ -93,41 +92,97 @@ describe('ReplayBuffer limits (API.md §5: at least the last 1000 or 10 minutes)
   });
 });
 
-/** The garbage collector, exposed at run time when node was not started with --expose-gc. */
-function collector(): () => void {
-  const exposed = (globalThis as { gc?: () => void }).gc;
-  if (exposed) {
-    return exposed;
-  }
-  v8.setFlagsFromString('--expose-gc');
-  return vm.runInNewContext('gc') as () => void;
-}
-
 describe('ReplayBuffer memory', () => {
-  it('lets go of the chunks that hold only dropped frames, so they can be collected', async () => {
-    const gc = collector();
-    const buffer = new ReplayBuffer({ minEvents: 1, minAgeMs: 0, maxEvents: 2 });
-    const body = new Uint8Array(500).fill(0x78); // about two frames a chunk at first
-    const chunks: WeakRef<ArrayBufferLike>[] = [];
-    let last: ArrayBufferLike | undefined;
-    for (let seq = 1; seq <= 200; seq++) {
-      const frame = buffer.push(seq, idLine(seq), body, T0);
-      if (frame.buffer !== last) {
-        last = frame.buffer;
-        chunks.push(new WeakRef(frame.buffer));
+  const text = (frame: Uint8Array) => new TextDecoder().decode(frame);
+  const frameOf = (seq: number, body: Uint8Array) => `${idLine(seq)}${text(body)}`;
+
+  it('reuses the chunks it lets go of: a buffer at its bound stops making new ones', () => {
+    const pool = new ChunkPool();
+    const buffer = new ReplayBuffer({ minEvents: 1, minAgeMs: 0, maxEvents: 100 }, pool);
+    const body = new Uint8Array(500).fill(0x78); // 100 frames ≈ 50 KB: spread over a few chunks
+    for (let seq = 1; seq <= 1000; seq++) {
+      buffer.push(seq, idLine(seq), body, T0);
+    }
+    const madeAtBound = pool.made;
+    for (let seq = 1001; seq <= 20_000; seq++) {
+      buffer.push(seq, idLine(seq), body, T0);
+    }
+    expect(madeAtBound).toBeGreaterThan(3);
+    expect(pool.made).toBe(madeAtBound);
+    expect(buffer.after(19_998)?.map(text)).toEqual([frameOf(19_999, body), frameOf(20_000, body)]);
+  });
+
+  it('hands out copies: frames sent or replayed keep their bytes after their chunk is reused', () => {
+    const pool = new ChunkPool();
+    const buffer = new ReplayBuffer({ minEvents: 1, minAgeMs: 0, maxEvents: 20 }, pool);
+    const bodyOf = (seq: number) => new TextEncoder().encode(`data: ${String(seq).repeat(seq % 50)}\n\n`);
+    const sent: Uint8Array[] = [];
+    const replayed: Uint8Array[] = [];
+    for (let seq = 1; seq <= 3000; seq++) {
+      sent.push(buffer.push(seq, idLine(seq), bodyOf(seq), T0));
+      if (seq % 100 === 0) {
+        replayed.push(...(buffer.after(seq - 5) ?? []));
       }
     }
-    last = undefined;
-    await new Promise((resolve) => setImmediate(resolve)); // weak refs are kept until the job ends
-    gc();
-    expect(chunks.length).toBeGreaterThan(5);
-    const alive = chunks.filter((r) => r.deref() !== undefined).length;
-    expect(alive).toBeGreaterThanOrEqual(1);
-    expect(alive).toBeLessThanOrEqual(2); // the chunks of events 199 and 200
-    expect(buffer.after(198)?.map((f) => f.length)).toEqual([
-      idLine(199).length + 500,
-      idLine(200).length + 500,
+    expect(pool.made).toBeLessThan(20); // the chunks were reused many times over…
+    sent.forEach((frame, i) => {
+      expect(text(frame)).toBe(frameOf(i + 1, bodyOf(i + 1))); // …and not one sent frame changed
+    });
+    expect(replayed.map(text)).toEqual(
+      range(1, 30).flatMap((n) => range(n * 100 - 4, n * 100).map((seq) => frameOf(seq, bodyOf(seq)))),
+    );
+  });
+
+  it('gives every chunk back when its channel is dropped, for the next buffer to use', () => {
+    const pool = new ChunkPool();
+    const first = new ReplayBuffer(DEFAULT_REPLAY_LIMITS, pool);
+    for (let seq = 1; seq <= 500; seq++) {
+      first.push(seq, idLine(seq), BODY, T0);
+    }
+    const made = pool.made;
+    first.dispose();
+    expect(pool.freeBytes).toBeGreaterThan(500 * BODY.length);
+    const second = new ReplayBuffer(DEFAULT_REPLAY_LIMITS, pool);
+    for (let seq = 1; seq <= 500; seq++) {
+      second.push(seq, idLine(seq), BODY, T0);
+    }
+    expect(pool.made).toBe(made);
+    expect(seqs(second.after(497))).toEqual([498, 499, 500]);
+  });
+
+  it('cuts chunks from arenas, apart from frames too large to share one', () => {
+    const KiB = 1024;
+    const pool = new ChunkPool(0, 64 * KiB); // chunks up to 16 KiB share an arena
+    const chunks = [pool.take(16 * KiB), pool.take(8 * KiB), pool.take(16 * KiB), pool.take(16 * KiB)];
+    expect(pool.arenas).toBe(1);
+    expect(new Set(chunks.map((c) => c.buffer)).size).toBe(1);
+    expect(chunks.map((c) => [c.byteOffset / KiB, c.length / KiB])).toEqual([
+      [0, 16],
+      [16, 8],
+      [24, 16],
+      [40, 16],
     ]);
+    const next = pool.take(16 * KiB); // 8 KiB left: a new arena
+    expect([pool.arenas, next.byteOffset, next.buffer === chunks[0]?.buffer]).toEqual([2, 0, false]);
+    const large = pool.take(16 * KiB + 1);
+    expect([large.byteOffset, large.buffer.byteLength, pool.arenas, pool.made]).toEqual([
+      0,
+      16 * KiB + 1,
+      2,
+      6,
+    ]);
+  });
+
+  it('keeps at most maxBytes of free chunks', () => {
+    const pool = new ChunkPool(4096);
+    pool.release(new Uint8Array(2048));
+    pool.release(new Uint8Array(2048));
+    pool.release(new Uint8Array(1024)); // over the bound: left to the collector
+    expect(pool.freeBytes).toBe(4096);
+    expect(pool.take(2048).length).toBe(2048);
+    expect(pool.take(1024).length).toBe(1024);
+    expect(pool.made).toBe(1);
+    expect(pool.freeBytes).toBe(2048);
   });
 
   it('refuses an event out of order', () => {
