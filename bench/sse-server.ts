@@ -8,7 +8,7 @@
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { monitorEventLoopDelay, PerformanceObserver, performance } from 'node:perf_hooks';
 import { serve as serveNode } from '@hono/node-server';
 import { Server as IoServer } from 'socket.io';
@@ -373,6 +373,31 @@ if (process.env.BENCH_SSE_DEBUG) {
       }
     }
   }).observe({ entryTypes: ['gc'] });
+  // Twice a second: the sockets holding bytes the kernel has not taken yet, and the process's memory.
+  const sockets = new Set<Socket>();
+  target.server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  setInterval(() => {
+    setImmediate(() => {
+      let waiting = 0;
+      let bytes = 0;
+      for (const socket of sockets) {
+        if (socket.writableLength > 0) {
+          waiting++;
+          bytes += socket.writableLength;
+        }
+      }
+      if (waiting > 0) {
+        console.error(`[server] ${waiting} of ${sockets.size} sockets with unsent bytes (${bytes} B)`);
+      }
+      const m = process.memoryUsage();
+      console.error(
+        `[server] at ${performance.now().toFixed(0)}: heapUsed ${(m.heapUsed / 1e6).toFixed(1)} MB, external ${(m.external / 1e6).toFixed(1)} MB, arrayBuffers ${(m.arrayBuffers / 1e6).toFixed(1)} MB`,
+      );
+    });
+  }, 500).unref();
   let last = performance.now();
   setInterval(() => {
     const now = performance.now();
@@ -425,8 +450,29 @@ serve(async (req) => {
       return clock();
     case 'count':
       return target.connections();
-    case 'level':
-      return runLevel(req.level);
+    case 'level': {
+      if (!process.env.BENCH_SSE_HEAPPROF) {
+        return runLevel(req.level);
+      }
+      // Diagnosis: what the level allocates that outlives young collections (live, or collected by a major
+      // one), sampled by V8's heap profiler and written next to the heap snapshots.
+      const { Session } = await import('node:inspector/promises');
+      const session = new Session();
+      session.connect();
+      await session.post('HeapProfiler.startSampling', {
+        samplingInterval: 1024,
+        includeObjectsCollectedByMajorGC: true,
+        includeObjectsCollectedByMinorGC: false,
+      });
+      const result = await runLevel(req.level);
+      const { profile } = await session.post('HeapProfiler.stopSampling');
+      (await import('node:fs')).writeFileSync(
+        `/tmp/heapprof-${kind}-${Date.now()}.heapprofile`,
+        JSON.stringify(profile),
+      );
+      session.disconnect();
+      return result;
+    }
     case 'exit':
       await Promise.race([target.close(), new Promise((r) => setTimeout(r, 3000))]);
       await Promise.race([database.close(), new Promise((r) => setTimeout(r, 2000))]);
