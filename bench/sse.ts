@@ -386,7 +386,9 @@ function report(steps: Step[], meta: Meta): string {
   const sustained = (s: Step) =>
     s.best
       ? `${fmtInt(s.best.rate)}${s.cutShort ? ' (cut short)' : ''}`
-      : `< ${fmtInt(s.levels.at(-1)?.target ?? 0)}`;
+      : s.levels.length === 0
+        ? 'no level run (time budget spent)'
+        : `< ${fmtInt(s.levels.at(-1)?.target ?? 0)}`;
   const rows: string[][] = [];
   for (const n of COUNTS) {
     const cells = (f: (s: Step) => string) =>
