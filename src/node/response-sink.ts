@@ -41,6 +41,10 @@ class ResponseSink implements FrameSink {
       this.#held.push(frame);
       return this.#held.length;
     }
+    return this.#send(frame);
+  }
+
+  #send(frame: Uint8Array): number {
     if (!this.#res.write(frame) || this.#waiting > 0) {
       this.#waiting++;
     }
@@ -63,13 +67,13 @@ class ResponseSink implements FrameSink {
     this.#gone = listener;
   }
 
-  /** Sends the head and the held frames. */
+  /** Sends the head and the held frames (also when the stream was ended meanwhile: they say why). */
   start(status: number, headers: OutgoingHttpHeaders): void {
     const held = this.#held ?? [];
     this.#held = undefined;
     this.#res.writeHead(status, headers);
     for (const frame of held) {
-      this.write(frame);
+      this.#send(frame);
     }
     if (this.#endWhenStarted) {
       this.#res.end();

@@ -189,4 +189,28 @@ describe("Node's response sink answers what the portable stream answers", () => 
     }
     expect(raws[1]).toBe(raws[0]);
   });
+
+  it('the same answer to a stream revoked between its authentication and its start', async () => {
+    // The hub remembers a revocation for a minute: a request that authenticated just before it (the
+    // database did not know yet) is answered with the frames that say why, then the end.
+    const late = [await h.createUser(), await h.createUser()];
+    const raws: string[] = [];
+    for (const [i, port] of [portablePort, nodePort].entries()) {
+      const who = late[i] as TestUser;
+      h.channels.closeUser(who.user.user_id);
+      const { raw, body, ended } = await rawGet(
+        port,
+        '/api/v1/events',
+        { Authorization: `Bearer ${who.token}` },
+        Infinity,
+      );
+      expect(ended).toBe(true);
+      expect(body.replace(/"connection_id":"[^"]+"/, '"connection_id":"<id>"')).toBe(
+        `retry: 3000\n\nevent: connected\ndata: {"connection_id":"<id>","user_id":"${who.user.user_id}","is_admin":false}\n\n` +
+          'event: auth_expired\ndata: {"reason":"token_revoked"}\n\n',
+      );
+      raws.push(raw.replace(who.user.user_id, '<user>'));
+    }
+    expect(raws[1]).toBe(raws[0]);
+  });
 });
