@@ -236,7 +236,9 @@ describe('web UI', () => {
       lifetimeS: 3600,
     });
     await page.evaluate((token) => localStorage.setItem('easel.token', token), expired);
-    await page.getByRole('radio', { name: 'Mine' }).check();
+    // click, not check: the 401 can swap the page for the login form before check() reads the radio back
+    // (it then waits for a radio that is gone).
+    await page.getByRole('radio', { name: 'Mine' }).click();
     await page.getByTestId('login-message').filter({ hasText: EXPIRED }).waitFor();
     expect(await page.evaluate(() => localStorage.getItem('easel.token'))).toBeNull();
     await screenshot(page, 'expired-session');
