@@ -11,32 +11,33 @@ import { PgDialect } from 'drizzle-orm/pg-core';
 import PgBoss from 'pg-boss';
 import postgres from 'postgres';
 import { ChannelHub } from '../src/channels/hub.ts';
-import { readableSinks } from '../src/channels/readable-sink.ts';
 import { TicketStore } from '../src/channels/tickets.ts';
-import { systemClock } from '../src/clock.ts';
+import type { AuthUser } from '../src/core/actor.ts';
+import { systemClock } from '../src/core/clock.ts';
+import type { QueueSettings, ServiceContext } from '../src/core/context.ts';
+import { createJsonLogger } from '../src/core/logger.ts';
 import { migrate } from '../src/db/migrate.ts';
 import type { Database } from '../src/db/types.ts';
 import type { AppDeps } from '../src/deps.ts';
 import { contextFromDeps } from '../src/deps.ts';
 import { HttpMetrics } from '../src/http/metrics.ts';
+import { readableSinks } from '../src/http/readable-sink.ts';
 import { MemoryBlobStore } from '../src/images/memory-blob-store.ts';
 import { unavailableCodec } from '../src/images/unavailable-codec.ts';
 import { createUrlSigner } from '../src/images/url-signer.ts';
-import { createJsonLogger } from '../src/logger.ts';
 import { staticCatalog } from '../src/models/catalog.ts';
 import { readMigrationsFromDir } from '../src/node/migrations-fs.ts';
 import { openPostgres } from '../src/node/postgres-client.ts';
-import { IdleProcessor } from '../src/scheduler/idle.ts';
 import { LoginRateLimiter } from '../src/services/auth/login-rate-limiter.ts';
 import { pbkdf2Hasher } from '../src/services/auth/passwords.ts';
 import { hs256Tokens } from '../src/services/auth/tokens.ts';
-import type { AuthUser, QueueSettings, ServiceContext } from '../src/services/context.ts';
 import { encodeCursor } from '../src/services/queue/cursor.ts';
 import { enqueueBatch } from '../src/services/queue/enqueue-batch.ts';
 import { listItems } from '../src/services/queue/list-items.ts';
 import { claimNextItem, nextItemIdQuery } from '../src/services/queue/next-item.ts';
 import { getQueueStatus } from '../src/services/queue/status.ts';
 import { createUser } from '../src/services/users/index.ts';
+import { IdleWorkers } from '../src/worker/idle.ts';
 import { migrationsDir, PG_ADMIN_URL } from '../tests/helpers/database.ts';
 import { TINY_MODEL_KEY, textToImageGraph } from '../tests/helpers/graphs.ts';
 
@@ -151,14 +152,13 @@ function benchDeps(database: Database): AppDeps {
     tokens: hs256Tokens(new TextEncoder().encode('bench-secret-bench-secret-bench-secret-0123'), systemClock),
     loginLimiter: new LoginRateLimiter(systemClock),
     metrics: new HttpMetrics(),
-    events: { publish: () => {} },
     channels,
     streamSinks: readableSinks,
     tickets: new TicketStore(systemClock),
     images: unavailableCodec,
     blobs: new MemoryBlobStore(),
     urlSigner: createUrlSigner(new TextEncoder().encode('bench-secret-bench-secret-bench-secret-0123')),
-    processor: new IdleProcessor(),
+    workers: new IdleWorkers(),
     models: staticCatalog([
       {
         key: TINY_MODEL_KEY,

@@ -16,14 +16,13 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import postgres from 'postgres';
 import { writeTinyModel } from '../scripts/tiny-model/write.ts';
 import { createApp } from '../src/app.ts';
-import { startScheduler } from '../src/boot.ts';
+import { startWorkers } from '../src/boot.ts';
+import type { ServerEvent } from '../src/core/events.ts';
+import { createJsonLogger } from '../src/core/logger.ts';
 import { parseEnv } from '../src/env.ts';
-import type { ServerEvent } from '../src/events/interface.ts';
-import { createJsonLogger } from '../src/logger.ts';
 import { buildNodeDeps } from '../src/node/boot.ts';
 import { loadDiffusionModel } from '../src/node/onnx-model.ts';
 import { decodeLatents, denoise, encodePrompt, makeNoise } from '../src/runtime/pipeline.ts';
-import { Scheduler } from '../src/scheduler/scheduler.ts';
 import { textToImageGraph } from '../tests/helpers/graphs.ts';
 
 interface Case {
@@ -149,22 +148,18 @@ async function easel(modelsDir: string, c: Case): Promise<Omit<Row, 'label' | 'b
     LOG_LEVEL: 'warn',
   });
   const logger = createJsonLogger({ level: 'warn' });
-  const { deps, database, runtime } = await buildNodeDeps(env, logger);
+  const { deps, pool, database, runtime } = await buildNodeDeps(env, logger);
   const seen: ServerEvent[] = [];
   let waiting: { ids: Set<unknown>; resolve: () => void } | null = null;
-  const hub = deps.events;
-  deps.events = {
-    publish(e) {
-      seen.push(e);
-      hub.publish(e);
-      if (waiting && e.name === 'queue_item_status_changed' && e.data.status === 'completed') {
-        waiting.ids.delete(e.data.item_id);
-        if (waiting.ids.size === 0) {
-          waiting.resolve();
-        }
+  deps.channels.observe((e) => {
+    seen.push(e);
+    if (waiting && e.name === 'queue_item_status_changed' && e.data.status === 'completed') {
+      waiting.ids.delete(e.data.item_id);
+      if (waiting.ids.size === 0) {
+        waiting.resolve();
       }
-    },
-  };
+    }
+  });
   /** Resolves when every item of `enqueue`'s answer has completed (events, not polling). */
   const completed = async (enqueue: Promise<{ item_ids: number[] }>) => {
     const done = new Promise<void>((resolve) => {
@@ -204,7 +199,7 @@ async function easel(modelsDir: string, c: Case): Promise<Omit<Row, 'label' | 'b
     return res.json();
   };
   try {
-    await startScheduler(deps, runtime);
+    await startWorkers(deps, pool, runtime);
     const { token } = await call('POST', '/api/v1/auth/login', undefined, ADMIN);
     const graph = (seed: number) =>
       textToImageGraph({ model: c.model, width: c.size, height: c.size, steps: c.steps, seed });
@@ -239,8 +234,8 @@ async function easel(modelsDir: string, c: Case): Promise<Omit<Row, 'label' | 'b
       childRssMb: await childRss(runtime.pid),
     };
   } finally {
-    if (deps.processor instanceof Scheduler) {
-      await deps.processor.close();
+    if (pool) {
+      await pool.close();
     }
     await runtime.close();
     deps.channels.close();

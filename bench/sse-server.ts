@@ -15,18 +15,18 @@ import { Server as IoServer } from 'socket.io';
 import { createApp } from '../src/app.ts';
 import { buildDeps } from '../src/boot.ts';
 import { sseFrame } from '../src/channels/frames.ts';
+import type { AuthUser } from '../src/core/actor.ts';
+import { createJsonLogger } from '../src/core/logger.ts';
 import type { AppDeps } from '../src/deps.ts';
 import { contextFromDeps } from '../src/deps.ts';
 import { parseEnv } from '../src/env.ts';
 import { bearerToken } from '../src/http/middleware/auth.ts';
 import { MemoryBlobStore } from '../src/images/memory-blob-store.ts';
 import { unavailableCodec } from '../src/images/unavailable-codec.ts';
-import { createJsonLogger } from '../src/logger.ts';
 import { nodeFiles } from '../src/node/boot.ts';
 import { nodeStreamSinks } from '../src/node/response-sink.ts';
 import { authenticate } from '../src/services/auth/authenticate.ts';
 import { pbkdf2Hasher } from '../src/services/auth/passwords.ts';
-import type { AuthUser } from '../src/services/context.ts';
 import { createUser } from '../src/services/users/index.ts';
 import { openTestDatabase } from '../tests/helpers/database.ts';
 import {
@@ -53,7 +53,7 @@ if (!gc) {
 const setupStart = performance.now();
 const database = await openTestDatabase('pglite');
 const logger = createJsonLogger({ level: 'error', write: () => {} });
-const booted = await buildDeps({
+const { deps: booted } = await buildDeps({
   env: parseEnv({ JWT_SECRET: 'bench-secret-bench-secret-bench-secret-0123', MODELS_DIR: '/nonexistent' }),
   database,
   files: nodeFiles,

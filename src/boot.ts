@@ -1,24 +1,25 @@
 import { ChannelHub, type ChannelHubOptions } from './channels/hub.ts';
 import type { StreamSinks } from './channels/sink.ts';
 import { TicketStore } from './channels/tickets.ts';
-import { systemClock } from './clock.ts';
+import { systemClock } from './core/clock.ts';
+import type { BlobStore, ImageCodec } from './core/images.ts';
+import type { Logger } from './core/logger.ts';
+import type { ModelCatalog, ModelInfo } from './core/models.ts';
 import { migrate, readMigrations } from './db/migrate.ts';
 import type { Database } from './db/types.ts';
 import { type AppDeps, contextFromDeps } from './deps.ts';
 import type { Env } from './env.ts';
 import { HttpMetrics } from './http/metrics.ts';
-import type { BlobStore, ImageCodec } from './images/interface.ts';
 import { createUrlSigner } from './images/url-signer.ts';
-import type { Logger } from './logger.ts';
-import { type ModelCatalog, type ModelInfo, staticCatalog } from './models/catalog.ts';
+import { staticCatalog } from './models/catalog.ts';
 import type { InferenceRuntime } from './runtime/interface.ts';
-import { IdleProcessor } from './scheduler/idle.ts';
-import { Scheduler } from './scheduler/scheduler.ts';
 import { bootstrapAdmin } from './services/auth/bootstrap-admin.ts';
 import { LoginRateLimiter } from './services/auth/login-rate-limiter.ts';
 import { pbkdf2Hasher } from './services/auth/passwords.ts';
 import { hs256Tokens } from './services/auth/tokens.ts';
 import { queueStatusCounts } from './services/queue/status.ts';
+import { IdleWorkers } from './worker/idle.ts';
+import { WorkerPool } from './worker/pool.ts';
 
 /** The file access each runtime entry gives the portable boot code. */
 export interface BootFiles {
@@ -137,11 +138,11 @@ export async function buildDeps(opts: {
   projectRoot: string;
   persistSecret?: boolean;
   /**
-   * Runs the models; with one, a `Scheduler` processes the queue (start it with `startScheduler` once the
+   * Runs the models; with one, a `WorkerPool` processes the queue (start it with `startWorkers` once the
    * server listens), without one the queue is kept but nothing runs.
    */
   runtime?: InferenceRuntime;
-}): Promise<AppDeps> {
+}): Promise<{ deps: AppDeps; pool: WorkerPool | null }> {
   const { env, database, files, logger, projectRoot, runtime } = opts;
   const migrations = await readMigrations((p) => files.readText(`${projectRoot}drizzle/${p}`));
   const applied = await migrate(database.db, migrations);
@@ -155,6 +156,7 @@ export async function buildDeps(opts: {
     loadQueueStatus: (queueId) => queueStatusCounts(database.db, queueId),
     ...opts.hub,
   });
+  const pool = runtime ? new WorkerPool({ runtime, logger, fairness: env.QUEUE_FAIRNESS }) : null;
   const deps: AppDeps = {
     config: {
       version: pkg.version,
@@ -170,16 +172,13 @@ export async function buildDeps(opts: {
     tokens: hs256Tokens(new TextEncoder().encode(secret), clock),
     loginLimiter: new LoginRateLimiter(clock),
     metrics: new HttpMetrics(),
-    events: channels,
     channels,
     streamSinks: opts.streamSinks,
     tickets: new TicketStore(clock),
     images: opts.images,
     blobs: opts.blobs,
     urlSigner: createUrlSigner(new TextEncoder().encode(secret)),
-    processor: runtime
-      ? new Scheduler({ runtime, logger, fairness: env.QUEUE_FAIRNESS })
-      : new IdleProcessor(),
+    workers: pool ?? new IdleWorkers(),
     models: await readModelCatalog(files, env.MODELS_DIR, logger),
     readiness: () => {
       const model = runtime?.modelLoaded ?? false;
@@ -196,19 +195,23 @@ export async function buildDeps(opts: {
       logger.info('admin created from ADMIN_EMAIL', { user_id: admin.user_id, email: admin.email });
     }
   }
-  return deps;
+  return { deps, pool };
 }
 
 /**
- * Starts the queue's scheduler (recovering items a crash left running) and loads the first model that
+ * Starts the queue's workers (recovering items a crash left running) and loads the first model that
  * loads, so `/ready` turns 200. Does nothing without a runtime.
- * @example await startScheduler(deps, runtime);
+ * @example await startWorkers(deps, pool, runtime);
  */
-export async function startScheduler(deps: AppDeps, runtime: InferenceRuntime | undefined): Promise<void> {
-  if (!runtime || !(deps.processor instanceof Scheduler)) {
+export async function startWorkers(
+  deps: AppDeps,
+  pool: WorkerPool | null,
+  runtime: InferenceRuntime | undefined,
+): Promise<void> {
+  if (!runtime || !pool) {
     return;
   }
-  await deps.processor.start(contextFromDeps(deps, 'scheduler', null));
+  await pool.start(contextFromDeps(deps, 'worker', null));
   for (const model of deps.models.list()) {
     try {
       await runtime.preload(model.key);

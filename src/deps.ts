@@ -2,19 +2,17 @@ import type { Context } from 'hono';
 import type { Channels } from './channels/interface.ts';
 import type { StreamSinks } from './channels/sink.ts';
 import type { TicketStore } from './channels/tickets.ts';
-import type { Clock } from './clock.ts';
-import type { Db } from './db/types.ts';
-import type { EventPublisher } from './events/interface.ts';
+import type { AuthUser } from './core/actor.ts';
+import type { PasswordHasher, TokenService } from './core/auth.ts';
+import type { Clock } from './core/clock.ts';
+import type { QueueSettings, ServiceContext } from './core/context.ts';
+import type { Db } from './core/db.ts';
+import type { BlobStore, ImageCodec, UrlSigner } from './core/images.ts';
+import type { Logger } from './core/logger.ts';
+import type { ModelCatalog } from './core/models.ts';
+import type { Workers } from './core/workers.ts';
 import type { HttpMetrics } from './http/metrics.ts';
-import type { BlobStore, ImageCodec } from './images/interface.ts';
-import type { UrlSigner } from './images/url-signer.ts';
-import type { Logger } from './logger.ts';
-import type { ModelCatalog } from './models/catalog.ts';
-import type { Processor } from './scheduler/interface.ts';
 import type { LoginRateLimiter } from './services/auth/login-rate-limiter.ts';
-import type { PasswordHasher } from './services/auth/passwords.ts';
-import type { TokenService } from './services/auth/tokens.ts';
-import type { AuthUser, QueueSettings, ServiceContext } from './services/context.ts';
 
 /** What the app needs from its configuration (the rest stays with the entry). */
 export interface AppConfig {
@@ -35,10 +33,9 @@ export interface AppDeps {
   tokens: TokenService;
   loginLimiter: LoginRateLimiter;
   metrics: HttpMetrics;
-  events: EventPublisher;
-  processor: Processor;
+  workers: Workers;
   models: ModelCatalog;
-  /** The per-user channels behind the event stream; also the `events` publisher in production. */
+  /** The channel hub: per-user channels behind the event stream, the publisher of every event. */
   channels: Channels;
   /** How event streams reach clients: a `ReadableStream` body, or on Node the response itself. */
   streamSinks: StreamSinks;
@@ -68,10 +65,9 @@ export function contextFromDeps(deps: AppDeps, requestId: string, actor: AuthUse
     loginLimiter: deps.loginLimiter,
     userMaxPending: deps.config.userMaxPending,
     queue: deps.config.queue,
-    events: deps.events,
-    processor: deps.processor,
+    workers: deps.workers,
     models: deps.models,
-    streams: deps.channels,
+    channels: deps.channels,
     images: deps.images,
     blobs: deps.blobs,
     urlSigner: deps.urlSigner,

@@ -14,12 +14,12 @@
 // as the project's tsc has no Deno types.
 import { createApp } from './app.ts';
 import { type BootFiles, buildDeps } from './boot.ts';
-import { readableSinks } from './channels/readable-sink.ts';
+import { createJsonLogger } from './core/logger.ts';
 import { openPglite } from './db/pglite.ts';
 import { EnvError, parseEnv } from './env.ts';
+import { readableSinks } from './http/readable-sink.ts';
 import { MemoryBlobStore } from './images/memory-blob-store.ts';
 import { unavailableCodec } from './images/unavailable-codec.ts';
-import { createJsonLogger } from './logger.ts';
 
 const source = Deno.env.toObject();
 let env: ReturnType<typeof parseEnv>;
@@ -58,7 +58,7 @@ const files: BootFiles = {
   },
   isNotFound: (err) => err instanceof Deno.errors.NotFound,
 };
-const deps = await buildDeps({
+const { deps } = await buildDeps({
   env,
   database,
   files,

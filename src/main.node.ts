@@ -1,11 +1,10 @@
 import { serve } from '@hono/node-server';
 import { createApp } from './app.ts';
-import { startScheduler } from './boot.ts';
+import { startWorkers } from './boot.ts';
+import { createJsonLogger } from './core/logger.ts';
 import { EnvError, parseEnv } from './env.ts';
-import { createJsonLogger } from './logger.ts';
 import { buildNodeDeps } from './node/boot.ts';
 import { mountWebUi } from './node/static.ts';
-import { Scheduler } from './scheduler/scheduler.ts';
 
 let env: ReturnType<typeof parseEnv>;
 try {
@@ -19,7 +18,7 @@ try {
 }
 
 const logger = createJsonLogger({ level: env.LOG_LEVEL });
-const { deps, database, runtime } = await buildNodeDeps(env, logger);
+const { deps, pool, database, runtime } = await buildNodeDeps(env, logger);
 const app = createApp(deps);
 await mountWebUi(app, { projectRoot: new URL('../', import.meta.url).pathname });
 
@@ -27,7 +26,7 @@ const server = serve({ fetch: app.fetch, hostname: env.HOST, port: env.PORT }, (
   // Printed at every log level: scripts and people wait for this line.
   console.log(`listening on http://${env.HOST}:${info.port}`);
 });
-await startScheduler(deps, runtime);
+await startWorkers(deps, pool, runtime);
 
 let stopping = false;
 async function shutdown(signal: string) {
@@ -39,9 +38,9 @@ async function shutdown(signal: string) {
   deps.channels.close(); // ends the open event streams so the listener can close
   server.close();
   // The running item stops where it is; the next start recovers it (back to pending).
-  const scheduler = deps.processor instanceof Scheduler ? deps.processor.close() : undefined;
+  const workers = pool?.close();
   await runtime.close();
-  await scheduler;
+  await workers;
   await database.close();
   process.exit(0);
 }

@@ -1,11 +1,10 @@
-import type { Clock } from '../clock.ts';
-import type { ServerEvent } from '../events/interface.ts';
-import type { Logger } from '../logger.ts';
+import type { Clock } from '../core/clock.ts';
+import type { ServerEvent } from '../core/events.ts';
+import type { Logger } from '../core/logger.ts';
 import { type CloseReason, Connection, type ConnectionInfo } from './connection.ts';
 import { encodeFrame, eventBody, PING_FRAME, RETRY_FRAME, sseFrame } from './frames.ts';
-import type { Channels } from './interface.ts';
+import type { Channels, ConnectRequest } from './interface.ts';
 import { DEFAULT_REPLAY_LIMITS, type ReplayLimits } from './replay-buffer.ts';
-import type { FrameSink } from './sink.ts';
 import { UserChannel } from './user-channel.ts';
 
 export const ANONYMOUS_CHANNEL = 'anonymous';
@@ -21,16 +20,6 @@ export interface ChannelHubOptions {
   pingIntervalMs?: number;
   /** At most one `queue_status` per queue per this many ms. */
   statusIntervalMs?: number;
-}
-
-/** What the event stream asks the hub for one new connection. */
-export interface ConnectRequest {
-  info: ConnectionInfo;
-  /** Anonymous connections share one channel that only gets queue-wide events. */
-  anonymous: boolean;
-  lastEventId: string | undefined;
-  /** Where the stream's frames go (the response to the client). */
-  sink: FrameSink;
 }
 
 const connectedFrame = (info: ConnectionInfo) =>
@@ -57,6 +46,7 @@ const REVOCATION_MEMORY_MS = 60_000;
 export class ChannelHub implements Channels {
   readonly #channels = new Map<string, UserChannel>();
   readonly #adminKeys = new Set<string>();
+  readonly #observers = new Set<(event: ServerEvent) => void>();
   /** Connections in ping buckets, one bucket a tick, so pings are spread over the interval. */
   readonly #buckets: Set<Connection>[];
   #bucketAt = 0;
@@ -83,7 +73,23 @@ export class ChannelHub implements Channels {
   }
 
   /** Delivers an event (after the database write it announces). */
+  /**
+   * `listener` sees every event published from now on, after its delivery to the channels (not the coalesced
+   * `queue_status` the hub makes itself); the returned function stops it. Tests and benchmarks wait on it.
+   */
+  observe(listener: (event: ServerEvent) => void): () => void {
+    this.#observers.add(listener);
+    return () => this.#observers.delete(listener);
+  }
+
   publish(event: ServerEvent): void {
+    this.#deliver(event);
+    for (const listener of this.#observers) {
+      listener(event);
+    }
+  }
+
+  #deliver(event: ServerEvent): void {
     const now = this.opts.clock.now().getTime();
     // Serialised and encoded once; each channel adds its own `id:` line.
     const body = eventBody(event.name, { ...event.data, queue_id: event.queueId });
@@ -330,7 +336,7 @@ export class ChannelHub implements Channels {
     for (const queueId of queues) {
       try {
         const counts = await this.opts.loadQueueStatus(queueId);
-        this.publish({ name: 'queue_status', queueId, ownerId: null, data: counts });
+        this.#deliver({ name: 'queue_status', queueId, ownerId: null, data: counts });
       } catch (err) {
         this.opts.logger.error('queue_status failed', { queue_id: queueId, error: (err as Error).message });
       }

@@ -1,5 +1,5 @@
-import type { Clock } from '../clock.ts';
-import type { AuthUser } from '../services/context.ts';
+import type { AuthUser } from '../core/actor.ts';
+import type { Clock } from '../core/clock.ts';
 
 export const TICKET_TTL_S = 60;
 

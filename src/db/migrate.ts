@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import type { Db } from './types.ts';
+import type { Db } from '../core/db.ts';
 
 /** One migration file from `drizzle/`, as read by the runtime's file reader. */
 export interface MigrationFile {

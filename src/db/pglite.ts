@@ -1,6 +1,5 @@
 import { PGlite } from '@electric-sql/pglite';
 import { drizzle } from 'drizzle-orm/pglite';
-import * as schema from './schema/index.ts';
 import type { Database } from './types.ts';
 
 /**
@@ -10,6 +9,6 @@ import type { Database } from './types.ts';
 export async function openPglite(dataDir?: string): Promise<Database> {
   const client = dataDir ? new PGlite(dataDir) : new PGlite();
   await client.waitReady;
-  const db = drizzle({ client, schema });
+  const db = drizzle({ client });
   return { db, driver: 'pglite', close: () => client.close() };
 }

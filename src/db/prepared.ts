@@ -1,6 +1,6 @@
 import type { SQL } from 'drizzle-orm';
 import type { PgDialect, PgSession } from 'drizzle-orm/pg-core';
-import type { DbOrTx } from './types.ts';
+import type { DbOrTx } from '../core/db.ts';
 
 /**
  * Runs raw SQL as a prepared statement where the driver has them (postgres.js keeps one per connection and

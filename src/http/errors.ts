@@ -1,7 +1,6 @@
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
-import { ImageCodecUnavailableError } from '../images/interface.ts';
 import {
   AuthError,
   BadRequestError,
@@ -14,7 +13,8 @@ import {
   TooLargeError,
   UnsupportedTypeError,
   ValidationError,
-} from '../services/errors.ts';
+} from '../core/errors.ts';
+import { ImageCodecUnavailableError } from '../core/images.ts';
 
 /** The closed set of error codes (API.md section 1). */
 export const ErrorCode = z.enum([

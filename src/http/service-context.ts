@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
+import type { ServiceContext } from '../core/context.ts';
 import { contextFromDeps } from '../deps.ts';
-import type { ServiceContext } from '../services/context.ts';
 import type { AppEnv } from './types.ts';
 
 /**

@@ -1,5 +1,5 @@
+import type { AuthUser } from '../core/actor.ts';
 import type { AppDeps } from '../deps.ts';
-import type { AuthUser } from '../services/context.ts';
 
 export interface AppVariables {
   deps: AppDeps;

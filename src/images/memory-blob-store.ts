@@ -1,4 +1,4 @@
-import type { BlobStore } from './interface.ts';
+import type { BlobStore } from '../core/images.ts';
 
 /**
  * A blob store in memory, for tests and the Deno entry (whose images do not outlive the process).

@@ -1,4 +1,4 @@
-import type { UploadFormat } from './interface.ts';
+import type { UploadFormat } from '../core/images.ts';
 import { isPng } from './png-text.ts';
 
 const startsWith = (bytes: Uint8Array, prefix: number[], at = 0) =>

@@ -1,4 +1,4 @@
-import { type ImageCodec, ImageCodecUnavailableError } from './interface.ts';
+import { type ImageCodec, ImageCodecUnavailableError } from '../core/images.ts';
 import { readPngText } from './png-text.ts';
 
 const unavailable = async (): Promise<never> => {

@@ -1,20 +1,10 @@
-/** Which file of an image a signed URL reaches. */
-export type ImageVariant = 'full' | 'thumbnail';
-
+import type { ImageVariant, UrlSigner } from '../core/images.ts';
 /** Where the image routes live; signed URLs are built on it. */
 export const IMAGE_URL_PREFIX = '/api/v1/images/i';
 
 /** How long a signed URL lives at least, and the step its expiry is rounded up to (so URLs repeat). */
 export const SIGNED_URL_TTL_S = 3600;
 export const SIGNED_URL_STEP_S = 600;
-
-/** Signs and checks image URLs (`?exp=<unix seconds>&sig=<base64url HMAC-SHA256>`). */
-export interface UrlSigner {
-  /** The signature of one variant of one image until `exp`. */
-  sign(imageName: string, variant: ImageVariant, exp: number): Promise<string>;
-  /** Whether `sig` is the signature of this image, variant and `exp` (expiry is the caller's check). */
-  verify(imageName: string, variant: ImageVariant, exp: number, sig: string): Promise<boolean>;
-}
 
 const DOMAIN = 'easel image url v1';
 const encoder = new TextEncoder();

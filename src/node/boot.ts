@@ -2,12 +2,13 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { type BootFiles, buildDeps } from '../boot.ts';
+import type { Logger } from '../core/logger.ts';
+import type { ModelCatalog } from '../core/models.ts';
 import { openPglite } from '../db/pglite.ts';
 import type { Database } from '../db/types.ts';
 import type { AppDeps } from '../deps.ts';
 import type { Env } from '../env.ts';
-import type { Logger } from '../logger.ts';
-import type { ModelCatalog } from '../models/catalog.ts';
+import type { WorkerPool } from '../worker/pool.ts';
 import { ChildRuntime } from './child-runtime.ts';
 import { FsBlobStore } from './fs-blob-store.ts';
 import { openPostgres } from './postgres-client.ts';
@@ -30,7 +31,7 @@ export const nodeFiles: BootFiles = {
 export async function buildNodeDeps(
   env: Env,
   logger: Logger,
-): Promise<{ deps: AppDeps; database: Database; runtime: ChildRuntime }> {
+): Promise<{ deps: AppDeps; pool: WorkerPool | null; database: Database; runtime: ChildRuntime }> {
   await mkdir(env.DATA_DIR, { recursive: true });
   const database = env.DATABASE_URL
     ? openPostgres(env.DATABASE_URL)
@@ -46,7 +47,7 @@ export async function buildNodeDeps(
     threads: 0,
     logger,
   });
-  const deps = await buildDeps({
+  const { deps, pool } = await buildDeps({
     env,
     database,
     files: nodeFiles,
@@ -59,5 +60,5 @@ export async function buildNodeDeps(
     runtime,
   });
   catalog = deps.models;
-  return { deps, database, runtime };
+  return { deps, pool, database, runtime };
 }

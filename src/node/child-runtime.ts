@@ -1,5 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../core/logger.ts';
 import {
   type InferenceRuntime,
   RuntimeCanceled,

@@ -1,6 +1,6 @@
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { BlobStore } from '../images/interface.ts';
+import type { BlobStore } from '../core/images.ts';
 
 /** Keys are relative paths of plain names: no `..`, no leading slash, no odd characters. */
 const KEY = /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-][A-Za-z0-9._-]*)*$/;

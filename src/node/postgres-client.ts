@@ -1,6 +1,5 @@
 import { drizzle } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
-import * as schema from '../db/schema/index.ts';
 import type { Database } from '../db/types.ts';
 
 /**
@@ -9,6 +8,6 @@ import type { Database } from '../db/types.ts';
  */
 export function openPostgres(url: string, options: { max?: number } = {}): Database {
   const client = postgres(url, { max: options.max ?? 10, onnotice: () => {} });
-  const db = drizzle({ client, schema });
+  const db = drizzle({ client });
   return { db, driver: 'postgres', close: () => client.end({ timeout: 5 }) };
 }

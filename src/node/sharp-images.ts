@@ -1,5 +1,5 @@
 import sharp, { type Sharp } from 'sharp';
-import { type ImageCodec, ImageDecodeError } from '../images/interface.ts';
+import { type ImageCodec, ImageDecodeError } from '../core/images.ts';
 import { insertPngText, readPngText } from '../images/png-text.ts';
 
 /** Uploads with more pixels than this are refused as undecodable (about 7000 × 7000). */

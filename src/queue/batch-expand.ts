@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import type { FieldProblem } from '../core/errors.ts';
 import {
   edgesInto,
   Graph,
@@ -11,7 +12,6 @@ import {
   valueChecker,
 } from '../runtime/graph.ts';
 import { getInvocation } from '../runtime/invocations.ts';
-import type { FieldProblem } from '../services/errors.ts';
 
 export const MAX_RUNS = 10_000;
 export const MAX_ITEMS = 100_000;

@@ -1,5 +1,6 @@
 import { createRoute } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import { ConflictError } from '../core/errors.ts';
 import { bearer, createRouter, jsonBody, jsonResponse, problems } from '../http/openapi.ts';
 import { serviceContext } from '../http/service-context.ts';
 import type { AppEnv } from '../http/types.ts';
@@ -16,7 +17,6 @@ import {
   UpdateMeInput,
   updateMe,
 } from '../services/auth/index.ts';
-import { ConflictError } from '../services/errors.ts';
 import { User } from '../services/users/index.ts';
 
 const tags = ['auth'];

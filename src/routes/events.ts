@@ -1,10 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import type { AuthUser } from '../core/actor.ts';
+import { AuthError } from '../core/errors.ts';
 import { bearerToken } from '../http/middleware/auth.ts';
 import { bearer, createRouter, jsonResponse, problems } from '../http/openapi.ts';
 import { serviceContext } from '../http/service-context.ts';
 import { authenticate } from '../services/auth/authenticate.ts';
-import type { AuthUser } from '../services/context.ts';
-import { AuthError } from '../services/errors.ts';
 import { assertQueue } from '../services/queue/access.ts';
 import { SYSTEM_USER_ID } from '../services/users/user-dto.ts';
 

@@ -1,9 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
+import type { ImageVariant } from '../core/images.ts';
 import { ApiError } from '../http/errors.ts';
 import { bearer, createRouter, jsonBody, jsonResponse, problems } from '../http/openapi.ts';
 import { serviceContext } from '../http/service-context.ts';
-import type { ImageVariant } from '../images/url-signer.ts';
 import {
   deleteImage,
   getImage,

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import type { FieldProblem } from '../services/errors.ts';
+import type { FieldProblem } from '../core/errors.ts';
 import { findCycle, sortNodes } from './graph-order.ts';
 import {
   BoardRef,

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { SamplerName } from './samplers.ts';
 
 /**
  * The invocation types a graph may use (API.md section 3): their inputs, outputs and the kinds that
@@ -53,11 +54,8 @@ export interface InvocationSpec {
   rule?: (get: (field: string) => unknown) => { field: string; message: string } | undefined;
 }
 
-export const SCHEDULERS = ['euler', 'euler_a', 'ddim', 'lcm'] as const;
 /** The most steps the `lcm` scheduler can take. */
 export const MAX_LCM_STEPS = 50;
-export const Scheduler = z.enum(SCHEDULERS);
-export type Scheduler = z.infer<typeof Scheduler>;
 
 export const ModelRef = z.strictObject({ key: z.string().min(1).max(200) }).openapi('ModelRef');
 export type ModelRef = z.infer<typeof ModelRef>;
@@ -128,7 +126,7 @@ export const INVOCATIONS: Readonly<Record<InvocationType, InvocationSpec>> = {
       unet: edge('unet'),
       steps: value('integer', Steps, 10),
       cfg_scale: value('float', CfgScale, 7.5),
-      scheduler: value('string', Scheduler, 'euler'),
+      scheduler: value('string', SamplerName, 'euler'),
       denoising_start: value('float', Fraction, 0),
       denoising_end: value('float', Fraction, 1),
       ...COMMON_INPUTS,

@@ -4,7 +4,7 @@
  */
 import type { DiffusionModel, ModelManifest, Tensor } from './model.ts';
 import { createRng, randn } from './rng.ts';
-import { createSampler, type SchedulerName, SD1_SCHEDULE, stepRange } from './schedulers.ts';
+import { createSampler, type SamplerName, SD1_SCHEDULE, stepRange } from './samplers.ts';
 
 /** The inputs of one `denoise_latents` run. */
 export interface DenoiseParams {
@@ -13,7 +13,7 @@ export interface DenoiseParams {
   noise: Tensor;
   steps: number;
   cfgScale: number;
-  scheduler: SchedulerName;
+  scheduler: SamplerName;
   denoisingStart: number;
   denoisingEnd: number;
   seed: number;

@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ConnectionInfo } from '../../src/channels/connection.ts';
 import { ChannelHub, type ChannelHubOptions } from '../../src/channels/hub.ts';
-import { readableSink } from '../../src/channels/readable-sink.ts';
-import type { ServerEvent, ServerEventName } from '../../src/events/interface.ts';
-import { createJsonLogger } from '../../src/logger.ts';
+import type { ServerEvent, ServerEventName } from '../../src/core/events.ts';
+import { createJsonLogger } from '../../src/core/logger.ts';
+import { readableSink } from '../../src/http/readable-sink.ts';
 import { type SseFrame, SseReader, withIds } from '../helpers/sse.ts';
 
 // Every timer of the hub (the 1 s tick, the queue_status coalescing) and its clock run on fake time here,

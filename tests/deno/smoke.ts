@@ -4,22 +4,22 @@
 // Prints `deno smoke: N checks passed`, or exits 1 naming the first failed check. tests/unit/deno.test.ts runs it.
 import { createApp } from '../../src/app.ts';
 import { ChannelHub } from '../../src/channels/hub.ts';
-import { readableSinks } from '../../src/channels/readable-sink.ts';
 import { TicketStore } from '../../src/channels/tickets.ts';
-import { systemClock } from '../../src/clock.ts';
+import { systemClock } from '../../src/core/clock.ts';
+import { createJsonLogger } from '../../src/core/logger.ts';
 import { migrate, readMigrations } from '../../src/db/migrate.ts';
 import { openPglite } from '../../src/db/pglite.ts';
 import type { AppDeps } from '../../src/deps.ts';
 import { HttpMetrics } from '../../src/http/metrics.ts';
+import { readableSinks } from '../../src/http/readable-sink.ts';
 import { MemoryBlobStore } from '../../src/images/memory-blob-store.ts';
 import { unavailableCodec } from '../../src/images/unavailable-codec.ts';
 import { createUrlSigner } from '../../src/images/url-signer.ts';
-import { createJsonLogger } from '../../src/logger.ts';
 import { staticCatalog } from '../../src/models/catalog.ts';
-import { IdleProcessor } from '../../src/scheduler/idle.ts';
 import { LoginRateLimiter } from '../../src/services/auth/login-rate-limiter.ts';
 import { pbkdf2Hasher } from '../../src/services/auth/passwords.ts';
 import { hs256Tokens } from '../../src/services/auth/tokens.ts';
+import { IdleWorkers } from '../../src/worker/idle.ts';
 
 const SECRET = 'deno-smoke-secret-deno-smoke-secret-0123456789';
 const EMAIL = 'admin@example.com';
@@ -68,7 +68,7 @@ const deps: AppDeps = {
   images: unavailableCodec,
   blobs: new MemoryBlobStore(),
   urlSigner: createUrlSigner(new TextEncoder().encode(SECRET)),
-  processor: new IdleProcessor(),
+  workers: new IdleWorkers(),
   models: staticCatalog([]),
   readiness: () => ({ ready: true, checks: { database: true } }),
   clientAddress: () => 'deno-smoke',

@@ -2,25 +2,26 @@ import { sql } from 'drizzle-orm';
 import { expect } from 'vitest';
 import { createApp, type EaselApp } from '../../src/app.ts';
 import { ChannelHub, type ChannelHubOptions } from '../../src/channels/hub.ts';
-import { readableSinks } from '../../src/channels/readable-sink.ts';
 import { TicketStore } from '../../src/channels/tickets.ts';
-import type { Clock } from '../../src/clock.ts';
+import type { Clock } from '../../src/core/clock.ts';
+import { createJsonLogger } from '../../src/core/logger.ts';
+import type { ModelInfo } from '../../src/core/models.ts';
 import type { Database } from '../../src/db/types.ts';
 import { type AppConfig, type AppDeps, contextFromDeps } from '../../src/deps.ts';
-import { MemoryEventPublisher } from '../../src/events/memory.ts';
 import { HttpMetrics } from '../../src/http/metrics.ts';
+import { readableSinks } from '../../src/http/readable-sink.ts';
 import { MemoryBlobStore } from '../../src/images/memory-blob-store.ts';
 import { createUrlSigner } from '../../src/images/url-signer.ts';
-import { createJsonLogger } from '../../src/logger.ts';
-import { type ModelInfo, staticCatalog } from '../../src/models/catalog.ts';
+import { staticCatalog } from '../../src/models/catalog.ts';
 import { sharpCodec } from '../../src/node/sharp-images.ts';
-import { FakeProcessor } from '../../src/scheduler/fake.ts';
 import { LoginRateLimiter } from '../../src/services/auth/login-rate-limiter.ts';
 import { pbkdf2Hasher } from '../../src/services/auth/passwords.ts';
 import { hs256Tokens } from '../../src/services/auth/tokens.ts';
 import { queueStatusCounts } from '../../src/services/queue/status.ts';
 import { createUser, type User } from '../../src/services/users/index.ts';
+import { FakeWorkers } from '../../src/worker/fake.ts';
 import { openTestDatabase } from './database.ts';
+import { EventRecorder } from './event-recorder.ts';
 
 export const TEST_SECRET = 'test-secret-test-secret-test-secret-0123456789';
 export const TEST_PASSWORD = 'correct horse battery';
@@ -78,8 +79,9 @@ export async function createHarness(opts: HarnessOptions = {}) {
     loadQueueStatus: (queueId) => queueStatusCounts(database.db, queueId),
     ...opts.hub,
   });
-  const events = new MemoryEventPublisher(channels);
-  const processor = new FakeProcessor();
+  const events = new EventRecorder();
+  channels.observe((e) => events.record(e));
+  const workers = new FakeWorkers();
   const blobs = new MemoryBlobStore();
   const deps: AppDeps = {
     config: {
@@ -97,14 +99,13 @@ export async function createHarness(opts: HarnessOptions = {}) {
     tokens: hs256Tokens(new TextEncoder().encode(TEST_SECRET), clock),
     loginLimiter: new LoginRateLimiter(clock),
     metrics: new HttpMetrics(),
-    events,
     channels,
     streamSinks: readableSinks,
     tickets: new TicketStore(clock),
     images: sharpCodec(),
     blobs,
     urlSigner: createUrlSigner(new TextEncoder().encode(TEST_SECRET)),
-    processor,
+    workers,
     models: staticCatalog([TINY_MODEL]),
     readiness: () => ({ ready: true, checks: { database: true } }),
     clientAddress: (c) => c.req.header('x-test-client') ?? 'test-client',
@@ -162,7 +163,7 @@ export async function createHarness(opts: HarnessOptions = {}) {
     logs,
     events,
     channels,
-    processor,
+    workers,
     blobs,
     request,
     get: (path: string, o?: RequestOptions) => request('GET', path, o),

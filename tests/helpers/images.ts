@@ -2,7 +2,7 @@ import sharp from 'sharp';
 import { expect } from 'vitest';
 import { contextFromDeps } from '../../src/deps.ts';
 import type { ImageDTO } from '../../src/services/images/index.ts';
-import { saveGeneratedImage } from '../../src/services/images/save-generated-image.ts';
+import { saveGeneratedImage } from '../../src/worker/save-image.ts';
 import type { Harness } from './harness.ts';
 
 export const IMAGES = '/api/v1/images';

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createJsonLogger } from '../../src/logger.ts';
+import { createJsonLogger } from '../../src/core/logger.ts';
 import { ChildRuntime, type ChildRuntimeOptions } from '../../src/node/child-runtime.ts';
 import { RuntimeCanceled, RuntimeError, type RuntimeProgress } from '../../src/runtime/interface.ts';
 import { projectRoot } from './spawn.ts';

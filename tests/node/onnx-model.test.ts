@@ -6,11 +6,11 @@ import { writeTinyModel } from '../../scripts/tiny-model/write.ts';
 import { loadDiffusionModel, readModelManifest } from '../../src/node/onnx-model.ts';
 import type { DiffusionModel } from '../../src/runtime/model.ts';
 import { decodeLatents, denoise, encodePrompt, makeNoise } from '../../src/runtime/pipeline.ts';
-import type { SchedulerName } from '../../src/runtime/schedulers.ts';
+import type { SamplerName } from '../../src/runtime/samplers.ts';
 
 const quiet = { executionProvider: 'cpu' as const, warn: () => {}, threads: 1 };
 
-async function generate(model: DiffusionModel, prompt: string, seed: number, scheduler: SchedulerName) {
+async function generate(model: DiffusionModel, prompt: string, seed: number, scheduler: SamplerName) {
   const latents = await denoise(model, {
     positive: await encodePrompt(model, prompt),
     negative: await encodePrompt(model, ''),

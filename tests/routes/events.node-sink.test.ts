@@ -107,7 +107,7 @@ describe("Node's response sink answers what the portable stream answers", () => 
     const tab = await h.get('/api/v1/events', { token: user.token });
     const sse = new SseReader(tab.body);
     for (let i = 0; i < 3; i++) {
-      h.events.publish({
+      h.channels.publish({
         name: 'batch_enqueued',
         queueId: 'default',
         ownerId: user.user.user_id,

@@ -3,8 +3,8 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { type ServerType, serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readableSinks } from '../../src/channels/readable-sink.ts';
 import type { StreamSinks } from '../../src/channels/sink.ts';
+import { readableSinks } from '../../src/http/readable-sink.ts';
 import { nodeStreamSinks } from '../../src/node/response-sink.ts';
 import { createHarness, type Harness, type TestUser } from '../helpers/harness.ts';
 import { SseReader } from '../helpers/sse.ts';
@@ -137,7 +137,7 @@ describe.each<[string, () => StreamSinks]>([
     await connect(slow.token); // from here on, nothing reads this response
     const payload = 'x'.repeat(64 * 1024);
     const progress = (n: number) =>
-      h.events.publish({
+      h.channels.publish({
         name: 'invocation_progress',
         queueId: 'default',
         ownerId: slow.user.user_id,

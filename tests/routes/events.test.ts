@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ServerEvent, ServerEventName } from '../../src/events/interface.ts';
-import { toQueueItem } from '../../src/services/queue/item-dto.ts';
+import type { ServerEvent, ServerEventName } from '../../src/core/events.ts';
+import { toQueueItem } from '../../src/queue/item-dto.ts';
+import { publishStatusChanged } from '../../src/queue/publish.ts';
 import { claimNextItem } from '../../src/services/queue/next-item.ts';
-import { publishStatusChanged } from '../../src/services/queue/publish.ts';
 import { createHarness, type Harness, problem, type TestUser } from '../helpers/harness.ts';
 import { enqueue, Q } from '../helpers/queue.ts';
 import { type SseFrame, SseReader, withIds } from '../helpers/sse.ts';
@@ -59,7 +59,7 @@ function sentinel(): ServerEvent {
     ownerId: null,
     data: { queue_id: 'default' },
   };
-  h.events.publish(e);
+  h.channels.publish(e);
   return e;
 }
 
@@ -298,14 +298,14 @@ describe('who receives what (API.md §5 table)', () => {
     const claimed = await claimNextItem(h.db, 'default', 'round_robin', h.clock.now());
     expect(claimed?.userId).toBe(alice.user.user_id);
     const running = toQueueItem(claimed as NonNullable<typeof claimed>);
-    await publishStatusChanged(h.db, h.events, running);
+    await publishStatusChanged(h.db, h.channels, running);
     for (const name of [
       'invocation_started',
       'invocation_progress',
       'invocation_complete',
       'invocation_error',
     ] as const) {
-      h.events.publish(invocationEvent(name, running));
+      h.channels.publish(invocationEvent(name, running));
     }
     const cancel = await h.put(`${Q}/cancel_by_batch_ids`, {
       token: alice.token,
@@ -321,7 +321,7 @@ describe('who receives what (API.md §5 table)', () => {
       session_id: 'bs',
       user_id: bob.user.user_id,
     };
-    h.events.publish(invocationEvent('invocation_progress', bItem));
+    h.channels.publish(invocationEvent('invocation_progress', bItem));
     sentinel();
 
     const published = [...h.events.events];
@@ -468,11 +468,11 @@ describe('resuming with Last-Event-ID', () => {
       session_id: 's',
       user_id: user.user.user_id,
     };
-    h.events.publish(invocationEvent('invocation_progress', row));
+    h.channels.publish(invocationEvent('invocation_progress', row));
     expect((await h.put(`${Q}/i/${row.item_id}/cancel`, { token: user.token })).status).toBe(200);
 
     const resumed = await connect({ token: user.token, ...resume(lastSeen) });
-    h.events.publish(invocationEvent('invocation_started', row)); // live, after the replay
+    h.channels.publish(invocationEvent('invocation_started', row)); // live, after the replay
     sentinel();
     const sent = upToSentinel(await keeper.untilEvent('queue_cleared'));
     const got = upToSentinel(await resumed.untilEvent('queue_cleared'));
@@ -510,14 +510,14 @@ describe('resuming with Last-Event-ID', () => {
     const user = await h.createUser();
     const s = await connect({ token: user.token });
     const item = { item_id: 1, batch_id: 'b', session_id: 's', user_id: user.user.user_id };
-    h.events.publish(invocationEvent('invocation_progress', item));
-    h.events.publish(invocationEvent('invocation_progress', item));
+    h.channels.publish(invocationEvent('invocation_progress', item));
+    h.channels.publish(invocationEvent('invocation_progress', item));
     const seen = itemEvents(await s.untilEvent('invocation_progress', 2));
     await s.close();
     // The second event is now 10 minutes old, and 1000 newer ones follow: it is not held any more.
     h.clock.advance(10 * 60_000 + 1);
     for (let i = 0; i < 1000; i++) {
-      h.events.publish(invocationEvent('invocation_progress', item));
+      h.channels.publish(invocationEvent('invocation_progress', item));
     }
     const stale = await connect({ token: user.token, headers: { 'Last-Event-ID': seen[0]?.id as string } });
     expect((await stale.untilEvent('resync')).slice(0, 3)).toEqual([

@@ -402,7 +402,7 @@ describe.each<Who>(['alice', 'bob', 'admin'])('read routes as %s', (who) => {
         total: 4,
       },
       mine: own,
-      processor: { is_started: true, is_processing: false },
+      workers: { is_started: true, is_processing: false },
     });
   });
 

@@ -19,7 +19,7 @@ afterAll(() => h.close());
 
 beforeEach(() => {
   h.events.clear();
-  h.processor.canceled.splice(0);
+  h.workers.canceled.splice(0);
   // Every mutation happens a second after whatever came before, so changed timestamps are visible.
   h.clock.advance(1000);
 });
@@ -187,7 +187,7 @@ describe('enqueue', () => {
       }),
     ]);
     expect(h.events.names()).toEqual(['batch_enqueued']);
-    expect(h.processor.wakes).toBeGreaterThan(0);
+    expect(h.workers.wakes).toBeGreaterThan(0);
   });
 });
 
@@ -222,7 +222,7 @@ describe('cancel one item', () => {
       total: 2,
     });
     expect(h.events.events).toEqual([statusChanged(expected as QueueItem, rows)]);
-    expect(h.processor.canceled).toEqual([]);
+    expect(h.workers.canceled).toEqual([]);
     expect(await auditOf(res, 'queue.canceled')).toEqual([
       entry(res, alice, 'queue.canceled', ['queue_item', String(id)], { owner_user_id: alice.user.user_id }),
     ]);
@@ -262,7 +262,7 @@ describe('cancel one item', () => {
       expect(await res.json()).toEqual(before);
       expect(await allRows()).toEqual(rowsBefore);
       expect(h.events.events).toEqual([]);
-      expect(h.processor.canceled).toEqual([]);
+      expect(h.workers.canceled).toEqual([]);
       expect(await auditOf(res, 'queue.canceled')).toEqual([]);
     },
   );
@@ -279,7 +279,7 @@ describe('cancel one item', () => {
     const expected = { ...before, status: 'canceled', updated_at: now(), completed_at: now() };
     expect(expected.started_at).not.toBeNull();
     expect(await res.json()).toEqual(expected);
-    expect(h.processor.canceled).toEqual([id]);
+    expect(h.workers.canceled).toEqual([id]);
     expect(h.events.events).toEqual([statusChanged(expected as QueueItem, await allRows())]);
   });
 });
@@ -308,7 +308,7 @@ describe('cancel_by_batch_ids', () => {
       canceledEvent(alice.user.user_id, [running, ...pending]),
       statusChanged(runningAfter as QueueItem, rows),
     ]);
-    expect(h.processor.canceled).toEqual([running]);
+    expect(h.workers.canceled).toEqual([running]);
     expect(await auditOf(res, 'queue.canceled')).toEqual([
       entry(res, alice, 'queue.canceled', ['queue', 'default'], { batch_ids: [batch.batch_id], canceled: 3 }),
     ]);
@@ -329,7 +329,7 @@ describe('cancel_by_batch_ids', () => {
       canceledEvent(alice.user.user_id, a.item_ids),
       canceledEvent(bob.user.user_id, b.item_ids),
     ]);
-    expect(h.processor.canceled).toEqual([]);
+    expect(h.workers.canceled).toEqual([]);
     expect(await auditOf(res, 'queue.canceled')).toEqual([
       entry(res, admin, 'queue.canceled', ['queue', 'default'], { batch_ids: batchIds, canceled: 3 }),
     ]);
@@ -362,7 +362,7 @@ describe('cancel_all_except_current', () => {
     expect(await res.json()).toEqual({ canceled: 2 });
     expect((await getItem(running)).status).toBe('in_progress');
     expect(h.events.events).toEqual([canceledEvent(carol.user.user_id, pending)]);
-    expect(h.processor.canceled).toEqual([]);
+    expect(h.workers.canceled).toEqual([]);
     expect(await auditOf(res, 'queue.canceled')).toEqual([
       entry(res, carol, 'queue.canceled', ['queue', 'default'], {
         scope: 'own',
@@ -383,7 +383,7 @@ describe('retry_items_by_id', () => {
     await setStatus(failed, 'failed');
     expect((await h.put(`${Q}/i/${canceled}/cancel`, { token: carol.token })).status).toBe(200);
     const originals = await Promise.all([failed, canceled].map((id) => getItem(id, carol.token)));
-    const wakes = h.processor.wakes;
+    const wakes = h.workers.wakes;
     h.events.clear();
     h.clock.advance(1000);
     const res = await h.put(`${Q}/retry_items_by_id`, {
@@ -442,7 +442,7 @@ describe('retry_items_by_id', () => {
         },
       },
     ]);
-    expect(h.processor.wakes).toBe(wakes + 1);
+    expect(h.workers.wakes).toBe(wakes + 1);
     expect(await auditOf(res, 'queue.retried')).toEqual([
       entry(res, carol, 'queue.retried', ['queue', 'default'], {
         retried_item_ids: [failed, canceled],
@@ -499,7 +499,7 @@ describe('DELETE i/{item_id}', () => {
     expect((await h.get(`${Q}/i/${id}`, { token: alice.token })).status).toBe(404);
     expect((await allRows()).some((r) => r.itemId === id)).toBe(false);
     expect(h.events.events).toEqual([]);
-    expect(h.processor.canceled).toEqual([]);
+    expect(h.workers.canceled).toEqual([]);
     expect(await auditOf(res, 'queue.deleted')).toEqual([
       entry(res, alice, 'queue.deleted', ['queue_item', String(id)], { owner_user_id: alice.user.user_id }),
     ]);
@@ -516,7 +516,7 @@ describe('DELETE i/{item_id}', () => {
     const res = await h.delete(`${Q}/i/${id}`, { token: admin.token });
     expect(res.status).toBe(204);
     expect((await h.get(`${Q}/i/${id}`, { token: admin.token })).status).toBe(404);
-    expect(h.processor.canceled).toEqual([id]);
+    expect(h.workers.canceled).toEqual([id]);
     const canceled = { ...before, status: 'canceled', updated_at: now(), completed_at: now() };
     const rowsAtCancel = rowsBefore.map((r) =>
       r.itemId === id
@@ -621,7 +621,7 @@ describe('clear', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ deleted: rows.length });
     expect(await allRows()).toEqual([]);
-    expect(h.processor.canceled).toEqual(runningIds);
+    expect(h.workers.canceled).toEqual(runningIds);
     expect(h.events.events).toEqual([
       { name: 'queue_cleared', queueId: 'default', ownerId: null, data: { queue_id: 'default' } },
     ]);

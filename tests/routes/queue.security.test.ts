@@ -20,7 +20,7 @@ afterAll(() => h.close());
 
 beforeEach(() => {
   h.events.clear();
-  h.processor.canceled.splice(0);
+  h.workers.canceled.splice(0);
 });
 
 /** Every queue row, the round-robin turns and the audit log size: what "nothing changed" compares. */
@@ -31,14 +31,14 @@ async function snapshot() {
     .from(queueUserTurns)
     .orderBy(asc(queueUserTurns.queueId), asc(queueUserTurns.userId));
   const [audit] = await h.db.select({ n: sql<number>`count(*)::int` }).from(auditLog);
-  return { rows, turns, audit: audit?.n, wakes: h.processor.wakes };
+  return { rows, turns, audit: audit?.n, wakes: h.workers.wakes };
 }
 
 /** The database is as it was, no event went out and the processor was told nothing. */
 async function expectNothingChanged(before: Awaited<ReturnType<typeof snapshot>>) {
   expect(await snapshot()).toEqual(before);
   expect(h.events.events).toEqual([]);
-  expect(h.processor.canceled).toEqual([]);
+  expect(h.workers.canceled).toEqual([]);
 }
 
 async function setStatus(itemId: number, status: 'completed' | 'failed' | 'canceled' | 'in_progress') {
@@ -355,7 +355,7 @@ describe('bulk verbs touch only the caller’s items unless admin', () => {
         data: { queue_id: 'default', canceled_item_ids: c.item_ids, user_id: carol.user.user_id },
       },
     ]);
-    expect(h.processor.canceled).toEqual([]);
+    expect(h.workers.canceled).toEqual([]);
   });
 
   it('cancel_all_except_current by a user cancels only their own pending items', async () => {
@@ -379,7 +379,7 @@ describe('bulk verbs touch only the caller’s items unless admin', () => {
         data: { queue_id: 'default', canceled_item_ids: pending, user_id: carol.user.user_id },
       },
     ]);
-    expect(h.processor.canceled).toEqual([]);
+    expect(h.workers.canceled).toEqual([]);
     // Running items are left alone, so cancel the one made here to keep the queue tidy for the next test.
     expect((await h.put(`${Q}/i/${running}/cancel`, { token: carol.token })).status).toBe(200);
   });
@@ -388,7 +388,7 @@ describe('bulk verbs touch only the caller’s items unless admin', () => {
     await enqueue(h, carol.token, { runs: 1 });
     await enqueue(h, dave.token, { runs: 2 });
     h.events.clear();
-    h.processor.canceled.splice(0);
+    h.workers.canceled.splice(0);
     h.clock.advance(1000);
     const before = await snapshot();
     const pending = before.rows.filter((r) => r.status === 'pending');
@@ -405,7 +405,7 @@ describe('bulk verbs touch only the caller’s items unless admin', () => {
       afterCancel(before.rows, new Set(pending.map((r) => r.itemId)), h.clock.now()),
     );
     expect(h.events.events).toEqual(canceledEvents(pending));
-    expect(h.processor.canceled).toEqual([]);
+    expect(h.workers.canceled).toEqual([]);
   });
 
   it('prune by a user deletes only their own finished items', async () => {
@@ -430,7 +430,7 @@ describe('bulk verbs touch only the caller’s items unless admin', () => {
     expect(after.rows).toEqual(before.rows.filter((r) => !gone.has(r.itemId)));
     expect(after.rows.some((r) => r.itemId === cPending)).toBe(true);
     expect(h.events.events).toEqual([]);
-    expect(h.processor.canceled).toEqual([]);
+    expect(h.workers.canceled).toEqual([]);
   });
 
   it('prune by an admin deletes every finished item', async () => {
@@ -450,7 +450,7 @@ describe('bulk verbs touch only the caller’s items unless admin', () => {
   it('clear is admin-only, deletes everything, stops the running item and tells everyone', async () => {
     await enqueue(h, dave.token, { runs: 1 });
     h.events.clear();
-    h.processor.canceled.splice(0);
+    h.workers.canceled.splice(0);
     const before = await snapshot();
     const running = before.rows.filter((r) => r.status === 'in_progress').map((r) => r.itemId);
     expect(running).toEqual([f.aR]);
@@ -461,6 +461,6 @@ describe('bulk verbs touch only the caller’s items unless admin', () => {
     expect(h.events.events).toEqual([
       { name: 'queue_cleared', queueId: 'default', ownerId: null, data: { queue_id: 'default' } },
     ]);
-    expect(h.processor.canceled).toEqual(running);
+    expect(h.workers.canceled).toEqual(running);
   });
 });

@@ -20,7 +20,7 @@ afterAll(() => h.close());
 
 beforeEach(() => {
   h.events.clear();
-  h.processor.canceled.splice(0);
+  h.workers.canceled.splice(0);
   h.clock.advance(1000);
 });
 
@@ -149,7 +149,7 @@ async function expectItemsCanceled(f: Fixture, names: { display: string | null; 
     },
     statusChanged(expected[0] as QueueItem, await allRows()),
   ]);
-  expect(h.processor.canceled).toEqual([f.running]);
+  expect(h.workers.canceled).toEqual([f.running]);
 }
 
 describe('items of a deleted user (LEFT JOIN users)', () => {
@@ -223,7 +223,7 @@ describe('deactivating or deleting a user cancels their work', () => {
     const f = await userWithItems('Leaving');
     const other = await userWithItems('Staying');
     h.events.clear();
-    h.processor.canceled.splice(0);
+    h.workers.canceled.splice(0);
     h.clock.advance(1000);
     const res = await h.delete(`${USERS}/${f.user.user.user_id}`, { token: admin.token });
     expect(res.status).toBe(204);
@@ -237,7 +237,7 @@ describe('deactivating or deleting a user cancels their work', () => {
   it('PATCH /users/{id} { is_active: false }: items canceled, names kept', async () => {
     const f = await userWithItems('Paused');
     h.events.clear();
-    h.processor.canceled.splice(0);
+    h.workers.canceled.splice(0);
     h.clock.advance(1000);
     const res = await h.patch(`${USERS}/${f.user.user.user_id}`, {
       token: admin.token,
@@ -257,7 +257,7 @@ describe('deactivating or deleting a user cancels their work', () => {
     }
     expect(await allRows()).toEqual(rowsBefore);
     expect(h.events.events).toEqual([]);
-    expect(h.processor.canceled).toEqual([]);
+    expect(h.workers.canceled).toEqual([]);
     expect((await getItem(f.done, viewer.token)).user_display_name).toBe('Renamed Again');
   });
 
@@ -267,7 +267,7 @@ describe('deactivating or deleting a user cancels their work', () => {
     expect((await h.patch(`${USERS}/${f.user.user.user_id}`, patch)).status).toBe(200);
     const rowsBefore = await allRows();
     h.events.clear();
-    h.processor.canceled.splice(0);
+    h.workers.canceled.splice(0);
     expect((await h.patch(`${USERS}/${f.user.user.user_id}`, patch)).status).toBe(200);
     expect(await allRows()).toEqual(rowsBefore);
     expect(h.events.events).toEqual([]);

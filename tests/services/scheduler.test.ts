@@ -1,12 +1,12 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { ServerEvent } from '../../src/core/events.ts';
 import { rowsOf } from '../../src/db/migrate.ts';
 import { contextFromDeps } from '../../src/deps.ts';
-import type { ServerEvent } from '../../src/events/interface.ts';
 import { FakeRuntime, type FakeRuntimeOptions } from '../../src/runtime/fake-runtime.ts';
 import { RuntimeError } from '../../src/runtime/interface.ts';
-import type { SaveImageRequest } from '../../src/scheduler/run-session.ts';
-import { Scheduler } from '../../src/scheduler/scheduler.ts';
+import { WorkerPool } from '../../src/worker/pool.ts';
+import type { SaveImageRequest } from '../../src/worker/run-session.ts';
 import { textToImageGraph, textToImageTrace } from '../helpers/graphs.ts';
 import { createHarness, type Harness, type TestUser } from '../helpers/harness.ts';
 import { Q } from '../helpers/queue.ts';
@@ -15,7 +15,7 @@ let h: Harness;
 let alice: TestUser;
 let bob: TestUser;
 let admin: TestUser;
-let scheduler: Scheduler | null = null;
+let scheduler: WorkerPool | null = null;
 let saved: (SaveImageRequest & { userId: string; itemId: number })[] = [];
 
 beforeAll(async () => {
@@ -41,7 +41,7 @@ async function startScheduler(
   beforeSave: (itemId: number) => Promise<void> | void = () => {},
 ) {
   const runtime = new FakeRuntime(opts);
-  const s = new Scheduler({
+  const s = new WorkerPool({
     runtime,
     logger: h.deps.logger,
     fairness,
@@ -52,12 +52,12 @@ async function startScheduler(
       return { image_name: `img-${owner.itemId}-${request.nodeId}.png` };
     },
   });
-  h.deps.processor = s;
+  h.deps.workers = s;
   scheduler = s;
   return { runtime, scheduler: s };
 }
 
-const begin = (s: Scheduler) => s.start(contextFromDeps(h.deps, 'scheduler', null));
+const begin = (s: WorkerPool) => s.start(contextFromDeps(h.deps, 'scheduler', null));
 
 async function enqueueGraph(
   user: TestUser,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readModelCatalog } from '../../src/boot.ts';
-import { createJsonLogger } from '../../src/logger.ts';
+import { createJsonLogger } from '../../src/core/logger.ts';
 import { nodeFiles } from '../../src/node/boot.ts';
 
 describe('readModelCatalog', () => {

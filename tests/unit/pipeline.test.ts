@@ -10,7 +10,7 @@ import {
   makeNoise,
   previewRgb,
 } from '../../src/runtime/pipeline.ts';
-import { alphasCumprod, SD1_SCHEDULE, sigmaAt } from '../../src/runtime/schedulers.ts';
+import { alphasCumprod, SD1_SCHEDULE, sigmaAt } from '../../src/runtime/samplers.ts';
 
 const manifest: ModelManifest = {
   key: 'fake',

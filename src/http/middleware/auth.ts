@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
+import type { AuthUser } from '../../core/actor.ts';
+import { AuthError, ForbiddenError } from '../../core/errors.ts';
 import { authenticate } from '../../services/auth/authenticate.ts';
-import type { AuthUser } from '../../services/context.ts';
-import { AuthError, ForbiddenError } from '../../services/errors.ts';
 import { SYSTEM_USER_ID } from '../../services/users/user-dto.ts';
 import { serviceContext } from '../service-context.ts';
 import type { AppEnv } from '../types.ts';

@@ -1,8 +1,8 @@
 import { and, desc, eq, lt, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
+import type { ServiceContext } from '../../core/context.ts';
+import { BadRequestError } from '../../core/errors.ts';
 import { auditLog } from '../../db/schema/index.ts';
-import type { ServiceContext } from '../context.ts';
-import { BadRequestError } from '../errors.ts';
 import { AuditAction } from './actions.ts';
 
 export const ListAuditInput = z.object({

@@ -1,5 +1,5 @@
+import type { ServiceContext } from '../../core/context.ts';
 import { auditLog } from '../../db/schema/index.ts';
-import type { ServiceContext } from '../context.ts';
 import type { AuditAction } from './actions.ts';
 
 export interface AuditEntryInput {

@@ -1,7 +1,8 @@
 import { eq } from 'drizzle-orm';
+import type { AuthUser } from '../../core/actor.ts';
+import type { ServiceContext } from '../../core/context.ts';
+import { AuthError } from '../../core/errors.ts';
 import { revokedTokens } from '../../db/schema/index.ts';
-import type { AuthUser, ServiceContext } from '../context.ts';
-import { AuthError } from '../errors.ts';
 import { findUserById, SYSTEM_USER_ID } from '../users/user-dto.ts';
 
 /**

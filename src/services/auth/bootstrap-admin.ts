@@ -1,5 +1,5 @@
-import type { ServiceContext } from '../context.ts';
-import { ConflictError } from '../errors.ts';
+import type { ServiceContext } from '../../core/context.ts';
+import { ConflictError } from '../../core/errors.ts';
 import type { User } from '../users/schemas.ts';
 import { setupAdmin } from './setup-admin.ts';
 

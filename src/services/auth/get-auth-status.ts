@@ -1,6 +1,6 @@
 import { ne, sql } from 'drizzle-orm';
+import type { ServiceContext } from '../../core/context.ts';
 import { users } from '../../db/schema/index.ts';
-import type { ServiceContext } from '../context.ts';
 import { SYSTEM_USER_ID } from '../users/user-dto.ts';
 
 /** Whether an account exists yet; `system` does not count. */

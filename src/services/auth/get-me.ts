@@ -1,5 +1,5 @@
-import type { ServiceContext } from '../context.ts';
-import { NotFoundError } from '../errors.ts';
+import type { ServiceContext } from '../../core/context.ts';
+import { NotFoundError } from '../../core/errors.ts';
 import { findUserById, toUserDto } from '../users/user-dto.ts';
 
 /** The acting user's account, with the rights it acts with (the `system` user is admin in single-user mode). */

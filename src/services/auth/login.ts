@@ -1,8 +1,8 @@
 import { and, eq, ne, sql } from 'drizzle-orm';
+import type { ServiceContext } from '../../core/context.ts';
+import { AuthError, RateLimitedError } from '../../core/errors.ts';
 import { users } from '../../db/schema/index.ts';
 import { recordAudit } from '../audit/record-audit.ts';
-import type { ServiceContext } from '../context.ts';
-import { AuthError, RateLimitedError } from '../errors.ts';
 import { SYSTEM_USER_ID, toUserDto } from '../users/user-dto.ts';
 import { LoginRateLimiter } from './login-rate-limiter.ts';
 import { LoginInput, type TokenResponse } from './schemas.ts';

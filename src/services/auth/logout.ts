@@ -1,7 +1,7 @@
 import { lt } from 'drizzle-orm';
+import { type ServiceContext, withTransaction } from '../../core/context.ts';
 import { revokedTokens } from '../../db/schema/index.ts';
 import { recordAudit } from '../audit/record-audit.ts';
-import { type ServiceContext, withTransaction } from '../context.ts';
 
 /**
  * Revokes the token that made the request (its event streams close); revoked ids are kept until they would
@@ -24,5 +24,5 @@ export async function logout({ ctx }: { ctx: ServiceContext }) {
       input: { action: 'auth.logout', targetType: 'user', targetId: actor.userId },
     });
   });
-  ctx.streams.closeToken(token.jti);
+  ctx.channels.closeToken(token.jti);
 }

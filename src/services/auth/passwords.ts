@@ -1,9 +1,4 @@
-/** Hashes and checks passwords. */
-export interface PasswordHasher {
-  hash(password: string): Promise<string>;
-  verify(password: string, stored: string): Promise<boolean>;
-}
-
+import type { PasswordHasher } from '../../core/auth.ts';
 /** The contract's floor for PBKDF2-SHA256 rounds, and the production setting. */
 export const PBKDF2_MIN_ITERATIONS = 600_000;
 

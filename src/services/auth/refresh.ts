@@ -1,4 +1,4 @@
-import type { ServiceContext } from '../context.ts';
+import type { ServiceContext } from '../../core/context.ts';
 import { findUserById } from '../users/user-dto.ts';
 
 /**

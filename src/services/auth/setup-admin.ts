@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
-import { type ServiceContext, withTransaction } from '../context.ts';
-import { ConflictError } from '../errors.ts';
+import { type ServiceContext, withTransaction } from '../../core/context.ts';
+import { ConflictError } from '../../core/errors.ts';
 import { createUser } from '../users/create-user.ts';
 import type { User } from '../users/schemas.ts';
 import { hasAnyUser } from './get-auth-status.ts';

@@ -1,43 +1,12 @@
 import { errors, jwtVerify, SignJWT } from 'jose';
-import { z } from 'zod';
-import type { Clock } from '../../clock.ts';
-import { AuthError } from '../errors.ts';
+import { TokenClaims, type TokenService } from '../../core/auth.ts';
+import type { Clock } from '../../core/clock.ts';
+import { AuthError } from '../../core/errors.ts';
 
 export const TOKEN_ISSUER = 'easel';
 export const TOKEN_AUDIENCE = 'easel-api';
 export const TOKEN_LIFETIME_S = 24 * 3600;
 export const REMEMBER_ME_LIFETIME_S = 7 * 24 * 3600;
-
-/** The claims of an Easel token besides `iss` and `aud`. */
-export const TokenClaims = z.object({
-  sub: z.string().min(1),
-  email: z.string(),
-  is_admin: z.boolean(),
-  remember_me: z.boolean(),
-  epoch: z.number().int().min(0),
-  jti: z.string().min(1),
-  iat: z.number(),
-  exp: z.number(),
-});
-export type TokenClaims = z.infer<typeof TokenClaims>;
-
-export interface TokenSubject {
-  userId: string;
-  email: string;
-  isAdmin: boolean;
-  epoch: number;
-}
-
-export interface IssuedToken {
-  token: string;
-  expiresIn: number;
-}
-
-/** Signs and checks HS256 tokens. Checks here cover the token alone; the account checks are in `authenticate`. */
-export interface TokenService {
-  issue(subject: TokenSubject, rememberMe: boolean): Promise<IssuedToken>;
-  verify(token: string): Promise<TokenClaims>;
-}
 
 /**
  * The HS256 token service over a secret key and a clock.

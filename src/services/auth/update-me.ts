@@ -1,8 +1,8 @@
 import { eq } from 'drizzle-orm';
+import { type ServiceContext, withTransaction } from '../../core/context.ts';
+import { BadRequestError, ConflictError, NotFoundError } from '../../core/errors.ts';
 import { users } from '../../db/schema/index.ts';
 import { recordAudit } from '../audit/record-audit.ts';
-import { type ServiceContext, withTransaction } from '../context.ts';
-import { BadRequestError, ConflictError, NotFoundError } from '../errors.ts';
 import { findUserById, SYSTEM_USER_ID, toUserDto } from '../users/user-dto.ts';
 import { UpdateMeInput } from './schemas.ts';
 
@@ -72,7 +72,7 @@ export async function updateMe({ ctx, input }: { ctx: ServiceContext; input: Upd
     };
   });
   if (passwordHash) {
-    ctx.streams.closeUser(current.userId, result.epoch);
+    ctx.channels.closeUser(current.userId, result.epoch);
   }
   return { user: result.user, replacementToken: result.replacementToken };
 }

@@ -1,8 +1,8 @@
 import { asc, desc, eq, type SQL, sql } from 'drizzle-orm';
+import type { AuthUser } from '../../core/actor.ts';
+import type { DbOrTx } from '../../core/db.ts';
+import { NotFoundError } from '../../core/errors.ts';
 import { boards } from '../../db/schema/index.ts';
-import type { DbOrTx } from '../../db/types.ts';
-import type { AuthUser } from '../context.ts';
-import { NotFoundError } from '../errors.ts';
 import type { BoardDTO } from './schemas.ts';
 
 /**

@@ -1,6 +1,6 @@
+import { requireActor } from '../../core/actor.ts';
+import type { ServiceContext } from '../../core/context.ts';
 import { boards } from '../../db/schema/index.ts';
-import type { ServiceContext } from '../context.ts';
-import { requireActor } from '../queue/access.ts';
 import { CreateBoardInput } from './schemas.ts';
 
 /**

@@ -1,9 +1,9 @@
 import { eq } from 'drizzle-orm';
+import { requireActor } from '../../core/actor.ts';
+import { type ServiceContext, withTransaction } from '../../core/context.ts';
 import { boards, images } from '../../db/schema/index.ts';
 import { recordAudit } from '../audit/record-audit.ts';
-import { type ServiceContext, withTransaction } from '../context.ts';
 import { deleteImageFiles } from '../images/image-dto.ts';
-import { requireActor } from '../queue/access.ts';
 import { boardForActor } from './board-dto.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { asc, desc, eq } from 'drizzle-orm';
+import { requireActor } from '../../core/actor.ts';
+import type { ServiceContext } from '../../core/context.ts';
 import { images } from '../../db/schema/index.ts';
-import type { ServiceContext } from '../context.ts';
-import { requireActor } from '../queue/access.ts';
 import { boardForActor } from './board-dto.ts';
 
 /**

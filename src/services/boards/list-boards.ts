@@ -1,8 +1,8 @@
 import { eq } from 'drizzle-orm';
+import { requireActor } from '../../core/actor.ts';
+import type { ServiceContext } from '../../core/context.ts';
 import { boards } from '../../db/schema/index.ts';
-import type { ServiceContext } from '../context.ts';
 import { listOwner } from '../images/image-dto.ts';
-import { requireActor } from '../queue/access.ts';
 import { selectBoardDtos } from './board-dto.ts';
 import { ListBoardsQuery } from './schemas.ts';
 

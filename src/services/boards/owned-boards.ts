@@ -1,6 +1,6 @@
 import { and, eq, sql } from 'drizzle-orm';
+import type { DbOrTx } from '../../core/db.ts';
 import { boards } from '../../db/schema/index.ts';
-import type { DbOrTx } from '../../db/types.ts';
 
 /** Every string value of a `board_id` key anywhere in a JSON value (graph nodes, batch data). */
 export function boardIdsIn(value: unknown, found = new Set<string>()): Set<string> {

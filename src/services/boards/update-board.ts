@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
+import { requireActor } from '../../core/actor.ts';
+import type { ServiceContext } from '../../core/context.ts';
 import { boards } from '../../db/schema/index.ts';
-import type { ServiceContext } from '../context.ts';
-import { requireActor } from '../queue/access.ts';
 import { boardDto, boardForActor } from './board-dto.ts';
 import { UpdateBoardInput } from './schemas.ts';
 

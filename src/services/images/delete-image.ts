@@ -1,8 +1,8 @@
 import { eq } from 'drizzle-orm';
+import { requireActor } from '../../core/actor.ts';
+import { type ServiceContext, withTransaction } from '../../core/context.ts';
 import { images } from '../../db/schema/index.ts';
 import { recordAudit } from '../audit/record-audit.ts';
-import { type ServiceContext, withTransaction } from '../context.ts';
-import { requireActor } from '../queue/access.ts';
 import { deleteImageFiles, imageForActor } from './image-dto.ts';
 
 /**

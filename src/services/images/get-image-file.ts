@@ -1,6 +1,6 @@
-import type { ImageVariant } from '../../images/url-signer.ts';
-import type { ServiceContext } from '../context.ts';
-import { AuthError, NotFoundError } from '../errors.ts';
+import type { ServiceContext } from '../../core/context.ts';
+import { AuthError, NotFoundError } from '../../core/errors.ts';
+import type { ImageVariant } from '../../core/images.ts';
 import { blobKey, findImage, imageForActor } from './image-dto.ts';
 
 /** How long a browser may keep a file fetched with a token. */

@@ -1,5 +1,5 @@
-import type { ServiceContext } from '../context.ts';
-import { requireActor } from '../queue/access.ts';
+import { requireActor } from '../../core/actor.ts';
+import type { ServiceContext } from '../../core/context.ts';
 import { imageForActor, toImageDto } from './image-dto.ts';
 
 /**

@@ -1,9 +1,11 @@
 import { and, eq } from 'drizzle-orm';
+import type { AuthUser } from '../../core/actor.ts';
+import type { ServiceContext } from '../../core/context.ts';
+import type { DbOrTx } from '../../core/db.ts';
+import { ForbiddenError, NotFoundError, ValidationError } from '../../core/errors.ts';
+import type { ImageVariant } from '../../core/images.ts';
 import { boards, type ImageRow, images } from '../../db/schema/index.ts';
-import type { DbOrTx } from '../../db/types.ts';
-import { type ImageVariant, signedImageUrl, signedUrlExpiry } from '../../images/url-signer.ts';
-import type { AuthUser, ServiceContext } from '../context.ts';
-import { ForbiddenError, NotFoundError, ValidationError } from '../errors.ts';
+import { signedImageUrl, signedUrlExpiry } from '../../images/url-signer.ts';
 import type { ImageDTO } from './schemas.ts';
 
 /** The names Easel gives images: `<uuid>.png`. Anything else is not found without a lookup. */

@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, isNull, type SQL, sql } from 'drizzle-orm';
+import { requireActor } from '../../core/actor.ts';
+import type { ServiceContext } from '../../core/context.ts';
 import { images } from '../../db/schema/index.ts';
-import type { ServiceContext } from '../context.ts';
-import { requireActor } from '../queue/access.ts';
 import { listOwner, toImageDto } from './image-dto.ts';
 import { ListImagesQuery } from './schemas.ts';
 

@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
+import { requireActor } from '../../core/actor.ts';
+import { type ServiceContext, withTransaction } from '../../core/context.ts';
 import { images } from '../../db/schema/index.ts';
-import { type ServiceContext, withTransaction } from '../context.ts';
-import { requireActor } from '../queue/access.ts';
 import { assertOwnedBoard, imageForActor, toImageDto } from './image-dto.ts';
 import { UpdateImageInput } from './schemas.ts';
 

@@ -1,11 +1,11 @@
-import { ImageDecodeError } from '../../images/interface.ts';
+import { requireActor } from '../../core/actor.ts';
+import type { ServiceContext } from '../../core/context.ts';
+import { TooLargeError, UnsupportedTypeError, ValidationError } from '../../core/errors.ts';
+import { ImageDecodeError } from '../../core/images.ts';
 import { sniffImageFormat } from '../../images/sniff.ts';
-import type { ServiceContext } from '../context.ts';
-import { TooLargeError, UnsupportedTypeError, ValidationError } from '../errors.ts';
-import { requireActor } from '../queue/access.ts';
+import { storeImage } from '../../images/store.ts';
 import { assertOwnedBoard, toImageDto } from './image-dto.ts';
 import { MAX_UPLOAD_BYTES } from './schemas.ts';
-import { storeImage } from './store.ts';
 
 /**
  * Stores an uploaded PNG, JPEG or WebP as the caller's image, re-encoded as PNG without its metadata. The

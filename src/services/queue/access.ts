@@ -1,9 +1,9 @@
 import { and, eq } from 'drizzle-orm';
+import type { AuthUser } from '../../core/actor.ts';
+import type { DbOrTx } from '../../core/db.ts';
+import { ForbiddenError, NotFoundError } from '../../core/errors.ts';
 import { sessionQueue } from '../../db/schema/index.ts';
-import type { DbOrTx } from '../../db/types.ts';
-import type { AuthUser } from '../context.ts';
-import { ForbiddenError, NotFoundError } from '../errors.ts';
-import { type ItemRow, selectItems } from './item-dto.ts';
+import { type ItemRow, selectItems } from '../../queue/item-dto.ts';
 
 export const DEFAULT_QUEUE_ID = 'default';
 

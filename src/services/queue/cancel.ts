@@ -1,10 +1,11 @@
 import { and, asc, eq, inArray, type SQL } from 'drizzle-orm';
+import { requireActor } from '../../core/actor.ts';
+import { type ServiceContext, withTransaction } from '../../core/context.ts';
 import { type QueueStatus, sessionQueue } from '../../db/schema/index.ts';
+import { selectItems, toQueueItem } from '../../queue/item-dto.ts';
+import { byOwner, publishStatusChanged } from '../../queue/publish.ts';
 import { recordAudit } from '../audit/record-audit.ts';
-import { type ServiceContext, withTransaction } from '../context.ts';
-import { assertQueue, itemForChange, requireActor } from './access.ts';
-import { selectItems, toQueueItem } from './item-dto.ts';
-import { byOwner, publishStatusChanged } from './publish.ts';
+import { assertQueue, itemForChange } from './access.ts';
 import { BatchIds } from './schemas.ts';
 
 const ACTIVE: QueueStatus[] = ['pending', 'in_progress'];
@@ -54,10 +55,10 @@ export async function cancelMatching(
   });
   const running = canceled.filter((r) => r.status === 'in_progress');
   for (const r of running) {
-    ctx.processor.cancel(r.itemId);
+    ctx.workers.cancel(r.itemId);
   }
   for (const [userId, ids] of byOwner(canceled)) {
-    ctx.events.publish({
+    ctx.channels.publish({
       name: 'queue_items_canceled',
       queueId: 'default',
       ownerId: userId,
@@ -74,7 +75,7 @@ export async function cancelMatching(
       )
       .orderBy(asc(sessionQueue.itemId));
     for (const row of rows) {
-      await publishStatusChanged(ctx.db, ctx.events, toQueueItem(row));
+      await publishStatusChanged(ctx.db, ctx.channels, toQueueItem(row));
     }
   }
   return canceled;
@@ -117,9 +118,9 @@ export async function cancelItem({
   });
   if (updated.changed) {
     if (wasRunning) {
-      ctx.processor.cancel(row.itemId);
+      ctx.workers.cancel(row.itemId);
     }
-    await publishStatusChanged(ctx.db, ctx.events, updated.item);
+    await publishStatusChanged(ctx.db, ctx.channels, updated.item);
   }
   return updated.item;
 }

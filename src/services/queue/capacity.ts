@@ -1,8 +1,8 @@
 import { sql } from 'drizzle-orm';
-import type { ServiceContext } from '../context.ts';
-import { LimitExceededError } from '../errors.ts';
+import type { ServiceContext } from '../../core/context.ts';
+import { LimitExceededError } from '../../core/errors.ts';
+import { countActive } from '../../queue/counts.ts';
 import { findUserById } from '../users/user-dto.ts';
-import { countActive } from './counts.ts';
 
 /**
  * Checks, inside the inserting transaction, that `adding` more items fit the queue's capacity and each

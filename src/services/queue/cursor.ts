@@ -1,4 +1,4 @@
-import { BadRequestError } from '../errors.ts';
+import { BadRequestError } from '../../core/errors.ts';
 
 /** A list position: the last item of the previous page, in (priority desc, item_id asc) order. */
 export interface ListCursor {

@@ -1,13 +1,14 @@
 import { z } from '@hono/zod-openapi';
 import { sql } from 'drizzle-orm';
+import { requireActor } from '../../core/actor.ts';
+import { type ServiceContext, withTransaction } from '../../core/context.ts';
+import { LimitExceededError, ValidationError } from '../../core/errors.ts';
 import { rowsOf } from '../../db/migrate.ts';
 import { executePrepared } from '../../db/prepared.ts';
 import { Batch, countSessions, expandBatch } from '../../queue/batch-expand.ts';
 import { recordAudit } from '../audit/record-audit.ts';
 import { boardIdsIn, ownedBoardIds } from '../boards/owned-boards.ts';
-import { type ServiceContext, withTransaction } from '../context.ts';
-import { LimitExceededError, ValidationError } from '../errors.ts';
-import { assertQueue, requireActor } from './access.ts';
+import { assertQueue } from './access.ts';
 import { assertCapacity } from './capacity.ts';
 
 export const EnqueueBatchInput = z
@@ -98,7 +99,7 @@ export async function enqueueBatch({
     });
     return ids;
   });
-  ctx.events.publish({
+  ctx.channels.publish({
     name: 'batch_enqueued',
     queueId: input.queueId,
     ownerId: actor.userId,
@@ -112,7 +113,7 @@ export async function enqueueBatch({
       user_id: actor.userId,
     },
   });
-  ctx.processor.wake();
+  ctx.workers.wake();
   return {
     queue_id: input.queueId,
     batch: { ...body.batch, batch_id: batchId },

@@ -1,9 +1,10 @@
 import { and, asc, eq, inArray } from 'drizzle-orm';
+import { requireActor } from '../../core/actor.ts';
+import type { ServiceContext } from '../../core/context.ts';
+import { NotFoundError } from '../../core/errors.ts';
 import { sessionQueue } from '../../db/schema/index.ts';
-import type { ServiceContext } from '../context.ts';
-import { NotFoundError } from '../errors.ts';
-import { assertQueue, findItem, requireActor } from './access.ts';
-import { redactFor, selectItems, toQueueItem } from './item-dto.ts';
+import { redactFor, selectItems, toQueueItem } from '../../queue/item-dto.ts';
+import { assertQueue, findItem } from './access.ts';
 import { ItemIds } from './schemas.ts';
 
 /** One item, redacted for the caller; unknown is 404. */

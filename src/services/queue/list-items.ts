@@ -1,10 +1,11 @@
 import { and, asc, desc, eq, gt, lt, type SQL } from 'drizzle-orm';
 import { unionAll } from 'drizzle-orm/pg-core';
+import { requireActor } from '../../core/actor.ts';
+import type { ServiceContext } from '../../core/context.ts';
 import { sessionQueue } from '../../db/schema/index.ts';
-import type { ServiceContext } from '../context.ts';
-import { assertQueue, requireActor } from './access.ts';
+import { redactFor, selectItems, toQueueItem } from '../../queue/item-dto.ts';
+import { assertQueue } from './access.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
-import { redactFor, selectItems, toQueueItem } from './item-dto.ts';
 import { ListAllQuery, ListQuery } from './schemas.ts';
 
 /**

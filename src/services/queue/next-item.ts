@@ -1,11 +1,12 @@
 import { type SQL, sql } from 'drizzle-orm';
+import { requireActor } from '../../core/actor.ts';
+import type { QueueSettings, ServiceContext } from '../../core/context.ts';
+import type { DbOrTx } from '../../core/db.ts';
 import { rowsOf } from '../../db/migrate.ts';
 import { executePrepared } from '../../db/prepared.ts';
 import type { QueueRow } from '../../db/schema/index.ts';
-import type { DbOrTx } from '../../db/types.ts';
-import type { QueueSettings, ServiceContext } from '../context.ts';
-import { assertQueue, requireActor } from './access.ts';
-import { type ItemRow, redactFor, toQueueItem } from './item-dto.ts';
+import { type ItemRow, redactFor, toQueueItem } from '../../queue/item-dto.ts';
+import { assertQueue } from './access.ts';
 
 /**
  * The id of the item that runs next, as one SELECT (API.md section 4, order of work).

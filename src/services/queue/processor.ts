@@ -1,6 +1,7 @@
-import type { ServiceContext } from '../context.ts';
-import { ForbiddenError } from '../errors.ts';
-import { assertQueue, requireActor } from './access.ts';
+import { requireActor } from '../../core/actor.ts';
+import type { ServiceContext } from '../../core/context.ts';
+import { ForbiddenError } from '../../core/errors.ts';
+import { assertQueue } from './access.ts';
 
 /** Pauses (no new item starts; the running one finishes) or resumes the processor (admin). */
 export function setProcessorRunning({
@@ -14,5 +15,5 @@ export function setProcessorRunning({
   if (!requireActor(ctx.actor).isAdmin) {
     throw new ForbiddenError('This action needs an admin.');
   }
-  return input.running ? ctx.processor.resume() : ctx.processor.pause();
+  return input.running ? ctx.workers.resume() : ctx.workers.pause();
 }

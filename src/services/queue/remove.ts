@@ -1,12 +1,13 @@
 import { and, eq, inArray } from 'drizzle-orm';
+import { requireActor } from '../../core/actor.ts';
+import { type ServiceContext, withTransaction } from '../../core/context.ts';
+import { ForbiddenError, ValidationError } from '../../core/errors.ts';
 import { sessionQueue, users } from '../../db/schema/index.ts';
+import { selectItems, toQueueItem } from '../../queue/item-dto.ts';
 import { recordAudit } from '../audit/record-audit.ts';
-import { type ServiceContext, withTransaction } from '../context.ts';
-import { ForbiddenError, ValidationError } from '../errors.ts';
 import { SYSTEM_USER_ID } from '../users/user-dto.ts';
-import { assertQueue, itemForChange, requireActor } from './access.ts';
+import { assertQueue, itemForChange } from './access.ts';
 import { cancelItem } from './cancel.ts';
-import { selectItems, toQueueItem } from './item-dto.ts';
 
 const FINISHED = ['completed', 'failed', 'canceled'] as const;
 
@@ -89,9 +90,9 @@ export async function clearQueue({ ctx, input }: { ctx: ServiceContext; input: {
     return deleted;
   });
   for (const r of result.filter((d) => d.status === 'in_progress')) {
-    ctx.processor.cancel(r.itemId);
+    ctx.workers.cancel(r.itemId);
   }
-  ctx.events.publish({
+  ctx.channels.publish({
     name: 'queue_cleared',
     queueId: input.queueId,
     ownerId: null,

@@ -1,11 +1,12 @@
 import { and, eq, inArray } from 'drizzle-orm';
+import { requireActor } from '../../core/actor.ts';
+import { type ServiceContext, withTransaction } from '../../core/context.ts';
+import { ForbiddenError } from '../../core/errors.ts';
 import { sessionQueue } from '../../db/schema/index.ts';
+import { byOwner } from '../../queue/publish.ts';
 import { recordAudit } from '../audit/record-audit.ts';
-import { type ServiceContext, withTransaction } from '../context.ts';
-import { ForbiddenError } from '../errors.ts';
-import { assertQueue, requireActor } from './access.ts';
+import { assertQueue } from './access.ts';
 import { assertCapacity } from './capacity.ts';
-import { byOwner } from './publish.ts';
 import { ItemIds } from './schemas.ts';
 
 /**
@@ -91,7 +92,7 @@ export async function retryItems({
   });
   for (const [userId, newIds] of byOwner(result.created)) {
     const originals = result.created.filter((c) => c.userId === userId).map((c) => c.retriedFrom);
-    ctx.events.publish({
+    ctx.channels.publish({
       name: 'queue_items_retried',
       queueId: input.queueId,
       ownerId: userId,
@@ -99,7 +100,7 @@ export async function retryItems({
     });
   }
   if (result.created.length > 0) {
-    ctx.processor.wake();
+    ctx.workers.wake();
   }
   return {
     queue_id: input.queueId,

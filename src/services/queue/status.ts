@@ -1,10 +1,11 @@
 import { and, asc, eq } from 'drizzle-orm';
+import { requireActor } from '../../core/actor.ts';
+import type { ServiceContext } from '../../core/context.ts';
+import type { DbOrTx } from '../../core/db.ts';
+import { NotFoundError } from '../../core/errors.ts';
 import { sessionQueue } from '../../db/schema/index.ts';
-import type { DbOrTx } from '../../db/types.ts';
-import type { ServiceContext } from '../context.ts';
-import { NotFoundError } from '../errors.ts';
-import { assertQueue, requireActor } from './access.ts';
-import { countByStatus } from './counts.ts';
+import { countByStatus } from '../../queue/counts.ts';
+import { assertQueue } from './access.ts';
 
 /** The queue's counts with the running item id (what `queue_item_status_changed` carries as `queue_status`). */
 export async function queueCounts(db: DbOrTx, queueId: string) {
@@ -34,7 +35,7 @@ export async function getQueueStatus({ ctx, input }: { ctx: ServiceContext; inpu
       and(eq(sessionQueue.queueId, input.queueId), eq(sessionQueue.userId, actor.userId)),
     ),
   ]);
-  return { queue, mine, processor: ctx.processor.status() };
+  return { queue, mine, processor: ctx.workers.status() };
 }
 
 /** A batch's counts, over the items the viewer may see: the owner's own, or all for admins (`owner` null). */

@@ -1,7 +1,7 @@
 import { and, eq, ne, sql } from 'drizzle-orm';
+import type { DbOrTx } from '../../core/db.ts';
+import { ConflictError, NotFoundError } from '../../core/errors.ts';
 import { users } from '../../db/schema/index.ts';
-import type { DbOrTx } from '../../db/types.ts';
-import { ConflictError, NotFoundError } from '../errors.ts';
 import { findUserById, SYSTEM_USER_ID } from './user-dto.ts';
 
 const ADMIN_CHANGES_LOCK = 7312;

@@ -1,7 +1,7 @@
+import { type ServiceContext, withTransaction } from '../../core/context.ts';
+import { ConflictError } from '../../core/errors.ts';
 import { users } from '../../db/schema/index.ts';
 import { recordAudit } from '../audit/record-audit.ts';
-import { type ServiceContext, withTransaction } from '../context.ts';
-import { ConflictError } from '../errors.ts';
 import { CreateUserInput } from './schemas.ts';
 import { defaultDisplayName, isUniqueViolation, toUserDto } from './user-dto.ts';
 

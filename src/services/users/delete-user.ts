@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
+import { type ServiceContext, withTransaction } from '../../core/context.ts';
 import { users } from '../../db/schema/index.ts';
 import { recordAudit } from '../audit/record-audit.ts';
-import { type ServiceContext, withTransaction } from '../context.ts';
 import { cancelUserItems } from '../queue/cancel.ts';
 import { assertAnotherActiveAdmin, lockUserForChange } from './admin-guard.ts';
 
@@ -27,6 +27,6 @@ export async function deleteUser({ ctx, input }: { ctx: ServiceContext; input: {
       },
     });
   });
-  ctx.streams.closeUser(input.userId);
+  ctx.channels.closeUser(input.userId);
   await cancelUserItems(ctx, input.userId);
 }

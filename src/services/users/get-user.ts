@@ -1,5 +1,5 @@
-import type { ServiceContext } from '../context.ts';
-import { NotFoundError } from '../errors.ts';
+import type { ServiceContext } from '../../core/context.ts';
+import { NotFoundError } from '../../core/errors.ts';
 import { findUserById, SYSTEM_USER_ID, toUserDto } from './user-dto.ts';
 
 /** One account by id; the `system` user is not an account and is not found. */

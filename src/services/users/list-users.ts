@@ -1,6 +1,6 @@
 import { asc, ne } from 'drizzle-orm';
+import type { ServiceContext } from '../../core/context.ts';
 import { users } from '../../db/schema/index.ts';
-import type { ServiceContext } from '../context.ts';
 import { SYSTEM_USER_ID, toUserDto } from './user-dto.ts';
 
 /** Every account but the built-in `system` user, oldest first. */

@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
+import { type ServiceContext, withTransaction } from '../../core/context.ts';
 import { users } from '../../db/schema/index.ts';
 import { recordAudit } from '../audit/record-audit.ts';
-import { type ServiceContext, withTransaction } from '../context.ts';
 import { cancelUserItems } from '../queue/cancel.ts';
 import { assertAnotherActiveAdmin, lockUserForChange } from './admin-guard.ts';
 import { UpdateUserInput } from './schemas.ts';
@@ -61,7 +61,7 @@ export async function updateUser({
     };
   });
   if (result.revoke) {
-    ctx.streams.closeUser(input.userId, result.epoch);
+    ctx.channels.closeUser(input.userId, result.epoch);
   }
   if (result.deactivated) {
     await cancelUserItems(ctx, input.userId);

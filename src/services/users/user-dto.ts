@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
+import type { DbOrTx } from '../../core/db.ts';
 import { type UserRow, users } from '../../db/schema/index.ts';
-import type { DbOrTx } from '../../db/types.ts';
 import type { User } from './schemas.ts';
 
 /** The id of the built-in user that owns anonymous and single-user work. */

@@ -1,10 +1,10 @@
-import type { Processor, ProcessorStatus } from './interface.ts';
+import type { ProcessorStatus, Workers } from '../core/workers.ts';
 
 /**
  * A processor with no runtime behind it: it keeps the started/paused flag and never runs an item, so
  * `is_processing` stays false. The server uses it until a generation runtime is configured.
  */
-export class IdleProcessor implements Processor {
+export class IdleWorkers implements Workers {
   #started = true;
 
   status(): ProcessorStatus {

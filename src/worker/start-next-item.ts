@@ -1,7 +1,7 @@
-import type { QueueSettings, ServiceContext } from '../context.ts';
-import { type ItemRow, toQueueItem } from './item-dto.ts';
-import { claimNextItem } from './next-item.ts';
-import { publishStatusChanged } from './publish.ts';
+import type { QueueSettings, ServiceContext } from '../core/context.ts';
+import { type ItemRow, toQueueItem } from '../queue/item-dto.ts';
+import { publishStatusChanged } from '../queue/publish.ts';
+import { claimNextItem } from '../services/queue/next-item.ts';
 
 /**
  * Claims the next item in the queue's order and publishes it `in_progress`; undefined when none is pending.
@@ -14,7 +14,7 @@ export async function startNextItem(
 ): Promise<ItemRow | undefined> {
   const row = await claimNextItem(ctx.db, queueId, fairness, ctx.clock.now());
   if (row) {
-    await publishStatusChanged(ctx.db, ctx.events, toQueueItem(row));
+    await publishStatusChanged(ctx.db, ctx.channels, toQueueItem(row));
   }
   return row;
 }

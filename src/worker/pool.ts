@@ -1,16 +1,16 @@
-import type { Logger } from '../logger.ts';
+import type { QueueSettings, ServiceContext } from '../core/context.ts';
+import type { Logger } from '../core/logger.ts';
+import type { ProcessorStatus, Workers } from '../core/workers.ts';
+import type { ItemRow } from '../queue/item-dto.ts';
 import type { Graph } from '../runtime/graph.ts';
 import { type InferenceRuntime, RuntimeCanceled, RuntimeError } from '../runtime/interface.ts';
-import type { QueueSettings, ServiceContext } from '../services/context.ts';
-import { saveGeneratedImage } from '../services/images/save-generated-image.ts';
-import { finishItem } from '../services/queue/finish-item.ts';
-import type { ItemRow } from '../services/queue/item-dto.ts';
-import { recoverInterrupted } from '../services/queue/recover-interrupted.ts';
-import { startNextItem } from '../services/queue/start-next-item.ts';
-import type { Processor, ProcessorStatus } from './interface.ts';
+import { finishItem } from './finish-item.ts';
+import { recoverInterrupted } from './recover-interrupted.ts';
 import { runSession, type SaveImageRequest } from './run-session.ts';
+import { saveGeneratedImage } from './save-image.ts';
+import { startNextItem } from './start-next-item.ts';
 
-export interface SchedulerOptions {
+export interface WorkerPoolOptions {
   runtime: InferenceRuntime;
   logger: Logger;
   fairness: QueueSettings['fairness'];
@@ -58,11 +58,11 @@ interface Running {
  * The in-process GPU scheduler: one item at a time, claimed in the queue's order (round-robin across users
  * or fifo), its graph run through the inference runtime with every transition written to the database and
  * then published. Pausing lets the running item finish and starts no other; `cancel` stops the running
- * item before its next step. Implements the `Processor` port the queue services call.
- * @example const scheduler = new Scheduler({ runtime, logger, fairness, saveImage }); await scheduler.start(ctx);
+ * item before its next step. Implements the `Workers` port the queue services call.
+ * @example const scheduler = new WorkerPool({ runtime, logger, fairness, saveImage }); await scheduler.start(ctx);
  */
-export class Scheduler implements Processor {
-  readonly #opts: Required<SchedulerOptions>;
+export class WorkerPool implements Workers {
+  readonly #opts: Required<WorkerPoolOptions>;
   #ctx: ServiceContext | null = null;
   #started = true;
   #closed = false;
@@ -74,7 +74,7 @@ export class Scheduler implements Processor {
   #woken = false;
   #loop: Promise<void> | null = null;
 
-  constructor(opts: SchedulerOptions) {
+  constructor(opts: WorkerPoolOptions) {
     this.#opts = { queueId: 'default', pollIntervalMs: 5000, saveImage: saveWithImagesService, ...opts };
   }
 
@@ -215,7 +215,7 @@ export class Scheduler implements Processor {
         },
         {
           runtime: this.#opts.runtime,
-          events: ctx.events,
+          events: ctx.channels,
           isCanceled: () => running.canceled,
           inferenceDone,
           saveImage: (request) =>

@@ -43,3 +43,14 @@ export class ImageDecodeError extends Error {
 export class ImageCodecUnavailableError extends Error {
   override name = 'ImageCodecUnavailableError';
 }
+
+/** Which file of an image a signed URL reaches. */
+export type ImageVariant = 'full' | 'thumbnail';
+
+/** Signs and checks image URLs (`?exp=<unix seconds>&sig=<base64url HMAC-SHA256>`). */
+export interface UrlSigner {
+  /** The signature of one variant of one image until `exp`. */
+  sign(imageName: string, variant: ImageVariant, exp: number): Promise<string>;
+  /** Whether `sig` is the signature of this image, variant and `exp` (expiry is the caller's check). */
+  verify(imageName: string, variant: ImageVariant, exp: number, sig: string): Promise<boolean>;
+}

@@ -1,6 +1,6 @@
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
-import { sessionQueue } from '../../db/schema/index.ts';
-import type { DbOrTx } from '../../db/types.ts';
+import type { DbOrTx } from '../core/db.ts';
+import { sessionQueue } from '../db/schema/index.ts';
 
 /** Interruptions after which a recovered item fails instead of running again (API.md section 4). */
 export const MAX_INTERRUPTIONS = 3;

@@ -1,7 +1,7 @@
-import { type ImageRow, images } from '../../db/schema/index.ts';
-import { type ServiceContext, withTransaction } from '../context.ts';
-import { blobKey, deleteImageFiles, lockOwnedBoard } from './image-dto.ts';
-import { THUMBNAIL_SIZE } from './schemas.ts';
+import { type ServiceContext, withTransaction } from '../core/context.ts';
+import { type ImageRow, images } from '../db/schema/index.ts';
+import { blobKey, deleteImageFiles, lockOwnedBoard } from '../services/images/image-dto.ts';
+import { THUMBNAIL_SIZE } from '../services/images/schemas.ts';
 
 export interface NewImage {
   png: Uint8Array;

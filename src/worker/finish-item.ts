@@ -1,9 +1,9 @@
 import { and, eq } from 'drizzle-orm';
-import { sessionQueue } from '../../db/schema/index.ts';
-import type { ServiceContext } from '../context.ts';
-import { type ItemRow, selectItems, toQueueItem } from './item-dto.ts';
-import { publishStatusChanged } from './publish.ts';
-import type { QueueItem } from './schemas.ts';
+import type { ServiceContext } from '../core/context.ts';
+import { sessionQueue } from '../db/schema/index.ts';
+import { type ItemRow, selectItems, toQueueItem } from '../queue/item-dto.ts';
+import { publishStatusChanged } from '../queue/publish.ts';
+import type { QueueItem } from '../services/queue/schemas.ts';
 
 export type Outcome =
   | { status: 'completed' }
@@ -41,6 +41,6 @@ export async function finishItem(
   }
   const [row] = await selectItems(ctx.db).where(eq(sessionQueue.itemId, itemId));
   const item = toQueueItem(row as ItemRow);
-  await publishStatusChanged(ctx.db, ctx.events, item);
+  await publishStatusChanged(ctx.db, ctx.channels, item);
   return item;
 }

@@ -1,7 +1,7 @@
-import { IdleProcessor } from './idle.ts';
+import { IdleWorkers } from './idle.ts';
 
 /** The idle processor plus a record of what it was asked, for tests. */
-export class FakeProcessor extends IdleProcessor {
+export class FakeWorkers extends IdleWorkers {
   readonly canceled: number[] = [];
   wakes = 0;
 

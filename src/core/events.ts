@@ -26,3 +26,14 @@ export interface ServerEvent {
 export interface EventPublisher {
   publish(event: ServerEvent): void;
 }
+
+/** Ends open event streams when their token stops being valid. */
+export interface StreamControl {
+  /** Every stream of this token (logout). */
+  closeToken(jti: string): void;
+  /** Every stream of the user, or only those of tokens older than `minEpoch`. */
+  closeUser(userId: string, minEpoch?: number): void;
+}
+
+/** What services see of the channel hub: publish after a write, end streams on revocation. */
+export interface ChannelPort extends EventPublisher, StreamControl {}

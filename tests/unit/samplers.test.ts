@@ -7,7 +7,7 @@ import {
   sigmaAt,
   spacedTimesteps,
   stepRange,
-} from '../../src/runtime/schedulers.ts';
+} from '../../src/runtime/samplers.ts';
 
 // References computed here from the formulas of diffusers' schedulers (scheduling_euler_discrete.py,
 // scheduling_euler_ancestral_discrete.py, scheduling_ddim.py, scheduling_lcm.py), independently of the code.

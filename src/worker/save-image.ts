@@ -1,9 +1,9 @@
-import { asciiJson } from '../../images/png-text.ts';
-import type { ServiceContext } from '../context.ts';
-import { toImageDto } from './image-dto.ts';
-import type { ImageDTO } from './schemas.ts';
-import { METADATA_KEYWORD, THUMBNAIL_SIZE } from './schemas.ts';
-import { storeImage } from './store.ts';
+import type { ServiceContext } from '../core/context.ts';
+import { asciiJson } from '../images/png-text.ts';
+import { storeImage } from '../images/store.ts';
+import { toImageDto } from '../services/images/image-dto.ts';
+import type { ImageDTO } from '../services/images/schemas.ts';
+import { METADATA_KEYWORD, THUMBNAIL_SIZE } from '../services/images/schemas.ts';
 
 /** A finished image from the scheduler (an `l2i` node). */
 export interface SaveGeneratedImageInput {

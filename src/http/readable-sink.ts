@@ -1,4 +1,4 @@
-import type { FrameSink, OpenedSink, StreamSinks } from './sink.ts';
+import type { FrameSink, OpenedSink, StreamSinks } from '../channels/sink.ts';
 
 /**
  * A sink whose frames are the chunks of a `ReadableStream` body (any runtime): the runtime pulls them as

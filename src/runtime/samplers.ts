@@ -1,10 +1,14 @@
+import { z } from 'zod';
 /**
  * The SD 1.x noise schedule and four samplers, written after diffusers' `EulerDiscreteScheduler`,
  * `EulerAncestralDiscreteScheduler`, `DDIMScheduler` and `LCMScheduler` (epsilon prediction, no Karras
  * sigmas, DDIM with eta 0). Each sampler works on flat float32 latents; the pipeline does the batching.
  */
 
-export type SchedulerName = 'euler' | 'euler_a' | 'ddim' | 'lcm';
+/** The samplers that `denoise_latents`' `scheduler` field names (API.md section 3). */
+export const SAMPLER_NAMES = ['euler', 'euler_a', 'ddim', 'lcm'] as const;
+export const SamplerName = z.enum(SAMPLER_NAMES);
+export type SamplerName = z.infer<typeof SamplerName>;
 
 /** diffusers' `timestep_spacing`. */
 export type TimestepSpacing = 'leading' | 'trailing' | 'linspace';
@@ -128,7 +132,7 @@ export interface Sampler {
  * `linspace` timesteps to integers as diffusers does).
  * @example const s = createSampler('euler', 20); s.timesteps[0]; // 951 (leading)
  */
-export function createSampler(name: SchedulerName, steps: number, cfg = SD1_SCHEDULE): Sampler {
+export function createSampler(name: SamplerName, steps: number, cfg = SD1_SCHEDULE): Sampler {
   if (!Number.isInteger(steps) || steps < 1) {
     throw new RangeError('steps must be a positive integer');
   }

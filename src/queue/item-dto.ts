@@ -1,8 +1,8 @@
 import { eq, getTableColumns } from 'drizzle-orm';
-import { type QueueRow, sessionQueue, users } from '../../db/schema/index.ts';
-import type { DbOrTx } from '../../db/types.ts';
-import type { AuthUser } from '../context.ts';
-import type { QueueItem } from './schemas.ts';
+import type { AuthUser } from '../core/actor.ts';
+import type { DbOrTx } from '../core/db.ts';
+import { type QueueRow, sessionQueue, users } from '../db/schema/index.ts';
+import type { QueueItem } from '../services/queue/schemas.ts';
 
 /** The columns of every queue read: the item and its owner's names from a LEFT JOIN to `users`. */
 export const itemColumns = {

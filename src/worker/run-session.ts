@@ -1,4 +1,4 @@
-import type { EventPublisher } from '../events/interface.ts';
+import type { EventPublisher } from '../core/events.ts';
 import type { Graph } from '../runtime/graph.ts';
 import { topologicalOrder } from '../runtime/graph.ts';
 import {

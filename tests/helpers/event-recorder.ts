@@ -1,20 +1,16 @@
-import type { EventPublisher, ServerEvent } from './interface.ts';
+import type { ServerEvent } from '../../src/core/events.ts';
 
 /**
- * Records every event in order for tests to read, and passes it on to `next` if there is one.
- * @example const events = new MemoryEventPublisher(); …; expect(events.names()).toEqual(['batch_enqueued']);
+ * Records every event the hub publishes, in order, for tests to read and wait on.
+ * @example const events = new EventRecorder(); hub.observe((e) => events.record(e)); await events.waitFor(…);
  */
-export class MemoryEventPublisher implements EventPublisher {
+export class EventRecorder {
   readonly events: ServerEvent[] = [];
-
-  /** `next`, when given, also receives every event (a test can record and deliver). */
-  constructor(private readonly next?: EventPublisher) {}
 
   readonly #waiters: { match: (e: ServerEvent) => boolean; resolve: (e: ServerEvent) => void }[] = [];
 
-  publish(event: ServerEvent): void {
+  record(event: ServerEvent): void {
     this.events.push(event);
-    this.next?.publish(event);
     for (const w of [...this.#waiters]) {
       if (w.match(event)) {
         this.#waiters.splice(this.#waiters.indexOf(w), 1);
