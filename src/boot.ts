@@ -1,5 +1,4 @@
 import { ChannelHub, type ChannelHubOptions } from './channels/hub.ts';
-import type { StreamSinks } from './channels/sink.ts';
 import { TicketStore } from './channels/tickets.ts';
 import { systemClock } from './core/clock.ts';
 import type { BlobStore, ImageCodec } from './core/images.ts';
@@ -10,14 +9,15 @@ import type { Database } from './db/types.ts';
 import { type AppDeps, contextFromDeps } from './deps.ts';
 import type { Env } from './env.ts';
 import { HttpMetrics } from './http/metrics.ts';
+import type { StreamSinks } from './http/stream-sinks.ts';
 import { createUrlSigner } from './images/url-signer.ts';
 import { staticCatalog } from './models/catalog.ts';
+import { queueStatusCounts } from './queue/status-counts.ts';
 import type { InferenceRuntime } from './runtime/interface.ts';
 import { bootstrapAdmin } from './services/auth/bootstrap-admin.ts';
 import { LoginRateLimiter } from './services/auth/login-rate-limiter.ts';
 import { pbkdf2Hasher } from './services/auth/passwords.ts';
 import { hs256Tokens } from './services/auth/tokens.ts';
-import { queueStatusCounts } from './services/queue/status.ts';
 import { IdleWorkers } from './worker/idle.ts';
 import { WorkerPool } from './worker/pool.ts';
 

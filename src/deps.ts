@@ -1,9 +1,8 @@
 import type { Context } from 'hono';
 import type { Channels } from './channels/interface.ts';
-import type { StreamSinks } from './channels/sink.ts';
 import type { TicketStore } from './channels/tickets.ts';
 import type { AuthUser } from './core/actor.ts';
-import type { PasswordHasher, TokenService } from './core/auth.ts';
+import type { LoginLimiter, PasswordHasher, TokenService } from './core/auth.ts';
 import type { Clock } from './core/clock.ts';
 import type { QueueSettings, ServiceContext } from './core/context.ts';
 import type { Db } from './core/db.ts';
@@ -12,7 +11,7 @@ import type { Logger } from './core/logger.ts';
 import type { ModelCatalog } from './core/models.ts';
 import type { Workers } from './core/workers.ts';
 import type { HttpMetrics } from './http/metrics.ts';
-import type { LoginRateLimiter } from './services/auth/login-rate-limiter.ts';
+import type { StreamSinks } from './http/stream-sinks.ts';
 
 /** What the app needs from its configuration (the rest stays with the entry). */
 export interface AppConfig {
@@ -31,7 +30,7 @@ export interface AppDeps {
   logger: Logger;
   passwords: PasswordHasher;
   tokens: TokenService;
-  loginLimiter: LoginRateLimiter;
+  loginLimiter: LoginLimiter;
   metrics: HttpMetrics;
   workers: Workers;
   models: ModelCatalog;

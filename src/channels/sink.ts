@@ -1,6 +1,3 @@
-import type { Context, MiddlewareHandler } from 'hono';
-import type { AppEnv } from '../http/types.ts';
-
 /** Where one event stream's frames go: the response to one client. */
 export interface FrameSink {
   /**
@@ -18,18 +15,4 @@ export interface FrameSink {
 export interface OpenedSink {
   sink: FrameSink;
   body: ReadableStream<Uint8Array> | null;
-}
-
-/**
- * How event streams reach clients on this runtime, chosen at boot (`AppDeps.streamSinks`): the portable
- * `ReadableStream` body, or on Node frames written straight to the response.
- */
-export interface StreamSinks {
-  /** Opens the sink for one `GET /events` request, before the route answers. */
-  open(c: Context<AppEnv>): OpenedSink;
-  /**
-   * Mounted by `createApp` on the events path before every other middleware, when present: it sees the
-   * app's final response (status, headers) and sends it with what `open` held back.
-   */
-  readonly finish?: MiddlewareHandler<AppEnv>;
 }

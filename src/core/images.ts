@@ -39,11 +39,6 @@ export class ImageDecodeError extends Error {
   override name = 'ImageDecodeError';
 }
 
-/** This runtime has no image codec (the Deno entry); see `unavailableCodec`. */
-export class ImageCodecUnavailableError extends Error {
-  override name = 'ImageCodecUnavailableError';
-}
-
 /** Which file of an image a signed URL reaches. */
 export type ImageVariant = 'full' | 'thumbnail';
 

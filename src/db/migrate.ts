@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Db } from '../core/db.ts';
+import { rowsOf } from './rows.ts';
 
 /** One migration file from `drizzle/`, as read by the runtime's file reader. */
 export interface MigrationFile {
@@ -52,12 +53,4 @@ export async function migrate(db: Db, files: MigrationFile[]): Promise<string[]>
     }
   });
   return applied;
-}
-
-/** postgres.js returns an array of rows; PGlite returns `{ rows }`. */
-export function rowsOf<T>(result: unknown): T[] {
-  if (Array.isArray(result)) {
-    return result as T[];
-  }
-  return ((result as { rows?: T[] }).rows ?? []) as T[];
 }

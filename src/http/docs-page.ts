@@ -1,5 +1,6 @@
 import { html } from 'hono/html';
-import { type ErrorCode, errorCatalog } from './errors.ts';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { ERROR_CATALOG, type ErrorCode } from '../core/errors.ts';
 
 interface Operation {
   summary?: string;
@@ -68,9 +69,9 @@ ${Object.entries(doc.components?.schemas ?? {}).map(
 <p>Every error is <code>application/problem+json</code>:
 <code>{ type, title, status, detail, code, request_id, errors? }</code>.</p>
 <table><tr><th>code</th><th>status</th><th>title</th></tr>
-${(Object.keys(errorCatalog) as ErrorCode[]).map(
+${(Object.keys(ERROR_CATALOG) as ErrorCode[]).map(
   (code) =>
-    html`<tr id="error-${code}"><td><code>${code}</code></td><td>${errorCatalog[code].status}</td><td>${errorCatalog[code].title}</td></tr>`,
+    html`<tr id="error-${code}"><td><code>${code}</code></td><td>${ERROR_CATALOG[code].status as ContentfulStatusCode}</td><td>${ERROR_CATALOG[code].title}</td></tr>`,
 )}
 </table>
 </body>

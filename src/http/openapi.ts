@@ -1,7 +1,8 @@
 import type { Hook } from '@hono/zod-openapi';
 import { OpenAPIHono, z } from '@hono/zod-openapi';
 import type { ZodType } from 'zod';
-import { ApiError, type ErrorCode, errorCatalog } from './errors.ts';
+import { ERROR_CATALOG, type ErrorCode } from '../core/errors.ts';
+import { ApiError } from './errors.ts';
 import type { AppEnv } from './types.ts';
 
 /** Zod issues become `errors: [{ path, message }]`; body paths are bare, others prefixed by their target. */
@@ -54,7 +55,7 @@ export function problems(...codes: ErrorCode[]) {
     { description: string; content: Record<string, { schema: typeof Problem }> }
   > = {};
   for (const code of codes) {
-    const { status } = errorCatalog[code];
+    const { status } = ERROR_CATALOG[code];
     const entry = byStatus[status];
     byStatus[status] = {
       description: entry ? `${entry.description}, ${code}` : code,

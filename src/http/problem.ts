@@ -1,5 +1,7 @@
 import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
-import { ApiError, type ErrorCode, errorCatalog, toApiError } from './errors.ts';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { ERROR_CATALOG, type ErrorCode } from '../core/errors.ts';
+import { ApiError, toApiError } from './errors.ts';
 import type { AppEnv } from './types.ts';
 
 /** The `type` URI of a code: its entry on the docs page. */
@@ -9,8 +11,8 @@ export const problemType = (code: ErrorCode) => `/docs#error-${code}`;
 export function problemBody(err: ApiError, requestId: string) {
   return {
     type: problemType(err.code),
-    title: errorCatalog[err.code].title,
-    status: errorCatalog[err.code].status,
+    title: ERROR_CATALOG[err.code].title,
+    status: ERROR_CATALOG[err.code].status as ContentfulStatusCode,
     detail: err.detail,
     code: err.code,
     request_id: requestId,
@@ -24,7 +26,10 @@ export function problemResponse(c: Context<AppEnv>, err: ApiError): Response {
     c.header(name, value);
   }
   c.header('Content-Type', 'application/problem+json');
-  return c.body(JSON.stringify(problemBody(err, c.var.requestId)), errorCatalog[err.code].status);
+  return c.body(
+    JSON.stringify(problemBody(err, c.var.requestId)),
+    ERROR_CATALOG[err.code].status as ContentfulStatusCode,
+  );
 }
 
 /**

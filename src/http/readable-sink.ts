@@ -1,4 +1,5 @@
-import type { FrameSink, OpenedSink, StreamSinks } from '../channels/sink.ts';
+import type { FrameSink, OpenedSink } from '../channels/sink.ts';
+import type { StreamSinks } from './stream-sinks.ts';
 
 /**
  * A sink whose frames are the chunks of a `ReadableStream` body (any runtime): the runtime pulls them as

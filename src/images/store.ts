@@ -1,7 +1,9 @@
+import { and, eq } from 'drizzle-orm';
 import { type ServiceContext, withTransaction } from '../core/context.ts';
-import { type ImageRow, images } from '../db/schema/index.ts';
-import { blobKey, deleteImageFiles, lockOwnedBoard } from '../services/images/image-dto.ts';
-import { THUMBNAIL_SIZE } from '../services/images/schemas.ts';
+import type { DbOrTx } from '../core/db.ts';
+import { boards, type ImageRow, images } from '../db/schema/index.ts';
+import { blobKey } from './image-dto.ts';
+import { THUMBNAIL_SIZE } from './schemas.ts';
 
 export interface NewImage {
   png: Uint8Array;
@@ -68,4 +70,25 @@ export async function storeImage(ctx: ServiceContext, image: NewImage): Promise<
     await deleteImageFiles(ctx, [imageName]);
     throw err;
   }
+}
+
+/** Removes both files of each image; after the rows are gone, so no row ever lacks its file. */
+export async function deleteImageFiles(ctx: ServiceContext, names: string[]): Promise<void> {
+  for (const name of names) {
+    await ctx.blobs.delete(blobKey(name, 'full'));
+    await ctx.blobs.delete(blobKey(name, 'thumbnail'));
+  }
+}
+
+/**
+ * Whether `boardId` is a board of `ownerId`, locking it (FOR SHARE) so it cannot be deleted before the
+ * caller's transaction ends.
+ */
+export async function lockOwnedBoard(tx: DbOrTx, boardId: string, ownerId: string): Promise<boolean> {
+  const rows = await tx
+    .select({ boardId: boards.boardId })
+    .from(boards)
+    .where(and(eq(boards.boardId, boardId), eq(boards.userId, ownerId)))
+    .for('share');
+  return rows.length > 0;
 }

@@ -1,4 +1,5 @@
-import { type ImageCodec, ImageCodecUnavailableError } from '../core/images.ts';
+import { ImageCodecUnavailableError } from '../core/errors.ts';
+import type { ImageCodec } from '../core/images.ts';
 import { readPngText } from './png-text.ts';
 
 const unavailable = async (): Promise<never> => {

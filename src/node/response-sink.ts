@@ -1,8 +1,9 @@
 import { type OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Context } from 'hono';
-import type { FrameSink, OpenedSink, StreamSinks } from '../channels/sink.ts';
+import type { FrameSink, OpenedSink } from '../channels/sink.ts';
 import { readableSink } from '../http/readable-sink.ts';
+import type { StreamSinks } from '../http/stream-sinks.ts';
 import type { AppEnv } from '../http/types.ts';
 
 /**

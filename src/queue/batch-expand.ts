@@ -2,15 +2,14 @@ import { z } from '@hono/zod-openapi';
 import type { FieldProblem } from '../core/errors.ts';
 import {
   edgesInto,
-  Graph,
   type GraphContext,
-  type GraphNode,
   indexGraph,
   ruleProblem,
   type ValueChecker,
   validateGraph,
   valueChecker,
 } from '../runtime/graph.ts';
+import { Graph, type GraphNode } from '../runtime/graph-schema.ts';
 import { getInvocation } from '../runtime/invocations.ts';
 
 export const MAX_RUNS = 10_000;

@@ -1,7 +1,7 @@
 import { and, eq, inArray, type SQL, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../core/db.ts';
 import { QUEUE_STATUSES, type QueueStatus, sessionQueue } from '../db/schema/index.ts';
-import type { StatusCounts } from '../services/queue/schemas.ts';
+import type { StatusCounts } from './schemas.ts';
 
 /** Item counts by status (and their total) over the items matching `where`. */
 export async function countByStatus(db: DbOrTx, where: SQL | undefined): Promise<StatusCounts> {

@@ -2,7 +2,7 @@ import { eq, getTableColumns } from 'drizzle-orm';
 import type { AuthUser } from '../core/actor.ts';
 import type { DbOrTx } from '../core/db.ts';
 import { type QueueRow, sessionQueue, users } from '../db/schema/index.ts';
-import type { QueueItem } from '../services/queue/schemas.ts';
+import type { QueueItem } from './schemas.ts';
 
 /** The columns of every queue read: the item and its owner's names from a LEFT JOIN to `users`. */
 export const itemColumns = {

@@ -1,7 +1,7 @@
 import type { DbOrTx } from '../core/db.ts';
 import type { EventPublisher } from '../core/events.ts';
-import type { QueueItem } from '../services/queue/schemas.ts';
-import { batchCounts, queueCounts } from '../services/queue/status.ts';
+import type { QueueItem } from './schemas.ts';
+import { batchCounts, queueCounts } from './status-counts.ts';
 
 /**
  * Publishes `queue_item_status_changed` for an item, with its batch's and the queue's counts read after the

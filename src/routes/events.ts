@@ -5,7 +5,7 @@ import { bearerToken } from '../http/middleware/auth.ts';
 import { bearer, createRouter, jsonResponse, problems } from '../http/openapi.ts';
 import { serviceContext } from '../http/service-context.ts';
 import { authenticate } from '../services/auth/authenticate.ts';
-import { assertQueue } from '../services/queue/access.ts';
+import { assertQueue } from '../services/queue/internal.ts';
 import { SYSTEM_USER_ID } from '../services/users/user-dto.ts';
 
 const tags = ['events'];

@@ -5,15 +5,17 @@ import { ApiError } from '../http/errors.ts';
 import { bearer, createRouter, jsonBody, jsonResponse, problems } from '../http/openapi.ts';
 import { serviceContext } from '../http/service-context.ts';
 import {
-  deleteImage,
-  getImage,
-  getImageFile,
   ImageDTO,
   ImagesPage,
   ListImagesQuery,
-  listImages,
   MAX_UPLOAD_BYTES,
   UpdateImageInput,
+} from '../images/schemas.ts';
+import {
+  deleteImage,
+  getImage,
+  getImageFile,
+  listImages,
   updateImage,
   uploadImage,
 } from '../services/images/index.ts';

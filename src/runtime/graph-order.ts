@@ -1,4 +1,4 @@
-import type { Graph } from './graph.ts';
+import type { Graph } from './graph-schema.ts';
 
 /** Kahn's algorithm over the edges between existing nodes; ready nodes are taken by the lowest id. */
 export function sortNodes(graph: Graph): { order: string[]; preds: Map<string, Set<string>> } {

@@ -3,7 +3,7 @@ import type { ServiceContext } from '../core/context.ts';
 import { sessionQueue } from '../db/schema/index.ts';
 import { type ItemRow, selectItems, toQueueItem } from '../queue/item-dto.ts';
 import { publishStatusChanged } from '../queue/publish.ts';
-import type { QueueItem } from '../services/queue/schemas.ts';
+import type { QueueItem } from '../queue/schemas.ts';
 
 export type Outcome =
   | { status: 'completed' }

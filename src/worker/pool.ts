@@ -2,7 +2,7 @@ import type { QueueSettings, ServiceContext } from '../core/context.ts';
 import type { Logger } from '../core/logger.ts';
 import type { ProcessorStatus, Workers } from '../core/workers.ts';
 import type { ItemRow } from '../queue/item-dto.ts';
-import type { Graph } from '../runtime/graph.ts';
+import type { Graph } from '../runtime/graph-schema.ts';
 import { type InferenceRuntime, RuntimeCanceled, RuntimeError } from '../runtime/interface.ts';
 import { finishItem } from './finish-item.ts';
 import { recoverInterrupted } from './recover-interrupted.ts';

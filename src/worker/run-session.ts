@@ -1,6 +1,6 @@
 import type { EventPublisher } from '../core/events.ts';
-import type { Graph } from '../runtime/graph.ts';
-import { topologicalOrder } from '../runtime/graph.ts';
+import { topologicalOrder } from '../runtime/graph-order.ts';
+import type { Graph } from '../runtime/graph-schema.ts';
 import {
   type DecodedImage,
   type InferenceRuntime,

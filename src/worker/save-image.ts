@@ -1,9 +1,9 @@
 import type { ServiceContext } from '../core/context.ts';
+import { toImageDto } from '../images/image-dto.ts';
 import { asciiJson } from '../images/png-text.ts';
+import type { ImageDTO } from '../images/schemas.ts';
+import { METADATA_KEYWORD, THUMBNAIL_SIZE } from '../images/schemas.ts';
 import { storeImage } from '../images/store.ts';
-import { toImageDto } from '../services/images/image-dto.ts';
-import type { ImageDTO } from '../services/images/schemas.ts';
-import { METADATA_KEYWORD, THUMBNAIL_SIZE } from '../services/images/schemas.ts';
 
 /** A finished image from the scheduler (an `l2i` node). */
 export interface SaveGeneratedImageInput {

@@ -1,4 +1,5 @@
-import type { Graph, GraphContext } from '../../src/runtime/graph.ts';
+import type { GraphContext } from '../../src/runtime/graph.ts';
+import type { Graph } from '../../src/runtime/graph-schema.ts';
 
 export const TINY_MODEL_KEY = 'tiny-sd';
 

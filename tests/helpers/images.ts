@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { expect } from 'vitest';
 import { contextFromDeps } from '../../src/deps.ts';
-import type { ImageDTO } from '../../src/services/images/index.ts';
+import type { ImageDTO } from '../../src/images/schemas.ts';
 import { saveGeneratedImage } from '../../src/worker/save-image.ts';
 import type { Harness } from './harness.ts';
 

@@ -3,8 +3,8 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, images } from '../../src/db/schema/index.ts';
 import { readPngText } from '../../src/images/png-text.ts';
+import type { ImageDTO } from '../../src/images/schemas.ts';
 import { unavailableCodec } from '../../src/images/unavailable-codec.ts';
-import type { ImageDTO } from '../../src/services/images/index.ts';
 import { createHarness, expectProblem, type Harness, type TestUser } from '../helpers/harness.ts';
 import {
   BOARDS,

@@ -1,8 +1,8 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sessionQueue } from '../../src/db/schema/index.ts';
-import { claimNextItem } from '../../src/services/queue/next-item.ts';
-import type { QueueItem } from '../../src/services/queue/schemas.ts';
+import type { QueueItem } from '../../src/queue/schemas.ts';
+import { claimNextItem } from '../../src/worker/claim.ts';
 import { textToImageGraph } from '../helpers/graphs.ts';
 import { createHarness, type Harness, problem, type TestUser } from '../helpers/harness.ts';
 import { Q } from '../helpers/queue.ts';
@@ -402,7 +402,7 @@ describe.each<Who>(['alice', 'bob', 'admin'])('read routes as %s', (who) => {
         total: 4,
       },
       mine: own,
-      workers: { is_started: true, is_processing: false },
+      processor: { is_started: true, is_processing: false },
     });
   });
 

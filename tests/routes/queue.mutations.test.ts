@@ -1,7 +1,7 @@
 import { asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sessionQueue } from '../../src/db/schema/index.ts';
-import type { QueueItem } from '../../src/services/queue/schemas.ts';
+import type { QueueItem } from '../../src/queue/schemas.ts';
 import { createHarness, type Harness, type TestUser } from '../helpers/harness.ts';
 import { enqueue, Q } from '../helpers/queue.ts';
 

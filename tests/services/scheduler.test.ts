@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ServerEvent } from '../../src/core/events.ts';
-import { rowsOf } from '../../src/db/migrate.ts';
+import { rowsOf } from '../../src/db/rows.ts';
 import { contextFromDeps } from '../../src/deps.ts';
 import { FakeRuntime, type FakeRuntimeOptions } from '../../src/runtime/fake-runtime.ts';
 import { RuntimeError } from '../../src/runtime/interface.ts';

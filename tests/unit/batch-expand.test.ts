@@ -6,7 +6,7 @@ import {
   MAX_BATCH_SESSIONS,
   validateBatch,
 } from '../../src/queue/batch-expand.ts';
-import { GraphNode } from '../../src/runtime/graph.ts';
+import { GraphNode } from '../../src/runtime/graph-schema.ts';
 import { graphContext, textToImageGraph } from '../helpers/graphs.ts';
 
 const ctx = graphContext({ models: ['tiny-sd', 'tiny-sd-2'], boards: ['mine'] });

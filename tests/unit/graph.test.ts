@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { type Graph, GraphNode, topologicalOrder, validateGraph } from '../../src/runtime/graph.ts';
+import { validateGraph } from '../../src/runtime/graph.ts';
+import { topologicalOrder } from '../../src/runtime/graph-order.ts';
+import { type Graph, GraphNode } from '../../src/runtime/graph-schema.ts';
 import { canConnect, INVOCATION_TYPES, INVOCATIONS } from '../../src/runtime/invocations.ts';
 import { graphContext, textToImageGraph } from '../helpers/graphs.ts';
 

@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { bearer, createRouter, jsonBody, jsonResponse, problems } from '../../http/openapi.ts';
 import { serviceContext } from '../../http/service-context.ts';
+import { ListAllQuery, ListQuery, QueueItem } from '../../queue/schemas.ts';
 import {
   getBatchStatus,
   getCountsByDestination,
@@ -9,11 +10,8 @@ import {
   getItemsByIds,
   getNextItem,
   getQueueStatus,
-  ListAllQuery,
-  ListQuery,
   listAllItems,
   listItems,
-  QueueItem,
 } from '../../services/queue/index.ts';
 import {
   BatchParam,

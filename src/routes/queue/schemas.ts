@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { BatchIds, ItemIds, QueueId, QueueItem, StatusCounts } from '../../services/queue/schemas.ts';
+import { BatchIds, ItemIds, QueueId, QueueItem, StatusCounts } from '../../queue/schemas.ts';
 
 export const QueueParam = z.object({ queue_id: QueueId });
 export const ItemParam = QueueParam.extend({ item_id: z.coerce.number().int().min(1).max(2_147_483_647) });

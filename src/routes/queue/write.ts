@@ -1,6 +1,7 @@
 import { createRoute } from '@hono/zod-openapi';
 import { bearer, createRouter, jsonBody, jsonResponse, problems } from '../../http/openapi.ts';
 import { serviceContext } from '../../http/service-context.ts';
+import { ItemIds, QueueItem } from '../../queue/schemas.ts';
 import {
   cancelAllExceptCurrent,
   cancelByBatchIds,
@@ -9,9 +10,7 @@ import {
   deleteItem,
   EnqueueBatchInput,
   enqueueBatch,
-  ItemIds,
   pruneQueue,
-  QueueItem,
   retryItems,
   setProcessorRunning,
   transferItemOwner,

@@ -17,7 +17,7 @@ export async function bootstrapAdmin({
   try {
     return await setupAdmin({ ctx, input });
   } catch (err) {
-    if (err instanceof ConflictError && err.reason === 'already_set_up') {
+    if (err instanceof ConflictError && err.code === 'already_set_up') {
       return undefined;
     }
     throw err;

@@ -2,8 +2,8 @@ import { eq } from 'drizzle-orm';
 import { requireActor } from '../../core/actor.ts';
 import { type ServiceContext, withTransaction } from '../../core/context.ts';
 import { boards, images } from '../../db/schema/index.ts';
+import { deleteImageFiles } from '../../images/store.ts';
 import { recordAudit } from '../audit/record-audit.ts';
-import { deleteImageFiles } from '../images/image-dto.ts';
 import { boardForActor } from './board-dto.ts';
 
 /**

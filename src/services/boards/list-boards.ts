@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import { requireActor } from '../../core/actor.ts';
 import type { ServiceContext } from '../../core/context.ts';
 import { boards } from '../../db/schema/index.ts';
-import { listOwner } from '../images/image-dto.ts';
+import { listOwner } from '../images/internal.ts';
 import { selectBoardDtos } from './board-dto.ts';
 import { ListBoardsQuery } from './schemas.ts';
 

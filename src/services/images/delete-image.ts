@@ -2,8 +2,9 @@ import { eq } from 'drizzle-orm';
 import { requireActor } from '../../core/actor.ts';
 import { type ServiceContext, withTransaction } from '../../core/context.ts';
 import { images } from '../../db/schema/index.ts';
+import { deleteImageFiles } from '../../images/store.ts';
 import { recordAudit } from '../audit/record-audit.ts';
-import { deleteImageFiles, imageForActor } from './image-dto.ts';
+import { imageForActor } from './internal.ts';
 
 /**
  * Deletes an image (owner or admin): the row and its audit entry in one transaction, then its files.

@@ -1,7 +1,8 @@
 import type { ServiceContext } from '../../core/context.ts';
 import { AuthError, NotFoundError } from '../../core/errors.ts';
 import type { ImageVariant } from '../../core/images.ts';
-import { blobKey, findImage, imageForActor } from './image-dto.ts';
+import { blobKey } from '../../images/image-dto.ts';
+import { findImage, imageForActor } from './internal.ts';
 
 /** How long a browser may keep a file fetched with a token. */
 const TOKEN_CACHE_S = 3600;

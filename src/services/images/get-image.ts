@@ -1,6 +1,7 @@
 import { requireActor } from '../../core/actor.ts';
 import type { ServiceContext } from '../../core/context.ts';
-import { imageForActor, toImageDto } from './image-dto.ts';
+import { toImageDto } from '../../images/image-dto.ts';
+import { imageForActor } from './internal.ts';
 
 /**
  * One image (owner or admin; anyone else gets 404).

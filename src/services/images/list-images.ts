@@ -2,8 +2,9 @@ import { and, asc, desc, eq, isNull, type SQL, sql } from 'drizzle-orm';
 import { requireActor } from '../../core/actor.ts';
 import type { ServiceContext } from '../../core/context.ts';
 import { images } from '../../db/schema/index.ts';
-import { listOwner, toImageDto } from './image-dto.ts';
-import { ListImagesQuery } from './schemas.ts';
+import { toImageDto } from '../../images/image-dto.ts';
+import { ListImagesQuery } from '../../images/schemas.ts';
+import { listOwner } from './internal.ts';
 
 /**
  * A page of images, newest first (then by name): the caller's own, or for an admin another user's

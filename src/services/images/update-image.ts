@@ -2,8 +2,9 @@ import { eq } from 'drizzle-orm';
 import { requireActor } from '../../core/actor.ts';
 import { type ServiceContext, withTransaction } from '../../core/context.ts';
 import { images } from '../../db/schema/index.ts';
-import { assertOwnedBoard, imageForActor, toImageDto } from './image-dto.ts';
-import { UpdateImageInput } from './schemas.ts';
+import { toImageDto } from '../../images/image-dto.ts';
+import { UpdateImageInput } from '../../images/schemas.ts';
+import { assertOwnedBoard, imageForActor } from './internal.ts';
 
 /**
  * Moves an image to a board (`board_id`, or `null` for uncategorized) and/or stars it (owner or admin). The

@@ -2,10 +2,11 @@ import { requireActor } from '../../core/actor.ts';
 import type { ServiceContext } from '../../core/context.ts';
 import { TooLargeError, UnsupportedTypeError, ValidationError } from '../../core/errors.ts';
 import { ImageDecodeError } from '../../core/images.ts';
+import { toImageDto } from '../../images/image-dto.ts';
+import { MAX_UPLOAD_BYTES } from '../../images/schemas.ts';
 import { sniffImageFormat } from '../../images/sniff.ts';
 import { storeImage } from '../../images/store.ts';
-import { assertOwnedBoard, toImageDto } from './image-dto.ts';
-import { MAX_UPLOAD_BYTES } from './schemas.ts';
+import { assertOwnedBoard } from './internal.ts';
 
 /**
  * Stores an uploaded PNG, JPEG or WebP as the caller's image, re-encoded as PNG without its metadata. The

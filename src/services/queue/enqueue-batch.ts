@@ -3,13 +3,12 @@ import { sql } from 'drizzle-orm';
 import { requireActor } from '../../core/actor.ts';
 import { type ServiceContext, withTransaction } from '../../core/context.ts';
 import { LimitExceededError, ValidationError } from '../../core/errors.ts';
-import { rowsOf } from '../../db/migrate.ts';
 import { executePrepared } from '../../db/prepared.ts';
+import { rowsOf } from '../../db/rows.ts';
 import { Batch, countSessions, expandBatch } from '../../queue/batch-expand.ts';
 import { recordAudit } from '../audit/record-audit.ts';
 import { boardIdsIn, ownedBoardIds } from '../boards/owned-boards.ts';
-import { assertQueue } from './access.ts';
-import { assertCapacity } from './capacity.ts';
+import { assertCapacity, assertQueue } from './internal.ts';
 
 export const EnqueueBatchInput = z
   .strictObject({ batch: Batch, prepend: z.boolean().optional() })

@@ -4,9 +4,8 @@ import { requireActor } from '../../core/actor.ts';
 import type { ServiceContext } from '../../core/context.ts';
 import { sessionQueue } from '../../db/schema/index.ts';
 import { redactFor, selectItems, toQueueItem } from '../../queue/item-dto.ts';
-import { assertQueue } from './access.ts';
-import { decodeCursor, encodeCursor } from './cursor.ts';
-import { ListAllQuery, ListQuery } from './schemas.ts';
+import { ListQuery } from '../../queue/schemas.ts';
+import { assertQueue, decodeCursor, encodeCursor } from './internal.ts';
 
 /**
  * A page of the queue in list order (priority desc, item_id asc), redacted for the caller. The cursor is
@@ -61,33 +60,4 @@ export async function listItems({
     has_more: hasMore,
     next_cursor: hasMore && last ? encodeCursor({ priority: last.priority, itemId: last.itemId }) : null,
   };
-}
-
-/**
- * Every matching item in list order, redacted for the caller. `destination` is redacted on others' items,
- * so for a non-admin it matches only their own items: filtering on a hidden value must not reveal it.
- */
-export async function listAllItems({
-  ctx,
-  input,
-}: {
-  ctx: ServiceContext;
-  input: { queueId: string; query: ListAllQuery };
-}) {
-  assertQueue(input.queueId);
-  const actor = requireActor(ctx.actor);
-  const q = ListAllQuery.parse(input.query);
-  const rows = await selectItems(ctx.db)
-    .where(
-      and(
-        eq(sessionQueue.queueId, input.queueId),
-        q.status ? eq(sessionQueue.status, q.status) : undefined,
-        q.destination !== undefined ? eq(sessionQueue.destination, q.destination) : undefined,
-        q.user === 'me' || (q.destination !== undefined && !actor.isAdmin)
-          ? eq(sessionQueue.userId, actor.userId)
-          : undefined,
-      ),
-    )
-    .orderBy(desc(sessionQueue.priority), asc(sessionQueue.itemId));
-  return rows.map((r) => redactFor(actor, toQueueItem(r)));
 }

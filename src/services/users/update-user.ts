@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import { type ServiceContext, withTransaction } from '../../core/context.ts';
 import { users } from '../../db/schema/index.ts';
 import { recordAudit } from '../audit/record-audit.ts';
-import { cancelUserItems } from '../queue/cancel.ts';
+import { cancelUserItems } from '../queue/cancel-matching.ts';
 import { assertAnotherActiveAdmin, lockUserForChange } from './admin-guard.ts';
 import { UpdateUserInput } from './schemas.ts';
 import { toUserDto } from './user-dto.ts';

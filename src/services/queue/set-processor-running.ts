@@ -1,7 +1,7 @@
 import { requireActor } from '../../core/actor.ts';
 import type { ServiceContext } from '../../core/context.ts';
 import { ForbiddenError } from '../../core/errors.ts';
-import { assertQueue } from './access.ts';
+import { assertQueue } from './internal.ts';
 
 /** Pauses (no new item starts; the running one finishes) or resumes the processor (admin). */
 export function setProcessorRunning({

@@ -1,12 +1,7 @@
 import { type SQL, sql } from 'drizzle-orm';
-import { requireActor } from '../../core/actor.ts';
-import type { QueueSettings, ServiceContext } from '../../core/context.ts';
-import type { DbOrTx } from '../../core/db.ts';
-import { rowsOf } from '../../db/migrate.ts';
-import { executePrepared } from '../../db/prepared.ts';
-import type { QueueRow } from '../../db/schema/index.ts';
-import { type ItemRow, redactFor, toQueueItem } from '../../queue/item-dto.ts';
-import { assertQueue } from './access.ts';
+import type { QueueSettings } from '../core/context.ts';
+import type { QueueRow } from '../db/schema/index.ts';
+import type { ItemRow } from './item-dto.ts';
 
 /**
  * The id of the item that runs next, as one SELECT (API.md section 4, order of work).
@@ -44,11 +39,12 @@ export function nextItemIdQuery(queueId: string, fairness: QueueSettings['fairne
     LIMIT 1`;
 }
 
-type RawItem = Record<string, unknown>;
+export type RawItem = Record<string, unknown>;
+
 const date = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string));
 
 /** A raw snake_case row of `session_queue` plus the joined names, as Drizzle would map it. */
-function fromRaw(r: RawItem): ItemRow {
+export function fromRaw(r: RawItem): ItemRow {
   return {
     itemId: Number(r.item_id),
     queueId: r.queue_id as string,
@@ -74,49 +70,4 @@ function fromRaw(r: RawItem): ItemRow {
     userDisplayName: (r.user_display_name ?? null) as string | null,
     userEmail: (r.user_email ?? null) as string | null,
   };
-}
-
-/**
- * Claims the next item in one statement: picks it (locked, skipping rows other claimers hold), marks it
- * `in_progress`, records the owner's turn, and reads it back with the owner's names (LEFT JOIN users).
- * Returns undefined when nothing is pending.
- * @example const item = await claimNextItem(db, 'default', 'round_robin', new Date());
- */
-export async function claimNextItem(
-  db: DbOrTx,
-  queueId: string,
-  fairness: QueueSettings['fairness'],
-  now: Date,
-): Promise<ItemRow | undefined> {
-  const at = now.toISOString();
-  const result = await executePrepared(
-    db,
-    sql`WITH picked AS (${nextItemIdQuery(queueId, fairness, true)}),
-    claimed AS (
-      UPDATE session_queue q SET status = 'in_progress', started_at = ${at}::timestamptz, updated_at = ${at}::timestamptz
-      FROM picked WHERE q.item_id = picked.item_id AND q.status = 'pending'
-      RETURNING q.*
-    ),
-    turn AS (
-      INSERT INTO queue_user_turns (queue_id, user_id, last_started_at)
-      SELECT queue_id, user_id, started_at FROM claimed
-      ON CONFLICT (queue_id, user_id) DO UPDATE SET last_started_at = EXCLUDED.last_started_at
-    )
-    SELECT claimed.*, u.display_name AS user_display_name, u.email AS user_email
-    FROM claimed LEFT JOIN users u ON u.user_id = claimed.user_id`,
-  );
-  const [row] = rowsOf<RawItem>(result);
-  return row ? fromRaw(row) : undefined;
-}
-
-/** The item that would be claimed next, without claiming it (GET /next), redacted for the caller. */
-export async function getNextItem({ ctx, input }: { ctx: ServiceContext; input: { queueId: string } }) {
-  assertQueue(input.queueId);
-  const actor = requireActor(ctx.actor);
-  const result =
-    await ctx.db.execute(sql`SELECT q.*, u.display_name AS user_display_name, u.email AS user_email
-    FROM session_queue q LEFT JOIN users u ON u.user_id = q.user_id
-    WHERE q.item_id = (${nextItemIdQuery(input.queueId, ctx.queue.fairness, false)})`);
-  const [row] = rowsOf<RawItem>(result);
-  return row ? redactFor(actor, toQueueItem(fromRaw(row))) : null;
 }

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { QUEUE_STATUSES } from '../../db/schema/index.ts';
+import { QUEUE_STATUSES } from '../db/schema/index.ts';
 
 export const QueueStatus = z.enum(QUEUE_STATUSES);
 export const QueueId = z.string().min(1).max(100);

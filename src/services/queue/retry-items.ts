@@ -4,10 +4,9 @@ import { type ServiceContext, withTransaction } from '../../core/context.ts';
 import { ForbiddenError } from '../../core/errors.ts';
 import { sessionQueue } from '../../db/schema/index.ts';
 import { byOwner } from '../../queue/publish.ts';
+import { ItemIds } from '../../queue/schemas.ts';
 import { recordAudit } from '../audit/record-audit.ts';
-import { assertQueue } from './access.ts';
-import { assertCapacity } from './capacity.ts';
-import { ItemIds } from './schemas.ts';
+import { assertCapacity, assertQueue } from './internal.ts';
 
 /**
  * Retries failed or canceled items (others are skipped) as new pending items that keep the owner and point
