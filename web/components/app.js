@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import { api, setSessionEndHandler } from '../lib/api.js';
+import { logout as endSession, getAuthStatus, getMe } from '../api/auth.js';
+import { ApiError, setSessionEndHandler } from '../lib/api.js';
 import { html } from '../lib/html.js';
 import { clearToken, readToken, storeToken, watchSession } from '../lib/session.js';
 import { LoginPage } from './login-page.js';
@@ -28,18 +29,18 @@ export function App() {
   const boot = useCallback(async () => {
     setState({ phase: 'loading' });
     try {
-      const status = await api('GET', '/auth/status');
+      const status = await getAuthStatus();
       if (status.setup_required) {
         setState({ phase: 'setup' });
       } else if (status.multiuser_enabled && !readToken()) {
         setState({ phase: 'login' });
       } else {
-        const user = await api('GET', '/auth/me');
+        const user = await getMe();
         setState({ phase: 'ready', user, multiuser: status.multiuser_enabled });
       }
     } catch (err) {
       // A 401 has already ended the session (the handler below); anything else is a server or network fault.
-      if (!(/** @type {any} */ (err.status === 401))) {
+      if (!(err instanceof ApiError && err.status === 401)) {
         setState({ phase: 'error', message: /** @type {Error} */ (err).message });
       }
     }
@@ -71,7 +72,7 @@ export function App() {
     setState({ phase: 'ready', user: result.user, multiuser: true });
   };
   const logout = async () => {
-    await api('POST', '/auth/logout').catch(() => undefined);
+    await endSession().catch(() => undefined);
     toLogin('You have logged out.');
   };
 

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api } from '../lib/api.js';
+import { createBoard, deleteBoard } from '../api/boards.js';
+import { getImage } from '../api/images.js';
 import { html } from '../lib/html.js';
 
 /**
@@ -11,7 +12,7 @@ function Cover({ name }) {
   useEffect(() => {
     setUrl('');
     if (name) {
-      api('GET', `/images/i/${encodeURIComponent(name)}`).then(
+      getImage(name).then(
         (img) => setUrl(img.thumbnail_url),
         () => undefined,
       );
@@ -32,7 +33,7 @@ export function BoardList({ boards, selected, onSelect, onChange }) {
     e.preventDefault();
     const form = /** @type {HTMLFormElement} */ (e.currentTarget);
     try {
-      await api('POST', '/boards', { json: { board_name: String(new FormData(form).get('board_name')) } });
+      await createBoard(String(new FormData(form).get('board_name')));
       form.reset();
       setError('');
       onChange();
@@ -44,9 +45,7 @@ export function BoardList({ boards, selected, onSelect, onChange }) {
     if (!confirm(`Delete the board "${board.board_name}"? Its images become uncategorized.`)) {
       return;
     }
-    await api('DELETE', `/boards/${board.board_id}`).catch((/** @type {Error} */ err) =>
-      setError(err.message),
-    );
+    await deleteBoard(board.board_id).catch((/** @type {Error} */ err) => setError(err.message));
     onSelect(null);
     onChange();
   };

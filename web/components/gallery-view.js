@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
-import { api, query } from '../lib/api.js';
+import { listBoards } from '../api/boards.js';
+import { listImages } from '../api/images.js';
 import { html } from '../lib/html.js';
 import { useLive } from '../lib/use-live.js';
 import { useMe } from '../lib/user-context.js';
@@ -19,19 +20,11 @@ export function GalleryView() {
   const [open, setOpen] = useState(/** @type {any} */ (null));
   const owner = everyone ? 'all' : undefined;
   const images = useLive(
-    () =>
-      api(
-        'GET',
-        `/images${query({ board_id: board, starred: starred || undefined, limit, user_id: owner })}`,
-      ),
+    () => listImages({ board_id: board, starred, limit, user_id: owner }),
     ['invocation_complete'],
     `${board}|${starred}|${limit}|${owner}`,
   );
-  const boards = useLive(
-    () => api('GET', `/boards${query({ user_id: owner })}`),
-    ['invocation_complete'],
-    `${owner}`,
-  );
+  const boards = useLive(() => listBoards({ user_id: owner }), ['invocation_complete'], `${owner}`);
   const refresh = () => {
     images.reload();
     boards.reload();

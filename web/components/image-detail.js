@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api } from '../lib/api.js';
+import { deleteImage, updateImage } from '../api/images.js';
 import { formatTime } from '../lib/format.js';
 import { html } from '../lib/html.js';
 
@@ -25,10 +25,9 @@ export function ImageDetail({ image, boards, onClose, onChange }) {
   useEffect(() => {
     dialog.current?.showModal();
   }, []);
-  const path = `/images/i/${encodeURIComponent(image.image_name)}`;
-  const patch = async (/** @type {object} */ json) => {
+  const patch = async (/** @type {{ board_id?: string | null, starred?: boolean }} */ changes) => {
     try {
-      onChange(await api('PATCH', path, { json }));
+      onChange(await updateImage(image.image_name, changes));
       setError('');
     } catch (err) {
       setError(/** @type {Error} */ (err).message);
@@ -39,7 +38,7 @@ export function ImageDetail({ image, boards, onClose, onChange }) {
       return;
     }
     try {
-      await api('DELETE', path);
+      await deleteImage(image.image_name);
       onChange(null);
     } catch (err) {
       setError(/** @type {Error} */ (err).message);

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { api } from '../lib/api.js';
+import { login } from '../api/auth.js';
 import { html } from '../lib/html.js';
 
 /**
@@ -17,12 +17,10 @@ export function LoginPage({ message, onDone }) {
     setError('');
     try {
       onDone(
-        await api('POST', '/auth/login', {
-          json: {
-            email: form.get('email'),
-            password: form.get('password'),
-            remember_me: form.get('remember_me') === 'on',
-          },
+        await login({
+          email: form.get('email'),
+          password: form.get('password'),
+          remember_me: form.get('remember_me') === 'on',
         }),
       );
     } catch (err) {

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { api } from '../lib/api.js';
+import { setup } from '../api/auth.js';
 import { html } from '../lib/html.js';
 
 /**
@@ -22,12 +22,10 @@ export function SetupPage({ onDone }) {
     const displayName = String(form.get('display_name') ?? '').trim();
     try {
       onDone(
-        await api('POST', '/auth/setup', {
-          json: {
-            email: form.get('email'),
-            password: form.get('password'),
-            ...(displayName ? { display_name: displayName } : {}),
-          },
+        await setup({
+          email: form.get('email'),
+          password: form.get('password'),
+          ...(displayName ? { display_name: displayName } : {}),
         }),
       );
     } catch (err) {
