@@ -11,7 +11,7 @@ export const EXPIRED_MESSAGE = 'Your session has expired, please log in again';
 
 /**
  * @typedef {{ phase: 'loading' } | { phase: 'error', message: string } | { phase: 'setup' } | { phase: 'login' }
- *   | { phase: 'ready', user: any, multiuser: boolean }} AppState
+ *   | { phase: 'ready', user: import('../api/users.js').User, multiuser: boolean }} AppState
  */
 
 /** The entry: the setup page while no user exists, the login page without a session, else the shell. */
@@ -66,7 +66,7 @@ export function App() {
     });
   }, [userId, boot, toLogin]);
 
-  const signedIn = (/** @type {{ token: string, user: any }} */ result) => {
+  const signedIn = (/** @type {import('../api/auth.js').SignedIn} */ result) => {
     storeToken(result.token);
     setMessage('');
     setState({ phase: 'ready', user: result.user, multiuser: true });

@@ -11,16 +11,20 @@ import { Field } from './field.js';
 export function AuditLog() {
   const [filters, setFilters] = useState({ user_id: '', action: '' });
   const [older, setOlder] = useState(
-    /** @type {{ items: any[], next_cursor: string | null } | null} */ (null),
+    /** @type {{ items: import('../api/audit.js').AuditEntry[], next_cursor: string | null } | null} */ (
+      null
+    ),
   );
   const users = useLive(listUsers, [], '');
   const first = useLive(() => listAuditEntries({ ...filters, limit: 50 }), [], JSON.stringify(filters));
   const [error, setError] = useState('');
 
-  const set = (/** @type {string} */ key) => (/** @type {any} */ e) => {
-    setOlder(null);
-    setFilters({ ...filters, [key]: e.currentTarget.value });
-  };
+  const set =
+    (/** @type {'user_id' | 'action'} */ key) =>
+    (/** @type {import('preact').TargetedEvent<HTMLSelectElement>} */ e) => {
+      setOlder(null);
+      setFilters({ ...filters, [key]: e.currentTarget.value });
+    };
   const refresh = () => {
     setOlder(null);
     first.reload();

@@ -25,7 +25,7 @@ function Cover({ name }) {
 
 /**
  * The board picker with counts and covers, plus "All" and "Uncategorized", and the forms to add and delete.
- * @param {{ boards: any[], selected: string | null, onSelect: (id: string | null) => void, onChange: () => void }} props
+ * @param {{ boards: import('../api/boards.js').Board[], selected: string | null, onSelect: (id: string | null) => void, onChange: () => void }} props
  */
 export function BoardList({ boards, selected, onSelect, onChange }) {
   const [error, setError] = useState('');
@@ -41,7 +41,7 @@ export function BoardList({ boards, selected, onSelect, onChange }) {
       setError(/** @type {Error} */ (err).message);
     }
   };
-  const remove = async (/** @type {any} */ board) => {
+  const remove = async (/** @type {import('../api/boards.js').Board} */ board) => {
     if (!confirm(`Delete the board "${board.board_name}"? Its images become uncategorized.`)) {
       return;
     }
@@ -49,7 +49,7 @@ export function BoardList({ boards, selected, onSelect, onChange }) {
     onSelect(null);
     onChange();
   };
-  const entry = (/** @type {string | null} */ id, /** @type {any} */ label) =>
+  const entry = (/** @type {string | null} */ id, /** @type {import('preact').ComponentChildren} */ label) =>
     html`<button type="button" class="board" aria-pressed=${selected === id} onClick=${() => onSelect(id)}>${label}</button>`;
 
   return html`<ul class="board-list">

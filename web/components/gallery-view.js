@@ -17,7 +17,7 @@ export function GalleryView() {
   const [starred, setStarred] = useState(false);
   const [everyone, setEveryone] = useState(false);
   const [limit, setLimit] = useState(PAGE);
-  const [open, setOpen] = useState(/** @type {any} */ (null));
+  const [open, setOpen] = useState(/** @type {import('../api/images.js').Image | null} */ (null));
   const owner = everyone ? 'all' : undefined;
   const images = useLive(
     () => listImages({ board_id: board, starred, limit, user_id: owner }),
@@ -37,7 +37,7 @@ export function GalleryView() {
       ${
         me.user.is_admin &&
         html`<label class="check">
-        <input type="checkbox" checked=${everyone} onChange=${(/** @type {any} */ e) => setEveryone(e.currentTarget.checked)} />
+        <input type="checkbox" checked=${everyone} onChange=${(/** @type {import('preact').TargetedEvent<HTMLInputElement>} */ e) => setEveryone(e.currentTarget.checked)} />
         Everyone's images
       </label>`
       }
@@ -47,7 +47,7 @@ export function GalleryView() {
       <h2 id="images-title">Images ${images.data && html`<span class="muted">(${images.data.total})</span>`}</h2>
       <div class="row">
         <label class="check">
-          <input type="checkbox" checked=${starred} onChange=${(/** @type {any} */ e) => setStarred(e.currentTarget.checked)} />
+          <input type="checkbox" checked=${starred} onChange=${(/** @type {import('preact').TargetedEvent<HTMLInputElement>} */ e) => setStarred(e.currentTarget.checked)} />
           Starred only
         </label>
         <${UploadForm} boardId=${board && board !== 'none' ? board : null} onUploaded=${refresh} />
@@ -77,7 +77,7 @@ export function GalleryView() {
         image=${open}
         boards=${boards.data ?? []}
         onClose=${() => setOpen(null)}
-        onChange=${(/** @type {any} */ img) => {
+        onChange=${(/** @type {import('../api/images.js').Image | null} */ img) => {
           setOpen(img);
           refresh();
         }}

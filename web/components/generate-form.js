@@ -70,7 +70,7 @@ export function GenerateForm() {
         <input name="seed" type="number" min="0" max=${MAX_SEED} value="42" disabled=${randomize} />
       <//>
       <label class="check">
-        <input type="checkbox" checked=${randomize} onChange=${(/** @type {any} */ e) => setRandomize(e.currentTarget.checked)} />
+        <input type="checkbox" checked=${randomize} onChange=${(/** @type {import('preact').TargetedEvent<HTMLInputElement>} */ e) => setRandomize(e.currentTarget.checked)} />
         Random seed
       </label>
     </div>

@@ -17,7 +17,8 @@ const PARAMS = [
 
 /**
  * The full image in a modal dialog with its parameters: star, move to a board, delete.
- * @param {{ image: any, boards: any[], onClose: () => void, onChange: (image: any) => void }} props
+ * @param {{ image: import('../api/images.js').Image, boards: import('../api/boards.js').Board[], onClose: () => void,
+ *   onChange: (image: import('../api/images.js').Image | null) => void }} props
  */
 export function ImageDetail({ image, boards, onClose, onChange }) {
   const dialog = useRef(/** @type {HTMLDialogElement | null} */ (null));
@@ -63,7 +64,7 @@ export function ImageDetail({ image, boards, onClose, onChange }) {
       </button>
       <label class="field">
         <span>Board</span>
-        <select value=${image.board_id ?? ''} onChange=${(/** @type {any} */ e) => patch({ board_id: e.currentTarget.value || null })}>
+        <select value=${image.board_id ?? ''} onChange=${(/** @type {import('preact').TargetedEvent<HTMLSelectElement>} */ e) => patch({ board_id: e.currentTarget.value || null })}>
           <option value="">Uncategorized</option>
           ${boards
             .filter((b) => b.user_id === image.user_id)

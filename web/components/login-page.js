@@ -4,7 +4,7 @@ import { html } from '../lib/html.js';
 
 /**
  * Email, password and "remember me" (a 7-day token instead of 1 day).
- * @param {{ message: string, onDone: (result: { token: string, user: any }) => void }} props
+ * @param {{ message: string, onDone: (result: import('../api/auth.js').SignedIn) => void }} props
  */
 export function LoginPage({ message, onDone }) {
   const [error, setError] = useState('');

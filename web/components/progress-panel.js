@@ -12,14 +12,14 @@ const FINISHED = ['completed', 'failed', 'canceled'];
 /**
  * @typedef {object} Progress
  * @property {number} itemId
- * @property {any} item the queue item, once fetched (owner name and values)
+ * @property {import('../api/queue.js').QueueItem | null} item the queue item, once fetched (owner name and values)
  * @property {string} node the running invocation's type
  * @property {number | null} step
  * @property {number | null} total
  * @property {number} percentage 0..1
  * @property {string | null} preview a data URL
  * @property {string} status
- * @property {any} image the finished image's DTO
+ * @property {import('../api/images.js').Image | null} image the finished image
  */
 
 /**

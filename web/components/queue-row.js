@@ -6,7 +6,7 @@ import { useMe } from '../lib/user-context.js';
 /**
  * One queue item. Others' items come redacted from the server and say "Hidden for privacy"; the buttons
  * appear only on items the viewer may change (their own, or any for an admin).
- * @param {{ item: any, act: (action: () => Promise<unknown>) => void }} props
+ * @param {{ item: import('../api/queue.js').QueueItem, act: (action: () => Promise<unknown>) => void }} props
  */
 export function QueueRow({ item, act }) {
   const me = useMe();

@@ -63,7 +63,10 @@ export function QueueView() {
       </fieldset>
       <label class="field">
         <span>Status</span>
-        <select value=${status} onChange=${(/** @type {any} */ e) => setStatus(e.currentTarget.value)}>
+        <select value=${status} onChange=${(
+          /** @type {import('preact').TargetedEvent<HTMLSelectElement>} */ e,
+        ) =>
+          setStatus(/** @type {import('../lib/constants.js').QueueStatus | ''} */ (e.currentTarget.value))}>
           <option value="">Any</option>
           ${QUEUE_STATUSES.map((s) => html`<option value=${s}>${s.replace('_', ' ')}</option>`)}
         </select>

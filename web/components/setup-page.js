@@ -4,7 +4,7 @@ import { html } from '../lib/html.js';
 
 /**
  * The first start: creates the administrator account (`POST /auth/setup`) and signs in with it.
- * @param {{ onDone: (result: { token: string, user: any }) => void }} props
+ * @param {{ onDone: (result: import('../api/auth.js').SignedIn) => void }} props
  */
 export function SetupPage({ onDone }) {
   const [error, setError] = useState('');

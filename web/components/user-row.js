@@ -5,7 +5,7 @@ import { html } from '../lib/html.js';
 
 /**
  * One account with its actions; "Edit" opens an inline form for the name, the quota and a new password.
- * @param {{ user: any, run: (action: () => Promise<string>) => void }} props
+ * @param {{ user: import('../api/users.js').User, run: (action: () => Promise<string>) => void }} props
  */
 export function UserRow({ user, run }) {
   const [editing, setEditing] = useState(false);
