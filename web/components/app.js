@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import { api, setSessionEndHandler } from '../lib/api.js';
+import { logout as endSession, getAuthStatus, getMe } from '../api/auth.js';
+import { ApiError, setSessionEndHandler } from '../lib/api.js';
 import { html } from '../lib/html.js';
 import { clearToken, readToken, storeToken, watchSession } from '../lib/session.js';
 import { LoginPage } from './login-page.js';
@@ -10,7 +11,7 @@ export const EXPIRED_MESSAGE = 'Your session has expired, please log in again';
 
 /**
  * @typedef {{ phase: 'loading' } | { phase: 'error', message: string } | { phase: 'setup' } | { phase: 'login' }
- *   | { phase: 'ready', user: any, multiuser: boolean }} AppState
+ *   | { phase: 'ready', user: import('../api/users.js').User, multiuser: boolean }} AppState
  */
 
 /** The entry: the setup page while no user exists, the login page without a session, else the shell. */
@@ -28,18 +29,18 @@ export function App() {
   const boot = useCallback(async () => {
     setState({ phase: 'loading' });
     try {
-      const status = await api('GET', '/auth/status');
+      const status = await getAuthStatus();
       if (status.setup_required) {
         setState({ phase: 'setup' });
       } else if (status.multiuser_enabled && !readToken()) {
         setState({ phase: 'login' });
       } else {
-        const user = await api('GET', '/auth/me');
+        const user = await getMe();
         setState({ phase: 'ready', user, multiuser: status.multiuser_enabled });
       }
     } catch (err) {
       // A 401 has already ended the session (the handler below); anything else is a server or network fault.
-      if (!(/** @type {any} */ (err.status === 401))) {
+      if (!(err instanceof ApiError && err.status === 401)) {
         setState({ phase: 'error', message: /** @type {Error} */ (err).message });
       }
     }
@@ -65,13 +66,13 @@ export function App() {
     });
   }, [userId, boot, toLogin]);
 
-  const signedIn = (/** @type {{ token: string, user: any }} */ result) => {
+  const signedIn = (/** @type {import('../api/auth.js').SignedIn} */ result) => {
     storeToken(result.token);
     setMessage('');
     setState({ phase: 'ready', user: result.user, multiuser: true });
   };
   const logout = async () => {
-    await api('POST', '/auth/logout').catch(() => undefined);
+    await endSession().catch(() => undefined);
     toLogin('You have logged out.');
   };
 

@@ -1,47 +1,30 @@
 import { useState } from 'preact/hooks';
-import { api, query } from '../lib/api.js';
+import { listAuditEntries } from '../api/audit.js';
+import { listUsers } from '../api/users.js';
+import { AUDIT_ACTIONS } from '../lib/constants.js';
 import { formatTime } from '../lib/format.js';
 import { html } from '../lib/html.js';
 import { useLive } from '../lib/use-live.js';
 import { Field } from './field.js';
 
-const ACTIONS = [
-  'auth.login',
-  'auth.login_failed',
-  'auth.logout',
-  'auth.password_changed',
-  'user.created',
-  'user.updated',
-  'user.deleted',
-  'queue.enqueued',
-  'queue.canceled',
-  'queue.retried',
-  'queue.deleted',
-  'queue.pruned',
-  'queue.cleared',
-  'queue.owner_changed',
-  'image.deleted',
-  'board.deleted',
-];
-
 /** The audit log, newest first, filtered by actor and action, a page at a time. */
 export function AuditLog() {
   const [filters, setFilters] = useState({ user_id: '', action: '' });
   const [older, setOlder] = useState(
-    /** @type {{ items: any[], next_cursor: string | null } | null} */ (null),
+    /** @type {{ items: import('../api/audit.js').AuditEntry[], next_cursor: string | null } | null} */ (
+      null
+    ),
   );
-  const users = useLive(() => api('GET', '/users'), [], '');
-  const first = useLive(
-    () => api('GET', `/audit${query({ ...filters, limit: 50 })}`),
-    [],
-    JSON.stringify(filters),
-  );
+  const users = useLive(listUsers, [], '');
+  const first = useLive(() => listAuditEntries({ ...filters, limit: 50 }), [], JSON.stringify(filters));
   const [error, setError] = useState('');
 
-  const set = (/** @type {string} */ key) => (/** @type {any} */ e) => {
-    setOlder(null);
-    setFilters({ ...filters, [key]: e.currentTarget.value });
-  };
+  const set =
+    (/** @type {'user_id' | 'action'} */ key) =>
+    (/** @type {import('preact').TargetedEvent<HTMLSelectElement>} */ e) => {
+      setOlder(null);
+      setFilters({ ...filters, [key]: e.currentTarget.value });
+    };
   const refresh = () => {
     setOlder(null);
     first.reload();
@@ -49,7 +32,7 @@ export function AuditLog() {
   const cursor = older ? older.next_cursor : first.data?.next_cursor;
   const more = async () => {
     try {
-      const page = await api('GET', `/audit${query({ ...filters, limit: 50, cursor })}`);
+      const page = await listAuditEntries({ ...filters, limit: 50, cursor });
       setOlder({ items: [...(older?.items ?? []), ...page.items], next_cursor: page.next_cursor });
     } catch (err) {
       setError(/** @type {Error} */ (err).message);
@@ -70,7 +53,7 @@ export function AuditLog() {
       <${Field} label="Action">
         <select value=${filters.action} onChange=${set('action')}>
           <option value="">Any</option>
-          ${ACTIONS.map((a) => html`<option>${a}</option>`)}
+          ${AUDIT_ACTIONS.map((a) => html`<option>${a}</option>`)}
         </select>
       <//>
       <button type="button" class="secondary" onClick=${refresh}>Refresh</button>

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api } from '../lib/api.js';
+import { createBoard, deleteBoard } from '../api/boards.js';
+import { getImage } from '../api/images.js';
 import { html } from '../lib/html.js';
 
 /**
@@ -11,7 +12,7 @@ function Cover({ name }) {
   useEffect(() => {
     setUrl('');
     if (name) {
-      api('GET', `/images/i/${encodeURIComponent(name)}`).then(
+      getImage(name).then(
         (img) => setUrl(img.thumbnail_url),
         () => undefined,
       );
@@ -24,7 +25,7 @@ function Cover({ name }) {
 
 /**
  * The board picker with counts and covers, plus "All" and "Uncategorized", and the forms to add and delete.
- * @param {{ boards: any[], selected: string | null, onSelect: (id: string | null) => void, onChange: () => void }} props
+ * @param {{ boards: import('../api/boards.js').Board[], selected: string | null, onSelect: (id: string | null) => void, onChange: () => void }} props
  */
 export function BoardList({ boards, selected, onSelect, onChange }) {
   const [error, setError] = useState('');
@@ -32,7 +33,7 @@ export function BoardList({ boards, selected, onSelect, onChange }) {
     e.preventDefault();
     const form = /** @type {HTMLFormElement} */ (e.currentTarget);
     try {
-      await api('POST', '/boards', { json: { board_name: String(new FormData(form).get('board_name')) } });
+      await createBoard(String(new FormData(form).get('board_name')));
       form.reset();
       setError('');
       onChange();
@@ -40,17 +41,15 @@ export function BoardList({ boards, selected, onSelect, onChange }) {
       setError(/** @type {Error} */ (err).message);
     }
   };
-  const remove = async (/** @type {any} */ board) => {
+  const remove = async (/** @type {import('../api/boards.js').Board} */ board) => {
     if (!confirm(`Delete the board "${board.board_name}"? Its images become uncategorized.`)) {
       return;
     }
-    await api('DELETE', `/boards/${board.board_id}`).catch((/** @type {Error} */ err) =>
-      setError(err.message),
-    );
+    await deleteBoard(board.board_id).catch((/** @type {Error} */ err) => setError(err.message));
     onSelect(null);
     onChange();
   };
-  const entry = (/** @type {string | null} */ id, /** @type {any} */ label) =>
+  const entry = (/** @type {string | null} */ id, /** @type {import('preact').ComponentChildren} */ label) =>
     html`<button type="button" class="board" aria-pressed=${selected === id} onClick=${() => onSelect(id)}>${label}</button>`;
 
   return html`<ul class="board-list">

@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
-import { api, query } from '../lib/api.js';
+import { listBoards } from '../api/boards.js';
+import { listImages } from '../api/images.js';
 import { html } from '../lib/html.js';
 import { useLive } from '../lib/use-live.js';
 import { useMe } from '../lib/user-context.js';
@@ -16,22 +17,14 @@ export function GalleryView() {
   const [starred, setStarred] = useState(false);
   const [everyone, setEveryone] = useState(false);
   const [limit, setLimit] = useState(PAGE);
-  const [open, setOpen] = useState(/** @type {any} */ (null));
+  const [open, setOpen] = useState(/** @type {import('../api/images.js').Image | null} */ (null));
   const owner = everyone ? 'all' : undefined;
   const images = useLive(
-    () =>
-      api(
-        'GET',
-        `/images${query({ board_id: board, starred: starred || undefined, limit, user_id: owner })}`,
-      ),
+    () => listImages({ board_id: board, starred, limit, user_id: owner }),
     ['invocation_complete'],
     `${board}|${starred}|${limit}|${owner}`,
   );
-  const boards = useLive(
-    () => api('GET', `/boards${query({ user_id: owner })}`),
-    ['invocation_complete'],
-    `${owner}`,
-  );
+  const boards = useLive(() => listBoards({ user_id: owner }), ['invocation_complete'], `${owner}`);
   const refresh = () => {
     images.reload();
     boards.reload();
@@ -44,7 +37,7 @@ export function GalleryView() {
       ${
         me.user.is_admin &&
         html`<label class="check">
-        <input type="checkbox" checked=${everyone} onChange=${(/** @type {any} */ e) => setEveryone(e.currentTarget.checked)} />
+        <input type="checkbox" checked=${everyone} onChange=${(/** @type {import('preact').TargetedEvent<HTMLInputElement>} */ e) => setEveryone(e.currentTarget.checked)} />
         Everyone's images
       </label>`
       }
@@ -54,7 +47,7 @@ export function GalleryView() {
       <h2 id="images-title">Images ${images.data && html`<span class="muted">(${images.data.total})</span>`}</h2>
       <div class="row">
         <label class="check">
-          <input type="checkbox" checked=${starred} onChange=${(/** @type {any} */ e) => setStarred(e.currentTarget.checked)} />
+          <input type="checkbox" checked=${starred} onChange=${(/** @type {import('preact').TargetedEvent<HTMLInputElement>} */ e) => setStarred(e.currentTarget.checked)} />
           Starred only
         </label>
         <${UploadForm} boardId=${board && board !== 'none' ? board : null} onUploaded=${refresh} />
@@ -84,7 +77,7 @@ export function GalleryView() {
         image=${open}
         boards=${boards.data ?? []}
         onClose=${() => setOpen(null)}
-        onChange=${(/** @type {any} */ img) => {
+        onChange=${(/** @type {import('../api/images.js').Image | null} */ img) => {
           setOpen(img);
           refresh();
         }}

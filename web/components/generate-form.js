@@ -1,11 +1,13 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api } from '../lib/api.js';
-import { buildBatch, MAX_SEED, randomSeed } from '../lib/graph.js';
+import { listBoards } from '../api/boards.js';
+import { listModels } from '../api/models.js';
+import { enqueueBatch } from '../api/queue.js';
+import { MAX_PROMPT_LENGTH, MAX_SEED, SCHEDULERS } from '../lib/constants.js';
+import { buildBatch, randomSeed } from '../lib/graph.js';
 import { html } from '../lib/html.js';
 import { Field } from './field.js';
 
 const SIZES = [64, 128, 256, 384, 512, 640, 768, 1024];
-const SCHEDULERS = ['euler', 'euler_a', 'ddim', 'lcm'];
 
 /** The generation form: it builds the text-to-image graph and enqueues it as one batch. */
 export function GenerateForm() {
@@ -17,8 +19,8 @@ export function GenerateForm() {
   const [busy, setBusy] = useState(false);
 
   useEffect(() => {
-    api('GET', '/models').then(setModels, (err) => setResult({ ok: '', error: err.message }));
-    api('GET', '/boards').then(setBoards, () => setBoards([]));
+    listModels().then(setModels, (err) => setResult({ ok: '', error: err.message }));
+    listBoards().then(setBoards, () => setBoards([]));
   }, []);
 
   const submit = async (/** @type {SubmitEvent} */ e) => {
@@ -43,7 +45,7 @@ export function GenerateForm() {
     });
     setBusy(true);
     try {
-      const res = await api('POST', '/queue/default/enqueue_batch', { json: { batch } });
+      const res = await enqueueBatch(batch);
       const ids =
         res.item_ids.length === 1 ? `#${res.item_ids[0]}` : `#${res.item_ids[0]}–#${res.item_ids.at(-1)}`;
       setResult({ ok: `Queued ${res.enqueued === 1 ? 'item' : `${res.enqueued} items`} ${ids}.`, error: '' });
@@ -61,14 +63,14 @@ export function GenerateForm() {
         ${models.map((m) => html`<option value=${m.key}>${m.name}</option>`)}
       </select>
     <//>
-    <${Field} label="Prompt"><textarea name="prompt" rows="3" maxlength="2000" required></textarea><//>
-    <${Field} label="Negative prompt"><textarea name="negative" rows="2" maxlength="2000"></textarea><//>
+    <${Field} label="Prompt"><textarea name="prompt" rows="3" maxlength=${MAX_PROMPT_LENGTH} required></textarea><//>
+    <${Field} label="Negative prompt"><textarea name="negative" rows="2" maxlength=${MAX_PROMPT_LENGTH}></textarea><//>
     <div class="row">
       <${Field} label="Seed">
         <input name="seed" type="number" min="0" max=${MAX_SEED} value="42" disabled=${randomize} />
       <//>
       <label class="check">
-        <input type="checkbox" checked=${randomize} onChange=${(/** @type {any} */ e) => setRandomize(e.currentTarget.checked)} />
+        <input type="checkbox" checked=${randomize} onChange=${(/** @type {import('preact').TargetedEvent<HTMLInputElement>} */ e) => setRandomize(e.currentTarget.checked)} />
         Random seed
       </label>
     </div>

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api } from '../lib/api.js';
+import { deleteImage, updateImage } from '../api/images.js';
 import { formatTime } from '../lib/format.js';
 import { html } from '../lib/html.js';
 
@@ -17,7 +17,8 @@ const PARAMS = [
 
 /**
  * The full image in a modal dialog with its parameters: star, move to a board, delete.
- * @param {{ image: any, boards: any[], onClose: () => void, onChange: (image: any) => void }} props
+ * @param {{ image: import('../api/images.js').Image, boards: import('../api/boards.js').Board[], onClose: () => void,
+ *   onChange: (image: import('../api/images.js').Image | null) => void }} props
  */
 export function ImageDetail({ image, boards, onClose, onChange }) {
   const dialog = useRef(/** @type {HTMLDialogElement | null} */ (null));
@@ -25,10 +26,9 @@ export function ImageDetail({ image, boards, onClose, onChange }) {
   useEffect(() => {
     dialog.current?.showModal();
   }, []);
-  const path = `/images/i/${encodeURIComponent(image.image_name)}`;
-  const patch = async (/** @type {object} */ json) => {
+  const patch = async (/** @type {{ board_id?: string | null, starred?: boolean }} */ changes) => {
     try {
-      onChange(await api('PATCH', path, { json }));
+      onChange(await updateImage(image.image_name, changes));
       setError('');
     } catch (err) {
       setError(/** @type {Error} */ (err).message);
@@ -39,7 +39,7 @@ export function ImageDetail({ image, boards, onClose, onChange }) {
       return;
     }
     try {
-      await api('DELETE', path);
+      await deleteImage(image.image_name);
       onChange(null);
     } catch (err) {
       setError(/** @type {Error} */ (err).message);
@@ -64,7 +64,7 @@ export function ImageDetail({ image, boards, onClose, onChange }) {
       </button>
       <label class="field">
         <span>Board</span>
-        <select value=${image.board_id ?? ''} onChange=${(/** @type {any} */ e) => patch({ board_id: e.currentTarget.value || null })}>
+        <select value=${image.board_id ?? ''} onChange=${(/** @type {import('preact').TargetedEvent<HTMLSelectElement>} */ e) => patch({ board_id: e.currentTarget.value || null })}>
           <option value="">Uncategorized</option>
           ${boards
             .filter((b) => b.user_id === image.user_id)

@@ -1,10 +1,10 @@
 import { useState } from 'preact/hooks';
-import { api } from '../lib/api.js';
+import { login } from '../api/auth.js';
 import { html } from '../lib/html.js';
 
 /**
  * Email, password and "remember me" (a 7-day token instead of 1 day).
- * @param {{ message: string, onDone: (result: { token: string, user: any }) => void }} props
+ * @param {{ message: string, onDone: (result: import('../api/auth.js').SignedIn) => void }} props
  */
 export function LoginPage({ message, onDone }) {
   const [error, setError] = useState('');
@@ -17,12 +17,10 @@ export function LoginPage({ message, onDone }) {
     setError('');
     try {
       onDone(
-        await api('POST', '/auth/login', {
-          json: {
-            email: form.get('email'),
-            password: form.get('password'),
-            remember_me: form.get('remember_me') === 'on',
-          },
+        await login({
+          email: form.get('email'),
+          password: form.get('password'),
+          remember_me: form.get('remember_me') === 'on',
         }),
       );
     } catch (err) {

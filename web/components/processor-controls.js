@@ -1,13 +1,11 @@
 import { useState } from 'preact/hooks';
-import { api } from '../lib/api.js';
+import { clearQueue, getQueueStatus, setProcessor } from '../api/queue.js';
 import { html } from '../lib/html.js';
 import { useLive } from '../lib/use-live.js';
 
-const Q = '/queue/default';
-
 /** Pause or resume the processor, and clear the whole queue. */
 export function ProcessorControls() {
-  const status = useLive(() => api('GET', `${Q}/status`), ['queue_status', 'queue_cleared'], '');
+  const status = useLive(getQueueStatus, ['queue_status', 'queue_cleared'], '');
   const [note, setNote] = useState({ ok: '', error: '' });
   const run = async (/** @type {() => Promise<string>} */ action) => {
     try {
@@ -20,12 +18,12 @@ export function ProcessorControls() {
   const started = status.data?.processor.is_started;
   const toggle = (/** @type {'pause' | 'resume'} */ verb) =>
     run(async () => {
-      await api('PUT', `${Q}/processor/${verb}`);
+      await setProcessor(verb);
       return verb === 'pause' ? 'Paused.' : 'Resumed.';
     });
   const clear = () => {
     if (confirm('Delete every item of the queue, everyone’s, and cancel the running one?')) {
-      void run(async () => `Deleted ${(await api('PUT', `${Q}/clear`)).deleted} items.`);
+      void run(async () => `Deleted ${(await clearQueue()).deleted} items.`);
     }
   };
 

@@ -1,23 +1,25 @@
 import { useState } from 'preact/hooks';
-import { api } from '../lib/api.js';
+import { getImage } from '../api/images.js';
+import { getQueueItem } from '../api/queue.js';
 import { useEvents } from '../lib/bus.js';
 import { sessionValues, userLabel } from '../lib/format.js';
 import { html } from '../lib/html.js';
 import { useMe } from '../lib/user-context.js';
 
+/** The statuses an item ends in. @type {import('../lib/constants.js').QueueStatus[]} */
 const FINISHED = ['completed', 'failed', 'canceled'];
 
 /**
  * @typedef {object} Progress
  * @property {number} itemId
- * @property {any} item the queue item, once fetched (owner name and values)
+ * @property {import('../api/queue.js').QueueItem | null} item the queue item, once fetched (owner name and values)
  * @property {string} node the running invocation's type
  * @property {number | null} step
  * @property {number | null} total
  * @property {number} percentage 0..1
  * @property {string | null} preview a data URL
  * @property {string} status
- * @property {any} image the finished image's DTO
+ * @property {import('../api/images.js').Image | null} image the finished image
  */
 
 /**
@@ -46,8 +48,8 @@ export function ProgressPanel() {
       status: 'in_progress',
       image: null,
     };
-    api('GET', `/queue/default/i/${data.item_id}`).then(
-      (item) => setP((cur) => (cur?.itemId === item.item_id ? { ...cur, item } : cur)),
+    getQueueItem(data.item_id).then(
+      (item) => setP((cur) => (cur && cur.itemId === item.item_id ? { ...cur, item } : cur)),
       () => undefined,
     );
     return fresh;
@@ -69,8 +71,8 @@ export function ProgressPanel() {
           preview: data.image?.dataURL ?? next.preview,
         });
       } else if (name === 'invocation_complete' && data.result?.image?.image_name) {
-        api('GET', `/images/i/${encodeURIComponent(data.result.image.image_name)}`).then(
-          (image) => setP((c) => (c?.itemId === data.item_id ? { ...c, image } : c)),
+        getImage(data.result.image.image_name).then(
+          (image) => setP((c) => (c && c.itemId === data.item_id ? { ...c, image } : c)),
           () => undefined,
         );
       } else if (name === 'invocation_error') {
@@ -80,7 +82,7 @@ export function ProgressPanel() {
     },
   );
   useEvents(['queue_item_status_changed'], (data) => {
-    if (p?.itemId === data.item_id && FINISHED.includes(data.status)) {
+    if (p && p.itemId === data.item_id && FINISHED.includes(data.status)) {
       setP({ ...p, status: data.status, percentage: data.status === 'completed' ? 1 : p.percentage });
     }
   });

@@ -1,14 +1,12 @@
-import { api } from '../lib/api.js';
+import { cancelItem, deleteItem, retryItems } from '../api/queue.js';
 import { formatTime, sessionValues, userLabel } from '../lib/format.js';
 import { html } from '../lib/html.js';
 import { useMe } from '../lib/user-context.js';
 
-const Q = '/queue/default';
-
 /**
  * One queue item. Others' items come redacted from the server and say "Hidden for privacy"; the buttons
  * appear only on items the viewer may change (their own, or any for an admin).
- * @param {{ item: any, act: (action: () => Promise<unknown>) => void }} props
+ * @param {{ item: import('../api/queue.js').QueueItem, act: (action: () => Promise<unknown>) => void }} props
  */
 export function QueueRow({ item, act }) {
   const me = useMe();
@@ -38,15 +36,15 @@ export function QueueRow({ item, act }) {
           ${
             active &&
             html`<button type="button" class="secondary" aria-label=${`Cancel item ${item.item_id}`}
-            onClick=${() => act(() => api('PUT', `${Q}/i/${item.item_id}/cancel`))}>Cancel</button>`
+            onClick=${() => act(() => cancelItem(item.item_id))}>Cancel</button>`
           }
           ${
             retryable &&
             html`<button type="button" class="secondary" aria-label=${`Retry item ${item.item_id}`}
-            onClick=${() => act(() => api('PUT', `${Q}/retry_items_by_id`, { json: [item.item_id] }))}>Retry</button>`
+            onClick=${() => act(() => retryItems([item.item_id]))}>Retry</button>`
           }
           <button type="button" class="danger" aria-label=${`Delete item ${item.item_id}`}
-            onClick=${() => act(() => api('DELETE', `${Q}/i/${item.item_id}`))}>Delete</button>
+            onClick=${() => act(() => deleteItem(item.item_id))}>Delete</button>
         </div>`
       }
     </td>

@@ -1,11 +1,13 @@
 import { useState } from 'preact/hooks';
-import { api, query } from '../lib/api.js';
+import { getQueueStatus, listQueueItems } from '../api/queue.js';
+import { QUEUE_STATUSES } from '../lib/constants.js';
 import { html } from '../lib/html.js';
 import { useLive } from '../lib/use-live.js';
 import { QueueCounts } from './queue-counts.js';
 import { QueueRow } from './queue-row.js';
 
 /** Events after which the queue is read again; `queue_status` reaches everyone, so others' work shows too. */
+/** @type {import('../lib/constants.js').ServerEvent[]} */
 const QUEUE_EVENTS = [
   'queue_status',
   'queue_item_status_changed',
@@ -14,20 +16,19 @@ const QUEUE_EVENTS = [
   'queue_items_canceled',
   'queue_cleared',
 ];
-const STATUSES = ['pending', 'in_progress', 'completed', 'failed', 'canceled'];
 const PAGE = 50;
 
 /** The shared queue: everyone's items in the order of work (others' values hidden), live in every tab. */
 export function QueueView() {
-  const [scope, setScope] = useState('all');
-  const [status, setStatus] = useState('');
+  const [scope, setScope] = useState(/** @type {'me' | 'all'} */ ('all'));
+  const [status, setStatus] = useState(/** @type {import('../lib/constants.js').QueueStatus | ''} */ (''));
   const [limit, setLimit] = useState(PAGE);
   const [actionError, setActionError] = useState('');
   const live = useLive(
     async () => {
       const [page, counts] = await Promise.all([
-        api('GET', `/queue/default/list${query({ limit, user: scope, status })}`),
-        api('GET', '/queue/default/status'),
+        listQueueItems({ limit, user: scope, status }),
+        getQueueStatus(),
       ]);
       return { page, counts };
     },
@@ -62,9 +63,12 @@ export function QueueView() {
       </fieldset>
       <label class="field">
         <span>Status</span>
-        <select value=${status} onChange=${(/** @type {any} */ e) => setStatus(e.currentTarget.value)}>
+        <select value=${status} onChange=${(
+          /** @type {import('preact').TargetedEvent<HTMLSelectElement>} */ e,
+        ) =>
+          setStatus(/** @type {import('../lib/constants.js').QueueStatus | ''} */ (e.currentTarget.value))}>
           <option value="">Any</option>
-          ${STATUSES.map((s) => html`<option value=${s}>${s.replace('_', ' ')}</option>`)}
+          ${QUEUE_STATUSES.map((s) => html`<option value=${s}>${s.replace('_', ' ')}</option>`)}
         </select>
       </label>
     </div>

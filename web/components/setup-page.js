@@ -1,10 +1,10 @@
 import { useState } from 'preact/hooks';
-import { api } from '../lib/api.js';
+import { setup } from '../api/auth.js';
 import { html } from '../lib/html.js';
 
 /**
  * The first start: creates the administrator account (`POST /auth/setup`) and signs in with it.
- * @param {{ onDone: (result: { token: string, user: any }) => void }} props
+ * @param {{ onDone: (result: import('../api/auth.js').SignedIn) => void }} props
  */
 export function SetupPage({ onDone }) {
   const [error, setError] = useState('');
@@ -22,12 +22,10 @@ export function SetupPage({ onDone }) {
     const displayName = String(form.get('display_name') ?? '').trim();
     try {
       onDone(
-        await api('POST', '/auth/setup', {
-          json: {
-            email: form.get('email'),
-            password: form.get('password'),
-            ...(displayName ? { display_name: displayName } : {}),
-          },
+        await setup({
+          email: form.get('email'),
+          password: form.get('password'),
+          ...(displayName ? { display_name: displayName } : {}),
         }),
       );
     } catch (err) {

@@ -2,15 +2,20 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { BusContext, createBus } from '../lib/bus.js';
 import { openEventStream } from '../lib/events.js';
 import { html } from '../lib/html.js';
+import { matchRoute, useLocation, visibleRoutes } from '../lib/router.js';
 import { UserContext } from '../lib/user-context.js';
 import { AdminView } from './admin-view.js';
 import { CreateView } from './create-view.js';
 import { GalleryView } from './gallery-view.js';
 
-const VIEWS = [
-  { path: '/', label: 'Create' },
-  { path: '/gallery', label: 'Gallery' },
-  { path: '/admin', label: 'Admin', admin: true },
+/**
+ * The pages, by URL path; the first is the default for any other path.
+ * @type {import('../lib/router.js').Route[]}
+ */
+export const ROUTES = [
+  { path: '/', label: 'Create', view: CreateView },
+  { path: '/gallery', label: 'Gallery', view: GalleryView },
+  { path: '/admin', label: 'Admin', view: AdminView, admin: true },
 ];
 
 /**
@@ -19,31 +24,26 @@ const VIEWS = [
  */
 export function Shell({ me, onSessionEnd }) {
   const bus = useMemo(createBus, []);
-  const [path, setPath] = useState(location.pathname);
+  const [path, navigate] = useLocation();
   const [stream, setStream] = useState('connecting');
-  const views = VIEWS.filter((v) => !v.admin || me.user.is_admin);
+  const routes = visibleRoutes(ROUTES, me.user.is_admin);
 
   useEffect(() => {
-    const onPop = () => setPath(location.pathname);
-    window.addEventListener('popstate', onPop);
     const close = openEventStream({
       onEvent: (name, data) => bus.publish(name, data),
       onResync: () => bus.publish('resync', null),
       onState: setStream,
       onSessionEnd,
     });
-    return () => {
-      window.removeEventListener('popstate', onPop);
-      close();
-    };
+    return close;
   }, [bus, onSessionEnd]);
 
   const go = (/** @type {MouseEvent} */ e, /** @type {string} */ to) => {
     e.preventDefault();
-    history.pushState(null, '', to);
-    setPath(to);
+    navigate(to);
   };
-  const current = views.find((v) => v.path === path) ?? views[0];
+  const current = matchRoute(routes, path);
+  const View = current?.view ?? CreateView;
   const name = me.user.display_name || me.user.email || me.user.user_id;
 
   return html`<${UserContext.Provider} value=${me}>
@@ -51,7 +51,7 @@ export function Shell({ me, onSessionEnd }) {
       <header class="top">
         <strong class="brand">Easel</strong>
         <nav aria-label="Main">
-          ${views.map(
+          ${routes.map(
             (v) =>
               html`<a href=${v.path} aria-current=${v === current ? 'page' : undefined} onClick=${(
                 /** @type {MouseEvent} */ e,
@@ -64,15 +64,7 @@ export function Shell({ me, onSessionEnd }) {
         </span>
         ${me.multiuser && html`<button type="button" class="secondary" onClick=${me.logout}>Log out</button>`}
       </header>
-      <main id="main">
-        ${
-          current?.path === '/gallery'
-            ? html`<${GalleryView} />`
-            : current?.path === '/admin'
-              ? html`<${AdminView} />`
-              : html`<${CreateView} />`
-        }
-      </main>
+      <main id="main"><${View} /></main>
     <//>
   <//>`;
 }

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { api } from '../lib/api.js';
+import { uploadImage } from '../api/images.js';
 import { html } from '../lib/html.js';
 
 /**
@@ -14,14 +14,9 @@ export function UploadForm({ boardId, onUploaded }) {
     if (!file) {
       return;
     }
-    const form = new FormData();
-    form.set('file', file);
-    if (boardId) {
-      form.set('board_id', boardId);
-    }
     setState({ busy: true, error: '' });
     try {
-      await api('POST', '/images/upload', { form });
+      await uploadImage(file, boardId);
       setState({ busy: false, error: '' });
       onUploaded();
     } catch (err) {

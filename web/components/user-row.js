@@ -1,18 +1,17 @@
 import { useState } from 'preact/hooks';
-import { api } from '../lib/api.js';
+import { deleteUser, updateUser } from '../api/users.js';
 import { formatTime } from '../lib/format.js';
 import { html } from '../lib/html.js';
 
 /**
  * One account with its actions; "Edit" opens an inline form for the name, the quota and a new password.
- * @param {{ user: any, run: (action: () => Promise<string>) => void }} props
+ * @param {{ user: import('../api/users.js').User, run: (action: () => Promise<string>) => void }} props
  */
 export function UserRow({ user, run }) {
   const [editing, setEditing] = useState(false);
-  const path = `/users/${encodeURIComponent(user.user_id)}`;
-  const patch = (/** @type {object} */ json, /** @type {string} */ done) =>
+  const patch = (/** @type {import('../api/users.js').UserChanges} */ changes, /** @type {string} */ done) =>
     run(async () => {
-      await api('PATCH', path, { json });
+      await updateUser(user.user_id, changes);
       return done;
     });
 
@@ -34,7 +33,7 @@ export function UserRow({ user, run }) {
   const remove = () => {
     if (confirm(`Delete ${user.email}? Their items and images stay.`)) {
       run(async () => {
-        await api('DELETE', path);
+        await deleteUser(user.user_id);
         return `Deleted ${user.email}.`;
       });
     }

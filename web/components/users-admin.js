@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { api } from '../lib/api.js';
+import { createUser, listUsers } from '../api/users.js';
 import { html } from '../lib/html.js';
 import { useLive } from '../lib/use-live.js';
 import { Field } from './field.js';
@@ -7,7 +7,7 @@ import { UserRow } from './user-row.js';
 
 /** The accounts: create, and per user edit, promote or demote, deactivate, reset the password, delete. */
 export function UsersAdmin() {
-  const users = useLive(() => api('GET', '/users'), [], '');
+  const users = useLive(listUsers, [], '');
   const [note, setNote] = useState({ ok: '', error: '' });
 
   const run = async (/** @type {() => Promise<string>} */ action) => {
@@ -24,13 +24,11 @@ export function UsersAdmin() {
     const f = new FormData(form);
     const displayName = String(f.get('display_name') ?? '').trim();
     void run(async () => {
-      const user = await api('POST', '/users', {
-        json: {
-          email: f.get('email'),
-          password: f.get('password'),
-          is_admin: f.get('is_admin') === 'on',
-          ...(displayName ? { display_name: displayName } : {}),
-        },
+      const user = await createUser({
+        email: f.get('email'),
+        password: f.get('password'),
+        is_admin: f.get('is_admin') === 'on',
+        ...(displayName ? { display_name: displayName } : {}),
       });
       form.reset();
       return `Created ${user.email}.`;

@@ -1,21 +1,23 @@
 import { createContext } from 'preact';
 import { useContext, useEffect, useRef } from 'preact/hooks';
 
+/** A channel event of the stream, or `resync` (refetch everything). @typedef {import('./constants.js').ServerEvent | 'resync'} BusEvent */
+
 /**
  * A tiny publish/subscribe for the event stream: the shell publishes, components subscribe by event name.
  * `resync` is published when the stream asks for a refetch.
  */
 export function createBus() {
-  /** @type {Map<string, Set<(data: any) => void>>} */
+  /** @type {Map<BusEvent, Set<(data: any) => void>>} */
   const listeners = new Map();
   return {
-    /** @param {string} name @param {any} data */
+    /** @param {BusEvent} name @param {any} data */
     publish(name, data) {
       for (const fn of listeners.get(name) ?? []) {
         fn(data);
       }
     },
-    /** @param {string} name @param {(data: any) => void} fn */
+    /** @param {BusEvent} name @param {(data: any) => void} fn */
     subscribe(name, fn) {
       const set = listeners.get(name) ?? new Set();
       listeners.set(name, set);
@@ -31,8 +33,8 @@ export const BusContext = createContext(createBus());
 /**
  * Calls `fn(data, name)` for each of the named events while the component is mounted; the latest `fn` is
  * used, so it may close over state.
- * @param {string[]} names
- * @param {(data: any, name: string) => void} fn
+ * @param {BusEvent[]} names
+ * @param {(data: any, name: BusEvent) => void} fn
  */
 export function useEvents(names, fn) {
   const bus = useContext(BusContext);
@@ -40,7 +42,9 @@ export function useEvents(names, fn) {
   latest.current = fn;
   const key = names.join(',');
   useEffect(() => {
-    const offs = key.split(',').map((name) => bus.subscribe(name, (data) => latest.current(data, name)));
+    const offs = /** @type {BusEvent[]} */ (key.split(',')).map((name) =>
+      bus.subscribe(name, (data) => latest.current(data, name)),
+    );
     return () => {
       for (const off of offs) {
         off();

@@ -1,25 +1,13 @@
-import { ApiError, api } from './api.js';
+import { createEventTicket } from '../api/events.js';
+import { ApiError } from './api.js';
+import { SERVER_EVENTS } from './constants.js';
 import { readToken } from './session.js';
-
-/** The channel events of API.md section 5 that the UI listens to. */
-const CHANNEL_EVENTS = [
-  'queue_item_status_changed',
-  'invocation_started',
-  'invocation_progress',
-  'invocation_complete',
-  'invocation_error',
-  'batch_enqueued',
-  'queue_items_retried',
-  'queue_items_canceled',
-  'queue_cleared',
-  'queue_status',
-];
 
 const MAX_RETRY_MS = 30_000;
 
 /**
  * @typedef {object} StreamHandlers
- * @property {(name: string, data: any) => void} onEvent a channel event
+ * @property {(name: import('./constants.js').ServerEvent, data: any) => void} onEvent a channel event (API.md section 5)
  * @property {() => void} onResync the missed events are gone: refetch everything
  * @property {(state: 'live' | 'reconnecting') => void} onState
  * @property {() => void} onSessionEnd the stream's token ended while it was still the session's token
@@ -56,7 +44,7 @@ export function openEventStream(handlers) {
     const tokenUsed = readToken();
     let ticket;
     try {
-      ticket = (await api('POST', '/events/ticket')).ticket;
+      ticket = (await createEventTicket()).ticket;
     } catch (err) {
       if (!(err instanceof ApiError && err.status === 401)) {
         retry();
@@ -86,7 +74,7 @@ export function openEventStream(handlers) {
         retry();
       }
     });
-    for (const name of CHANNEL_EVENTS) {
+    for (const name of SERVER_EVENTS) {
       es.addEventListener(name, (e) => {
         lastEventId = e.lastEventId || lastEventId;
         handlers.onEvent(name, JSON.parse(e.data));

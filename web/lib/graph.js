@@ -1,6 +1,3 @@
-/** The largest seed the `noise` node takes (2³² − 1). */
-export const MAX_SEED = 4294967295;
-
 export const randomSeed = () => crypto.getRandomValues(new Uint32Array(1))[0] ?? 0;
 
 /**

@@ -6,7 +6,7 @@ import { useEvents } from './bus.js';
  * arrives, on `resync`, and when `key` changes. Keeps the last good data while a reload fails.
  * @template T
  * @param {() => Promise<T>} load
- * @param {string[]} events
+ * @param {import('./constants.js').ServerEvent[]} events
  * @param {string} key what the load depends on (filters)
  * @returns {{ data: T | undefined, error: string, reload: () => void }}
  */

@@ -3,7 +3,7 @@ import { useContext } from 'preact/hooks';
 
 /**
  * @typedef {object} Me
- * @property {{ user_id: string, email: string, display_name: string, is_admin: boolean }} user
+ * @property {import('../api/users.js').User} user
  * @property {boolean} multiuser whether there are accounts (false in single-user mode)
  * @property {() => void} logout
  */
