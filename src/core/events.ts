@@ -1,15 +1,17 @@
 /** Events the server publishes (API.md section 5). `ownerId` null means queue-wide (everyone on the queue). */
-export type ServerEventName =
-  | 'queue_item_status_changed'
-  | 'invocation_started'
-  | 'invocation_progress'
-  | 'invocation_complete'
-  | 'invocation_error'
-  | 'batch_enqueued'
-  | 'queue_items_retried'
-  | 'queue_items_canceled'
-  | 'queue_cleared'
-  | 'queue_status';
+export const SERVER_EVENT_NAMES = [
+  'queue_item_status_changed',
+  'invocation_started',
+  'invocation_progress',
+  'invocation_complete',
+  'invocation_error',
+  'batch_enqueued',
+  'queue_items_retried',
+  'queue_items_canceled',
+  'queue_cleared',
+  'queue_status',
+] as const;
+export type ServerEventName = (typeof SERVER_EVENT_NAMES)[number];
 
 export interface ServerEvent {
   name: ServerEventName;
