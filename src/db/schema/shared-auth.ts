@@ -1,0 +1,29 @@
+import { index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+
+/**
+ * Event-stream tickets (API.md section 5), shared so a ticket issued by one process works on any other.
+ * Only a hash of the ticket is stored; consuming it deletes the row (`DELETE … RETURNING`), so it is single
+ * use across processes.
+ */
+export const sseTickets = pgTable(
+  'sse_tickets',
+  {
+    ticketHash: text('ticket_hash').primaryKey(),
+    userId: text('user_id').notNull(),
+    /** The `TicketHolder`: the user as authenticated and the bearer token to check again on use. */
+    holder: jsonb('holder').$type<Record<string, unknown>>().notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull(),
+  },
+  (t) => [index('sse_tickets_expires_at_idx').on(t.expiresAt)],
+);
+
+/** Failed logins per email and client, counted across processes (5 per 15 minutes). */
+export const loginAttempts = pgTable(
+  'login_attempts',
+  {
+    key: text('key').primaryKey(),
+    failures: integer('failures').notNull(),
+    windowStartedAt: timestamp('window_started_at', { withTimezone: true, mode: 'date' }).notNull(),
+  },
+  (t) => [index('login_attempts_window_idx').on(t.windowStartedAt)],
+);
