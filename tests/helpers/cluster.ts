@@ -1,0 +1,63 @@
+import { sql } from 'drizzle-orm';
+import { rowsOf } from '../../src/db/migrate.ts';
+import type { DbOrTx } from '../../src/db/types.ts';
+
+const T0 = Date.parse('2026-12-01T12:00:00.000Z');
+
+/** Inserts pending items for a user straight into `session_queue`; returns their ids in insert order. */
+export async function insertItems(
+  db: DbOrTx,
+  userId: string,
+  count: number,
+  opts: { priority?: number; queueId?: string } = {},
+): Promise<number[]> {
+  const at = new Date(T0).toISOString();
+  const rows = rowsOf<{ item_id: number }>(
+    await db.execute(sql`INSERT INTO session_queue
+      (queue_id, batch_id, session_id, status, priority, session, created_at, updated_at, user_id)
+      SELECT ${opts.queueId ?? 'default'}, 'b', 's' || g, 'pending', ${opts.priority ?? 0}, '{}'::jsonb,
+        ${at}::timestamptz, ${at}::timestamptz, ${userId}
+      FROM generate_series(1, ${count}) g ORDER BY g
+      RETURNING item_id`),
+  );
+  return rows.map((r) => Number(r.item_id)).sort((a, b) => a - b);
+}
+
+/** A clock starting at a fixed instant that tests move by hand. */
+export class StepClock {
+  #t = T0;
+  now(): Date {
+    return new Date(this.#t);
+  }
+  advance(ms: number): Date {
+    this.#t += ms;
+    return this.now();
+  }
+}
+
+/** One row of `session_queue` as the tests check it. */
+export async function itemState(db: DbOrTx, itemId: number | undefined) {
+  const [row] = rowsOf<Record<string, unknown>>(
+    await db.execute(sql`SELECT status, worker_id, device, lease_expires_at, interruptions, error_type
+      FROM session_queue WHERE item_id = ${itemId ?? -1}`),
+  );
+  return row
+    ? {
+        status: row.status as string,
+        workerId: (row.worker_id ?? null) as string | null,
+        device: (row.device ?? null) as string | null,
+        leaseExpiresAt: row.lease_expires_at ? new Date(row.lease_expires_at as string).toISOString() : null,
+        interruptions: Number(row.interruptions),
+        errorType: (row.error_type ?? null) as string | null,
+      }
+    : undefined;
+}
+
+/** A promise and the function that settles it (to hold a transaction open until a test says so). */
+export function deferred<T = void>() {
+  let resolve!: (v: T) => void;
+  const promise = new Promise<T>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
