@@ -273,3 +273,26 @@ export async function prune(
   );
   return Number(rows[0]?.n ?? 0);
 }
+
+/** FNV-1a, 32 bits, as 8 hex digits: a channel's tag in its event ids. */
+function channelTag(userId: string): string {
+  let h = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(userId)) {
+    h ^= byte;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, '0');
+}
+
+/**
+ * The SSE `id:` of a logged event: `<channel tag>-<id>`, the same on every process and across restarts, and
+ * recognisably foreign in another channel (as `UserChannel`'s ids are).
+ * @example sseFrame(e.name, data, eventIdOf(e.userId, e.id));
+ */
+export const eventIdOf = (userId: string, id: number): string => `${channelTag(userId)}-${id}`;
+
+/** The log id in a `Last-Event-ID` of this channel, or undefined when it is not one of its ids (resync). */
+export function parseEventId(userId: string, raw: string): number | undefined {
+  const match = /^([0-9a-f]{8})-(\d{1,15})$/.exec(raw);
+  return match && match[1] === channelTag(userId) ? Number(match[2]) : undefined;
+}

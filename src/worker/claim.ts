@@ -4,6 +4,7 @@ import { executePrepared } from '../db/prepared.ts';
 import type { QueueRow } from '../db/schema/index.ts';
 import type { DbOrTx } from '../db/types.ts';
 import type { ItemRow } from '../services/queue/item-dto.ts';
+import { announceQueue } from './wakeup.ts';
 
 /** Seconds a claim (or a renewal) holds an item when `LEASE_SECONDS` is not set (API.md section 8). */
 export const DEFAULT_LEASE_SECONDS = 30;
@@ -164,7 +165,8 @@ export async function claimNext(db: DbOrTx, req: ClaimRequest): Promise<ItemRow 
 }
 
 /**
- * Pauses or resumes a queue for every process (kept across restarts). Returns whether it is now paused.
+ * Pauses or resumes a queue for every process (kept across restarts), and announces it (`QUEUE_NOTIFY`, on
+ * commit). Returns whether it is now paused.
  * @example await setQueuePaused(db, 'default', true, clock.now());
  */
 export async function setQueuePaused(
@@ -176,6 +178,7 @@ export async function setQueuePaused(
   await db.execute(sql`INSERT INTO queue_state (queue_id, paused, updated_at)
     VALUES (${queueId}, ${paused}, ${now.toISOString()}::timestamptz)
     ON CONFLICT (queue_id) DO UPDATE SET paused = EXCLUDED.paused, updated_at = EXCLUDED.updated_at`);
+  await announceQueue(db, queueId, paused ? 'paused' : 'resumed');
   return paused;
 }
 

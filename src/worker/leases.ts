@@ -5,6 +5,7 @@ import type { DbOrTx } from '../db/types.ts';
 import type { ItemRow } from '../services/queue/item-dto.ts';
 import { MAX_INTERRUPTIONS } from '../services/queue/recover-interrupted.ts';
 import { DEFAULT_LEASE_SECONDS, itemFromRaw, leaseUntil } from './claim.ts';
+import { announceQueue } from './wakeup.ts';
 
 /** A worker's hold on an item, as its claim gave it. */
 export interface LeaseRef {
@@ -98,8 +99,9 @@ export interface RequeueOptions {
  * interruption, clearing worker, device and lease; an item interrupted for the third time is marked `failed`
  * with `error_type: interrupted` instead. One statement; rows another process is re-queuing at the same
  * moment are skipped (`SKIP LOCKED`), so each lapse is counted once. Any process runs it periodically, and
- * at start (restart recovery is the same thing). Returns what it changed, in item order, for the caller to
- * publish `queue_item_status_changed`.
+ * at start (restart recovery is the same thing). When it re-queued something it announces `requeued`
+ * (`QUEUE_NOTIFY`, on commit) so idle workers anywhere claim. Returns what it changed, in item order, for the
+ * caller to publish `queue_item_status_changed`.
  * @example const { requeued, failed } = await requeueLapsed(db, clock.now());
  */
 export async function requeueLapsed(
@@ -147,6 +149,9 @@ export async function requeueLapsed(
       previousWorkerId: (row.previous_worker_id ?? null) as string | null,
     };
     (entry.item.status === 'failed' ? failed : requeued).push(entry);
+  }
+  for (const queueId of new Set(requeued.map((r) => r.item.queueId))) {
+    await announceQueue(db, queueId, 'requeued');
   }
   return { requeued, failed };
 }

@@ -1,6 +1,12 @@
+import type { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
+import type { Sql } from 'postgres';
+import type { Notifier } from '../../src/channels/notifier.ts';
 import { rowsOf } from '../../src/db/migrate.ts';
-import type { DbOrTx } from '../../src/db/types.ts';
+import { pgliteNotifier } from '../../src/db/pglite-notify.ts';
+import type { Database, DbOrTx } from '../../src/db/types.ts';
+import { postgresNotifier } from '../../src/node/pg-notify.ts';
+import { onQueueChange, type QueueNotice } from '../../src/worker/wakeup.ts';
 
 const T0 = Date.parse('2026-12-01T12:00:00.000Z');
 
@@ -60,4 +66,34 @@ export function deferred<T = void>() {
     resolve = r;
   });
   return { promise, resolve };
+}
+
+/** The `Notifier` of a test database, on its driver. */
+export function testNotifier(database: Database): Notifier {
+  const client = (database.db as unknown as { $client: unknown }).$client;
+  return database.driver === 'pglite' ? pgliteNotifier(client as PGlite) : postgresNotifier(client as Sql);
+}
+
+/** Collects the queue notices any process sends, for a test to wait on. */
+export async function collectQueueNotices(database: Database) {
+  const notices: QueueNotice[] = [];
+  let waiter: { n: number; resolve: () => void } | undefined;
+  const stop = await onQueueChange(testNotifier(database), (n) => {
+    notices.push(n);
+    if (waiter && notices.length >= waiter.n) {
+      waiter.resolve();
+    }
+  });
+  return {
+    notices,
+    stop,
+    /** Resolves once `n` notices arrived. */
+    until(n: number): Promise<void> {
+      return notices.length >= n
+        ? Promise.resolve()
+        : new Promise((resolve) => {
+            waiter = { n, resolve };
+          });
+    },
+  };
 }

@@ -7,9 +7,11 @@ import {
   CHANNEL_NOTIFY,
   type ChannelNotice,
   channelHead,
+  eventIdOf,
   type LoggedEvent,
   MAX_NOTIFY_BYTES,
   noticePayloads,
+  parseEventId,
   prune,
   readAfter,
 } from '../../src/channels/channel-log.ts';
@@ -152,6 +154,17 @@ describe('noticePayloads', () => {
       expect(new TextEncoder().encode(p).length).toBeLessThanOrEqual(MAX_NOTIFY_BYTES);
     }
     expect(payloads.flatMap((p) => (JSON.parse(p) as ChannelNotice).c)).toEqual(heads);
+  });
+});
+
+describe('event ids', () => {
+  it('are the same for a channel everywhere, and foreign in another channel', () => {
+    expect(eventIdOf('alice', 42)).toBe(eventIdOf('alice', 42));
+    expect(eventIdOf('alice', 42)).toMatch(/^[0-9a-f]{8}-42$/);
+    expect(parseEventId('alice', eventIdOf('alice', 42))).toBe(42);
+    expect(parseEventId('bob', eventIdOf('alice', 42))).toBeUndefined();
+    expect(parseEventId('alice', '42')).toBeUndefined();
+    expect(parseEventId('alice', `${eventIdOf('alice', 1)}x`)).toBeUndefined();
   });
 });
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { rowsOf } from '../../src/db/migrate.ts';
 import type { Database, DbOrTx } from '../../src/db/types.ts';
 import { claimNext, type Fairness, isQueuePaused, setQueuePaused } from '../../src/worker/claim.ts';
-import { deferred, insertItems, itemState, StepClock } from '../helpers/cluster.ts';
+import { collectQueueNotices, deferred, insertItems, itemState, StepClock } from '../helpers/cluster.ts';
 import { openTestDatabase, testDriver } from '../helpers/database.ts';
 
 let database: Database;
@@ -103,6 +103,7 @@ describe('claimNext, one claimer', () => {
   });
 
   it('claims nothing while the queue is paused, for either order, and resumes', async () => {
+    const heard = await collectQueueNotices(database);
     const [id] = await insertItems(database.db, 'A', 1);
     expect(await isQueuePaused(database.db, 'default')).toBe(false);
     await setQueuePaused(database.db, 'default', true, clock.now());
@@ -114,6 +115,13 @@ describe('claimNext, one claimer', () => {
     await setQueuePaused(database.db, 'default', false, clock.now());
     await setQueuePaused(database.db, 'other', true, clock.now());
     expect((await claim(database.db, 'round_robin'))?.itemId).toBe(id);
+    await heard.until(3);
+    await heard.stop();
+    expect(heard.notices).toEqual([
+      { queue_id: 'default', change: 'paused' },
+      { queue_id: 'default', change: 'resumed' },
+      { queue_id: 'other', change: 'paused' },
+    ]);
   });
 });
 

@@ -4,7 +4,7 @@ import { rowsOf } from '../../src/db/migrate.ts';
 import type { Database } from '../../src/db/types.ts';
 import { claimNext } from '../../src/worker/claim.ts';
 import { finishItem, type LeaseRef, renewLease, requeueLapsed } from '../../src/worker/leases.ts';
-import { insertItems, itemState } from '../helpers/cluster.ts';
+import { collectQueueNotices, insertItems, itemState } from '../helpers/cluster.ts';
 import { openTestDatabase, testDriver } from '../helpers/database.ts';
 
 let database: Database;
@@ -114,6 +114,7 @@ describe('finishItem', () => {
 
 describe('requeueLapsed', () => {
   it('re-queues only lapsed leases, counting an interruption, and says what it changed', async () => {
+    const heard = await collectQueueNotices(database);
     const [x, y] = await insertItems(database.db, 'A', 2);
     const lx = await claimAt(0, 'w1');
     const ly = await claimAt(10, 'w2');
@@ -140,6 +141,17 @@ describe('requeueLapsed', () => {
     });
     expect((await itemState(database.db, y))?.status).toBe('in_progress');
     expect(await requeueLapsed(database.db, T(30))).toEqual({ requeued: [], failed: [] });
+    // One notice, for the one call that re-queued something.
+    await heard.until(1);
+    await database.db.execute(
+      sql`SELECT pg_notify('easel_queue', '{"queue_id":"marker","change":"enqueued"}')`,
+    );
+    await heard.until(2);
+    await heard.stop();
+    expect(heard.notices).toEqual([
+      { queue_id: 'default', change: 'requeued' },
+      { queue_id: 'marker', change: 'enqueued' },
+    ]);
   });
 
   it('fails an item on its third interruption', async () => {
