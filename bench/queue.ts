@@ -37,7 +37,7 @@ import { getQueueStatus } from '../src/services/queue/get-queue-status.ts';
 import { encodeCursor } from '../src/services/queue/internal.ts';
 import { listItems } from '../src/services/queue/list-items.ts';
 import { createUser } from '../src/services/users/index.ts';
-import { claimNextItem } from '../src/worker/claim.ts';
+import { claimNextItem } from '../src/worker/claim-next-item.ts';
 import { IdleWorkers } from '../src/worker/idle.ts';
 import { migrationsDir, PG_ADMIN_URL } from '../tests/helpers/database.ts';
 import { TINY_MODEL_KEY, textToImageGraph } from '../tests/helpers/graphs.ts';

@@ -67,6 +67,9 @@ export function fromRaw(r: RawItem): ItemRow {
     userId: r.user_id as string,
     retriedFromItemId: r.retried_from_item_id === null ? null : Number(r.retried_from_item_id),
     interruptions: Number(r.interruptions),
+    workerId: (r.worker_id ?? null) as string | null,
+    device: (r.device ?? null) as string | null,
+    leaseExpiresAt: date(r.lease_expires_at),
     userDisplayName: (r.user_display_name ?? null) as string | null,
     userEmail: (r.user_email ?? null) as string | null,
   };

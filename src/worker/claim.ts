@@ -1,40 +1,191 @@
-import { sql } from 'drizzle-orm';
-import type { QueueSettings } from '../core/context.ts';
+import { type SQL, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../core/db.ts';
 import { executePrepared } from '../db/prepared.ts';
 import { rowsOf } from '../db/rows.ts';
+import type { QueueRow } from '../db/schema/index.ts';
 import type { ItemRow } from '../queue/item-dto.ts';
-import { fromRaw, nextItemIdQuery, type RawItem } from '../queue/next-item-sql.ts';
+import { announceQueue } from './wakeup.ts';
+
+/** Seconds a claim (or a renewal) holds an item when `LEASE_SECONDS` is not set (API.md section 8). */
+export const DEFAULT_LEASE_SECONDS = 30;
 
 /**
- * Claims the next item in one statement: picks it (locked, skipping rows other claimers hold), marks it
- * `in_progress`, records the owner's turn, and reads it back with the owner's names (LEFT JOIN users).
- * Returns undefined when nothing is pending.
- * @example const item = await claimNextItem(db, 'default', 'round_robin', new Date());
+ * How many of each user's next pending items a round-robin claim considers. A claim skips rows other
+ * claimers hold locked, so it comes back empty only if every candidate is held: keep this above the number of
+ * workers claiming at once.
  */
-export async function claimNextItem(
-  db: DbOrTx,
-  queueId: string,
-  fairness: QueueSettings['fairness'],
-  now: Date,
-): Promise<ItemRow | undefined> {
-  const at = now.toISOString();
+export const ROUND_ROBIN_CANDIDATES_PER_USER = 16;
+
+export type Fairness = 'round_robin' | 'fifo';
+
+export interface ClaimRequest {
+  queueId: string;
+  fairness: Fairness;
+  workerId: string;
+  device: string;
+  /** The claim's time: `started_at`, the user's turn, and the lease's start. */
+  now: Date;
+  leaseSeconds?: number;
+  /** Round-robin candidates per user (tests lower it). */
+  candidatesPerUser?: number;
+}
+
+const notPaused = (queueId: string) =>
+  sql`NOT EXISTS (SELECT 1 FROM queue_state p WHERE p.queue_id = ${queueId} AND p.paused)`;
+
+/**
+ * The row to claim, locked `FOR UPDATE SKIP LOCKED` (API.md section 4, order of work); nothing while the
+ * queue is paused.
+ * - `fifo`: the pending item with the highest priority, then the lowest item_id.
+ * - `round_robin`: the users with pending items (a loose index scan), each with their next
+ *   `candidatesPerUser` pending items in their own order (priority desc, item_id); candidates are taken by
+ *   their place in their user's line first (every user's head before anyone's second item), then by the
+ *   user's turn (least recently started first, never served first), then by the user's head item_id. The
+ *   locks are taken in that order on the sorted rows (Limit → LockRows → Sort), one row at a time: a head
+ *   another claimer holds locked is skipped and the next candidate is tried (the next user's head; the same
+ *   user's second item only after every user's head), so a claim never comes back empty because of a
+ *   concurrent one while enough items are pending. A candidate another claimer claimed and committed after
+ *   this statement's snapshot fails the `status = 'pending'` recheck and is skipped the same way.
+ */
+export function claimCandidateQuery(queueId: string, fairness: Fairness, candidatesPerUser: number): SQL {
+  if (fairness === 'fifo') {
+    return sql`SELECT item_id FROM session_queue
+      WHERE queue_id = ${queueId} AND status = 'pending' AND ${notPaused(queueId)}
+      ORDER BY priority DESC, item_id ASC LIMIT 1 FOR UPDATE SKIP LOCKED`;
+  }
+  return sql`WITH RECURSIVE owners(user_id) AS (
+      (SELECT user_id FROM session_queue WHERE queue_id = ${queueId} AND status = 'pending' ORDER BY user_id LIMIT 1)
+      UNION ALL
+      SELECT (SELECT s.user_id FROM session_queue s
+              WHERE s.queue_id = ${queueId} AND s.status = 'pending' AND s.user_id > o.user_id
+              ORDER BY s.user_id LIMIT 1)
+      FROM owners o WHERE o.user_id IS NOT NULL
+    ),
+    candidates AS MATERIALIZED (
+      SELECT c.item_id, c.place, c.head_id, t.last_started_at
+      FROM owners o
+      LEFT JOIN queue_user_turns t ON t.queue_id = ${queueId} AND t.user_id = o.user_id
+      CROSS JOIN LATERAL (
+        SELECT s.item_id,
+          row_number() OVER w AS place,
+          first_value(s.item_id) OVER w AS head_id
+        FROM session_queue s
+        WHERE s.queue_id = ${queueId} AND s.user_id = o.user_id AND s.status = 'pending'
+        WINDOW w AS (ORDER BY s.priority DESC, s.item_id ASC)
+        ORDER BY s.priority DESC, s.item_id ASC
+        LIMIT ${candidatesPerUser}
+      ) c
+      WHERE o.user_id IS NOT NULL
+    )
+    SELECT q.item_id FROM session_queue q JOIN candidates c ON c.item_id = q.item_id
+    WHERE q.status = 'pending' AND ${notPaused(queueId)}
+    ORDER BY c.place ASC, c.last_started_at ASC NULLS FIRST, c.head_id ASC
+    LIMIT 1 FOR UPDATE OF q SKIP LOCKED`;
+}
+
+type RawItem = Record<string, unknown>;
+const date = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string));
+
+/** A raw snake_case row of `session_queue` plus the joined names, as Drizzle would map it. */
+export function itemFromRaw(r: RawItem): ItemRow {
+  return {
+    itemId: Number(r.item_id),
+    queueId: r.queue_id as string,
+    batchId: r.batch_id as string,
+    sessionId: r.session_id as string,
+    status: r.status as QueueRow['status'],
+    priority: Number(r.priority),
+    fieldValues: (r.field_values ?? null) as unknown[] | null,
+    session: r.session as Record<string, unknown>,
+    workflow: r.workflow ?? null,
+    origin: (r.origin ?? null) as string | null,
+    destination: (r.destination ?? null) as string | null,
+    errorType: (r.error_type ?? null) as string | null,
+    errorMessage: (r.error_message ?? null) as string | null,
+    errorTraceback: (r.error_traceback ?? null) as string | null,
+    createdAt: date(r.created_at) as Date,
+    updatedAt: date(r.updated_at) as Date,
+    startedAt: date(r.started_at),
+    completedAt: date(r.completed_at),
+    userId: r.user_id as string,
+    retriedFromItemId:
+      r.retried_from_item_id === null || r.retried_from_item_id === undefined
+        ? null
+        : Number(r.retried_from_item_id),
+    interruptions: Number(r.interruptions),
+    workerId: (r.worker_id ?? null) as string | null,
+    device: (r.device ?? null) as string | null,
+    leaseExpiresAt: date(r.lease_expires_at),
+    userDisplayName: (r.user_display_name ?? null) as string | null,
+    userEmail: (r.user_email ?? null) as string | null,
+  };
+}
+
+/** When a lease taken or renewed at `now` lapses. */
+export const leaseUntil = (now: Date, leaseSeconds = DEFAULT_LEASE_SECONDS) =>
+  new Date(now.getTime() + leaseSeconds * 1000);
+
+/**
+ * Claims the next item for a worker in one statement: picks it (see `claimCandidateQuery`), marks it
+ * `in_progress` with the worker, its device and a lease until `now + leaseSeconds`, records the owner's
+ * round-robin turn (never moved back: claims commit out of order, and processes' clocks differ), and reads it back with the owner's names (LEFT JOIN users). Returns undefined when
+ * nothing is pending or the queue is paused. Safe to call from any number of workers and processes at once:
+ * no two get the same item.
+ * @example const item = await claimNext(db, { queueId: 'default', fairness: 'round_robin', workerId, device: 'cpu', now: clock.now() });
+ */
+export async function claimNext(db: DbOrTx, req: ClaimRequest): Promise<ItemRow | undefined> {
+  const at = req.now.toISOString();
+  const lease = leaseUntil(req.now, req.leaseSeconds).toISOString();
+  const picked = claimCandidateQuery(
+    req.queueId,
+    req.fairness,
+    req.candidatesPerUser ?? ROUND_ROBIN_CANDIDATES_PER_USER,
+  );
   const result = await executePrepared(
     db,
-    sql`WITH picked AS (${nextItemIdQuery(queueId, fairness, true)}),
+    sql`WITH picked AS (${picked}),
     claimed AS (
-      UPDATE session_queue q SET status = 'in_progress', started_at = ${at}::timestamptz, updated_at = ${at}::timestamptz
-      FROM picked WHERE q.item_id = picked.item_id AND q.status = 'pending'
+      UPDATE session_queue q SET status = 'in_progress', started_at = ${at}::timestamptz,
+        updated_at = ${at}::timestamptz, worker_id = ${req.workerId}, device = ${req.device},
+        lease_expires_at = ${lease}::timestamptz
+      FROM picked WHERE q.item_id = picked.item_id
       RETURNING q.*
     ),
     turn AS (
       INSERT INTO queue_user_turns (queue_id, user_id, last_started_at)
       SELECT queue_id, user_id, started_at FROM claimed
-      ON CONFLICT (queue_id, user_id) DO UPDATE SET last_started_at = EXCLUDED.last_started_at
+      ON CONFLICT (queue_id, user_id) DO UPDATE
+      SET last_started_at = GREATEST(queue_user_turns.last_started_at, EXCLUDED.last_started_at)
     )
     SELECT claimed.*, u.display_name AS user_display_name, u.email AS user_email
     FROM claimed LEFT JOIN users u ON u.user_id = claimed.user_id`,
   );
   const [row] = rowsOf<RawItem>(result);
-  return row ? fromRaw(row) : undefined;
+  return row ? itemFromRaw(row) : undefined;
+}
+
+/**
+ * Pauses or resumes a queue for every process (kept across restarts), and announces it (`QUEUE_NOTIFY`, on
+ * commit). Returns whether it is now paused.
+ * @example await setQueuePaused(db, 'default', true, clock.now());
+ */
+export async function setQueuePaused(
+  db: DbOrTx,
+  queueId: string,
+  paused: boolean,
+  now: Date,
+): Promise<boolean> {
+  await db.execute(sql`INSERT INTO queue_state (queue_id, paused, updated_at)
+    VALUES (${queueId}, ${paused}, ${now.toISOString()}::timestamptz)
+    ON CONFLICT (queue_id) DO UPDATE SET paused = EXCLUDED.paused, updated_at = EXCLUDED.updated_at`);
+  await announceQueue(db, queueId, paused ? 'paused' : 'resumed');
+  return paused;
+}
+
+/** Whether a queue is paused (a queue never paused is running). */
+export async function isQueuePaused(db: DbOrTx, queueId: string): Promise<boolean> {
+  const rows = rowsOf<{ paused: boolean }>(
+    await db.execute(sql`SELECT paused FROM queue_state WHERE queue_id = ${queueId}`),
+  );
+  return rows[0]?.paused ?? false;
 }

@@ -1,7 +1,7 @@
 import type { QueueSettings, ServiceContext } from '../core/context.ts';
 import { type ItemRow, toQueueItem } from '../queue/item-dto.ts';
 import { publishStatusChanged } from '../queue/publish.ts';
-import { claimNextItem } from './claim.ts';
+import { claimNextItem } from './claim-next-item.ts';
 
 /**
  * Claims the next item in the queue's order and publishes it `in_progress`; undefined when none is pending.

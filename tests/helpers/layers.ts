@@ -12,7 +12,7 @@ export const LAYERS: Record<string, string[]> = {
   models: ['core'],
   images: ['core', 'db'],
   queue: ['core', 'db', 'runtime'],
-  channels: ['core'],
+  channels: ['core', 'db'],
   worker: ['core', 'db', 'queue', 'runtime', 'images', 'models'],
   services: ['core', 'db', 'queue', 'runtime', 'images', 'models'],
   http: ['core', 'db', 'queue', 'runtime', 'images', 'models', 'channels', 'services', 'deps'],

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ServerEvent, ServerEventName } from '../../src/core/events.ts';
 import { toQueueItem } from '../../src/queue/item-dto.ts';
 import { publishStatusChanged } from '../../src/queue/publish.ts';
-import { claimNextItem } from '../../src/worker/claim.ts';
+import { claimNextItem } from '../../src/worker/claim-next-item.ts';
 import { createHarness, type Harness, problem, type TestUser } from '../helpers/harness.ts';
 import { enqueue, Q } from '../helpers/queue.ts';
 import { type SseFrame, SseReader, withIds } from '../helpers/sse.ts';

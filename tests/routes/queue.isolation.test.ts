@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sessionQueue } from '../../src/db/schema/index.ts';
 import type { QueueItem } from '../../src/queue/schemas.ts';
-import { claimNextItem } from '../../src/worker/claim.ts';
+import { claimNextItem } from '../../src/worker/claim-next-item.ts';
 import { textToImageGraph } from '../helpers/graphs.ts';
 import { createHarness, type Harness, problem, type TestUser } from '../helpers/harness.ts';
 import { Q } from '../helpers/queue.ts';

@@ -1,7 +1,7 @@
 import { asc, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { auditLog, queueUserTurns, sessionQueue } from '../../src/db/schema/index.ts';
-import { claimNextItem } from '../../src/worker/claim.ts';
+import { claimNextItem } from '../../src/worker/claim-next-item.ts';
 import { textToImageGraph } from '../helpers/graphs.ts';
 import { createHarness, type Harness, problem, type TestUser } from '../helpers/harness.ts';
 import { enqueue, Q } from '../helpers/queue.ts';

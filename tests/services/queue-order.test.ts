@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { claimNextItem } from '../../src/worker/claim.ts';
+import { claimNextItem } from '../../src/worker/claim-next-item.ts';
 import { createHarness, type Harness, type TestUser } from '../helpers/harness.ts';
 import { enqueue, Q } from '../helpers/queue.ts';
 

@@ -31,6 +31,11 @@ export const sessionQueue = pgTable(
     userId: text('user_id').notNull(),
     retriedFromItemId: integer('retried_from_item_id'),
     interruptions: integer('interruptions').notNull().default(0),
+    /** The worker that claimed the item (API.md section 8): null until claimed. */
+    workerId: text('worker_id'),
+    device: text('device'),
+    /** Until when the claiming worker holds the item; it renews while running. Null when not running. */
+    leaseExpiresAt: timestamp('lease_expires_at', { withTimezone: true, mode: 'date' }),
   },
   (t) => [
     // `priority DESC` indexes are NULLS FIRST, as `ORDER BY priority DESC` is: drizzle's bare `.desc()` makes
@@ -49,6 +54,8 @@ export const sessionQueue = pgTable(
     index('session_queue_user_status_idx').on(t.queueId, t.userId, t.status),
     index('session_queue_status_idx').on(t.queueId, t.status),
     index('session_queue_batch_idx').on(t.queueId, t.batchId),
+    // lapsed leases: only running rows.
+    index('session_queue_lease_idx').on(t.leaseExpiresAt).where(sql`${t.status} = 'in_progress'`),
   ],
 );
 

@@ -1,0 +1,78 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  consumeSharedTicket,
+  issueSharedTicket,
+  pruneSharedTickets,
+} from '../../src/channels/shared-tickets.ts';
+import type { AuthUser } from '../../src/core/actor.ts';
+import { rowsOf } from '../../src/db/rows.ts';
+import type { Database } from '../../src/db/types.ts';
+import { LoginRateLimiter } from '../../src/services/auth/login-rate-limiter.ts';
+import { sharedLoginLimiter } from '../../src/services/auth/shared-login-limiter.ts';
+import { openTestDatabase } from '../helpers/database.ts';
+
+let database: Database;
+const T = (s: number) => new Date(Date.parse('2026-12-01T12:00:00.000Z') + s * 1000);
+const user: AuthUser = {
+  userId: 'u1',
+  email: 'u1@x',
+  isAdmin: false,
+  via: 'token',
+  token: { jti: 'j', exp: 9, epoch: 0, rememberMe: false },
+};
+
+beforeAll(async () => {
+  database = await openTestDatabase();
+});
+afterAll(() => database.close());
+beforeEach(async () => {
+  await database.db.execute(sql`TRUNCATE sse_tickets, login_failures`);
+});
+
+describe('shared tickets', () => {
+  it('a ticket works once, on any process, within 60 s; only its hash is stored', async () => {
+    const { ticket, expires_in } = await issueSharedTicket(database.db, { user, bearer: 'tok' }, T(0));
+    expect(expires_in).toBe(60);
+    const stored = rowsOf<{ ticket_hash: string; user_id: string }>(
+      await database.db.execute(sql`SELECT ticket_hash, user_id FROM sse_tickets`),
+    );
+    expect(stored).toHaveLength(1);
+    expect(stored[0]?.ticket_hash).not.toContain(ticket);
+    expect(await consumeSharedTicket(database.db, ticket, T(59))).toEqual({ user, bearer: 'tok' });
+    expect(await consumeSharedTicket(database.db, ticket, T(59))).toBeUndefined();
+    expect(await consumeSharedTicket(database.db, 'nope', T(1))).toBeUndefined();
+  });
+
+  it('an expired ticket is refused; prune deletes the expired ones', async () => {
+    const a = await issueSharedTicket(database.db, { user, bearer: undefined }, T(0));
+    await issueSharedTicket(database.db, { user, bearer: undefined }, T(30));
+    expect(await consumeSharedTicket(database.db, a.ticket, T(60))).toBeUndefined();
+    await issueSharedTicket(database.db, { user, bearer: undefined }, T(0));
+    expect(await pruneSharedTickets(database.db, T(60))).toBe(1);
+    const left = rowsOf<{ n: number }>(
+      await database.db.execute(sql`SELECT count(*)::int AS n FROM sse_tickets`),
+    );
+    expect(left[0]?.n).toBe(1);
+  });
+});
+
+describe('shared login limiter', () => {
+  it('blocks a key after 5 failures in 15 minutes until the oldest leaves the window', async () => {
+    const key = LoginRateLimiter.key('A@x ', '1.2.3.4');
+    for (let i = 0; i < 4; i++) {
+      await sharedLoginLimiter.fail(database.db, key, T(i * 60));
+    }
+    expect(await sharedLoginLimiter.blockedFor(database.db, key, T(240))).toBe(0);
+    await sharedLoginLimiter.fail(database.db, key, T(240));
+    // Oldest failure at 0 s leaves the window at 900 s.
+    expect(await sharedLoginLimiter.blockedFor(database.db, key, T(300))).toBe(600);
+    expect(
+      await sharedLoginLimiter.blockedFor(database.db, LoginRateLimiter.key('b@x', '1.2.3.4'), T(300)),
+    ).toBe(0);
+    expect(await sharedLoginLimiter.blockedFor(database.db, key, T(900))).toBe(0);
+    expect(await sharedLoginLimiter.prune(database.db, T(900))).toBe(1);
+    await sharedLoginLimiter.succeed(database.db, key);
+    expect(await sharedLoginLimiter.prune(database.db, T(10_000))).toBe(0);
+  });
+});
