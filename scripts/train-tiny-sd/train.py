@@ -421,6 +421,10 @@ def export(out, text, unet, enc, dec, mean, std, tokenizer_dir, meta):
     with open(os.path.join(out, 'training.json'), 'w') as f:
         json.dump(meta, f, indent=2)
         f.write('\n')
+    # the repository's formatter (biome) checks JSON under models/: write it in its style
+    jsons = [os.path.join(out, p) for p in ['model.json', 'model_index.json', 'training.json',
+                                             os.path.join('scheduler', 'scheduler_config.json')]]
+    subprocess.run(['npx', 'biome', 'format', '--write', *jsons], cwd=ROOT, capture_output=True)
 
 
 def main():
@@ -432,6 +436,8 @@ def main():
     ap.add_argument('--vae-steps', type=int, default=400)
     ap.add_argument('--vae-batch', type=int, default=32)
     ap.add_argument('--steps', type=int, default=4000)
+    ap.add_argument('--stop-at', type=int, default=0,
+                    help='stop (and export) after this many steps of the --steps schedule; 0: run it all')
     ap.add_argument('--batch', type=int, default=64)
     ap.add_argument('--lr', type=float, default=2e-3)
     ap.add_argument('--threads', type=int, default=1)
@@ -509,13 +515,14 @@ def main():
         if step % 50 == 0 or step == args.steps - 1:
             el = time.time() - t0
             log(f'step {step} loss {np.mean(losses[-200:]):.4f} ({el / (step + 1) * 1000:.0f} ms/step)')
-        done = step == args.steps - 1
+        done = step == args.steps - 1 or step + 1 == args.stop_at
         if done or (args.export_every and step > 0 and step % args.export_every == 0):
             ema.swap()
             text.eval()
             unet.eval()
             meta = {
                 'seed': args.seed, 'images': args.images, 'vae_steps': args.vae_steps, 'steps': step + 1,
+                'schedule_steps': args.steps,
                 'batch': args.batch, 'vae_loss': round(vae_loss, 6), 'vae_rmse': round(vae_rmse, 5),
                 'loss_last_200': round(float(np.mean(losses[-200:])), 5),
                 'parameters': {'text_encoder': count(text), 'unet': count(unet),
@@ -528,6 +535,8 @@ def main():
             ema.swap()
             text.train()
             unet.train()
+        if done:
+            break
 
 
 if __name__ == '__main__':
