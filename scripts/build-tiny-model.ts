@@ -1,18 +1,22 @@
 /**
  * `npm run model:build [-- --out DIR] [--profile tiny|large] [--layout optimum|script]`: writes the
- * generated tiny Stable-Diffusion-shaped model (default `models/tiny-sd`, the committed copy).
+ * generated tiny Stable-Diffusion-shaped model with random weights (default `$TMPDIR/easel-tiny-sd-random`:
+ * the committed `models/tiny-sd` is the trained model of `scripts/train-tiny-sd/train.py`).
  */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type Profile, writeTinyModel } from './tiny-model/write.ts';
 
+const DEFAULT_OUT = join(tmpdir(), 'easel-tiny-sd-random');
 const { values } = parseArgs({
   options: {
-    out: { type: 'string', default: 'models/tiny-sd' },
+    out: { type: 'string', default: DEFAULT_OUT },
     profile: { type: 'string', default: 'tiny' },
     layout: { type: 'string', default: 'optimum' },
   },
 });
-const { out = 'models/tiny-sd', profile = 'tiny', layout = 'optimum' } = values;
+const { out = DEFAULT_OUT, profile = 'tiny', layout = 'optimum' } = values;
 if (profile !== 'tiny' && profile !== 'large') {
   throw new Error(`--profile must be tiny or large, not ${profile}`);
 }
