@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDiffusionModel } from '../../src/node/onnx-model.ts';
 import type { DiffusionModel } from '../../src/runtime/model.ts';
 import { decodeLatents, denoise, encodePrompt, makeNoise } from '../../src/runtime/pipeline.ts';
-import type { SchedulerName } from '../../src/runtime/schedulers.ts';
+import type { SamplerName } from '../../src/runtime/samplers.ts';
 
 /** The training colours (scripts/train-tiny-sd/train.py), which are also the palette scored against. */
 const PALETTE = {
@@ -42,7 +42,7 @@ const CASES: Case[] = Array.from({ length: 24 }, (_, i) => ({
 const prompt = (c: Case) => `a ${c.fg} ${c.shape} on a ${c.bg} background`;
 
 interface Options {
-  scheduler?: SchedulerName;
+  scheduler?: SamplerName;
   steps?: number;
   cfgScale?: number;
   negative?: string;
