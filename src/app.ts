@@ -23,6 +23,8 @@ export const API_PREFIX = '/api/v1';
 /** JSON bodies larger than this are refused with 413. */
 export const JSON_BODY_LIMIT = 1024 * 1024;
 
+/** The reference page is one HTML document with an inline style sheet: nothing else may load or frame it. */
+const DOCS_CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 const PUBLIC_PATHS = ['status', 'setup', 'login'].map((p) => `${API_PREFIX}/auth/${p}`);
 const NO_REFRESH_PATHS = ['setup', 'login', 'logout'].map((p) => `${API_PREFIX}/auth/${p}`);
 
@@ -42,6 +44,11 @@ export function createApp(deps: AppDeps) {
     await next();
   });
   app.use(wideEvent());
+  app.use(async function securityHeaders(c, next) {
+    await next();
+    // API.md section 1: no response is sniffed into another type.
+    c.header('X-Content-Type-Options', 'nosniff');
+  });
   if (deps.config.corsOrigins.length > 0) {
     app.use(
       cors({
@@ -101,7 +108,12 @@ export function createApp(deps: AppDeps) {
     info: { title: 'Easel', version: deps.config.version },
   };
   app.doc31('/openapi.json', spec);
-  app.get('/docs', (c) => c.html(renderDocsPage(app.getOpenAPI31Document(spec))));
+  app.get('/docs', (c) => {
+    c.header('Content-Security-Policy', DOCS_CSP);
+    c.header('X-Frame-Options', 'DENY');
+    c.header('Referrer-Policy', 'no-referrer');
+    return c.html(renderDocsPage(app.getOpenAPI31Document(spec)));
+  });
   return app;
 }
 

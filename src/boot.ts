@@ -7,7 +7,7 @@ import type { ModelCatalog, ModelInfo } from './core/models.ts';
 import { migrate, readMigrations } from './db/migrate.ts';
 import type { Database } from './db/types.ts';
 import { type AppDeps, contextFromDeps } from './deps.ts';
-import type { Env } from './env.ts';
+import { type Env, EnvError } from './env.ts';
 import { HttpMetrics } from './http/metrics.ts';
 import type { StreamSinks } from './http/stream-sinks.ts';
 import { createUrlSigner } from './images/url-signer.ts';
@@ -51,12 +51,22 @@ export async function loadJwtSecret(files: BootFiles, env: Env, persist = true):
     return fresh;
   }
   const file = `${env.DATA_DIR}/jwt-secret`;
+  let kept: string | undefined;
   try {
-    return (await files.readText(file)).trim();
+    kept = (await files.readText(file)).trim();
   } catch (err) {
     if (!files.isNotFound(err)) {
       throw err;
     }
+  }
+  if (kept !== undefined) {
+    // The same floor as JWT_SECRET: a short key is forgeable, an empty one signs nothing.
+    if (new TextEncoder().encode(kept).length < 32) {
+      throw new EnvError(
+        `${file} holds a JWT secret shorter than 32 bytes; delete the file to generate a new one (every token becomes invalid) or set JWT_SECRET`,
+      );
+    }
+    return kept;
   }
   await files.createPrivate(file, `${fresh}\n`);
   return fresh;

@@ -6,19 +6,22 @@ import { EnvError, parseEnv } from './env.ts';
 import { buildNodeDeps } from './node/boot.ts';
 import { mountWebUi } from './node/static.ts';
 
-let env: ReturnType<typeof parseEnv>;
-try {
-  env = parseEnv(process.env);
-} catch (err) {
-  if (err instanceof EnvError) {
-    console.error(err.message);
-    process.exit(2);
+/** A bad setting (a variable, or a file it names) stops the process with its message and exit code 2. */
+async function orExit<T>(step: () => T | Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    if (err instanceof EnvError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
   }
-  throw err;
 }
 
+const env = await orExit(() => parseEnv(process.env));
 const logger = createJsonLogger({ level: env.LOG_LEVEL });
-const { deps, pool, database, runtime } = await buildNodeDeps(env, logger);
+const { deps, pool, database, runtime } = await orExit(() => buildNodeDeps(env, logger));
 const app = createApp(deps);
 await mountWebUi(app, { projectRoot: new URL('../', import.meta.url).pathname });
 

@@ -26,6 +26,10 @@ export function problemResponse(c: Context<AppEnv>, err: ApiError): Response {
     c.header(name, value);
   }
   c.header('Content-Type', 'application/problem+json');
+  if (err.code === 'payload_too_large') {
+    // The body was not read to its end: the connection cannot carry another request (API.md section 1).
+    c.header('Connection', 'close');
+  }
   return c.body(
     JSON.stringify(problemBody(err, c.var.requestId)),
     ERROR_CATALOG[err.code].status as ContentfulStatusCode,

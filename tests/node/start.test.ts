@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -106,6 +106,18 @@ describe('src/main.node.ts', () => {
     const result = await runToExit(process.execPath, NODE_ENTRY, env);
     expect(result.code, result.stderr).not.toBe(0);
     expect(result.stderr).toMatch(new RegExp(`^\\s*${name}: `, 'm'));
+    expect(result.stdout).not.toContain('listening on');
+  });
+
+  it('exits with 2 naming the file when the kept JWT secret is shorter than 32 bytes', async () => {
+    const dataDir = join(root, 'short-secret');
+    await mkdir(dataDir, { recursive: true });
+    await writeFile(join(dataDir, 'jwt-secret'), 'abcde\n');
+    const result = await runToExit(process.execPath, NODE_ENTRY, childEnv({ DATA_DIR: dataDir }));
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stderr.trim()).toBe(
+      `${dataDir}/jwt-secret holds a JWT secret shorter than 32 bytes; delete the file to generate a new one (every token becomes invalid) or set JWT_SECRET`,
+    );
     expect(result.stdout).not.toContain('listening on');
   });
 });

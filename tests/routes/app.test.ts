@@ -186,6 +186,30 @@ describe('OpenAPI and docs', () => {
     expect(page).toContain('<code>/api/v1/auth/login</code>');
     expect(page).toContain('id="error-rate_limited"');
     expect(page).not.toMatch(/<script[^>]+src=/);
+    expect(res.headers.get('content-security-policy')).toBe(
+      "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    );
+    expect(res.headers.get('x-frame-options')).toBe('DENY');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+  });
+});
+
+describe('security headers (API.md section 1)', () => {
+  it.each([
+    ['GET', '/health', undefined, 200],
+    ['GET', '/openapi.json', undefined, 200],
+    ['GET', '/api/v1/auth/status', undefined, 200],
+    ['GET', '/api/v1/auth/me', undefined, 401],
+    ['GET', '/nowhere', undefined, 404],
+    ['POST', '/api/v1/auth/login', '{', 400],
+  ])('%s %s (%s) answers %i with X-Content-Type-Options: nosniff', async (method, path, body, status) => {
+    const res = await h.request(
+      method,
+      path,
+      body === undefined ? {} : { body, headers: { 'Content-Type': 'application/json' } },
+    );
+    expect(res.status).toBe(status);
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
   });
 });
 

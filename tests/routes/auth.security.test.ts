@@ -85,6 +85,25 @@ describe('token verification: every rejection rule is a 401', () => {
     await expectRejected(token, 'token_expired', 'The token has expired.');
   });
 
+  it('refuses a token issued more than 60 s in the future, accepts one 60 s ahead (clock skew)', async () => {
+    const { user } = await h.createUser();
+    const nowS = Math.floor(h.clock.now().getTime() / 1000);
+    await expectRejected(
+      await forgeToken(user.user_id, { nowS: nowS + 86_400, lifetimeS: 3600 }),
+      'unauthorized',
+      'The token is invalid.',
+    );
+    await expectRejected(
+      await forgeToken(user.user_id, { nowS: nowS + 61, lifetimeS: 3600 }),
+      'unauthorized',
+      'The token is invalid.',
+    );
+    const skewed = await h.get(ME, {
+      token: await forgeToken(user.user_id, { nowS: nowS + 60, lifetimeS: 3600 }),
+    });
+    expect(skewed.status).toBe(200);
+  });
+
   it('refuses a wrong issuer', async () => {
     const { user } = await h.createUser();
     await expectRejected(

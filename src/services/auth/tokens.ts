@@ -7,6 +7,8 @@ export const TOKEN_ISSUER = 'easel';
 export const TOKEN_AUDIENCE = 'easel-api';
 export const TOKEN_LIFETIME_S = 24 * 3600;
 export const REMEMBER_ME_LIFETIME_S = 7 * 24 * 3600;
+/** How far in the future a token's `iat` may be (clock skew between processes) before it is refused. */
+export const MAX_IAT_SKEW_S = 60;
 
 /**
  * The HS256 token service over a secret key and a clock.
@@ -52,6 +54,9 @@ export function hs256Tokens(key: Uint8Array, clock: Clock): TokenService {
       const claims = TokenClaims.safeParse(payload);
       if (!claims.success) {
         throw new AuthError('unauthorized', 'The token is invalid.', { cause: claims.error });
+      }
+      if (claims.data.iat > clock.now().getTime() / 1000 + MAX_IAT_SKEW_S) {
+        throw new AuthError('unauthorized', 'The token is invalid.');
       }
       return claims.data;
     },
