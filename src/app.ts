@@ -24,7 +24,8 @@ export const API_PREFIX = '/api/v1';
 export const JSON_BODY_LIMIT = 1024 * 1024;
 
 /** The reference page is one HTML document with an inline style sheet: nothing else may load or frame it. */
-const DOCS_CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+const DOCS_CSP =
+  "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 const PUBLIC_PATHS = ['status', 'setup', 'login'].map((p) => `${API_PREFIX}/auth/${p}`);
 const NO_REFRESH_PATHS = ['setup', 'login', 'logout'].map((p) => `${API_PREFIX}/auth/${p}`);
 

@@ -135,3 +135,9 @@ export class ImageCodecUnavailableError extends ServiceError {
   override name = 'ImageCodecUnavailableError';
   readonly code = 'not_ready';
 }
+
+/** An update (`PATCH`) must change something: `{}` is 422 (API.md section 1). */
+export const NOTHING_TO_CHANGE = 'the request changes nothing: give at least one field';
+
+/** Whether an update body names at least one field. */
+export const changesSomething = (input: object) => Object.keys(input).length > 0;

@@ -8,7 +8,8 @@ import type { AppEnv } from './types.ts';
 const UNSTORABLE = 'must not contain U+0000 or an unpaired surrogate';
 
 /** Whether PostgreSQL can store the text: no U+0000, no lone surrogate (it needs well-formed UTF-8). */
-const storable = (text: string) => !text.includes('\u0000') && (text as string & { isWellFormed(): boolean }).isWellFormed();
+const storable = (text: string) =>
+  !text.includes('\u0000') && (text as string & { isWellFormed(): boolean }).isWellFormed();
 
 /** The paths of every string (object keys included) in `value` that PostgreSQL cannot store. */
 function unstorablePaths(value: unknown, path: string[], found: string[][]): string[][] {
@@ -17,7 +18,9 @@ function unstorablePaths(value: unknown, path: string[], found: string[][]): str
       found.push(path);
     }
   } else if (Array.isArray(value)) {
-    value.forEach((item, i) => unstorablePaths(item, [...path, String(i)], found));
+    for (const [i, item] of value.entries()) {
+      unstorablePaths(item, [...path, String(i)], found);
+    }
   } else if (value !== null && typeof value === 'object') {
     for (const [key, item] of Object.entries(value)) {
       unstorablePaths(storable(key) ? item : key, [...path, key], found);

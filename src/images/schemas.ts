@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { changesSomething, NOTHING_TO_CHANGE } from '../core/errors.ts';
 
 /** The most bytes an uploaded file may have (20 MiB). */
 export const MAX_UPLOAD_BYTES = 20 * 1024 * 1024;
@@ -58,5 +59,6 @@ export const UpdateImageInput = z
     board_id: z.string().min(1).max(200).nullable().optional(),
     starred: z.boolean().optional(),
   })
+  .refine(changesSomething, { message: NOTHING_TO_CHANGE })
   .openapi('UpdateImageInput');
 export type UpdateImageInput = z.input<typeof UpdateImageInput>;

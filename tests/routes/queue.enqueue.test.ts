@@ -272,6 +272,25 @@ describe('unknown ids', () => {
     );
     expect((await h.get(`${Q}/i/abc`, { token: u.token })).status).toBe(422);
   });
+
+  it.each(['0x10', '1e1', '%2016', '16.0', '-1'])(
+    'item id %s is 422: only decimal digits name an item',
+    async (id) => {
+      const u = await h.createUser();
+      const res = await h.get(`${Q}/i/${id}`, { token: u.token });
+      expect(res.status).toBe(422);
+      expect(await res.json()).toEqual(
+        problem(
+          res,
+          'validation_failed',
+          422,
+          'Validation failed',
+          'The request does not match the schema.',
+          [{ path: 'param.item_id', message: 'must be a decimal integer' }],
+        ),
+      );
+    },
+  );
 });
 
 describe('owner transfer', () => {

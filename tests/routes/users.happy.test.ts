@@ -203,13 +203,17 @@ describe('PATCH /api/v1/users/{user_id}', () => {
     expect(await got.json()).toEqual(asJson(user, { display_name: 'Renamed' }));
   });
 
-  it('an empty patch changes nothing', async () => {
+  it('an empty patch is 422 (API.md section 1) and changes nothing', async () => {
     const admin = await newAdmin();
     const user = await h.createUser();
     const res = await h.patch(`${USERS}/${user.user.user_id}`, { token: admin.token, json: {} });
-    expect(res.status).toBe(200);
-    expect(await res.json()).toEqual(asJson(user));
+    expect(res.status).toBe(422);
+    expect((await res.json()).errors).toEqual([
+      { path: '', message: 'the request changes nothing: give at least one field' },
+    ]);
     await expectTokenWorks(user.token, user.user.user_id);
+    const got = await h.get(`${USERS}/${user.user.user_id}`, { token: admin.token });
+    expect(await got.json()).toEqual(asJson(user));
   });
 
   it('sets max_pending, including 0, and resets it to the server default with null', async () => {

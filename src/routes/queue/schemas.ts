@@ -2,7 +2,13 @@ import { z } from '@hono/zod-openapi';
 import { BatchIds, ItemIds, QueueId, QueueItem, StatusCounts } from '../../queue/schemas.ts';
 
 export const QueueParam = z.object({ queue_id: QueueId });
-export const ItemParam = QueueParam.extend({ item_id: z.coerce.number().int().min(1).max(2_147_483_647) });
+/** A queue item id in a path: decimal digits only (`0x10`, `1e1` or ` 16` are 422, not item 16). */
+const ItemIdParam = z
+  .string()
+  .regex(/^[0-9]{1,10}$/, 'must be a decimal integer')
+  .transform(Number)
+  .pipe(z.number().int().min(1).max(2_147_483_647));
+export const ItemParam = QueueParam.extend({ item_id: ItemIdParam });
 export const BatchParam = QueueParam.extend({ batch_id: z.string().min(1).max(200) });
 
 export const ItemsPage = z

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { changesSomething, NOTHING_TO_CHANGE } from '../../core/errors.ts';
 import { DisplayName, Email, Password, User } from '../users/schemas.ts';
 
 export const SetupInput = z
@@ -21,6 +22,7 @@ export const UpdateMeInput = z
     current_password: z.string().min(1).max(256).optional(),
     new_password: Password.optional(),
   })
+  .refine(changesSomething, { message: NOTHING_TO_CHANGE })
   .openapi('UpdateMeInput');
 export type UpdateMeInput = z.input<typeof UpdateMeInput>;
 

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { changesSomething, NOTHING_TO_CHANGE } from '../../core/errors.ts';
 
 export const Email = z
   .email()
@@ -26,6 +27,7 @@ export const UpdateUserInput = z
     password: Password.optional(),
     max_pending: MaxPending.nullable().optional(),
   })
+  .refine(changesSomething, { message: NOTHING_TO_CHANGE })
   .openapi('UpdateUserInput');
 export type UpdateUserInput = z.input<typeof UpdateUserInput>;
 
