@@ -4,6 +4,7 @@ import { requestId } from 'hono/request-id';
 import type { AppDeps } from './deps.ts';
 import { renderDocsPage } from './http/docs-page.ts';
 import { ApiError } from './http/errors.ts';
+import { allowedMethods } from './http/middleware/allowed-methods.ts';
 import { auth, requireAdmin } from './http/middleware/auth.ts';
 import { refreshToken } from './http/middleware/refresh-token.ts';
 import { wideEvent } from './http/middleware/wide-event.ts';
@@ -88,6 +89,7 @@ export function createApp(deps: AppDeps) {
       optionalPaths: [`${API_PREFIX}/events`, IMAGE_FILE_PATH],
     }),
   );
+  api.use(allowedMethods(() => app.routes));
   api.use(refreshToken({ exceptPaths: NO_REFRESH_PATHS }));
   api.route('/auth', authRouter);
   api.route('/users', usersRouter);

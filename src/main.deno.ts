@@ -8,7 +8,7 @@
 //   under `DATA_DIR/db`.
 // - `EASEL_DENO_MEMORY=1` keeps everything in memory and writes nothing: PGlite in memory, and the JWT secret
 //   is `JWT_SECRET` or a random one for this process (tokens then end with it). For smoke tests and trials.
-// - Images: there is no image codec (sharp is native), so uploads and generation answer 503 `not_ready`;
+// - Images: there is no image codec (sharp is native), so uploads and generation answer 503 `unavailable`;
 //   the blob store is in memory.
 // Typechecked with `deno check src/main.deno.ts` (tests/unit/deno.test.ts), not by tsc: tsconfig excludes it,
 // as the project's tsc has no Deno types.

@@ -7,13 +7,14 @@ export const ERROR_CATALOG = {
   invalid_credentials: { status: 401, title: 'Invalid credentials' },
   forbidden: { status: 403, title: 'Forbidden' },
   not_found: { status: 404, title: 'Not found' },
+  method_not_allowed: { status: 405, title: 'Method not allowed' },
   conflict: { status: 409, title: 'Conflict' },
   already_set_up: { status: 409, title: 'Already set up' },
   quota_exceeded: { status: 429, title: 'Quota exceeded' },
   rate_limited: { status: 429, title: 'Too many requests' },
   payload_too_large: { status: 413, title: 'Payload too large' },
   unsupported_media_type: { status: 415, title: 'Unsupported media type' },
-  not_ready: { status: 503, title: 'Not ready' },
+  unavailable: { status: 503, title: 'Service unavailable' },
   internal: { status: 500, title: 'Internal server error' },
 } as const satisfies Record<string, { status: number; title: string }>;
 export type ErrorCode = keyof typeof ERROR_CATALOG;
@@ -133,7 +134,7 @@ export class RateLimitedError extends ServiceError {
 /** This runtime has no image codec (the Deno entry); see `unavailableCodec`. */
 export class ImageCodecUnavailableError extends ServiceError {
   override name = 'ImageCodecUnavailableError';
-  readonly code = 'not_ready';
+  readonly code = 'unavailable';
 }
 
 /** An update (`PATCH`) must change something: `{}` is 422 (API.md section 1). */

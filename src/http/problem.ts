@@ -20,12 +20,18 @@ export function problemBody(err: ApiError, requestId: string) {
   };
 }
 
+/** When a client may try again after a 503 `unavailable` that names no other time. */
+export const RETRY_UNAVAILABLE_S = 5;
+
 /** Answers an `ApiError` as `application/problem+json` with its headers. */
 export function problemResponse(c: Context<AppEnv>, err: ApiError): Response {
   for (const [name, value] of Object.entries(err.headers)) {
     c.header(name, value);
   }
   c.header('Content-Type', 'application/problem+json');
+  if (err.code === 'unavailable' && !('Retry-After' in err.headers)) {
+    c.header('Retry-After', String(RETRY_UNAVAILABLE_S));
+  }
   if (err.code === 'payload_too_large') {
     // The body was not read to its end: the connection cannot carry another request (API.md section 1).
     c.header('Connection', 'close');

@@ -8,7 +8,7 @@ const unavailable = async (): Promise<never> => {
 
 /**
  * The codec of runtimes without a native image library (the Deno entry): every encode and decode throws
- * `ImageCodecUnavailableError` (503 `not_ready` at the HTTP edge); only `readText` works.
+ * `ImageCodecUnavailableError` (503 `unavailable` at the HTTP edge); only `readText` works.
  * @example const deps = { images: unavailableCodec, ... };
  */
 export const unavailableCodec: ImageCodec = {

@@ -20,7 +20,7 @@ const readyRoute = createRoute({
   path: '/ready',
   tags,
   summary: 'Readiness: 200 once migrations ran (and, with the runtime, a model loaded), else 503',
-  responses: { 200: jsonResponse(Readiness, 'Ready'), ...problems('not_ready') },
+  responses: { 200: jsonResponse(Readiness, 'Ready'), ...problems('unavailable') },
 });
 
 const metricsRoute = createRoute({
@@ -41,7 +41,7 @@ export const healthRouter = createRouter()
     const { ready, checks } = c.var.deps.readiness();
     if (!ready) {
       const failing = Object.keys(checks).filter((k) => !checks[k]);
-      throw new ApiError('not_ready', `Not ready: ${failing.join(', ')}.`);
+      throw new ApiError('unavailable', `Not ready: ${failing.join(', ')}.`);
     }
     return c.json({ status: 'ready' as const, checks }, 200);
   })

@@ -122,7 +122,7 @@ const uploadRoute = createRoute({
       'unauthorized',
       'payload_too_large',
       'unsupported_media_type',
-      'not_ready',
+      'unavailable',
     ),
   },
 });

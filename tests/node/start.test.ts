@@ -74,7 +74,7 @@ describe('src/main.node.ts', () => {
   it('is not ready while no model could be loaded (MODELS_DIR is empty here)', async () => {
     const res = await fetch(`${server.url}/ready`);
     expect(res.status).toBe(503);
-    expect(await res.json()).toMatchObject({ code: 'not_ready', detail: 'Not ready: model.' });
+    expect(await res.json()).toMatchObject({ code: 'unavailable', detail: 'Not ready: model.' });
   });
 
   it('creates the admin from ADMIN_EMAIL and ADMIN_PASSWORD', async () => {

@@ -220,14 +220,17 @@ describe('readiness and unexpected errors', () => {
     expect(await res.json()).toEqual({ status: 'ready', checks: { database: true } });
   });
 
-  it('/ready is 503 not_ready naming the failing check', async () => {
+  it('/ready is 503 unavailable naming the failing check', async () => {
     const other = await createHarness({
       deps: { readiness: () => ({ ready: false, checks: { database: true, model: false } }) },
     });
     try {
       const res = await other.get('/ready');
       expect(res.status).toBe(503);
-      expect(await res.json()).toEqual(problem(res, 'not_ready', 503, 'Not ready', 'Not ready: model.'));
+      expect(res.headers.get('retry-after')).toBe('5');
+      expect(await res.json()).toEqual(
+        problem(res, 'unavailable', 503, 'Service unavailable', 'Not ready: model.'),
+      );
     } finally {
       await other.close();
     }

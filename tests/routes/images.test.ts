@@ -543,16 +543,16 @@ describe('DELETE /api/v1/images/i/{image_name}', () => {
 });
 
 describe('without an image codec (the Deno entry)', () => {
-  it('an upload is 503 not_ready and stores nothing', async () => {
+  it('an upload is 503 unavailable and stores nothing', async () => {
     const bare = await createHarness({ deps: { images: unavailableCodec } });
     try {
       const user = await bare.createUser();
       const res = await upload(bare, user.token, await imageFile('png'));
       await expectProblem(
         res,
-        'not_ready',
+        'unavailable',
         503,
-        'Not ready',
+        'Service unavailable',
         'Image encoding is not available on this runtime.',
       );
       expect(bare.blobs.keys()).toEqual([]);
