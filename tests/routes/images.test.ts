@@ -543,21 +543,17 @@ describe('DELETE /api/v1/images/i/{image_name}', () => {
 });
 
 describe('without an image codec (the Deno entry)', () => {
-  it('an upload is 503 not_ready and stores nothing', async () => {
-    const bare = await createHarness({ deps: { images: unavailableCodec } });
-    try {
-      const user = await bare.createUser();
-      const res = await upload(bare, user.token, await imageFile('png'));
-      await expectProblem(
-        res,
-        'not_ready',
-        503,
-        'Not ready',
-        'Image encoding is not available on this runtime.',
-      );
-      expect(bare.blobs.keys()).toEqual([]);
-    } finally {
-      await bare.close();
-    }
+  it('an upload is 503 not_ready and stores nothing', async (t) => {
+    const bare = await createHarness(t, { deps: { images: unavailableCodec } });
+    const user = await bare.createUser();
+    const res = await upload(bare, user.token, await imageFile('png'));
+    await expectProblem(
+      res,
+      'not_ready',
+      503,
+      'Not ready',
+      'Image encoding is not available on this runtime.',
+    );
+    expect(bare.blobs.keys()).toEqual([]);
   });
 });
