@@ -17,6 +17,7 @@ import {
   uploaded,
   withQuery,
 } from '../helpers/images.ts';
+import { runCommonAuthTests } from '../helpers/security.ts';
 
 let h: Harness;
 let alice: TestUser;
@@ -556,4 +557,44 @@ describe('without an image codec (the Deno entry)', () => {
     );
     expect(bare.blobs.keys()).toEqual([]);
   });
+});
+
+runCommonAuthTests('GET /api/v1/images/i/{image_name}', {
+  harness: () => h,
+  prepareRequest: async (h, owner) => {
+    const { image_name } = await uploaded(h, owner.token);
+    return {
+      method: 'GET',
+      path: `${IMAGES}/i/${image_name}`,
+      expectNotFound: (res) => notFound(res, image_name),
+      adminStatus: 200,
+    };
+  },
+});
+
+runCommonAuthTests('PATCH /api/v1/images/i/{image_name}', {
+  harness: () => h,
+  prepareRequest: async (h, owner) => {
+    const { image_name } = await uploaded(h, owner.token);
+    return {
+      method: 'PATCH',
+      path: `${IMAGES}/i/${image_name}`,
+      json: { starred: true },
+      expectNotFound: (res) => notFound(res, image_name),
+      adminStatus: 200,
+    };
+  },
+});
+
+runCommonAuthTests('DELETE /api/v1/images/i/{image_name}', {
+  harness: () => h,
+  prepareRequest: async (h, owner) => {
+    const { image_name } = await uploaded(h, owner.token);
+    return {
+      method: 'DELETE',
+      path: `${IMAGES}/i/${image_name}`,
+      expectNotFound: (res) => notFound(res, image_name),
+      adminStatus: 204,
+    };
+  },
 });
