@@ -1,13 +1,20 @@
 import { defineConfig } from 'vitest/config';
 
 // Database suites run twice: on embedded PGlite and on the real PostgreSQL (127.0.0.1:5432, database `test`,
-// or EASEL_TEST_PG_URL). Each test file gets its own database, so files run in parallel.
+// or EASEL_TEST_PG_URL). Each test file gets its own database, so files run in parallel. They share their
+// worker's module cache (`isolate: false`): every file builds its own harness, and no src module keeps state
+// a test depends on, so only the imports (about 2 s a file) are saved.
 const dbSuites = ['tests/routes/**/*.test.ts', 'tests/services/**/*.test.ts'];
+// Migrates one database per project and run; each file copies it (tests/helpers/global-setup.ts).
+const dbSetup = 'tests/helpers/global-setup.ts';
 
 export default defineConfig({
   test: {
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    // vitest's default on 2 cores is 1 worker (cores − 1); much of a file's time is spent waiting on
+    // PostgreSQL, child processes or chromium, so two files run at once.
+    maxWorkers: 2,
     projects: [
       {
         extends: true,
@@ -16,8 +23,26 @@ export default defineConfig({
           include: ['tests/unit/**/*.test.ts', 'tests/channels/**/*.test.ts', 'tests/node/**/*.test.ts'],
         },
       },
-      { extends: true, test: { name: 'pglite', include: dbSuites, env: { EASEL_TEST_DB: 'pglite' } } },
-      { extends: true, test: { name: 'postgres', include: dbSuites, env: { EASEL_TEST_DB: 'postgres' } } },
+      {
+        extends: true,
+        test: {
+          name: 'pglite',
+          include: dbSuites,
+          env: { EASEL_TEST_DB: 'pglite' },
+          globalSetup: [dbSetup],
+          isolate: false,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'postgres',
+          include: dbSuites,
+          env: { EASEL_TEST_DB: 'postgres' },
+          globalSetup: [dbSetup],
+          isolate: false,
+        },
+      },
       {
         // The browser tests: the real server and headless chromium, one file at a time.
         extends: true,

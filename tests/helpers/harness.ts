@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { expect } from 'vitest';
+import { expect, type TestContext } from 'vitest';
 import { createApp, type EaselApp } from '../../src/app.ts';
 import { ChannelHub, type ChannelHubOptions } from '../../src/channels/hub.ts';
 import { TicketStore } from '../../src/channels/tickets.ts';
@@ -65,10 +65,30 @@ export interface HarnessOptions {
 }
 
 /**
- * One app on its own fresh database, with a fake clock, captured logs and fixture builders.
+ * One app on its own fresh database, with a fake clock, captured logs and fixture builders. Given the test's
+ * context it is that test's own and closes when the test finishes (STYLE.md rule 20); without one the caller
+ * closes it (a harness shared by a file's tests).
+ * @example it('…', async (t) => { const h = await createHarness(t, { config: { queue: { maxSize: 4 } } }); });
  * @example let h: Harness; beforeAll(async () => { h = await createHarness(); }); afterAll(() => h.close());
  */
-export async function createHarness(opts: HarnessOptions = {}) {
+export async function createHarness(
+  t: Pick<TestContext, 'onTestFinished'>,
+  opts?: HarnessOptions,
+): Promise<Harness>;
+export async function createHarness(opts?: HarnessOptions): Promise<Harness>;
+export async function createHarness(
+  first?: Pick<TestContext, 'onTestFinished'> | HarnessOptions,
+  second?: HarnessOptions,
+): Promise<Harness> {
+  if (first && 'onTestFinished' in first) {
+    const h = await buildHarness(second);
+    first.onTestFinished(() => h.close());
+    return h;
+  }
+  return buildHarness(first);
+}
+
+async function buildHarness(opts: HarnessOptions = {}) {
   const database: Database = await openTestDatabase();
   const clock = new FakeClock();
   const logs: Record<string, unknown>[] = [];
@@ -184,7 +204,7 @@ export async function createHarness(opts: HarnessOptions = {}) {
   };
 }
 
-export type Harness = Awaited<ReturnType<typeof createHarness>>;
+export type Harness = Awaited<ReturnType<typeof buildHarness>>;
 
 /** The problem body every error test compares against, with the response's own request id. */
 export function problem(

@@ -15,6 +15,8 @@ const PASSWORD = 'correct horse battery';
 const Q = '/api/v1/queue/default';
 /** Generation waits: a run of the tiny model takes well under a second, a cold start a few. */
 const RUN_TIMEOUT = 60_000;
+/** startServer's own limit on a start (a fresh PGlite data directory is made), waiting on its output line. */
+const SERVER_TIMEOUT = 60_000;
 
 interface Server extends RunningServer {
   dataDir: string;
@@ -121,7 +123,7 @@ describe('generation on the real server', () => {
     adminToken = await login(server, ADMIN.email, ADMIN.password);
     alice = await createUser(server, adminToken, 'alice@example.com', 'Alice');
     bob = await createUser(server, adminToken, 'bob@example.com', 'Bob');
-  });
+  }, SERVER_TIMEOUT);
 
   afterAll(async () => {
     await Promise.all(servers.map((s) => s.stop()));
@@ -338,7 +340,10 @@ describe('a server killed during a run', () => {
     }
   });
 
-  it('runs the interrupted item again after a restart, and keeps what finished before the kill', async () => {
+  // Two server starts and two waits on the run, each with its own limit: the test's limit covers them all.
+  it('runs the interrupted item again after a restart, and keeps what finished before the kill', {
+    timeout: 2 * SERVER_TIMEOUT + 2 * RUN_TIMEOUT,
+  }, async () => {
     const dataDir = join(root, 'data');
     const port = await freePort();
     const first = await start(dataDir, port);

@@ -220,49 +220,41 @@ describe('readiness and unexpected errors', () => {
     expect(await res.json()).toEqual({ status: 'ready', checks: { database: true } });
   });
 
-  it('/ready is 503 unavailable naming the failing check', async () => {
-    const other = await createHarness({
+  it('/ready is 503 unavailable naming the failing check', async (t) => {
+    const other = await createHarness(t, {
       deps: { readiness: () => ({ ready: false, checks: { database: true, model: false } }) },
     });
-    try {
-      const res = await other.get('/ready');
-      expect(res.status).toBe(503);
-      expect(res.headers.get('retry-after')).toBe('5');
-      expect(await res.json()).toEqual(
-        problem(res, 'unavailable', 503, 'Service unavailable', 'Not ready: model.'),
-      );
-    } finally {
-      await other.close();
-    }
+    const res = await other.get('/ready');
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('5');
+    expect(await res.json()).toEqual(
+      problem(res, 'unavailable', 503, 'Service unavailable', 'Not ready: model.'),
+    );
   });
 
-  it('an unknown exception is a generic 500 without a stack, logged with the request id and stack', async () => {
-    const broken = await createHarness({
+  it('an unknown exception is a generic 500 without a stack, logged with the request id and stack', async (t) => {
+    const broken = await createHarness(t, {
       deps: {
         readiness: () => {
           throw new Error('secret internals exploded');
         },
       },
     });
-    try {
-      const res = await broken.get('/ready');
-      expect(res.status).toBe(500);
-      const text = await res.text();
-      expect(JSON.parse(text)).toEqual(
-        problem(res, 'internal', 500, 'Internal server error', 'An unexpected error occurred.'),
-      );
-      expect(text).not.toContain('secret internals');
-      const id = res.headers.get('x-request-id');
-      const logged = broken.logs.find((l) => l.msg === 'unhandled error');
-      expect(logged).toMatchObject({ level: 'error', request_id: id, error: 'secret internals exploded' });
-      expect(String(logged?.stack)).toContain('app.test.ts');
-      expect(broken.logs.find((l) => l.msg === 'request' && l.request_id === id)).toMatchObject({
-        level: 'error',
-        status: 500,
-        outcome: 'error',
-      });
-    } finally {
-      await broken.close();
-    }
+    const res = await broken.get('/ready');
+    expect(res.status).toBe(500);
+    const text = await res.text();
+    expect(JSON.parse(text)).toEqual(
+      problem(res, 'internal', 500, 'Internal server error', 'An unexpected error occurred.'),
+    );
+    expect(text).not.toContain('secret internals');
+    const id = res.headers.get('x-request-id');
+    const logged = broken.logs.find((l) => l.msg === 'unhandled error');
+    expect(logged).toMatchObject({ level: 'error', request_id: id, error: 'secret internals exploded' });
+    expect(String(logged?.stack)).toContain('app.test.ts');
+    expect(broken.logs.find((l) => l.msg === 'request' && l.request_id === id)).toMatchObject({
+      level: 'error',
+      status: 500,
+      outcome: 'error',
+    });
   });
 });

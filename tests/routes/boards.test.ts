@@ -6,6 +6,7 @@ import { textToImageGraph } from '../helpers/graphs.ts';
 import { createHarness, expectProblem, type Harness, type TestUser } from '../helpers/harness.ts';
 import { BOARDS, generated, IMAGES, uploaded } from '../helpers/images.ts';
 import { Q } from '../helpers/queue.ts';
+import { runCommonAuthTests } from '../helpers/security.ts';
 
 let h: Harness;
 let alice: TestUser;
@@ -181,6 +182,47 @@ describe('a board of another user', () => {
       await expectProblem(res, 'unauthorized', 401, 'Unauthorized', 'A bearer token is required.');
     }
   });
+});
+
+runCommonAuthTests('PATCH /api/v1/boards/{board_id}', {
+  harness: () => h,
+  prepareRequest: async (_h, owner) => {
+    const board = await create(owner.token, 'Mine');
+    return {
+      method: 'PATCH',
+      path: `${BOARDS}/${board.board_id}`,
+      json: { board_name: 'Renamed' },
+      expectNotFound: (res) => boardNotFound(res, board.board_id),
+      adminStatus: 200,
+    };
+  },
+});
+
+runCommonAuthTests('GET /api/v1/boards/{board_id}/image_names', {
+  harness: () => h,
+  prepareRequest: async (h, owner) => {
+    const board = await create(owner.token, 'Mine');
+    await uploaded(h, owner.token, { boardId: board.board_id });
+    return {
+      method: 'GET',
+      path: `${BOARDS}/${board.board_id}/image_names`,
+      expectNotFound: (res) => boardNotFound(res, board.board_id),
+      adminStatus: 200,
+    };
+  },
+});
+
+runCommonAuthTests('DELETE /api/v1/boards/{board_id}', {
+  harness: () => h,
+  prepareRequest: async (_h, owner) => {
+    const board = await create(owner.token, 'Mine');
+    return {
+      method: 'DELETE',
+      path: `${BOARDS}/${board.board_id}`,
+      expectNotFound: (res) => boardNotFound(res, board.board_id),
+      adminStatus: 204,
+    };
+  },
 });
 
 describe('PATCH and image_names', () => {

@@ -17,6 +17,7 @@ import {
   uploaded,
   withQuery,
 } from '../helpers/images.ts';
+import { runCommonAuthTests } from '../helpers/security.ts';
 
 let h: Harness;
 let alice: TestUser;
@@ -543,21 +544,57 @@ describe('DELETE /api/v1/images/i/{image_name}', () => {
 });
 
 describe('without an image codec (the Deno entry)', () => {
-  it('an upload is 503 unavailable and stores nothing', async () => {
-    const bare = await createHarness({ deps: { images: unavailableCodec } });
-    try {
-      const user = await bare.createUser();
-      const res = await upload(bare, user.token, await imageFile('png'));
-      await expectProblem(
-        res,
-        'unavailable',
-        503,
-        'Service unavailable',
-        'Image encoding is not available on this runtime.',
-      );
-      expect(bare.blobs.keys()).toEqual([]);
-    } finally {
-      await bare.close();
-    }
+  it('an upload is 503 unavailable and stores nothing', async (t) => {
+    const bare = await createHarness(t, { deps: { images: unavailableCodec } });
+    const user = await bare.createUser();
+    const res = await upload(bare, user.token, await imageFile('png'));
+    await expectProblem(
+      res,
+      'unavailable',
+      503,
+      'Service unavailable',
+      'Image encoding is not available on this runtime.',
+    );
+    expect(bare.blobs.keys()).toEqual([]);
   });
+});
+
+runCommonAuthTests('GET /api/v1/images/i/{image_name}', {
+  harness: () => h,
+  prepareRequest: async (h, owner) => {
+    const { image_name } = await uploaded(h, owner.token);
+    return {
+      method: 'GET',
+      path: `${IMAGES}/i/${image_name}`,
+      expectNotFound: (res) => notFound(res, image_name),
+      adminStatus: 200,
+    };
+  },
+});
+
+runCommonAuthTests('PATCH /api/v1/images/i/{image_name}', {
+  harness: () => h,
+  prepareRequest: async (h, owner) => {
+    const { image_name } = await uploaded(h, owner.token);
+    return {
+      method: 'PATCH',
+      path: `${IMAGES}/i/${image_name}`,
+      json: { starred: true },
+      expectNotFound: (res) => notFound(res, image_name),
+      adminStatus: 200,
+    };
+  },
+});
+
+runCommonAuthTests('DELETE /api/v1/images/i/{image_name}', {
+  harness: () => h,
+  prepareRequest: async (h, owner) => {
+    const { image_name } = await uploaded(h, owner.token);
+    return {
+      method: 'DELETE',
+      path: `${IMAGES}/i/${image_name}`,
+      expectNotFound: (res) => notFound(res, image_name),
+      adminStatus: 204,
+    };
+  },
 });

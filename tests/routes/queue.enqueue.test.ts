@@ -162,32 +162,28 @@ describe('capacity', () => {
     ).toBe(201);
   });
 
-  it('over QUEUE_MAX_SIZE is 429 too', async () => {
-    const small = await createHarness({ config: { queue: { maxSize: 4 } } });
-    try {
-      const u = await small.createUser();
-      const ok = await small.post(`${Q}/enqueue_batch`, {
-        token: u.token,
-        json: { batch: { graph: textToImageGraph(), runs: 3 } },
-      });
-      expect(ok.status).toBe(201);
-      const res = await small.post(`${Q}/enqueue_batch`, {
-        token: u.token,
-        json: { batch: { graph: textToImageGraph(), runs: 2 } },
-      });
-      expect(res.status).toBe(429);
-      expect(await res.json()).toEqual(
-        problem(
-          res,
-          'quota_exceeded',
-          429,
-          'Quota exceeded',
-          'The queue holds at most 4 pending and running items; it has 3, and 2 more were asked for.',
-        ),
-      );
-    } finally {
-      await small.close();
-    }
+  it('over QUEUE_MAX_SIZE is 429 too', async (t) => {
+    const small = await createHarness(t, { config: { queue: { maxSize: 4 } } });
+    const u = await small.createUser();
+    const ok = await small.post(`${Q}/enqueue_batch`, {
+      token: u.token,
+      json: { batch: { graph: textToImageGraph(), runs: 3 } },
+    });
+    expect(ok.status).toBe(201);
+    const res = await small.post(`${Q}/enqueue_batch`, {
+      token: u.token,
+      json: { batch: { graph: textToImageGraph(), runs: 2 } },
+    });
+    expect(res.status).toBe(429);
+    expect(await res.json()).toEqual(
+      problem(
+        res,
+        'quota_exceeded',
+        429,
+        'Quota exceeded',
+        'The queue holds at most 4 pending and running items; it has 3, and 2 more were asked for.',
+      ),
+    );
   });
 });
 

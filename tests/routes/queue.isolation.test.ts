@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sessionQueue } from '../../src/db/schema/index.ts';
 import type { QueueItem } from '../../src/queue/schemas.ts';
 import { claimNextItem } from '../../src/worker/claim-next-item.ts';
+import { must } from '../helpers/common.ts';
 import { textToImageGraph } from '../helpers/graphs.ts';
 import { createHarness, type Harness, problem, type TestUser } from '../helpers/harness.ts';
 import { Q } from '../helpers/queue.ts';
@@ -55,13 +56,6 @@ function hidden(item: QueueItem): QueueItem {
     user_email: null,
     redacted: true,
   };
-}
-
-function must<T>(v: T | undefined | null, what: string): T {
-  if (v === undefined || v === null) {
-    throw new Error(`missing ${what}`);
-  }
-  return v;
 }
 
 const PROMPTS = ['alice secret one', 'alice secret two', 'alice secret three'];

@@ -2,6 +2,7 @@ import { asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sessionQueue } from '../../src/db/schema/index.ts';
 import type { QueueItem } from '../../src/queue/schemas.ts';
+import { must } from '../helpers/common.ts';
 import { createHarness, type Harness, type TestUser } from '../helpers/harness.ts';
 import { enqueue, Q } from '../helpers/queue.ts';
 
@@ -27,13 +28,6 @@ beforeEach(() => {
 type Row = typeof sessionQueue.$inferSelect;
 type Status = Row['status'];
 const now = () => h.clock.now().toISOString();
-
-function must<T>(v: T | undefined, what: string): T {
-  if (v === undefined) {
-    throw new Error(`missing ${what}`);
-  }
-  return v;
-}
 
 const allRows = () => h.db.select().from(sessionQueue).orderBy(asc(sessionQueue.itemId));
 

@@ -2,6 +2,7 @@ import { asc, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { auditLog, queueUserTurns, sessionQueue } from '../../src/db/schema/index.ts';
 import { claimNextItem } from '../../src/worker/claim-next-item.ts';
+import { must } from '../helpers/common.ts';
 import { textToImageGraph } from '../helpers/graphs.ts';
 import { createHarness, type Harness, problem, type TestUser } from '../helpers/harness.ts';
 import { enqueue, Q } from '../helpers/queue.ts';
@@ -53,13 +54,6 @@ async function setStatus(itemId: number, status: 'completed' | 'failed' | 'cance
       ...(status === 'failed' ? { errorType: 'RuntimeError', errorMessage: 'boom' } : {}),
     })
     .where(eq(sessionQueue.itemId, itemId));
-}
-
-function must<T>(v: T | undefined, what: string): T {
-  if (v === undefined) {
-    throw new Error(`missing ${what}`);
-  }
-  return v;
 }
 
 const UNKNOWN = 999999;

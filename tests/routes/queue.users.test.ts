@@ -2,6 +2,7 @@ import { asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sessionQueue } from '../../src/db/schema/index.ts';
 import type { QueueItem } from '../../src/queue/schemas.ts';
+import { must } from '../helpers/common.ts';
 import { createHarness, type Harness, type TestUser } from '../helpers/harness.ts';
 import { enqueue, Q } from '../helpers/queue.ts';
 
@@ -29,13 +30,6 @@ type Row = typeof sessionQueue.$inferSelect;
 type Status = Row['status'];
 const now = () => h.clock.now().toISOString();
 const allRows = () => h.db.select().from(sessionQueue).orderBy(asc(sessionQueue.itemId));
-
-function must<T>(v: T | undefined, what: string): T {
-  if (v === undefined) {
-    throw new Error(`missing ${what}`);
-  }
-  return v;
-}
 
 async function getItem(id: number, token: string): Promise<QueueItem> {
   const res = await h.get(`${Q}/i/${id}`, { token });
