@@ -2,7 +2,8 @@ import { sql } from 'drizzle-orm';
 import { expect } from 'vitest';
 import { createApp, type EaselApp } from '../../src/app.ts';
 import { ChannelHub, type ChannelHubOptions } from '../../src/channels/hub.ts';
-import { TicketStore } from '../../src/channels/tickets.ts';
+import { RevocationRelay } from '../../src/channels/revocations.ts';
+import { sharedTicketStore } from '../../src/channels/shared-tickets.ts';
 import type { Clock } from '../../src/core/clock.ts';
 import { createJsonLogger } from '../../src/core/logger.ts';
 import type { ModelInfo } from '../../src/core/models.ts';
@@ -15,8 +16,8 @@ import { createUrlSigner } from '../../src/images/url-signer.ts';
 import { staticCatalog } from '../../src/models/catalog.ts';
 import { sharpCodec } from '../../src/node/sharp-images.ts';
 import { queueStatusCounts } from '../../src/queue/status-counts.ts';
-import { LoginRateLimiter } from '../../src/services/auth/login-rate-limiter.ts';
 import { pbkdf2Hasher } from '../../src/services/auth/passwords.ts';
+import { databaseLoginLimiter } from '../../src/services/auth/shared-login-limiter.ts';
 import { hs256Tokens } from '../../src/services/auth/tokens.ts';
 import { createUser, type User } from '../../src/services/users/index.ts';
 import { FakeWorkers } from '../../src/worker/fake.ts';
@@ -62,6 +63,11 @@ export interface HarnessOptions {
   deps?: Partial<Omit<AppDeps, 'config' | 'db' | 'clock'>>;
   /** Channel hub settings (replay limits, queue bound, intervals). */
   hub?: Partial<Omit<ChannelHubOptions, 'clock' | 'logger'>>;
+  /**
+   * The database to run on (closed by the harness) instead of a fresh one: a second app on the same
+   * database, as a second process would be (its own connection, notifier and hub).
+   */
+  database?: Database;
 }
 
 /**
@@ -69,7 +75,7 @@ export interface HarnessOptions {
  * @example let h: Harness; beforeAll(async () => { h = await createHarness(); }); afterAll(() => h.close());
  */
 export async function createHarness(opts: HarnessOptions = {}) {
-  const database: Database = await openTestDatabase();
+  const database: Database = opts.database ?? (await openTestDatabase());
   const clock = new FakeClock();
   const logs: Record<string, unknown>[] = [];
   let seq = 0;
@@ -79,6 +85,15 @@ export async function createHarness(opts: HarnessOptions = {}) {
     loadQueueStatus: (queueId) => queueStatusCounts(database.db, queueId),
     ...opts.hub,
   });
+  // Revocations reach the other apps on the same database, as they reach other processes.
+  const revocations = database.notifier
+    ? new RevocationRelay({
+        hub: channels,
+        notifier: database.notifier,
+        logger: createJsonLogger({ level: 'error' }),
+      })
+    : undefined;
+  await revocations?.start();
   const events = new EventRecorder();
   channels.observe((e) => events.record(e));
   const workers = new FakeWorkers();
@@ -97,11 +112,12 @@ export async function createHarness(opts: HarnessOptions = {}) {
     logger: createJsonLogger({ level: 'debug', write: (line) => logs.push(JSON.parse(line)) }),
     passwords: pbkdf2Hasher(1000),
     tokens: hs256Tokens(new TextEncoder().encode(TEST_SECRET), clock),
-    loginLimiter: new LoginRateLimiter(clock),
+    loginLimiter: databaseLoginLimiter(database.db, clock),
     metrics: new HttpMetrics(),
     channels,
     streamSinks: readableSinks,
-    tickets: new TicketStore(clock),
+    revocations,
+    tickets: sharedTicketStore(database.db, clock),
     images: sharpCodec(),
     blobs,
     urlSigner: createUrlSigner(new TextEncoder().encode(TEST_SECRET)),
@@ -174,10 +190,12 @@ export async function createHarness(opts: HarnessOptions = {}) {
     createUser: createTestUser,
     /** Empties every table but keeps the `system` user, for tests that need a database with no account. */
     async reset() {
-      await database.db.execute(sql`TRUNCATE audit_log, revoked_tokens`);
+      await database.db.execute(sql`TRUNCATE audit_log, revoked_tokens, login_failures, sse_tickets`);
       await database.db.execute(sql`DELETE FROM users WHERE user_id <> 'system'`);
     },
+    revocations,
     async close() {
+      await revocations?.stop();
       channels.close();
       await database.close();
     },
