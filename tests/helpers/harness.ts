@@ -11,6 +11,7 @@ import type { Database } from '../../src/db/types.ts';
 import { type AppConfig, type AppDeps, contextFromDeps } from '../../src/deps.ts';
 import { HttpMetrics } from '../../src/http/metrics.ts';
 import { readableSinks } from '../../src/http/readable-sink.ts';
+import { DbBlobStore } from '../../src/images/db-blob-store.ts';
 import { MemoryBlobStore } from '../../src/images/memory-blob-store.ts';
 import { createUrlSigner } from '../../src/images/url-signer.ts';
 import { staticCatalog } from '../../src/models/catalog.ts';
@@ -68,6 +69,8 @@ export interface HarnessOptions {
    * database, as a second process would be (its own connection, notifier and hub).
    */
   database?: Database;
+  /** `postgres`: image bytes in the database (`BLOB_STORE=postgres`) instead of the in-memory store. */
+  blobStore?: 'memory' | 'postgres';
 }
 
 /**
@@ -119,7 +122,7 @@ export async function createHarness(opts: HarnessOptions = {}) {
     revocations,
     tickets: sharedTicketStore(database.db, clock),
     images: sharpCodec(),
-    blobs,
+    blobs: opts.blobStore === 'postgres' ? new DbBlobStore(database.db) : blobs,
     urlSigner: createUrlSigner(new TextEncoder().encode(TEST_SECRET)),
     workers,
     models: staticCatalog([TINY_MODEL]),

@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FrameSink } from '../../src/channels/sink.ts';
 import { rowsOf } from '../../src/db/rows.ts';
@@ -7,6 +8,7 @@ import { openPostgres } from '../../src/node/postgres-client.ts';
 import { testNotifier } from '../helpers/cluster.ts';
 import { PG_ADMIN_URL } from '../helpers/database.ts';
 import { createHarness, type Harness, problem, type TestUser } from '../helpers/harness.ts';
+import { IMAGES, imageFile, pixels, upload } from '../helpers/images.ts';
 import { type SseFrame, SseReader } from '../helpers/sse.ts';
 
 // Two apps on one database, each with its own connection, notifier, hub and clock: two processes of one
@@ -30,8 +32,8 @@ async function secondConnection(h: Harness): Promise<Database> {
 }
 
 beforeAll(async () => {
-  a = await createHarness();
-  b = await createHarness({ database: await secondConnection(a) });
+  a = await createHarness({ blobStore: 'postgres' });
+  b = await createHarness({ database: await secondConnection(a), blobStore: 'postgres' });
   // One installation's processes agree on the time (within the test's precision: exactly).
   b.clock.advance(a.clock.now().getTime() - b.clock.now().getTime());
   alice = await a.createUser({ displayName: 'Alice' });
@@ -202,5 +204,34 @@ describe('several processes on one database (API.md section 8)', () => {
     expect(await res.json()).toEqual(
       problem(res, 'unauthorized', 401, 'Unauthorized', 'The token has been revoked.'),
     );
+  });
+
+  it('BLOB_STORE=postgres: an image uploaded through A is read and deleted through B', async () => {
+    const res = await upload(a, alice.token, await imageFile('png'));
+    expect(res.status).toBe(201);
+    const image = (await res.json()) as { image_name: string; image_url: string; thumbnail_url: string };
+    const keys = async () =>
+      rowsOf<{ key: string }>(await a.db.execute(sql`SELECT key FROM blobs ORDER BY key`)).map((r) => r.key);
+    const webp = image.image_name.replace('.png', '.webp');
+    expect(await keys()).toEqual([`images/${image.image_name}`, `thumbnails/${webp}`]);
+    // Nothing went to the in-memory store: the bytes are only in the database.
+    expect([...a.blobs.keys(), ...b.blobs.keys()]).toEqual([]);
+    const full = await b.get(image.image_url);
+    expect(full.status).toBe(200);
+    expect(full.headers.get('content-type')).toBe('image/png');
+    const { data, info } = await sharp(new Uint8Array(await full.arrayBuffer()))
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    expect([info.width, info.height]).toEqual([32, 24]);
+    expect(new Uint8Array(data)).toEqual(pixels(32, 24));
+    const thumb = await b.get(image.thumbnail_url);
+    expect(thumb.status).toBe(200);
+    expect(thumb.headers.get('content-type')).toBe('image/webp');
+    expect((await sharp(new Uint8Array(await thumb.arrayBuffer())).metadata()).format).toBe('webp');
+
+    expect((await b.delete(`${IMAGES}/i/${image.image_name}`, { token: alice.token })).status).toBe(204);
+    expect(await keys()).toEqual([]);
+    const gone = await a.get(`${IMAGES}/i/${image.image_name}/full`, { token: alice.token });
+    expect(gone.status).toBe(404);
   });
 });
