@@ -63,13 +63,18 @@ export const sharedLoginLimiter = {
 
 /**
  * The server's `LoginLimiter`: `sharedLoginLimiter` on the app's database and clock, so a limit reached
- * through one process holds on every other.
+ * through one process holds on every other. Each failure also deletes every failure that left the window
+ * (an indexed delete), so the table holds at most 15 minutes of failures.
  * @example deps.loginLimiter = databaseLoginLimiter(database.db, clock);
  */
 export function databaseLoginLimiter(db: DbOrTx, clock: Clock): LoginLimiter {
   return {
     blockedFor: (key) => sharedLoginLimiter.blockedFor(db, key, clock.now()),
-    fail: (key) => sharedLoginLimiter.fail(db, key, clock.now()),
+    fail: async (key) => {
+      const now = clock.now();
+      await sharedLoginLimiter.prune(db, now);
+      await sharedLoginLimiter.fail(db, key, now);
+    },
     succeed: (key) => sharedLoginLimiter.succeed(db, key),
   };
 }
