@@ -159,7 +159,7 @@ export async function buildDeps(opts: {
   });
   // Revocations end streams on every process sharing the database (API.md section 8).
   const revocations = database.notifier
-    ? new RevocationRelay({ hub: channels, notifier: database.notifier, logger })
+    ? new RevocationRelay({ hub: channels, notifier: database.notifier, db: database.db, logger })
     : undefined;
   await revocations?.start();
   const pool = runtime ? new WorkerPool({ runtime, logger, fairness: env.QUEUE_FAIRNESS }) : null;

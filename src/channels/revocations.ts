@@ -1,6 +1,9 @@
+import { inArray } from 'drizzle-orm';
+import type { DbOrTx } from '../core/db.ts';
 import type { ChannelPort, ServerEvent } from '../core/events.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Notifier } from '../core/notifier.ts';
+import { revokedTokens, users } from '../db/schema/index.ts';
 
 /** The `NOTIFY` channel on which processes tell each other which streams to end. */
 export const REVOKE_NOTIFY = 'easel_revoke';
@@ -37,9 +40,11 @@ export function parseRevocation(payload: string): (Revocation & { origin: string
 }
 
 export interface RevocationRelayOptions {
-  /** This process's hub: publishes, and ends the streams it holds. */
-  hub: ChannelPort;
+  /** This process's hub: publishes, ends the streams it holds, and lists their tokens. */
+  hub: ChannelPort & { openTokens(): { userId: string; jti: string; epoch: number }[] };
   notifier: Notifier;
+  /** Read when listening (re)starts, to end the streams whose revocation was missed meanwhile. */
+  db: DbOrTx;
   logger: Logger;
 }
 
@@ -49,7 +54,8 @@ export interface RevocationRelayOptions {
  * deletion), which services announce after their transaction commits, ends this process's streams and is
  * sent to every other process with `NOTIFY easel_revoke`. Each process listens and ends its own streams,
  * which also feeds its hub's memory of recent revocations (a stream authenticated before the revocation
- * and opened after it is refused).
+ * and opened after it is refused). Whenever listening (re)starts, after a lost connection, it checks the
+ * tokens of this process's open streams against the database and ends those revoked meanwhile.
  * @example const relay = new RevocationRelay({ hub, notifier, logger }); await relay.start(); deps.revocations = relay;
  */
 export class RevocationRelay implements ChannelPort {
@@ -61,7 +67,61 @@ export class RevocationRelay implements ChannelPort {
 
   /** Starts listening; resolves once it listens. */
   async start(): Promise<void> {
-    this.#stop ??= await this.opts.notifier.listen(REVOKE_NOTIFY, (payload) => this.#receive(payload));
+    this.#stop ??= await this.opts.notifier.listen(
+      REVOKE_NOTIFY,
+      (payload) => this.#receive(payload),
+      () => {
+        this.catchUp().catch((err: unknown) => {
+          this.opts.logger.error('revocation catch-up failed', { error: (err as Error).message });
+        });
+      },
+    );
+  }
+
+  /**
+   * Ends the open streams whose token was revoked while no notification could arrive: logged out, older
+   * than the user's epoch, or of a deleted or inactive account. Returns how many tokens it revoked.
+   */
+  async catchUp(): Promise<number> {
+    const open = this.opts.hub.openTokens();
+    if (open.length === 0) {
+      return 0;
+    }
+    const { db, hub } = this.opts;
+    const jtis = [...new Set(open.map((t) => t.jti))];
+    const userIds = [...new Set(open.map((t) => t.userId))];
+    const revoked = new Set(
+      (
+        await db
+          .select({ jti: revokedTokens.jti })
+          .from(revokedTokens)
+          .where(inArray(revokedTokens.jti, jtis))
+      ).map((r) => r.jti),
+    );
+    const accounts = new Map(
+      (
+        await db
+          .select({ userId: users.userId, epoch: users.epoch, isActive: users.isActive })
+          .from(users)
+          .where(inArray(users.userId, userIds))
+      ).map((r) => [r.userId, r]),
+    );
+    let ended = 0;
+    for (const jti of revoked) {
+      hub.closeToken(jti);
+      ended++;
+    }
+    for (const userId of userIds) {
+      const account = accounts.get(userId);
+      if (!account?.isActive) {
+        hub.closeUser(userId);
+        ended++;
+      } else if (open.some((t) => t.userId === userId && t.epoch < account.epoch)) {
+        hub.closeUser(userId, account.epoch);
+        ended++;
+      }
+    }
+    return ended;
   }
 
   async stop(): Promise<void> {

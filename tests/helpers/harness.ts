@@ -93,6 +93,7 @@ export async function createHarness(opts: HarnessOptions = {}) {
     ? new RevocationRelay({
         hub: channels,
         notifier: database.notifier,
+        db: database.db,
         logger: createJsonLogger({ level: 'error' }),
       })
     : undefined;

@@ -206,6 +206,47 @@ describe('several processes on one database (API.md section 8)', () => {
     );
   });
 
+  it('after missing notifications (its listening connection lost), B ends the streams revoked meanwhile', async () => {
+    const loggedOut = await a.createUser();
+    const deleted = await a.createUser();
+    const changed = await a.createUser();
+    const streams = {
+      loggedOut: await connect(b, '', loggedOut.token),
+      deleted: await connect(b, '', deleted.token),
+      changed: await connect(b, '', changed.token),
+      alice: await connect(b, '', alice.token),
+    };
+    const relay = b.revocations as NonNullable<typeof b.revocations>;
+    await relay.stop(); // B hears nothing from now on
+    expect((await a.post('/api/v1/auth/logout', { token: loggedOut.token })).status).toBe(204);
+    expect((await a.delete(`/api/v1/users/${deleted.user.user_id}`, { token: admin.token })).status).toBe(
+      204,
+    );
+    const patch = await a.patch(`/api/v1/users/${changed.user.user_id}`, {
+      token: admin.token,
+      json: { password: 'a brand new password' },
+    });
+    expect(patch.status).toBe(200);
+    expect(b.channels.stats().connections).toBe(4);
+    // What listening again runs (postgres.js calls it after every reconnect):
+    expect(await relay.catchUp()).toBe(3);
+    for (const [who, user] of [
+      ['loggedOut', loggedOut],
+      ['deleted', deleted],
+      ['changed', changed],
+    ] as const) {
+      expect(await streams[who].untilEnd(2000)).toEqual([
+        RETRY,
+        connectedAs(user.user.user_id, false),
+        REVOKED,
+      ]);
+    }
+    expect(streams.alice.done).toBe(false);
+    expect(b.channels.stats().connections).toBe(1);
+    expect(await relay.catchUp()).toBe(0);
+    await relay.start();
+  });
+
   it('BLOB_STORE=postgres: an image uploaded through A is read and deleted through B', async () => {
     const res = await upload(a, alice.token, await imageFile('png'));
     expect(res.status).toBe(201);
