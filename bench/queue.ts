@@ -11,7 +11,7 @@ import { PgDialect } from 'drizzle-orm/pg-core';
 import PgBoss from 'pg-boss';
 import postgres from 'postgres';
 import { ChannelHub } from '../src/channels/hub.ts';
-import { TicketStore } from '../src/channels/tickets.ts';
+import { sharedTicketStore } from '../src/channels/shared-tickets.ts';
 import type { AuthUser } from '../src/core/actor.ts';
 import { systemClock } from '../src/core/clock.ts';
 import type { QueueSettings, ServiceContext } from '../src/core/context.ts';
@@ -155,7 +155,7 @@ function benchDeps(database: Database): AppDeps {
     metrics: new HttpMetrics(),
     channels,
     streamSinks: readableSinks,
-    tickets: new TicketStore(systemClock),
+    tickets: sharedTicketStore(database.db, systemClock),
     images: unavailableCodec,
     blobs: new MemoryBlobStore(),
     urlSigner: createUrlSigner(new TextEncoder().encode('bench-secret-bench-secret-bench-secret-0123')),

@@ -1,5 +1,6 @@
 import { ChannelHub, type ChannelHubOptions } from './channels/hub.ts';
-import { TicketStore } from './channels/tickets.ts';
+import { RevocationRelay } from './channels/revocations.ts';
+import { sharedTicketStore } from './channels/shared-tickets.ts';
 import { systemClock } from './core/clock.ts';
 import type { BlobStore, ImageCodec } from './core/images.ts';
 import type { Logger } from './core/logger.ts';
@@ -15,8 +16,8 @@ import { staticCatalog } from './models/catalog.ts';
 import { queueStatusCounts } from './queue/status-counts.ts';
 import type { InferenceRuntime } from './runtime/interface.ts';
 import { bootstrapAdmin } from './services/auth/bootstrap-admin.ts';
-import { LoginRateLimiter } from './services/auth/login-rate-limiter.ts';
 import { pbkdf2Hasher } from './services/auth/passwords.ts';
+import { databaseLoginLimiter } from './services/auth/shared-login-limiter.ts';
 import { hs256Tokens } from './services/auth/tokens.ts';
 import { IdleWorkers } from './worker/idle.ts';
 import { WorkerPool } from './worker/pool.ts';
@@ -166,6 +167,11 @@ export async function buildDeps(opts: {
     loadQueueStatus: (queueId) => queueStatusCounts(database.db, queueId),
     ...opts.hub,
   });
+  // Revocations end streams on every process sharing the database (API.md section 8).
+  const revocations = database.notifier
+    ? new RevocationRelay({ hub: channels, notifier: database.notifier, db: database.db, logger })
+    : undefined;
+  await revocations?.start();
   const pool = runtime ? new WorkerPool({ runtime, logger, fairness: env.QUEUE_FAIRNESS }) : null;
   const deps: AppDeps = {
     config: {
@@ -180,11 +186,12 @@ export async function buildDeps(opts: {
     logger,
     passwords: pbkdf2Hasher(),
     tokens: hs256Tokens(new TextEncoder().encode(secret), clock),
-    loginLimiter: new LoginRateLimiter(clock),
+    loginLimiter: databaseLoginLimiter(database.db, clock),
     metrics: new HttpMetrics(),
     channels,
     streamSinks: opts.streamSinks,
-    tickets: new TicketStore(clock),
+    revocations,
+    tickets: sharedTicketStore(database.db, clock),
     images: opts.images,
     blobs: opts.blobs,
     urlSigner: createUrlSigner(new TextEncoder().encode(secret)),

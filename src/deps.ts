@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import type { Channels } from './channels/interface.ts';
+import type { RevocationRelay } from './channels/revocations.ts';
 import type { TicketStore } from './channels/tickets.ts';
 import type { AuthUser } from './core/actor.ts';
 import type { LoginLimiter, PasswordHasher, TokenService } from './core/auth.ts';
@@ -38,6 +39,12 @@ export interface AppDeps {
   channels: Channels;
   /** How event streams reach clients: a `ReadableStream` body, or on Node the response itself. */
   streamSinks: StreamSinks;
+  /**
+   * What services see of the channels where a revocation must reach every process (the hub's publish, and
+   * closes sent to all by NOTIFY); without it, the hub itself.
+   */
+  revocations?: RevocationRelay;
+  /** Event-stream tickets, in the database so any process accepts them. */
   tickets: TicketStore;
   /** Image encoding and decoding (sharp on Node). */
   images: ImageCodec;
@@ -66,7 +73,7 @@ export function contextFromDeps(deps: AppDeps, requestId: string, actor: AuthUse
     queue: deps.config.queue,
     workers: deps.workers,
     models: deps.models,
-    channels: deps.channels,
+    channels: deps.revocations ?? deps.channels,
     images: deps.images,
     blobs: deps.blobs,
     urlSigner: deps.urlSigner,

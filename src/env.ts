@@ -38,6 +38,11 @@ export const EnvSchema = z
     EXECUTION_PROVIDER: z.enum(['cpu', 'cuda']).default('cpu'),
     PROGRESS_MAX_HZ: z.coerce.number().positive().max(1000).default(10),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+    /**
+     * Where image and thumbnail bytes are kept: files under `DATA_DIR` (`fs`), or the database (`postgres`,
+     * so processes on several machines share nothing but `DATABASE_URL`; with PGlite, its own database).
+     */
+    BLOB_STORE: z.enum(['fs', 'postgres']).default('fs'),
   })
   .refine((e) => (e.ADMIN_EMAIL === undefined) === (e.ADMIN_PASSWORD === undefined), {
     message: 'ADMIN_EMAIL and ADMIN_PASSWORD must be set together',

@@ -18,6 +18,7 @@ import { createJsonLogger } from './core/logger.ts';
 import { openPglite } from './db/pglite.ts';
 import { EnvError, parseEnv } from './env.ts';
 import { readableSinks } from './http/readable-sink.ts';
+import { DbBlobStore } from './images/db-blob-store.ts';
 import { MemoryBlobStore } from './images/memory-blob-store.ts';
 import { unavailableCodec } from './images/unavailable-codec.ts';
 
@@ -66,7 +67,8 @@ const { deps } = await buildDeps({
   projectRoot: new URL('../', import.meta.url).pathname,
   persistSecret: !inMemory,
   images: unavailableCodec,
-  blobs: new MemoryBlobStore(),
+  // BLOB_STORE=postgres keeps images in the (PGlite) database, so they outlive the process.
+  blobs: env.BLOB_STORE === 'postgres' ? new DbBlobStore(database.db) : new MemoryBlobStore(),
   streamSinks: readableSinks,
   // Deno.serve passes its ServeHandlerInfo as the second argument of app.fetch, which Hono exposes as c.env.
   clientAddress: (c) =>

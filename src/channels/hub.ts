@@ -195,6 +195,19 @@ export class ChannelHub implements Channels {
     );
   }
 
+  /** The token of every open stream, for a process that may have missed revocations to check them again. */
+  openTokens(): { userId: string; jti: string; epoch: number }[] {
+    const tokens: { userId: string; jti: string; epoch: number }[] = [];
+    for (const bucket of this.#buckets) {
+      for (const conn of bucket) {
+        if (conn.info.token) {
+          tokens.push({ userId: conn.info.userId, jti: conn.info.token.jti, epoch: conn.info.token.epoch });
+        }
+      }
+    }
+    return tokens;
+  }
+
   /** Counts, for tests and metrics: nothing may be left behind when everybody has gone. */
   stats() {
     return {

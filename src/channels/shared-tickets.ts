@@ -1,7 +1,9 @@
 import { sql } from 'drizzle-orm';
+import type { AuthUser } from '../core/actor.ts';
+import type { Clock } from '../core/clock.ts';
 import type { DbOrTx } from '../core/db.ts';
 import { rowsOf } from '../db/rows.ts';
-import { TICKET_TTL_S, type TicketHolder } from './tickets.ts';
+import { TICKET_TTL_S, type TicketHolder, type TicketStore } from './tickets.ts';
 
 const b64url = (bytes: Uint8Array) =>
   btoa(String.fromCharCode(...bytes))
@@ -17,8 +19,9 @@ export async function ticketHash(ticket: string): Promise<string> {
 
 /**
  * Issues a single-use, 60-second event-stream ticket that any process sharing the database accepts
- * (API.md sections 5 and 8), the database counterpart of `TicketStore.issue`.
- * @example c.json(await issueSharedTicket(db, { user, bearer }, clock.now()));
+ * (API.md sections 5 and 8). The row holds the ticket's hash and the user as authenticated (ids and token
+ * claims: never a token).
+ * @example c.json(await issueSharedTicket(db, { user }, clock.now()));
  */
 export async function issueSharedTicket(
   db: DbOrTx,
@@ -28,7 +31,7 @@ export async function issueSharedTicket(
   const ticket = b64url(crypto.getRandomValues(new Uint8Array(32)));
   const expiresAt = new Date(now.getTime() + TICKET_TTL_S * 1000).toISOString();
   await db.execute(sql`INSERT INTO sse_tickets (ticket_hash, user_id, holder, expires_at)
-    VALUES (${await ticketHash(ticket)}, ${holder.user.userId}, ${JSON.stringify(holder)}::jsonb,
+    VALUES (${await ticketHash(ticket)}, ${holder.user.userId}, ${JSON.stringify({ user: holder.user })}::jsonb,
       ${expiresAt}::timestamptz)`);
   return { ticket, expires_in: TICKET_TTL_S };
 }
@@ -50,7 +53,7 @@ export async function consumeSharedTicket(
     return undefined;
   }
   const holder = (typeof row.holder === 'string' ? JSON.parse(row.holder) : row.holder) as TicketHolder;
-  return { user: holder.user, bearer: holder.bearer ?? undefined };
+  return { user: holder.user };
 }
 
 /** Deletes expired tickets (housekeeping); returns how many. */
@@ -60,4 +63,20 @@ export async function pruneSharedTickets(db: DbOrTx, now: Date): Promise<number>
       RETURNING 1) SELECT count(*)::int AS n FROM gone`),
   );
   return Number(rows[0]?.n ?? 0);
+}
+
+/**
+ * The `TicketStore` of every process: tickets in the database, so one issued here works on any process
+ * sharing it. Issuing also deletes the expired ones.
+ * @example deps.tickets = sharedTicketStore(database.db, clock);
+ */
+export function sharedTicketStore(db: DbOrTx, clock: Clock): TicketStore {
+  return {
+    async issue(user: AuthUser) {
+      const now = clock.now();
+      await pruneSharedTickets(db, now);
+      return issueSharedTicket(db, { user }, now);
+    },
+    consume: (ticket: string) => consumeSharedTicket(db, ticket, clock.now()),
+  };
 }

@@ -37,12 +37,15 @@ export interface TokenService {
   verify(token: string): Promise<TokenClaims>;
 }
 
-/** Counts failed logins and says how long a client must wait. */
+/**
+ * Counts failed logins and says how long a client must wait. The server's is the database's
+ * (`databaseLoginLimiter`, counted across processes); `LoginRateLimiter` keeps them in memory.
+ */
 export interface LoginLimiter {
   /** Seconds until this key may try again; 0 when it may try now. */
-  blockedFor(key: string): number;
+  blockedFor(key: string): number | Promise<number>;
   /** Records a failed attempt. */
-  fail(key: string): void;
+  fail(key: string): void | Promise<void>;
   /** Forgets the key's failures (a successful login). */
-  succeed(key: string): void;
+  succeed(key: string): void | Promise<void>;
 }

@@ -1,5 +1,6 @@
 import { PGlite } from '@electric-sql/pglite';
 import { drizzle } from 'drizzle-orm/pglite';
+import { pgliteNotifier } from './pglite-notify.ts';
 import type { Database } from './types.ts';
 
 /**
@@ -10,5 +11,5 @@ export async function openPglite(dataDir?: string): Promise<Database> {
   const client = dataDir ? new PGlite(dataDir) : new PGlite();
   await client.waitReady;
   const db = drizzle({ client });
-  return { db, driver: 'pglite', close: () => client.close() };
+  return { db, driver: 'pglite', notifier: pgliteNotifier(client), close: () => client.close() };
 }

@@ -8,6 +8,7 @@ import { openPglite } from '../db/pglite.ts';
 import type { Database } from '../db/types.ts';
 import type { AppDeps } from '../deps.ts';
 import type { Env } from '../env.ts';
+import { DbBlobStore } from '../images/db-blob-store.ts';
 import type { WorkerPool } from '../worker/pool.ts';
 import { ChildRuntime } from './child-runtime.ts';
 import { FsBlobStore } from './fs-blob-store.ts';
@@ -55,7 +56,7 @@ export async function buildNodeDeps(
     projectRoot: new URL('../../', import.meta.url).pathname,
     clientAddress: (c) => getConnInfo(c).remote.address,
     images: sharpCodec(),
-    blobs: new FsBlobStore(env.DATA_DIR),
+    blobs: env.BLOB_STORE === 'postgres' ? new DbBlobStore(database.db) : new FsBlobStore(env.DATA_DIR),
     streamSinks: nodeStreamSinks(),
     runtime,
   });

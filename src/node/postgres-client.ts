@@ -1,6 +1,7 @@
 import { drizzle } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import type { Database } from '../db/types.ts';
+import { postgresNotifier } from './pg-notify.ts';
 
 /**
  * Connects to PostgreSQL through the `postgres` driver.
@@ -9,5 +10,10 @@ import type { Database } from '../db/types.ts';
 export function openPostgres(url: string, options: { max?: number } = {}): Database {
   const client = postgres(url, { max: options.max ?? 10, onnotice: () => {} });
   const db = drizzle({ client });
-  return { db, driver: 'postgres', close: () => client.end({ timeout: 5 }) };
+  return {
+    db,
+    driver: 'postgres',
+    notifier: postgresNotifier(client),
+    close: () => client.end({ timeout: 5 }),
+  };
 }

@@ -1,10 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { AuthUser } from '../core/actor.ts';
 import { AuthError } from '../core/errors.ts';
-import { bearerToken } from '../http/middleware/auth.ts';
 import { bearer, createRouter, jsonResponse, problems } from '../http/openapi.ts';
 import { serviceContext } from '../http/service-context.ts';
-import { authenticate } from '../services/auth/authenticate.ts';
+import { authenticateClaims } from '../services/auth/authenticate.ts';
 import { assertQueue } from '../services/queue/internal.ts';
 import { SYSTEM_USER_ID } from '../services/users/user-dto.ts';
 
@@ -41,25 +40,23 @@ const streamRoute = createRoute({
 });
 
 export const eventsRouter = createRouter()
-  .openapi(ticketRoute, (c) =>
-    c.json(c.var.deps.tickets.issue(c.var.user, bearerToken(c.req.header('Authorization'))), 200),
-  )
+  .openapi(ticketRoute, async (c) => c.json(await c.var.deps.tickets.issue(c.var.user), 200))
   .openapi(streamRoute, async (c) => {
     const { channels, tickets, streamSinks } = c.var.deps;
     const query = c.req.valid('query');
     assertQueue(query.queue_id);
     let user: AuthUser | undefined = c.var.user;
     if (!user && query.ticket !== undefined) {
-      const holder = tickets.consume(query.ticket);
+      const holder = await tickets.consume(query.ticket);
       if (!holder) {
         throw new AuthError('unauthorized', 'The ticket is unknown, used or expired.');
       }
       // The token the ticket was asked with may have been revoked since (logout, password change, demotion,
-      // deactivation, deletion): check it again, and take the account's rights as they are now.
-      user =
-        holder.bearer === undefined
-          ? holder.user
-          : await authenticate({ ctx: serviceContext(c), input: { token: holder.bearer } });
+      // deactivation, deletion): check its claims again, and take the account's rights as they are now.
+      const token = holder.user.token;
+      user = token
+        ? await authenticateClaims({ ctx: serviceContext(c), input: { userId: holder.user.userId, token } })
+        : holder.user;
     }
     const headers = {
       'Content-Type': 'text/event-stream; charset=utf-8',

@@ -4,7 +4,7 @@
 // Prints `deno smoke: N checks passed`, or exits 1 naming the first failed check. tests/unit/deno.test.ts runs it.
 import { createApp } from '../../src/app.ts';
 import { ChannelHub } from '../../src/channels/hub.ts';
-import { TicketStore } from '../../src/channels/tickets.ts';
+import { sharedTicketStore } from '../../src/channels/shared-tickets.ts';
 import { systemClock } from '../../src/core/clock.ts';
 import { createJsonLogger } from '../../src/core/logger.ts';
 import { migrate, readMigrations } from '../../src/db/migrate.ts';
@@ -64,7 +64,7 @@ const deps: AppDeps = {
   events: channels,
   channels,
   streamSinks: readableSinks,
-  tickets: new TicketStore(systemClock),
+  tickets: sharedTicketStore(database.db, systemClock),
   images: unavailableCodec,
   blobs: new MemoryBlobStore(),
   urlSigner: createUrlSigner(new TextEncoder().encode(SECRET)),

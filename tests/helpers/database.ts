@@ -4,6 +4,7 @@ import { drizzle } from 'drizzle-orm/pglite';
 import postgres from 'postgres';
 import { inject } from 'vitest';
 import { migrate } from '../../src/db/migrate.ts';
+import { pgliteNotifier } from '../../src/db/pglite-notify.ts';
 import type { Database } from '../../src/db/types.ts';
 import { readMigrationsFromDir } from '../../src/node/migrations-fs.ts';
 import { openPostgres } from '../../src/node/postgres-client.ts';
@@ -46,7 +47,7 @@ export async function openTestDatabase(driver = testDriver()): Promise<Database>
     if (!loadDataDir) {
       await migrate(db, await readMigrationsFromDir(migrationsDir));
     }
-    return { db, driver: 'pglite', close: () => client.close() };
+    return { db, driver: 'pglite', notifier: pgliteNotifier(client), close: () => client.close() };
   }
   const template = inject('pgTemplate');
   const name = `easel_t_${crypto.randomUUID().replaceAll('-', '')}`;

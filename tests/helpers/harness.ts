@@ -2,7 +2,8 @@ import { sql } from 'drizzle-orm';
 import { expect, type TestContext } from 'vitest';
 import { createApp, type EaselApp } from '../../src/app.ts';
 import { ChannelHub, type ChannelHubOptions } from '../../src/channels/hub.ts';
-import { TicketStore } from '../../src/channels/tickets.ts';
+import { RevocationRelay } from '../../src/channels/revocations.ts';
+import { sharedTicketStore } from '../../src/channels/shared-tickets.ts';
 import type { Clock } from '../../src/core/clock.ts';
 import { createJsonLogger } from '../../src/core/logger.ts';
 import type { ModelInfo } from '../../src/core/models.ts';
@@ -10,13 +11,14 @@ import type { Database } from '../../src/db/types.ts';
 import { type AppConfig, type AppDeps, contextFromDeps } from '../../src/deps.ts';
 import { HttpMetrics } from '../../src/http/metrics.ts';
 import { readableSinks } from '../../src/http/readable-sink.ts';
+import { DbBlobStore } from '../../src/images/db-blob-store.ts';
 import { MemoryBlobStore } from '../../src/images/memory-blob-store.ts';
 import { createUrlSigner } from '../../src/images/url-signer.ts';
 import { staticCatalog } from '../../src/models/catalog.ts';
 import { sharpCodec } from '../../src/node/sharp-images.ts';
 import { queueStatusCounts } from '../../src/queue/status-counts.ts';
-import { LoginRateLimiter } from '../../src/services/auth/login-rate-limiter.ts';
 import { pbkdf2Hasher } from '../../src/services/auth/passwords.ts';
+import { databaseLoginLimiter } from '../../src/services/auth/shared-login-limiter.ts';
 import { hs256Tokens } from '../../src/services/auth/tokens.ts';
 import { createUser, type User } from '../../src/services/users/index.ts';
 import { FakeWorkers } from '../../src/worker/fake.ts';
@@ -62,6 +64,13 @@ export interface HarnessOptions {
   deps?: Partial<Omit<AppDeps, 'config' | 'db' | 'clock'>>;
   /** Channel hub settings (replay limits, queue bound, intervals). */
   hub?: Partial<Omit<ChannelHubOptions, 'clock' | 'logger'>>;
+  /**
+   * The database to run on (closed by the harness) instead of a fresh one: a second app on the same
+   * database, as a second process would be (its own connection, notifier and hub).
+   */
+  database?: Database;
+  /** `postgres`: image bytes in the database (`BLOB_STORE=postgres`) instead of the in-memory store. */
+  blobStore?: 'memory' | 'postgres';
 }
 
 /**
@@ -89,7 +98,7 @@ export async function createHarness(
 }
 
 async function buildHarness(opts: HarnessOptions = {}) {
-  const database: Database = await openTestDatabase();
+  const database: Database = opts.database ?? (await openTestDatabase());
   const clock = new FakeClock();
   const logs: Record<string, unknown>[] = [];
   let seq = 0;
@@ -99,6 +108,16 @@ async function buildHarness(opts: HarnessOptions = {}) {
     loadQueueStatus: (queueId) => queueStatusCounts(database.db, queueId),
     ...opts.hub,
   });
+  // Revocations reach the other apps on the same database, as they reach other processes.
+  const revocations = database.notifier
+    ? new RevocationRelay({
+        hub: channels,
+        notifier: database.notifier,
+        db: database.db,
+        logger: createJsonLogger({ level: 'error' }),
+      })
+    : undefined;
+  await revocations?.start();
   const events = new EventRecorder();
   channels.observe((e) => events.record(e));
   const workers = new FakeWorkers();
@@ -117,13 +136,14 @@ async function buildHarness(opts: HarnessOptions = {}) {
     logger: createJsonLogger({ level: 'debug', write: (line) => logs.push(JSON.parse(line)) }),
     passwords: pbkdf2Hasher(1000),
     tokens: hs256Tokens(new TextEncoder().encode(TEST_SECRET), clock),
-    loginLimiter: new LoginRateLimiter(clock),
+    loginLimiter: databaseLoginLimiter(database.db, clock),
     metrics: new HttpMetrics(),
     channels,
     streamSinks: readableSinks,
-    tickets: new TicketStore(clock),
+    revocations,
+    tickets: sharedTicketStore(database.db, clock),
     images: sharpCodec(),
-    blobs,
+    blobs: opts.blobStore === 'postgres' ? new DbBlobStore(database.db) : blobs,
     urlSigner: createUrlSigner(new TextEncoder().encode(TEST_SECRET)),
     workers,
     models: staticCatalog([TINY_MODEL]),
@@ -194,10 +214,12 @@ async function buildHarness(opts: HarnessOptions = {}) {
     createUser: createTestUser,
     /** Empties every table but keeps the `system` user, for tests that need a database with no account. */
     async reset() {
-      await database.db.execute(sql`TRUNCATE audit_log, revoked_tokens`);
+      await database.db.execute(sql`TRUNCATE audit_log, revoked_tokens, login_failures, sse_tickets`);
       await database.db.execute(sql`DELETE FROM users WHERE user_id <> 'system'`);
     },
+    revocations,
     async close() {
+      await revocations?.stop();
       channels.close();
       await database.close();
     },

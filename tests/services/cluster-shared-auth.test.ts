@@ -4,6 +4,7 @@ import {
   consumeSharedTicket,
   issueSharedTicket,
   pruneSharedTickets,
+  ticketHash,
 } from '../../src/channels/shared-tickets.ts';
 import type { AuthUser } from '../../src/core/actor.ts';
 import { rowsOf } from '../../src/db/rows.ts';
@@ -31,24 +32,28 @@ beforeEach(async () => {
 });
 
 describe('shared tickets', () => {
-  it('a ticket works once, on any process, within 60 s; only its hash is stored', async () => {
-    const { ticket, expires_in } = await issueSharedTicket(database.db, { user, bearer: 'tok' }, T(0));
+  it('a ticket works once, on any process, within 60 s; only its hash and the claims are stored', async () => {
+    const { ticket, expires_in } = await issueSharedTicket(database.db, { user }, T(0));
     expect(expires_in).toBe(60);
-    const stored = rowsOf<{ ticket_hash: string; user_id: string }>(
-      await database.db.execute(sql`SELECT ticket_hash, user_id FROM sse_tickets`),
+    const stored = rowsOf<{ ticket_hash: string; user_id: string; holder: unknown }>(
+      await database.db.execute(sql`SELECT ticket_hash, user_id, holder FROM sse_tickets`),
     );
     expect(stored).toHaveLength(1);
+    expect(stored[0]?.ticket_hash).toBe(await ticketHash(ticket));
     expect(stored[0]?.ticket_hash).not.toContain(ticket);
-    expect(await consumeSharedTicket(database.db, ticket, T(59))).toEqual({ user, bearer: 'tok' });
+    // The user as authenticated, its token's claims (to check again on use), never a token.
+    const holder = stored[0]?.holder;
+    expect(typeof holder === 'string' ? JSON.parse(holder) : holder).toEqual({ user });
+    expect(await consumeSharedTicket(database.db, ticket, T(59))).toEqual({ user });
     expect(await consumeSharedTicket(database.db, ticket, T(59))).toBeUndefined();
     expect(await consumeSharedTicket(database.db, 'nope', T(1))).toBeUndefined();
   });
 
   it('an expired ticket is refused; prune deletes the expired ones', async () => {
-    const a = await issueSharedTicket(database.db, { user, bearer: undefined }, T(0));
-    await issueSharedTicket(database.db, { user, bearer: undefined }, T(30));
+    const a = await issueSharedTicket(database.db, { user }, T(0));
+    await issueSharedTicket(database.db, { user }, T(30));
     expect(await consumeSharedTicket(database.db, a.ticket, T(60))).toBeUndefined();
-    await issueSharedTicket(database.db, { user, bearer: undefined }, T(0));
+    await issueSharedTicket(database.db, { user }, T(0));
     expect(await pruneSharedTickets(database.db, T(60))).toBe(1);
     const left = rowsOf<{ n: number }>(
       await database.db.execute(sql`SELECT count(*)::int AS n FROM sse_tickets`),

@@ -15,6 +15,7 @@ describe('parseEnv', () => {
       EXECUTION_PROVIDER: 'cpu',
       PROGRESS_MAX_HZ: 10,
       LOG_LEVEL: 'info',
+      BLOB_STORE: 'fs',
     });
   });
 
@@ -33,6 +34,7 @@ describe('parseEnv', () => {
       EXECUTION_PROVIDER: 'cuda',
       PROGRESS_MAX_HZ: '2.5',
       LOG_LEVEL: 'debug',
+      BLOB_STORE: 'postgres',
     });
     expect(env).toMatchObject({
       PORT: 8080,
@@ -41,6 +43,7 @@ describe('parseEnv', () => {
       EXECUTION_PROVIDER: 'cuda',
       PROGRESS_MAX_HZ: 2.5,
       LOG_LEVEL: 'debug',
+      BLOB_STORE: 'postgres',
     });
     expect(env.CORS_ORIGINS).toEqual(['http://a.example', 'https://b.example']);
   });
@@ -65,6 +68,7 @@ describe('parseEnv', () => {
     [{ EXECUTION_PROVIDER: 'tpu' }, 'EXECUTION_PROVIDER'],
     [{ PROGRESS_MAX_HZ: '0' }, 'PROGRESS_MAX_HZ'],
     [{ PROGRESS_MAX_HZ: 'fast' }, 'PROGRESS_MAX_HZ'],
+    [{ BLOB_STORE: 's3' }, 'BLOB_STORE'],
   ])('%o fails naming %s', (source, variable) => {
     expect(() => parseEnv(source)).toThrow(EnvError);
     expect(() => parseEnv(source)).toThrow(new RegExp(`^invalid configuration:\\n  ${variable}: `));

@@ -10,7 +10,7 @@ export const sseTickets = pgTable(
   {
     ticketHash: text('ticket_hash').primaryKey(),
     userId: text('user_id').notNull(),
-    /** The `TicketHolder`: the user as authenticated and the bearer token to check again on use. */
+    /** The `TicketHolder`: the user as authenticated (ids and token claims, checked again on use; never a token). */
     holder: jsonb('holder').$type<Record<string, unknown>>().notNull(),
     expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull(),
   },

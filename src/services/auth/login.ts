@@ -28,7 +28,7 @@ export async function login({
   const data = LoginInput.parse(input);
   const email = data.email.toLowerCase();
   const key = LoginRateLimiter.key(email, client);
-  const wait = ctx.loginLimiter.blockedFor(key);
+  const wait = await ctx.loginLimiter.blockedFor(key);
   if (wait > 0) {
     throw new RateLimitedError(`Too many failed logins; try again in ${wait} seconds.`, wait);
   }
@@ -39,7 +39,7 @@ export async function login({
     .limit(1);
   const passwordOk = await ctx.passwords.verify(data.password, row?.passwordHash ?? DUMMY_HASH);
   if (!row || !passwordOk || !row.isActive) {
-    ctx.loginLimiter.fail(key);
+    await ctx.loginLimiter.fail(key);
     await recordAudit({
       ctx,
       input: {
@@ -53,7 +53,7 @@ export async function login({
     });
     throw new AuthError('invalid_credentials', 'The email or password is incorrect.');
   }
-  ctx.loginLimiter.succeed(key);
+  await ctx.loginLimiter.succeed(key);
   const now = ctx.clock.now();
   await ctx.db.update(users).set({ lastLoginAt: now }).where(eq(users.userId, row.userId));
   await recordAudit({

@@ -1,4 +1,6 @@
 import { sql } from 'drizzle-orm';
+import type { LoginLimiter } from '../../core/auth.ts';
+import type { Clock } from '../../core/clock.ts';
 import type { DbOrTx } from '../../core/db.ts';
 import { rowsOf } from '../../db/rows.ts';
 import { LOGIN_MAX_FAILURES, LOGIN_WINDOW_MS } from './login-rate-limiter.ts';
@@ -58,3 +60,21 @@ export const sharedLoginLimiter = {
     return Number(rows[0]?.n ?? 0);
   },
 };
+
+/**
+ * The server's `LoginLimiter`: `sharedLoginLimiter` on the app's database and clock, so a limit reached
+ * through one process holds on every other. Each failure also deletes every failure that left the window
+ * (an indexed delete), so the table holds at most 15 minutes of failures.
+ * @example deps.loginLimiter = databaseLoginLimiter(database.db, clock);
+ */
+export function databaseLoginLimiter(db: DbOrTx, clock: Clock): LoginLimiter {
+  return {
+    blockedFor: (key) => sharedLoginLimiter.blockedFor(db, key, clock.now()),
+    fail: async (key) => {
+      const now = clock.now();
+      await sharedLoginLimiter.prune(db, now);
+      await sharedLoginLimiter.fail(db, key, now);
+    },
+    succeed: (key) => sharedLoginLimiter.succeed(db, key),
+  };
+}

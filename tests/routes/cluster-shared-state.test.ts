@@ -1,0 +1,278 @@
+import { sql } from 'drizzle-orm';
+import sharp from 'sharp';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { FrameSink } from '../../src/channels/sink.ts';
+import { rowsOf } from '../../src/db/rows.ts';
+import type { Database } from '../../src/db/types.ts';
+import { openPostgres } from '../../src/node/postgres-client.ts';
+import { testNotifier } from '../helpers/cluster.ts';
+import { PG_ADMIN_URL } from '../helpers/database.ts';
+import { createHarness, type Harness, problem, type TestUser } from '../helpers/harness.ts';
+import { IMAGES, imageFile, pixels, upload } from '../helpers/images.ts';
+import { type SseFrame, SseReader } from '../helpers/sse.ts';
+
+// Two apps on one database, each with its own connection, notifier, hub and clock: two processes of one
+// installation (API.md section 8). On PostgreSQL the second app has its own connection pool and LISTEN
+// connection; on PGlite (one process) both share the client, and its notifications reach both.
+let a: Harness;
+let b: Harness;
+let alice: TestUser;
+let admin: TestUser;
+
+/** The same database as `h`, through a new connection (PostgreSQL) or the same client (PGlite). */
+async function secondConnection(h: Harness): Promise<Database> {
+  if (h.driver === 'pglite') {
+    const shared: Database = { db: h.db, driver: 'pglite', close: async () => {} };
+    return { ...shared, notifier: testNotifier(shared) };
+  }
+  const [row] = rowsOf<{ name: string }>(await h.db.execute(sql`SELECT current_database() AS name`));
+  const url = new URL(PG_ADMIN_URL);
+  url.pathname = `/${row?.name}`;
+  return openPostgres(url.toString(), { max: 4 });
+}
+
+beforeAll(async () => {
+  a = await createHarness({ blobStore: 'postgres' });
+  b = await createHarness({ database: await secondConnection(a), blobStore: 'postgres' });
+  // One installation's processes agree on the time (within the test's precision: exactly).
+  b.clock.advance(a.clock.now().getTime() - b.clock.now().getTime());
+  alice = await a.createUser({ displayName: 'Alice' });
+  admin = await a.createUser({ isAdmin: true, displayName: 'Admin' });
+});
+
+const open: SseReader[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((s) => s.close()));
+});
+afterAll(async () => {
+  await b.close();
+  await a.close();
+});
+
+const EVENTS = '/api/v1/events';
+const RETRY: SseFrame = { retry: 3000 };
+const connectedAs = (userId: string, isAdmin: boolean): SseFrame => ({
+  event: 'connected',
+  data: { connection_id: expect.stringMatching(/^[0-9a-f-]{36}$/), user_id: userId, is_admin: isAdmin },
+});
+const REVOKED: SseFrame = { event: 'auth_expired', data: { reason: 'token_revoked' } };
+
+/** Opens a stream on one app (200 expected) and reads up to `connected`. */
+async function connect(h: Harness, query: string, token?: string) {
+  const res = await h.get(`${EVENTS}${query}`, { token });
+  expect(res.status).toBe(200);
+  const sse = new SseReader(res.body);
+  open.push(sse);
+  await sse.untilEvent('connected');
+  return sse;
+}
+
+/** A sink that only counts what the hub writes to it, for a stream opened on the hub directly. */
+function nullSink(): FrameSink & { ended: boolean; frames: string[] } {
+  const decoder = new TextDecoder();
+  const sink = {
+    ended: false,
+    frames: [] as string[],
+    write(frame: Uint8Array) {
+      sink.frames.push(decoder.decode(frame));
+      return 0;
+    },
+    end() {
+      sink.ended = true;
+    },
+    onGone() {},
+  };
+  return sink;
+}
+
+describe('several processes on one database (API.md section 8)', () => {
+  it('logout through A ends the stream on B within 2 s; B then refuses that token stream', async () => {
+    const user = await a.createUser();
+    const other = await connect(b, '', alice.token);
+    const sse = await connect(b, '', user.token);
+    expect(b.channels.stats().connections).toBe(2);
+    expect((await a.post('/api/v1/auth/logout', { token: user.token })).status).toBe(204);
+    const frames = await sse.untilEnd(2000);
+    expect(frames).toEqual([RETRY, connectedAs(user.user.user_id, false), REVOKED]);
+    // Only that token's stream ended.
+    expect(other.done).toBe(false);
+    expect(b.channels.stats().connections).toBe(1);
+    // B remembers the revocation: a stream authenticated before it and opened after it is ended at once.
+    const claims = JSON.parse(atob(user.token.split('.')[1] as string)) as { jti: string; exp: number };
+    const sink = nullSink();
+    const conn = b.channels.connect({
+      anonymous: false,
+      lastEventId: undefined,
+      sink,
+      info: {
+        connectionId: crypto.randomUUID(),
+        userId: user.user.user_id,
+        isAdmin: false,
+        token: { jti: claims.jti, exp: claims.exp, epoch: 0 },
+      },
+    });
+    expect(conn.closed).toBe(true);
+    expect(sink.frames.at(-1)).toBe('event: auth_expired\ndata: {"reason":"token_revoked"}\n\n');
+    // And the token is refused on B as on A.
+    expect((await b.get('/api/v1/auth/me', { token: user.token })).status).toBe(401);
+  });
+
+  it('deactivation through A ends every stream of the user on B, and only theirs', async () => {
+    const user = await a.createUser();
+    const first = await connect(b, '', user.token);
+    const second = await connect(b, '?queue_id=default', user.token);
+    const other = await connect(b, '', alice.token);
+    const res = await a.patch(`/api/v1/users/${user.user.user_id}`, {
+      token: admin.token,
+      json: { is_active: false },
+    });
+    expect(res.status).toBe(200);
+    expect(await first.untilEnd(2000)).toEqual([RETRY, connectedAs(user.user.user_id, false), REVOKED]);
+    expect(await second.untilEnd(2000)).toEqual([RETRY, connectedAs(user.user.user_id, false), REVOKED]);
+    expect(other.done).toBe(false);
+  });
+
+  it('a password change through A ends the older tokens’ streams on B, not the replacement’s', async () => {
+    const user = await a.createUser();
+    const old = await connect(b, '', user.token);
+    const res = await a.patch('/api/v1/auth/me', {
+      token: user.token,
+      json: { current_password: user.password, new_password: 'another good password' },
+    });
+    expect(res.status).toBe(200);
+    const fresh = res.headers.get('x-refreshed-token') as string;
+    expect(await old.untilEnd(2000)).toEqual([RETRY, connectedAs(user.user.user_id, false), REVOKED]);
+    const replacement = await connect(b, '', fresh);
+    expect(replacement.frames).toEqual([RETRY, connectedAs(user.user.user_id, false)]);
+  });
+
+  it('a login rate limit reached through A holds on B', async () => {
+    const user = await a.createUser();
+    const client = { 'x-test-client': '10.9.0.1' };
+    for (let i = 0; i < 5; i++) {
+      const res = await a.post('/api/v1/auth/login', {
+        json: { email: user.user.email, password: `wrong-${i}-password` },
+        headers: client,
+      });
+      expect(res.status).toBe(401);
+    }
+    const blocked = await b.post('/api/v1/auth/login', {
+      json: { email: user.user.email, password: user.password },
+      headers: client,
+    });
+    expect(blocked.status).toBe(429);
+    expect(blocked.headers.get('retry-after')).toBe('900');
+    expect(await blocked.json()).toEqual(
+      problem(
+        blocked,
+        'rate_limited',
+        429,
+        'Too many requests',
+        'Too many failed logins; try again in 900 seconds.',
+      ),
+    );
+    // Another client is not limited, on either.
+    const elsewhere = await b.post('/api/v1/auth/login', {
+      json: { email: user.user.email, password: user.password },
+      headers: { 'x-test-client': '10.9.0.2' },
+    });
+    expect(elsewhere.status).toBe(200);
+  });
+
+  it('a ticket issued by A opens a stream on B, once', async () => {
+    const issued = await a.post(`${EVENTS}/ticket`, { token: alice.token });
+    expect(issued.status).toBe(200);
+    const { ticket } = (await issued.json()) as { ticket: string };
+    const sse = await connect(b, `?ticket=${ticket}`);
+    expect(sse.frames).toEqual([RETRY, connectedAs(alice.user.user_id, false)]);
+    for (const h of [a, b]) {
+      const again = await h.get(`${EVENTS}?ticket=${ticket}`);
+      expect(again.status).toBe(401);
+      expect(await again.json()).toEqual(
+        problem(again, 'unauthorized', 401, 'Unauthorized', 'The ticket is unknown, used or expired.'),
+      );
+    }
+  });
+
+  it('a ticket issued by A for a token logged out through B is refused on B', async () => {
+    const user = await a.createUser();
+    const issued = await a.post(`${EVENTS}/ticket`, { token: user.token });
+    const { ticket } = (await issued.json()) as { ticket: string };
+    expect((await b.post('/api/v1/auth/logout', { token: user.token })).status).toBe(204);
+    const res = await b.get(`${EVENTS}?ticket=${ticket}`);
+    expect(res.status).toBe(401);
+    expect(await res.json()).toEqual(
+      problem(res, 'unauthorized', 401, 'Unauthorized', 'The token has been revoked.'),
+    );
+  });
+
+  it('after missing notifications (its listening connection lost), B ends the streams revoked meanwhile', async () => {
+    const loggedOut = await a.createUser();
+    const deleted = await a.createUser();
+    const changed = await a.createUser();
+    const streams = {
+      loggedOut: await connect(b, '', loggedOut.token),
+      deleted: await connect(b, '', deleted.token),
+      changed: await connect(b, '', changed.token),
+      alice: await connect(b, '', alice.token),
+    };
+    const relay = b.revocations as NonNullable<typeof b.revocations>;
+    await relay.stop(); // B hears nothing from now on
+    expect((await a.post('/api/v1/auth/logout', { token: loggedOut.token })).status).toBe(204);
+    expect((await a.delete(`/api/v1/users/${deleted.user.user_id}`, { token: admin.token })).status).toBe(
+      204,
+    );
+    const patch = await a.patch(`/api/v1/users/${changed.user.user_id}`, {
+      token: admin.token,
+      json: { password: 'a brand new password' },
+    });
+    expect(patch.status).toBe(200);
+    expect(b.channels.stats().connections).toBe(4);
+    // What listening again runs (postgres.js calls it after every reconnect):
+    expect(await relay.catchUp()).toBe(3);
+    for (const [who, user] of [
+      ['loggedOut', loggedOut],
+      ['deleted', deleted],
+      ['changed', changed],
+    ] as const) {
+      expect(await streams[who].untilEnd(2000)).toEqual([
+        RETRY,
+        connectedAs(user.user.user_id, false),
+        REVOKED,
+      ]);
+    }
+    expect(streams.alice.done).toBe(false);
+    expect(b.channels.stats().connections).toBe(1);
+    expect(await relay.catchUp()).toBe(0);
+    await relay.start();
+  });
+
+  it('BLOB_STORE=postgres: an image uploaded through A is read and deleted through B', async () => {
+    const res = await upload(a, alice.token, await imageFile('png'));
+    expect(res.status).toBe(201);
+    const image = (await res.json()) as { image_name: string; image_url: string; thumbnail_url: string };
+    const keys = async () =>
+      rowsOf<{ key: string }>(await a.db.execute(sql`SELECT key FROM blobs ORDER BY key`)).map((r) => r.key);
+    const webp = image.image_name.replace('.png', '.webp');
+    expect(await keys()).toEqual([`images/${image.image_name}`, `thumbnails/${webp}`]);
+    // Nothing went to the in-memory store: the bytes are only in the database.
+    expect([...a.blobs.keys(), ...b.blobs.keys()]).toEqual([]);
+    const full = await b.get(image.image_url);
+    expect(full.status).toBe(200);
+    expect(full.headers.get('content-type')).toBe('image/png');
+    const { data, info } = await sharp(new Uint8Array(await full.arrayBuffer()))
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    expect([info.width, info.height]).toEqual([32, 24]);
+    expect(new Uint8Array(data)).toEqual(pixels(32, 24));
+    const thumb = await b.get(image.thumbnail_url);
+    expect(thumb.status).toBe(200);
+    expect(thumb.headers.get('content-type')).toBe('image/webp');
+    expect((await sharp(new Uint8Array(await thumb.arrayBuffer())).metadata()).format).toBe('webp');
+
+    expect((await b.delete(`${IMAGES}/i/${image.image_name}`, { token: alice.token })).status).toBe(204);
+    expect(await keys()).toEqual([]);
+    const gone = await a.get(`${IMAGES}/i/${image.image_name}/full`, { token: alice.token });
+    expect(gone.status).toBe(404);
+  });
+});
