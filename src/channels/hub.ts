@@ -1,6 +1,6 @@
 import type { Clock } from '../core/clock.ts';
 import type { ServerEvent } from '../core/events.ts';
-import type { Logger } from '../core/logger.ts';
+import { type Logger, loggableError } from '../core/logger.ts';
 import { type CloseReason, Connection, type ConnectionInfo } from './connection.ts';
 import { encodeFrame, eventBody, PING_FRAME, RETRY_FRAME, sseFrame } from './frames.ts';
 import type { Channels, ConnectRequest } from './interface.ts';
@@ -351,7 +351,7 @@ export class ChannelHub implements Channels {
         const counts = await this.opts.loadQueueStatus(queueId);
         this.#deliver({ name: 'queue_status', queueId, ownerId: null, data: counts });
       } catch (err) {
-        this.opts.logger.error('queue_status failed', { queue_id: queueId, error: (err as Error).message });
+        this.opts.logger.error('queue_status failed', { queue_id: queueId, ...loggableError(err) });
       }
     }
     this.#statusTimer = undefined;

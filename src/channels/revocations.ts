@@ -1,7 +1,7 @@
 import { inArray } from 'drizzle-orm';
 import type { DbOrTx } from '../core/db.ts';
 import type { ChannelPort, ServerEvent } from '../core/events.ts';
-import type { Logger } from '../core/logger.ts';
+import { type Logger, loggableError } from '../core/logger.ts';
 import type { Notifier } from '../core/notifier.ts';
 import { revokedTokens, users } from '../db/schema/index.ts';
 
@@ -72,7 +72,7 @@ export class RevocationRelay implements ChannelPort {
       (payload) => this.#receive(payload),
       () => {
         this.catchUp().catch((err: unknown) => {
-          this.opts.logger.error('revocation catch-up failed', { error: (err as Error).message });
+          this.opts.logger.error('revocation catch-up failed', loggableError(err));
         });
       },
     );

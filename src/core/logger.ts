@@ -30,3 +30,25 @@ export function createJsonLogger(opts: {
   };
   return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
 }
+
+/**
+ * What a log line may say of an error (API.md section 1: logs never hold secrets). Drizzle wraps a failed
+ * statement's error in one whose message and stack hold the SQL and its parameter values (a password hash,
+ * a token): only the driver's own error is told, with its SQLSTATE code.
+ * @example logger.error('unhandled error', { request_id, ...loggableError(err) });
+ */
+export function loggableError(err: unknown): { error: string; code?: string; stack?: string } {
+  if (!(err instanceof Error)) {
+    return { error: String(err) };
+  }
+  if ('query' in err && 'params' in err) {
+    const cause = err.cause instanceof Error ? err.cause : undefined;
+    const code = (cause as { code?: unknown } | undefined)?.code;
+    return {
+      error: `database query failed: ${cause?.message ?? 'no cause given'}`,
+      ...(typeof code === 'string' ? { code } : {}),
+      ...(cause?.stack ? { stack: cause.stack } : {}),
+    };
+  }
+  return { error: err.message, ...(err.stack ? { stack: err.stack } : {}) };
+}

@@ -1,6 +1,7 @@
 import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ERROR_CATALOG, type ErrorCode } from '../core/errors.ts';
+import { loggableError } from '../core/logger.ts';
 import { ApiError, toApiError } from './errors.ts';
 import type { AppEnv } from './types.ts';
 
@@ -51,11 +52,7 @@ export const handleError: ErrorHandler<AppEnv> = (err, c) => {
   if (known) {
     return problemResponse(c, known);
   }
-  c.var.deps.logger.error('unhandled error', {
-    request_id: c.var.requestId,
-    error: err.message,
-    stack: err.stack,
-  });
+  c.var.deps.logger.error('unhandled error', { request_id: c.var.requestId, ...loggableError(err) });
   return problemResponse(c, new ApiError('internal', 'An unexpected error occurred.'));
 };
 

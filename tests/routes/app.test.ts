@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type Harness, problem } from '../helpers/harness.ts';
 
@@ -255,6 +256,38 @@ describe('readiness and unexpected errors', () => {
       level: 'error',
       status: 500,
       outcome: 'error',
+    });
+  });
+
+  it('a failed statement is logged without its SQL or parameter values (a password hash stays out of the log)', async (t) => {
+    const secret = 'pbkdf2$600000$c2VjcmV0LXNhbHQ$c2VjcmV0LWhhc2g';
+    const broken = await createHarness(t, {
+      deps: {
+        readiness: () => {
+          throw new Error('replaced below');
+        },
+      },
+    });
+    // A real statement that PostgreSQL refuses, with a secret among its parameters (U+0000 in text).
+    const failure = await broken.db
+      .execute(sql`SELECT ${secret}::text AS hash, ${'a\u0000b'}::text AS bad`)
+      .then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+    expect(String((failure as Error).message)).toContain(secret); // Drizzle's message holds the parameters
+    broken.deps.readiness = () => {
+      throw failure;
+    };
+    const res = await broken.get('/ready');
+    expect(res.status).toBe(500);
+    const everything = JSON.stringify(broken.logs);
+    expect(everything).not.toContain(secret);
+    expect(everything).not.toContain('SELECT');
+    expect(broken.logs.find((l) => l.msg === 'unhandled error')).toMatchObject({
+      level: 'error',
+      request_id: res.headers.get('x-request-id'),
+      error: expect.stringMatching(/^database query failed: /),
     });
   });
 });

@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
+import { loggableError } from '../../core/logger.ts';
 import type { AppEnv } from '../types.ts';
 
 /** The route template that answered (`/api/v1/users/:user_id`), or `unmatched`. */
@@ -31,7 +32,7 @@ export const wideEvent = (): MiddlewareHandler<AppEnv> =>
       duration_ms: Math.round(seconds * 100_000) / 100,
       user_id: c.var.user?.userId ?? null,
       outcome: status >= 500 ? 'error' : status >= 400 ? 'rejected' : 'ok',
-      ...(c.error ? { error: c.error.message } : {}),
+      ...(c.error ? { error: loggableError(c.error).error } : {}),
     };
     if (status >= 500) {
       logger.error('request', fields);
