@@ -178,6 +178,31 @@ export class ChannelHub implements Channels {
     return () => this.#observers.delete(listener);
   }
 
+  /**
+   * Logged mode: writes a transaction's events to the channel log as its last statements (`withTransaction`
+   * calls it); they reach the channels through the tailer once committed. Nothing in memory mode.
+   */
+  async appendIn(db: DbOrTx, events: ServerEvent[]): Promise<void> {
+    const logged = this.opts.log ? events.filter(isLogged) : [];
+    if (logged.length > 0) {
+      await appendEvents(db, logged, this.opts.clock.now());
+    }
+  }
+
+  /** A transaction's events once it committed: delivered (memory mode) or only observed (logged mode). */
+  committed(events: ServerEvent[]): void {
+    for (const event of events) {
+      if (this.opts.log && isLogged(event)) {
+        this.#markQueueChanged(event.queueId);
+      } else {
+        this.#deliver(event);
+      }
+      for (const listener of this.#observers) {
+        listener(event);
+      }
+    }
+  }
+
   /** Delivers an event (after the database write it announces); in logged mode, through the log. */
   publish(event: ServerEvent): void {
     const log = this.opts.log;

@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { eventIdOf } from '../../src/channels/channel-log.ts';
 import type { ConnectionInfo } from '../../src/channels/connection.ts';
 import { ChannelHub } from '../../src/channels/hub.ts';
+import { type ServiceContext, withTransaction } from '../../src/core/context.ts';
 import type { ServerEvent } from '../../src/core/events.ts';
 import { createJsonLogger } from '../../src/core/logger.ts';
 import type { Notifier } from '../../src/core/notifier.ts';
@@ -157,12 +158,12 @@ describe('channels through the log, two processes', () => {
     await a.settled();
     await b.settled();
     const sent = [status('alice', 1), status('alice', 2), progress('alice', 3), status('alice', 4)];
-    a.publish(sent[0] as ServerEvent);
-    b.publish(sent[1] as ServerEvent);
-    a.publish(sent[2] as ServerEvent);
-    b.publish(sent[3] as ServerEvent);
-    await a.settled();
-    await b.settled();
+    // One after the other, alternating processes (concurrent publishers: see below).
+    for (const [k, e] of sent.entries()) {
+      const hub = k % 2 === 0 ? a : b;
+      hub.publish(e);
+      await hub.settled();
+    }
     b.publish(status('bob', 9));
     const expected = [
       frame('alice', 1, sent[0] as ServerEvent),
@@ -303,5 +304,57 @@ describe('channels through the log, two processes', () => {
     await b.settled();
     b.publish(status('alice', 3));
     expect(await idsOf(pruned, 1)).toEqual([frame('alice', 2, status('alice', 3))]);
+  });
+});
+
+describe('events written in the transaction of their change', () => {
+  /** What `withTransaction` needs of a service context, over process A's connection and hub. */
+  const ctxOf = (hub: ChannelHub) =>
+    ({ db: database.db, clock: { now: () => new Date() }, channels: hub }) as unknown as ServiceContext;
+  const marks = async () =>
+    rowsOf<{ display_name: string }>(
+      await database.db.execute(sql`SELECT display_name FROM users WHERE user_id = 'bob'`),
+    )[0]?.display_name;
+
+  it('commit: the change and its event together; rollback (or a failed savepoint): neither', async () => {
+    const a = await startHub(database);
+    const b = await startHub(second);
+    const onB = open(b, 'alice');
+    await b.settled();
+    const ctx = ctxOf(a);
+    await withTransaction(ctx, async (tx) => {
+      await tx.db.execute(sql`UPDATE users SET display_name = 'one' WHERE user_id = 'bob'`);
+      tx.channels.publish(status('alice', 1));
+    });
+    await expect(
+      withTransaction(ctx, async (tx) => {
+        await tx.db.execute(sql`UPDATE users SET display_name = 'two' WHERE user_id = 'bob'`);
+        tx.channels.publish(status('alice', 2));
+        throw new Error('rolled back');
+      }),
+    ).rejects.toThrow('rolled back');
+    expect(await marks()).toBe('one');
+    await withTransaction(ctx, async (tx) => {
+      await expect(
+        withTransaction(tx, async (inner) => {
+          inner.channels.publish(status('alice', 3));
+          throw new Error('savepoint');
+        }),
+      ).rejects.toThrow('savepoint');
+      await withTransaction(tx, async (inner) => {
+        inner.channels.publish(status('alice', 4));
+      });
+      tx.channels.publish(status('alice', 5));
+    });
+    // Ids 1, 2, 3: the rolled-back events never took one.
+    expect(await idsOf(onB, 3)).toEqual([
+      frame('alice', 1, status('alice', 1)),
+      frame('alice', 2, status('alice', 4)),
+      frame('alice', 3, status('alice', 5)),
+    ]);
+    const logged = rowsOf<{ id: number }>(
+      await database.db.execute(sql`SELECT id FROM channel_log WHERE user_id = 'alice' ORDER BY id`),
+    ).map((r) => Number(r.id));
+    expect(logged).toEqual([1, 2, 3]);
   });
 });
