@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
 import type { Sql } from 'postgres';
@@ -9,13 +12,16 @@ import { type ServiceContext, withTransaction } from '../../src/core/context.ts'
 import type { ServerEvent } from '../../src/core/events.ts';
 import { createJsonLogger } from '../../src/core/logger.ts';
 import type { Notifier } from '../../src/core/notifier.ts';
+import { migrate } from '../../src/db/migrate.ts';
+import { openPglite } from '../../src/db/pglite.ts';
 import { pgliteNotifier } from '../../src/db/pglite-notify.ts';
 import { rowsOf } from '../../src/db/rows.ts';
 import type { Database } from '../../src/db/types.ts';
 import { readableSink } from '../../src/http/readable-sink.ts';
+import { readMigrationsFromDir } from '../../src/node/migrations-fs.ts';
 import { postgresNotifier } from '../../src/node/pg-notify.ts';
 import { openPostgres } from '../../src/node/postgres-client.ts';
-import { openTestDatabase, PG_ADMIN_URL } from '../helpers/database.ts';
+import { migrationsDir, openTestDatabase, PG_ADMIN_URL, testDriver } from '../helpers/database.ts';
 import { type SseFrame, SseReader, withIds } from '../helpers/sse.ts';
 
 // Two "processes" in one test process: each has its own connection (on PostgreSQL), notifier, tailer and
@@ -356,5 +362,52 @@ describe('events written in the transaction of their change', () => {
       await database.db.execute(sql`SELECT id FROM channel_log WHERE user_id = 'alice' ORDER BY id`),
     ).map((r) => Number(r.id));
     expect(logged).toEqual([1, 2, 3]);
+  });
+});
+
+describe.runIf(testDriver() === 'pglite')('the embedded database (one process)', () => {
+  it('Last-Event-ID replay survives a restart: the app recreated over the same data dir', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'easel-channels-'));
+    try {
+      const files = await readMigrationsFromDir(migrationsDir);
+      let db = await openPglite(dir);
+      await migrate(db.db, files);
+      await db.db.execute(sql`INSERT INTO users (user_id, email, display_name, password_hash, is_admin, is_active)
+        VALUES ('alice', 'alice@x', 'alice', '!', false, true)`);
+      let hub = await startHub(db);
+      const first = open(hub, 'alice');
+      await hub.settled();
+      const events = [1, 2, 3, 4].map((n) => (n === 3 ? progress('alice', n) : status('alice', n)));
+      for (const e of events) {
+        hub.publish(e);
+      }
+      const seen = await idsOf(first, 4);
+      expect(seen[2]).toEqual(frame('alice', 3, events[2] as ServerEvent));
+      await first.close();
+      readers = [];
+      await hub.shutdown();
+      hubs = [];
+      await db.close();
+
+      db = await openPglite(dir);
+      await migrate(db.db, files);
+      hub = await startHub(db);
+      const resumed = open(hub, 'alice', { lastEventId: seen[0]?.id });
+      expect(await idsOf(resumed, 3)).toEqual([
+        frame('alice', 2, events[1] as ServerEvent),
+        frame('alice', 3, events[2] as ServerEvent, null),
+        frame('alice', 4, events[3] as ServerEvent),
+      ]);
+      hub.publish(status('alice', 5));
+      expect((await idsOf(resumed, 4))[3]).toEqual(frame('alice', 5, status('alice', 5)));
+      expect(controlFrames(resumed)).toEqual(['retry', 'connected']);
+      await resumed.close();
+      readers = [];
+      await hub.shutdown();
+      hubs = [];
+      await db.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
