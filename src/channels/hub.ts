@@ -154,6 +154,11 @@ export class ChannelHub implements Channels {
     }
   }
 
+  /** Logged mode: resolves once every event `publish` took so far is in the log (committed). */
+  appended(): Promise<void> {
+    return this.#appending;
+  }
+
   /**
    * Logged mode: resolves once every event published so far is in the log (committed) and every stream
    * opened so far is live (its replay written). Tests and benchmarks wait on it.

@@ -71,6 +71,8 @@ export async function withTransaction<T>(
     return result;
   }
   const hub = ctx.channels;
+  // Events published before this transaction (a worker's invocation events) get the earlier ids.
+  await hub.appended?.();
   const result = await ctx.db.transaction(async (tx) => {
     const value = await fn({ ...ctx, db: tx, channels: outboxPort(hub, events) });
     if (events.length > 0) {

@@ -44,6 +44,8 @@ export interface StreamControl {
  * statements (the channel log, docs/adr/0004-channel-log.md) and `committed` runs once it committed.
  */
 export interface ChannelPort extends EventPublisher, StreamControl {
+  /** Resolves once the events `publish` took outside transactions are written (they keep their order). */
+  appended?(): Promise<void>;
   appendIn?(db: DbOrTx, events: ServerEvent[]): Promise<void>;
   committed?(events: ServerEvent[]): void;
 }

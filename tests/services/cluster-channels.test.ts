@@ -358,10 +358,20 @@ describe('events written in the transaction of their change', () => {
       frame('alice', 2, status('alice', 4)),
       frame('alice', 3, status('alice', 5)),
     ]);
+    // An event published outside a transaction (a worker's invocation event) keeps its place before the
+    // next transaction's events.
+    a.publish(progress('alice', 6));
+    await withTransaction(ctx, async (tx) => {
+      tx.channels.publish(status('alice', 7));
+    });
+    expect((await idsOf(onB, 5)).slice(3)).toEqual([
+      frame('alice', 4, progress('alice', 6)),
+      frame('alice', 5, status('alice', 7)),
+    ]);
     const logged = rowsOf<{ id: number }>(
       await database.db.execute(sql`SELECT id FROM channel_log WHERE user_id = 'alice' ORDER BY id`),
     ).map((r) => Number(r.id));
-    expect(logged).toEqual([1, 2, 3]);
+    expect(logged).toEqual([1, 2, 3, 4, 5]);
   });
 });
 
