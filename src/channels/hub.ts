@@ -97,8 +97,14 @@ export class ChannelHub implements Channels {
   readonly #tailer: LogTailer | undefined;
   /** Logged mode: each channel's start (its head read, then followed), by the channel object. */
   readonly #ready = new WeakMap<UserChannel, Promise<void>>();
-  /** Logged mode: the appends of `publish`, one after the other (so one process's events keep their order). */
+  /**
+   * Logged mode: the events `publish` took that are not written yet, and the loop writing them: whatever
+   * waits is written in one transaction per round (a running session's previews come faster than one
+   * transaction each), in publish order.
+   */
+  #pending: ServerEvent[] = [];
   #appending: Promise<void> = Promise.resolve();
+  #appendRunning = false;
   #pruneTimer: ReturnType<typeof setInterval> | undefined;
   /** Logged mode: the streams still replaying from the log. */
   readonly #attaching = new Set<Promise<void>>();
@@ -198,7 +204,7 @@ export class ChannelHub implements Channels {
   committed(events: ServerEvent[]): void {
     for (const event of events) {
       if (this.opts.log && isLogged(event)) {
-        this.#markQueueChanged(event.queueId);
+        this.#statusAfterDelivery(event.queueId);
       } else {
         this.#deliver(event);
       }
@@ -212,18 +218,12 @@ export class ChannelHub implements Channels {
   publish(event: ServerEvent): void {
     const log = this.opts.log;
     if (log && isLogged(event)) {
-      // After the commit of the change (the services' order today): its own transaction, in publish order.
-      this.#appending = this.#appending
-        .then(() => log.db.transaction((tx) => appendEvents(tx, [event], this.opts.clock.now())))
-        .then(
-          () => undefined,
-          (error: unknown) =>
-            this.opts.logger.error('channel log append failed', {
-              event: event.name,
-              error: (error as Error).message,
-            }),
-        );
-      this.#markQueueChanged(event.queueId);
+      // An event that announces no database change: written in a transaction of its own, in publish order.
+      this.#pending.push(event);
+      if (!this.#appendRunning) {
+        this.#appendRunning = true;
+        this.#appending = this.#appendPending(log);
+      }
     } else {
       this.#deliver(event);
     }
@@ -258,6 +258,35 @@ export class ChannelHub implements Channels {
     if (event.name !== 'queue_status') {
       this.#markQueueChanged(event.queueId);
     }
+  }
+
+  async #appendPending(log: ChannelLogOptions): Promise<void> {
+    try {
+      while (this.#pending.length > 0) {
+        const batch = this.#pending.splice(0, 200);
+        try {
+          await log.db.transaction((tx) => appendEvents(tx, batch, this.opts.clock.now()));
+          for (const queueId of new Set(batch.map((e) => e.queueId))) {
+            this.#statusAfterDelivery(queueId);
+          }
+        } catch (error) {
+          this.opts.logger.error('channel log append failed', {
+            events: batch.length,
+            error: (error as Error).message,
+          });
+        }
+      }
+    } finally {
+      this.#appendRunning = false;
+    }
+  }
+
+  /**
+   * Logged mode: a `queue_status` once the tailer has read what this process just wrote (so it follows the
+   * events to this process's streams), even when no stream here receives those events.
+   */
+  #statusAfterDelivery(queueId: string): void {
+    void this.#tailer?.catchUp().then(() => this.#markQueueChanged(queueId));
   }
 
   /** Logged mode: a followed channel's new events, in id order, each once (from the tailer). */

@@ -20,6 +20,7 @@ import { pbkdf2Hasher } from '../../src/services/auth/passwords.ts';
 import { hs256Tokens } from '../../src/services/auth/tokens.ts';
 import { createUser, type User } from '../../src/services/users/index.ts';
 import { FakeWorkers } from '../../src/worker/fake.ts';
+import { testNotifier } from './cluster.ts';
 import { openTestDatabase } from './database.ts';
 import { EventRecorder } from './event-recorder.ts';
 
@@ -62,6 +63,11 @@ export interface HarnessOptions {
   deps?: Partial<Omit<AppDeps, 'config' | 'db' | 'clock'>>;
   /** Channel hub settings (replay limits, queue bound, intervals). */
   hub?: Partial<Omit<ChannelHubOptions, 'clock' | 'logger'>>;
+  /**
+   * Events through the channel log (as the server runs), with the database's notifier; the default is
+   * EASEL_TEST_CHANNEL_LOG=1, else the in-memory hub.
+   */
+  channelLog?: boolean;
 }
 
 /**
@@ -77,8 +83,12 @@ export async function createHarness(opts: HarnessOptions = {}) {
     clock,
     logger: createJsonLogger({ level: 'debug', write: (line) => logs.push(JSON.parse(line)) }),
     loadQueueStatus: (queueId) => queueStatusCounts(database.db, queueId),
+    ...((opts.channelLog ?? process.env.EASEL_TEST_CHANNEL_LOG === '1')
+      ? { log: { db: database.db, notifier: testNotifier(database), pruneIntervalMs: 0 } }
+      : {}),
     ...opts.hub,
   });
+  await channels.start();
   const events = new EventRecorder();
   channels.observe((e) => events.record(e));
   const workers = new FakeWorkers();
@@ -178,7 +188,7 @@ export async function createHarness(opts: HarnessOptions = {}) {
       await database.db.execute(sql`DELETE FROM users WHERE user_id <> 'system'`);
     },
     async close() {
-      channels.close();
+      await channels.shutdown();
       await database.close();
     },
   };
