@@ -5,6 +5,7 @@ import { systemClock } from './core/clock.ts';
 import type { BlobStore, ImageCodec } from './core/images.ts';
 import type { Logger } from './core/logger.ts';
 import type { ModelCatalog, ModelInfo } from './core/models.ts';
+import type { Notifier } from './core/notifier.ts';
 import { migrate, readMigrations } from './db/migrate.ts';
 import type { Database } from './db/types.ts';
 import { type AppDeps, contextFromDeps } from './deps.ts';
@@ -143,6 +144,11 @@ export async function buildDeps(opts: {
   blobs: BlobStore;
   /** How event streams reach clients on this runtime. */
   streamSinks: StreamSinks;
+  /**
+   * LISTEN/NOTIFY on `database`: with it, every channel event goes through the channel log (the same ids on
+   * every process, `Last-Event-ID` replay across processes and restarts; docs/adr/0004-channel-log.md).
+   */
+  notifier?: Notifier;
   /** Channel hub settings besides its clock, logger and queue counts (the benchmark's). */
   hub?: Omit<Partial<ChannelHubOptions>, 'clock' | 'logger' | 'loadQueueStatus'>;
   /** The folder holding package.json and drizzle/, ending with a slash. */
@@ -165,6 +171,7 @@ export async function buildDeps(opts: {
     clock,
     logger,
     loadQueueStatus: (queueId) => queueStatusCounts(database.db, queueId),
+    ...(opts.notifier ? { log: { db: database.db, notifier: opts.notifier } } : {}),
     ...opts.hub,
   });
   // Revocations end streams on every process sharing the database (API.md section 8).
@@ -172,6 +179,7 @@ export async function buildDeps(opts: {
     ? new RevocationRelay({ hub: channels, notifier: database.notifier, db: database.db, logger })
     : undefined;
   await revocations?.start();
+  await channels.start();
   const pool = runtime ? new WorkerPool({ runtime, logger, fairness: env.QUEUE_FAIRNESS }) : null;
   const deps: AppDeps = {
     config: {

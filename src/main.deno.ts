@@ -12,10 +12,12 @@
 //   the blob store is in memory.
 // Typechecked with `deno check src/main.deno.ts` (tests/unit/deno.test.ts), not by tsc: tsconfig excludes it,
 // as the project's tsc has no Deno types.
+import type { PGlite } from '@electric-sql/pglite';
 import { createApp } from './app.ts';
 import { type BootFiles, buildDeps } from './boot.ts';
 import { createJsonLogger } from './core/logger.ts';
 import { openPglite } from './db/pglite.ts';
+import { pgliteNotifier } from './db/pglite-notify.ts';
 import { EnvError, parseEnv } from './env.ts';
 import { readableSinks } from './http/readable-sink.ts';
 import { DbBlobStore } from './images/db-blob-store.ts';
@@ -63,6 +65,8 @@ const { deps } = await buildDeps({
   env,
   database,
   files,
+  // Events through the channel log: Last-Event-ID replay survives a restart.
+  notifier: pgliteNotifier((database.db as unknown as { $client: PGlite }).$client),
   logger,
   projectRoot: new URL('../', import.meta.url).pathname,
   persistSecret: !inMemory,

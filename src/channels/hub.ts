@@ -1,9 +1,24 @@
 import type { Clock } from '../core/clock.ts';
+import type { DbOrTx } from '../core/db.ts';
 import type { ServerEvent } from '../core/events.ts';
 import { type Logger, loggableError } from '../core/logger.ts';
+import type { Notifier } from '../core/notifier.ts';
+import {
+  appendEvents,
+  channelHead,
+  DEFAULT_PRUNE_LIMITS,
+  eventIdOf,
+  isLogged,
+  type LoggedEvent,
+  type PruneLimits,
+  parseEventId,
+  prune,
+  readAfter,
+} from './channel-log.ts';
 import { type CloseReason, Connection, type ConnectionInfo } from './connection.ts';
 import { encodeFrame, eventBody, PING_FRAME, RETRY_FRAME, sseFrame } from './frames.ts';
 import type { Channels, ConnectRequest } from './interface.ts';
+import { LogTailer } from './log-tail.ts';
 import { DEFAULT_REPLAY_LIMITS, type ReplayLimits } from './replay-buffer.ts';
 import { UserChannel } from './user-channel.ts';
 
@@ -20,7 +35,27 @@ export interface ChannelHubOptions {
   pingIntervalMs?: number;
   /** At most one `queue_status` per queue per this many ms. */
   statusIntervalMs?: number;
+  /**
+   * The channel log (docs/adr/0004-channel-log.md): with it, every event but `queue_status` is written to
+   * PostgreSQL and reaches this hub's channels through a `LogTailer`, with the log's ids, so every process
+   * sharing the database delivers the same events with the same ids, and `Last-Event-ID` replay reads the
+   * log when the memory ring misses. Call `start()` before the first connection.
+   */
+  log?: ChannelLogOptions;
 }
+
+export interface ChannelLogOptions {
+  db: DbOrTx;
+  notifier: Notifier;
+  /** The tailer's safety-net read of every followed channel (ms; 0: never). */
+  pollIntervalMs?: number;
+  /** How often this process prunes the log (ms; 0: never). */
+  pruneIntervalMs?: number;
+  prune?: PruneLimits;
+}
+
+/** Log rows per read while replaying `Last-Event-ID` from the log. */
+const REPLAY_BATCH = 500;
 
 const connectedFrame = (info: ConnectionInfo) =>
   encodeFrame(
@@ -59,6 +94,20 @@ export class ChannelHub implements Channels {
   readonly #limits: ReplayLimits;
   readonly #maxQueued: number;
   readonly #statusIntervalMs: number;
+  readonly #tailer: LogTailer | undefined;
+  /** Logged mode: each channel's start (its head read, then followed), by the channel object. */
+  readonly #ready = new WeakMap<UserChannel, Promise<void>>();
+  /**
+   * Logged mode: the events `publish` took that are not written yet, and the loop writing them: whatever
+   * waits is written in one transaction per round (a running session's previews come faster than one
+   * transaction each), in publish order.
+   */
+  #pending: ServerEvent[] = [];
+  #appending: Promise<void> = Promise.resolve();
+  #appendRunning = false;
+  #pruneTimer: ReturnType<typeof setInterval> | undefined;
+  /** Logged mode: the streams still replaying from the log. */
+  readonly #attaching = new Set<Promise<void>>();
   /** Recent `closeToken` calls: jti → when. */
   readonly #revokedTokens = new Map<string, number>();
   /** Recent `closeUser` calls: user id → the lowest epoch still valid (Infinity: every token), and when. */
@@ -70,9 +119,67 @@ export class ChannelHub implements Channels {
     this.#statusIntervalMs = opts.statusIntervalMs ?? 250;
     const buckets = Math.max(1, Math.round((opts.pingIntervalMs ?? 15_000) / TICK_MS));
     this.#buckets = Array.from({ length: buckets }, () => new Set<Connection>());
+    const log = opts.log;
+    if (log) {
+      this.#tailer = new LogTailer({
+        db: log.db,
+        notifier: log.notifier,
+        pollIntervalMs: log.pollIntervalMs,
+        onEvents: (userId, events) => this.#fromLog(userId, events),
+        onError: (error) =>
+          opts.logger.error('channel log read failed', { error: (error as Error).message ?? String(error) }),
+      });
+    }
   }
 
-  /** Delivers an event (after the database write it announces). */
+  /** Logged mode: listens to the log (resolves once listening) and starts pruning it. No-op otherwise. */
+  async start(): Promise<void> {
+    const log = this.opts.log;
+    if (!log || !this.#tailer) {
+      return;
+    }
+    await this.#tailer.start();
+    const every = log.pruneIntervalMs ?? 60_000;
+    if (every > 0) {
+      this.#pruneTimer = setInterval(() => void this.pruneLog(), every);
+      (this.#pruneTimer as { unref?: () => void }).unref?.();
+    }
+  }
+
+  /** Deletes the log's rows past the history bounds (≥ 10 minutes and ≥ 1,000 events per channel). */
+  async pruneLog(): Promise<number> {
+    const log = this.opts.log;
+    if (!log) {
+      return 0;
+    }
+    try {
+      return await prune(log.db, this.opts.clock.now(), log.prune ?? DEFAULT_PRUNE_LIMITS);
+    } catch (error) {
+      this.opts.logger.error('channel log prune failed', { error: (error as Error).message });
+      return 0;
+    }
+  }
+
+  /** Logged mode: resolves once every event `publish` took so far is in the log (committed). */
+  appended(): Promise<void> {
+    return this.#appending;
+  }
+
+  /**
+   * Logged mode: resolves once every event published so far is in the log (committed) and every stream
+   * opened so far is live (its replay written). Tests and benchmarks wait on it.
+   */
+  async settled(): Promise<void> {
+    await Promise.all([this.#appending, ...this.#attaching]);
+  }
+
+  /** `close()`, then stops following the log (resolves once the listener is gone). */
+  async shutdown(): Promise<void> {
+    this.close();
+    await this.#appending;
+    await this.#tailer?.stop();
+  }
+
   /**
    * `listener` sees every event published from now on, after its delivery to the channels (not the coalesced
    * `queue_status` the hub makes itself); the returned function stops it. Tests and benchmarks wait on it.
@@ -82,8 +189,44 @@ export class ChannelHub implements Channels {
     return () => this.#observers.delete(listener);
   }
 
+  /**
+   * Logged mode: writes a transaction's events to the channel log as its last statements (`withTransaction`
+   * calls it); they reach the channels through the tailer once committed. Nothing in memory mode.
+   */
+  async appendIn(db: DbOrTx, events: ServerEvent[]): Promise<void> {
+    const logged = this.opts.log ? events.filter(isLogged) : [];
+    if (logged.length > 0) {
+      await appendEvents(db, logged, this.opts.clock.now());
+    }
+  }
+
+  /** A transaction's events once it committed: delivered (memory mode) or only observed (logged mode). */
+  committed(events: ServerEvent[]): void {
+    for (const event of events) {
+      if (this.opts.log && isLogged(event)) {
+        this.#statusAfterDelivery(event.queueId);
+      } else {
+        this.#deliver(event);
+      }
+      for (const listener of this.#observers) {
+        listener(event);
+      }
+    }
+  }
+
+  /** Delivers an event (after the database write it announces); in logged mode, through the log. */
   publish(event: ServerEvent): void {
-    this.#deliver(event);
+    const log = this.opts.log;
+    if (log && isLogged(event)) {
+      // An event that announces no database change: written in a transaction of its own, in publish order.
+      this.#pending.push(event);
+      if (!this.#appendRunning) {
+        this.#appendRunning = true;
+        this.#appending = this.#appendPending(log);
+      }
+    } else {
+      this.#deliver(event);
+    }
     for (const listener of this.#observers) {
       listener(event);
     }
@@ -93,6 +236,13 @@ export class ChannelHub implements Channels {
     const now = this.opts.clock.now().getTime();
     // Serialised and encoded once; each channel adds its own `id:` line.
     const body = eventBody(event.name, { ...event.data, queue_id: event.queueId });
+    if (this.opts.log) {
+      // Logged mode: only `queue_status` comes here (computed by this process): no id, not kept for replay.
+      for (const channel of this.#channels.values()) {
+        channel.broadcast(body, now);
+      }
+      return;
+    }
     if (event.ownerId === null) {
       for (const channel of this.#channels.values()) {
         channel.publish(body, now);
@@ -107,6 +257,131 @@ export class ChannelHub implements Channels {
     }
     if (event.name !== 'queue_status') {
       this.#markQueueChanged(event.queueId);
+    }
+  }
+
+  async #appendPending(log: ChannelLogOptions): Promise<void> {
+    try {
+      while (this.#pending.length > 0) {
+        const batch = this.#pending.splice(0, 200);
+        try {
+          await log.db.transaction((tx) => appendEvents(tx, batch, this.opts.clock.now()));
+          for (const queueId of new Set(batch.map((e) => e.queueId))) {
+            this.#statusAfterDelivery(queueId);
+          }
+        } catch (error) {
+          this.opts.logger.error('channel log append failed', {
+            events: batch.length,
+            error: (error as Error).message,
+          });
+        }
+      }
+    } finally {
+      this.#appendRunning = false;
+    }
+  }
+
+  /**
+   * Logged mode: a `queue_status` once the tailer has read what this process just wrote (so it follows the
+   * events to this process's streams), even when no stream here receives those events.
+   */
+  #statusAfterDelivery(queueId: string): void {
+    void this.#tailer?.catchUp().then(() => this.#markQueueChanged(queueId));
+  }
+
+  /** Logged mode: a followed channel's new events, in id order, each once (from the tailer). */
+  #fromLog(userId: string, events: LoggedEvent[]): void {
+    const channel = this.#channels.get(userId);
+    const now = this.opts.clock.now().getTime();
+    for (const e of events) {
+      channel?.publishLogged(e.id, eventBody(e.name, { ...e.data, queue_id: e.queueId }), now);
+      if (e.name !== 'queue_status') {
+        this.#markQueueChanged(e.queueId);
+      }
+    }
+  }
+
+  /** Logged mode: reads the channel's head and follows it from there (once per channel object). */
+  #startChannel(channel: UserChannel): Promise<void> {
+    let ready = this.#ready.get(channel);
+    if (!ready) {
+      const log = this.opts.log as ChannelLogOptions;
+      ready = channelHead(log.db, channel.key).then((head) => {
+        if (this.#channels.get(channel.key) === channel) {
+          channel.delivered = Math.max(channel.delivered, head);
+          this.#tailer?.follow(channel.key, head);
+        }
+      });
+      this.#ready.set(channel, ready);
+    }
+    return ready;
+  }
+
+  /**
+   * Logged mode: the replay after `Last-Event-ID` (from the memory ring, or from the log when the ring does
+   * not hold it, on any process and after a restart), then live events. The last step (the ring's tail and
+   * going live) is synchronous, so nothing is missed or repeated between the log and the live feed.
+   */
+  async #attachLogged(
+    channel: UserChannel,
+    conn: Connection,
+    lastEventId: string | undefined,
+  ): Promise<void> {
+    const log = this.opts.log as ChannelLogOptions;
+    await this.#startChannel(channel);
+    const now = () => this.opts.clock.now().getTime();
+    if (lastEventId === undefined) {
+      channel.goLive(conn, channel.delivered);
+      return;
+    }
+    let after = parseEventId(channel.key, lastEventId);
+    for (;;) {
+      if (conn.closed) {
+        return;
+      }
+      if (after === undefined) {
+        conn.write(controlFrame('resync', 'history_unavailable'), now());
+        channel.goLive(conn, channel.delivered);
+        return;
+      }
+      const fromRing = channel.framesAfter(after);
+      if (fromRing) {
+        for (const frame of fromRing) {
+          if (!conn.write(frame, now())) {
+            return;
+          }
+        }
+        channel.goLive(conn, channel.delivered);
+        return;
+      }
+      if (after > channel.delivered) {
+        // Newer than this process has read: the log tells whether it exists; if so, wait for the tailer.
+        await this.#tailer?.catchUp();
+        if (after > channel.delivered) {
+          after = undefined;
+        }
+        continue;
+      }
+      const read = await readAfter(log.db, channel.key, after, REPLAY_BATCH, { isAdmin: conn.info.isAdmin });
+      if (!read.held) {
+        after = undefined;
+        continue;
+      }
+      for (const e of read.events) {
+        const frame = encodeFrame(
+          sseFrame(e.name, { ...e.data, queue_id: e.queueId }, eventIdOf(channel.key, e.id)),
+        );
+        if (!conn.write(frame, now())) {
+          return;
+        }
+      }
+      const last = read.events.at(-1)?.id;
+      if (last === undefined) {
+        // Nothing after it in the log yet: the live feed (or the ring) carries on from there.
+        channel.goLive(conn, Math.max(after, 0));
+        return;
+      }
+      after = last;
     }
   }
 
@@ -135,6 +410,7 @@ export class ChannelHub implements Channels {
         conn.close('auth_expired');
       }
       this.#channels.delete(key);
+      this.#tailer?.unfollow(key);
       channel.dispose();
       channel = undefined;
     }
@@ -153,7 +429,35 @@ export class ChannelHub implements Channels {
     );
     conn.write(RETRY_FRAME, now);
     conn.write(connectedFrame(req.info), now);
-    const attached = channel.attach(conn, req.lastEventId);
+    if (this.opts.log) {
+      channel.connections.add(conn);
+      const attaching = this.#attachLogged(channel, conn, req.lastEventId)
+        .catch((error: unknown) => {
+          this.opts.logger.error('event replay from the log failed', { error: (error as Error).message });
+          conn.write(controlFrame('resync', 'history_unavailable'), this.opts.clock.now().getTime());
+          channel.goLive(conn, channel.delivered);
+        })
+        .finally(() => this.#attaching.delete(attaching));
+      this.#attaching.add(attaching);
+    } else {
+      this.#attachInMemory(channel, conn, req.lastEventId, now);
+    }
+    if (!conn.closed) {
+      this.#buckets[this.#nextBucket]?.add(conn);
+      this.#nextBucket = (this.#nextBucket + 1) % this.#buckets.length;
+      this.#connections++;
+      this.#startTick();
+    }
+    return conn;
+  }
+
+  #attachInMemory(
+    channel: UserChannel,
+    conn: Connection,
+    lastEventId: string | undefined,
+    now: number,
+  ): void {
+    const attached = channel.attach(conn, lastEventId);
     if ('resync' in attached) {
       conn.write(controlFrame('resync', 'history_unavailable'), now);
     } else if ('replay' in attached) {
@@ -163,13 +467,6 @@ export class ChannelHub implements Channels {
         }
       }
     }
-    if (!conn.closed) {
-      this.#buckets[this.#nextBucket]?.add(conn);
-      this.#nextBucket = (this.#nextBucket + 1) % this.#buckets.length;
-      this.#connections++;
-      this.#startTick();
-    }
-    return conn;
   }
 
   /** Closes with `auth_expired` every stream of this token (logout). */
@@ -224,6 +521,8 @@ export class ChannelHub implements Channels {
     this.#tick = undefined;
     clearTimeout(this.#statusTimer);
     this.#statusTimer = undefined;
+    clearInterval(this.#pruneTimer);
+    this.#pruneTimer = undefined;
     this.#dirtyQueues.clear();
   }
 
@@ -305,6 +604,7 @@ export class ChannelHub implements Channels {
     if (this.#channels.get(channel.key) === channel && channel.idle(now, this.#limits.minAgeMs)) {
       this.#channels.delete(channel.key);
       this.#adminKeys.delete(channel.key);
+      this.#tailer?.unfollow(channel.key);
       channel.dispose();
     }
   }

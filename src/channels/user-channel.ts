@@ -1,3 +1,4 @@
+import { eventIdOf } from './channel-log.ts';
 import type { Connection } from './connection.ts';
 import { ReplayBuffer, type ReplayLimits } from './replay-buffer.ts';
 
@@ -11,6 +12,13 @@ export class UserChannel {
   readonly #buffer: ReplayBuffer;
   readonly #nonce = crypto.randomUUID().slice(0, 8);
   #seq = 0;
+  /**
+   * Logged mode (the channel log feeds the channel): the connections that get live events, each with the
+   * last log id it was sent; a connection still replaying from the log is in `connections` but not here.
+   */
+  readonly #live = new Map<Connection, number>();
+  /** Logged mode: the last log id this channel was fed (the head when it started following). */
+  delivered = 0;
 
   constructor(
     readonly key: string,
@@ -48,6 +56,51 @@ export class UserChannel {
 
   detach(conn: Connection): void {
     this.connections.delete(conn);
+    this.#live.delete(conn);
+  }
+
+  /**
+   * Logged mode: appends the log's event `id` (the next after `delivered`) with its SSE id
+   * `eventIdOf(key, id)`, and writes it to every live connection not yet past it.
+   */
+  publishLogged(id: number, body: Uint8Array, now: number): void {
+    if (id <= this.delivered) {
+      return;
+    }
+    if (this.#buffer.size > 0 && id !== this.delivered + 1) {
+      // A gap can only come from a follow restarted further on: the ring starts again from here.
+      this.#buffer.dispose();
+    }
+    this.delivered = id;
+    const frame = this.#buffer.push(id, `id: ${eventIdOf(this.key, id)}\n`, body, now);
+    for (const [conn, sent] of this.#live) {
+      if (id > sent) {
+        this.#live.set(conn, id);
+        conn.write(frame, now);
+      }
+    }
+  }
+
+  /** Logged mode: a frame without an id (`queue_status`) to every live connection; not kept for replay. */
+  broadcast(frame: Uint8Array, now: number): void {
+    for (const conn of this.#live.keys()) {
+      conn.write(frame, now);
+    }
+  }
+
+  /** Logged mode: the ring's frames after log id `id`, or undefined when the ring does not hold `id`. */
+  framesAfter(id: number): Uint8Array[] | undefined {
+    if (id === this.delivered) {
+      return [];
+    }
+    return this.#buffer.after(id);
+  }
+
+  /** Logged mode: adds a connection (already in `connections`) to the live ones, sent up to `sent`. */
+  goLive(conn: Connection, sent: number): void {
+    if (this.connections.has(conn)) {
+      this.#live.set(conn, sent);
+    }
   }
 
   /** No connection and nothing a reconnect could still resume from. */

@@ -2,7 +2,7 @@ import type { AuthUser } from './actor.ts';
 import type { LoginLimiter, PasswordHasher, TokenService } from './auth.ts';
 import type { Clock } from './clock.ts';
 import type { DbOrTx } from './db.ts';
-import type { ChannelPort } from './events.ts';
+import type { ChannelPort, ServerEvent } from './events.ts';
 import type { BlobStore, ImageCodec, UrlSigner } from './images.ts';
 import type { ModelCatalog } from './models.ts';
 import type { Workers } from './workers.ts';
@@ -33,11 +33,61 @@ export interface QueueSettings {
   maxSize: number;
 }
 
+/** The outbox behind each transaction's `channels` (see `withTransaction`). */
+const outboxes = new WeakMap<ChannelPort, { events: ServerEvent[]; hub: ChannelPort }>();
+
+/** A `ChannelPort` whose `publish` collects events into `events`; the rest goes to `hub`. */
+function outboxPort(hub: ChannelPort, events: ServerEvent[]): ChannelPort {
+  const port: ChannelPort = {
+    publish: (event) => {
+      events.push(event);
+    },
+    closeToken: (jti) => hub.closeToken(jti),
+    closeUser: (userId, minEpoch) => hub.closeUser(userId, minEpoch),
+  };
+  outboxes.set(port, { events, hub });
+  return port;
+}
+
 /**
  * Runs `fn` in a transaction. Inside one already, Drizzle opens a SAVEPOINT: `fn`'s writes roll back alone
- * when it throws, and commit with the outer transaction.
- * @example await withTransaction(ctx, (tx) => updateUser({ ctx: tx, input }));
+ * when it throws, and commit with the outer transaction. Events `fn` publishes on its context's `channels`
+ * are written in the transaction, as its last statements (the channel log: an event exists exactly when
+ * the change it announces committed), and handed to the hub once it committed; a savepoint's events join
+ * the outer transaction's when it succeeds, and are dropped with it when it throws.
+ * @example await withTransaction(ctx, async (tx) => { …; tx.channels.publish(event); });
  */
-export function withTransaction<T>(ctx: ServiceContext, fn: (ctx: ServiceContext) => Promise<T>): Promise<T> {
-  return ctx.db.transaction((tx) => fn({ ...ctx, db: tx }));
+export async function withTransaction<T>(
+  ctx: ServiceContext,
+  fn: (ctx: ServiceContext) => Promise<T>,
+): Promise<T> {
+  const outer = outboxes.get(ctx.channels);
+  const events: ServerEvent[] = [];
+  if (outer) {
+    const result = await ctx.db.transaction((tx) =>
+      fn({ ...ctx, db: tx, channels: outboxPort(outer.hub, events) }),
+    );
+    outer.events.push(...events);
+    return result;
+  }
+  const hub = ctx.channels;
+  // Events published before this transaction (a worker's invocation events) get the earlier ids.
+  await hub.appended?.();
+  const result = await ctx.db.transaction(async (tx) => {
+    const value = await fn({ ...ctx, db: tx, channels: outboxPort(hub, events) });
+    if (events.length > 0) {
+      await hub.appendIn?.(tx, events);
+    }
+    return value;
+  });
+  if (events.length > 0) {
+    if (hub.committed) {
+      hub.committed(events);
+    } else {
+      for (const event of events) {
+        hub.publish(event);
+      }
+    }
+  }
+  return result;
 }

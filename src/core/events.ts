@@ -1,3 +1,4 @@
+import type { DbOrTx } from './db.ts';
 /** Events the server publishes (API.md section 5). `ownerId` null means queue-wide (everyone on the queue). */
 export const SERVER_EVENT_NAMES = [
   'queue_item_status_changed',
@@ -37,5 +38,14 @@ export interface StreamControl {
   closeUser(userId: string, minEpoch?: number): void;
 }
 
-/** What services see of the channel hub: publish after a write, end streams on revocation. */
-export interface ChannelPort extends EventPublisher, StreamControl {}
+/**
+ * What services see of the channel hub: publish, end streams on revocation. Inside `withTransaction`,
+ * `publish` goes to the transaction's outbox: `appendIn` writes the outbox as the transaction's last
+ * statements (the channel log, docs/adr/0004-channel-log.md) and `committed` runs once it committed.
+ */
+export interface ChannelPort extends EventPublisher, StreamControl {
+  /** Resolves once the events `publish` took outside transactions are written (they keep their order). */
+  appended?(): Promise<void>;
+  appendIn?(db: DbOrTx, events: ServerEvent[]): Promise<void>;
+  committed?(events: ServerEvent[]): void;
+}

@@ -1,10 +1,13 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import type { PGlite } from '@electric-sql/pglite';
 import { getConnInfo } from '@hono/node-server/conninfo';
+import type { Sql } from 'postgres';
 import { type BootFiles, buildDeps } from '../boot.ts';
 import type { Logger } from '../core/logger.ts';
 import type { ModelCatalog } from '../core/models.ts';
 import { openPglite } from '../db/pglite.ts';
+import { pgliteNotifier } from '../db/pglite-notify.ts';
 import type { Database } from '../db/types.ts';
 import type { AppDeps } from '../deps.ts';
 import type { Env } from '../env.ts';
@@ -12,6 +15,7 @@ import { DbBlobStore } from '../images/db-blob-store.ts';
 import type { WorkerPool } from '../worker/pool.ts';
 import { ChildRuntime } from './child-runtime.ts';
 import { FsBlobStore } from './fs-blob-store.ts';
+import { postgresNotifier } from './pg-notify.ts';
 import { openPostgres } from './postgres-client.ts';
 import { nodeStreamSinks } from './response-sink.ts';
 import { sharpCodec } from './sharp-images.ts';
@@ -37,6 +41,9 @@ export async function buildNodeDeps(
   const database = env.DATABASE_URL
     ? openPostgres(env.DATABASE_URL)
     : await openPglite(join(env.DATA_DIR, 'db'));
+  const client = (database.db as unknown as { $client: unknown }).$client;
+  const notifier =
+    database.driver === 'postgres' ? postgresNotifier(client as Sql) : pgliteNotifier(client as PGlite);
   let catalog: ModelCatalog | undefined;
   const runtime = new ChildRuntime({
     models: () =>
@@ -52,6 +59,7 @@ export async function buildNodeDeps(
     env,
     database,
     files: nodeFiles,
+    notifier,
     logger,
     projectRoot: new URL('../../', import.meta.url).pathname,
     clientAddress: (c) => getConnInfo(c).remote.address,

@@ -5,7 +5,7 @@ import { batchCounts, queueCounts } from './status-counts.ts';
 
 /**
  * Publishes `queue_item_status_changed` for an item, with its batch's and the queue's counts read after the
- * change was committed (the database is written before an event goes out).
+ * change (in its transaction, with the transaction's `channels`: the event commits with the change).
  */
 export async function publishStatusChanged(
   db: DbOrTx,

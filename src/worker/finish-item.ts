@@ -1,5 +1,5 @@
 import { and, eq } from 'drizzle-orm';
-import type { ServiceContext } from '../core/context.ts';
+import { type ServiceContext, withTransaction } from '../core/context.ts';
 import { sessionQueue } from '../db/schema/index.ts';
 import { type ItemRow, selectItems, toQueueItem } from '../queue/item-dto.ts';
 import { publishStatusChanged } from '../queue/publish.ts';
@@ -15,6 +15,15 @@ export type Outcome =
  * @example await finishItem(ctx, item.itemId, { status: 'completed' });
  */
 export async function finishItem(
+  ctx: ServiceContext,
+  itemId: number,
+  outcome: Outcome,
+): Promise<QueueItem | undefined> {
+  return withTransaction(ctx, (tx) => finishIn(tx, itemId, outcome));
+}
+
+/** `finishItem` in its transaction: the change and its event commit together. */
+async function finishIn(
   ctx: ServiceContext,
   itemId: number,
   outcome: Outcome,

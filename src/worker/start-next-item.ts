@@ -1,4 +1,4 @@
-import type { QueueSettings, ServiceContext } from '../core/context.ts';
+import { type QueueSettings, type ServiceContext, withTransaction } from '../core/context.ts';
 import { type ItemRow, toQueueItem } from '../queue/item-dto.ts';
 import { publishStatusChanged } from '../queue/publish.ts';
 import { claimNextItem } from './claim-next-item.ts';
@@ -12,9 +12,11 @@ export async function startNextItem(
   queueId: string,
   fairness: QueueSettings['fairness'],
 ): Promise<ItemRow | undefined> {
-  const row = await claimNextItem(ctx.db, queueId, fairness, ctx.clock.now());
-  if (row) {
-    await publishStatusChanged(ctx.db, ctx.channels, toQueueItem(row));
-  }
-  return row;
+  return withTransaction(ctx, async (tx) => {
+    const row = await claimNextItem(tx.db, queueId, fairness, tx.clock.now());
+    if (row) {
+      await publishStatusChanged(tx.db, tx.channels, toQueueItem(row));
+    }
+    return row;
+  });
 }

@@ -22,6 +22,7 @@ import { databaseLoginLimiter } from '../../src/services/auth/shared-login-limit
 import { hs256Tokens } from '../../src/services/auth/tokens.ts';
 import { createUser, type User } from '../../src/services/users/index.ts';
 import { FakeWorkers } from '../../src/worker/fake.ts';
+import { testNotifier } from './cluster.ts';
 import { openTestDatabase } from './database.ts';
 import { EventRecorder } from './event-recorder.ts';
 
@@ -71,6 +72,11 @@ export interface HarnessOptions {
   database?: Database;
   /** `postgres`: image bytes in the database (`BLOB_STORE=postgres`) instead of the in-memory store. */
   blobStore?: 'memory' | 'postgres';
+  /**
+   * Events through the channel log (as the server runs), with the database's notifier; the default is
+   * EASEL_TEST_CHANNEL_LOG=1, else the in-memory hub.
+   */
+  channelLog?: boolean;
 }
 
 /**
@@ -106,6 +112,9 @@ async function buildHarness(opts: HarnessOptions = {}) {
     clock,
     logger: createJsonLogger({ level: 'debug', write: (line) => logs.push(JSON.parse(line)) }),
     loadQueueStatus: (queueId) => queueStatusCounts(database.db, queueId),
+    ...((opts.channelLog ?? process.env.EASEL_TEST_CHANNEL_LOG === '1')
+      ? { log: { db: database.db, notifier: testNotifier(database), pruneIntervalMs: 0 } }
+      : {}),
     ...opts.hub,
   });
   // Revocations reach the other apps on the same database, as they reach other processes.
@@ -118,6 +127,7 @@ async function buildHarness(opts: HarnessOptions = {}) {
       })
     : undefined;
   await revocations?.start();
+  await channels.start();
   const events = new EventRecorder();
   channels.observe((e) => events.record(e));
   const workers = new FakeWorkers();
@@ -220,7 +230,7 @@ async function buildHarness(opts: HarnessOptions = {}) {
     revocations,
     async close() {
       await revocations?.stop();
-      channels.close();
+      await channels.shutdown();
       await database.close();
     },
   };

@@ -41,13 +41,14 @@ export async function cancelItem({
       });
     }
     const [fresh] = await selectItems(tx.db).where(eq(sessionQueue.itemId, row.itemId));
-    return { item: toQueueItem(fresh ?? row), changed: changed.length > 0 };
-  });
-  if (updated.changed) {
-    if (wasRunning) {
-      ctx.workers.cancel(row.itemId);
+    const item = toQueueItem(fresh ?? row);
+    if (changed.length > 0) {
+      await publishStatusChanged(tx.db, tx.channels, item);
     }
-    await publishStatusChanged(ctx.db, ctx.channels, updated.item);
+    return { item, changed: changed.length > 0 };
+  });
+  if (updated.changed && wasRunning) {
+    ctx.workers.cancel(row.itemId);
   }
   return updated.item;
 }

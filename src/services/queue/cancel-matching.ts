@@ -48,32 +48,33 @@ export async function cancelMatching(
         },
       });
     }
-    return rows.sort((a, b) => a.itemId - b.itemId);
-  });
-  const running = canceled.filter((r) => r.status === 'in_progress');
-  for (const r of running) {
-    ctx.workers.cancel(r.itemId);
-  }
-  for (const [userId, ids] of byOwner(canceled)) {
-    ctx.channels.publish({
-      name: 'queue_items_canceled',
-      queueId: 'default',
-      ownerId: userId,
-      data: { queue_id: 'default', canceled_item_ids: ids, user_id: userId },
-    });
-  }
-  if (running.length > 0) {
-    const rows = await selectItems(ctx.db)
-      .where(
-        inArray(
-          sessionQueue.itemId,
-          running.map((r) => r.itemId),
-        ),
-      )
-      .orderBy(asc(sessionQueue.itemId));
-    for (const row of rows) {
-      await publishStatusChanged(ctx.db, ctx.channels, toQueueItem(row));
+    const sorted = rows.sort((a, b) => a.itemId - b.itemId);
+    for (const [userId, ids] of byOwner(sorted)) {
+      tx.channels.publish({
+        name: 'queue_items_canceled',
+        queueId: 'default',
+        ownerId: userId,
+        data: { queue_id: 'default', canceled_item_ids: ids, user_id: userId },
+      });
     }
+    const running = sorted.filter((r) => r.status === 'in_progress');
+    if (running.length > 0) {
+      const changed = await selectItems(tx.db)
+        .where(
+          inArray(
+            sessionQueue.itemId,
+            running.map((r) => r.itemId),
+          ),
+        )
+        .orderBy(asc(sessionQueue.itemId));
+      for (const row of changed) {
+        await publishStatusChanged(tx.db, tx.channels, toQueueItem(row));
+      }
+    }
+    return sorted;
+  });
+  for (const r of canceled.filter((c) => c.status === 'in_progress')) {
+    ctx.workers.cancel(r.itemId);
   }
   return canceled;
 }

@@ -27,16 +27,16 @@ export async function clearQueue({ ctx, input }: { ctx: ServiceContext; input: {
         details: { deleted: deleted.length },
       },
     });
+    tx.channels.publish({
+      name: 'queue_cleared',
+      queueId: input.queueId,
+      ownerId: null,
+      data: { queue_id: input.queueId },
+    });
     return deleted;
   });
   for (const r of result.filter((d) => d.status === 'in_progress')) {
     ctx.workers.cancel(r.itemId);
   }
-  ctx.channels.publish({
-    name: 'queue_cleared',
-    queueId: input.queueId,
-    ownerId: null,
-    data: { queue_id: input.queueId },
-  });
   return { deleted: result.length };
 }

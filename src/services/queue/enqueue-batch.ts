@@ -21,7 +21,7 @@ const INSERT_CHUNK = 1000;
 /**
  * Validates and expands a batch, then inserts all of its sessions in one transaction, or none: a graph or
  * data problem is 422, going over the queue's or the caller's capacity is 429. `prepend` gives the items
- * priority 1. Publishes `batch_enqueued` to the owner after the commit and wakes the processor.
+ * priority 1. Publishes `batch_enqueued` to the owner in the same transaction and wakes the processor.
  * @example const res = await enqueueBatch({ ctx, input: { queueId: 'default', body: { batch } } });
  */
 export async function enqueueBatch({
@@ -96,21 +96,21 @@ export async function enqueueBatch({
         details: { queue_id: input.queueId, enqueued: ids.length, priority },
       },
     });
+    tx.channels.publish({
+      name: 'batch_enqueued',
+      queueId: input.queueId,
+      ownerId: actor.userId,
+      data: {
+        queue_id: input.queueId,
+        batch_id: batchId,
+        enqueued: ids.length,
+        requested,
+        priority,
+        origin: body.batch.origin ?? null,
+        user_id: actor.userId,
+      },
+    });
     return ids;
-  });
-  ctx.channels.publish({
-    name: 'batch_enqueued',
-    queueId: input.queueId,
-    ownerId: actor.userId,
-    data: {
-      queue_id: input.queueId,
-      batch_id: batchId,
-      enqueued: itemIds.length,
-      requested,
-      priority,
-      origin: body.batch.origin ?? null,
-      user_id: actor.userId,
-    },
   });
   ctx.workers.wake();
   return {

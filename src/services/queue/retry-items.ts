@@ -87,17 +87,17 @@ export async function retryItems({
         details: { retried_item_ids: retryable.map((r) => r.itemId), item_ids: created.map((c) => c.itemId) },
       },
     });
+    for (const [userId, newIds] of byOwner(created)) {
+      const originals = created.filter((c) => c.userId === userId).map((c) => c.retriedFrom);
+      tx.channels.publish({
+        name: 'queue_items_retried',
+        queueId: input.queueId,
+        ownerId: userId,
+        data: { queue_id: input.queueId, retried_item_ids: originals, item_ids: newIds, user_id: userId },
+      });
+    }
     return { originals: retryable, created };
   });
-  for (const [userId, newIds] of byOwner(result.created)) {
-    const originals = result.created.filter((c) => c.userId === userId).map((c) => c.retriedFrom);
-    ctx.channels.publish({
-      name: 'queue_items_retried',
-      queueId: input.queueId,
-      ownerId: userId,
-      data: { queue_id: input.queueId, retried_item_ids: originals, item_ids: newIds, user_id: userId },
-    });
-  }
   if (result.created.length > 0) {
     ctx.workers.wake();
   }
