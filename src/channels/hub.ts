@@ -22,6 +22,15 @@ import { LogTailer } from './log-tail.ts';
 import { DEFAULT_REPLAY_LIMITS, type ReplayLimits } from './replay-buffer.ts';
 import { UserChannel } from './user-channel.ts';
 
+/** The events after which the queue's counts differ (invocation events leave them as they were). */
+const COUNT_CHANGES = new Set<string>([
+  'queue_item_status_changed',
+  'batch_enqueued',
+  'queue_items_retried',
+  'queue_items_canceled',
+  'queue_cleared',
+]);
+
 export const ANONYMOUS_CHANNEL = 'anonymous';
 
 export interface ChannelHubOptions {
@@ -89,6 +98,9 @@ export class ChannelHub implements Channels {
   #connections = 0;
   #tick: ReturnType<typeof setInterval> | undefined;
   readonly #dirtyQueues = new Set<string>();
+  /** Per queue, how many count-changing events were delivered; a status read spanning one is stale. */
+  readonly #countChanges = new Map<string, number>();
+  readonly #skippedStatus = new Set<string>();
   #statusTimer: ReturnType<typeof setTimeout> | undefined;
   #lastStatusAt = 0;
   readonly #limits: ReplayLimits;
@@ -255,8 +267,16 @@ export class ChannelHub implements Channels {
         }
       }
     }
-    if (event.name !== 'queue_status') {
-      this.#markQueueChanged(event.queueId);
+    this.#changed(event.queueId, event.name);
+  }
+
+  /** An event reached this process's channels: its queue's counts may be new (`queue_status` follows). */
+  #changed(queueId: string, name: string): void {
+    if (COUNT_CHANGES.has(name)) {
+      this.#countChanges.set(queueId, (this.#countChanges.get(queueId) ?? 0) + 1);
+    }
+    if (name !== 'queue_status') {
+      this.#markQueueChanged(queueId);
     }
   }
 
@@ -272,7 +292,7 @@ export class ChannelHub implements Channels {
         } catch (error) {
           this.opts.logger.error('channel log append failed', {
             events: batch.length,
-            error: (error as Error).message,
+            ...loggableError(error),
           });
         }
       }
@@ -295,9 +315,7 @@ export class ChannelHub implements Channels {
     const now = this.opts.clock.now().getTime();
     for (const e of events) {
       channel?.publishLogged(e.id, eventBody(e.name, { ...e.data, queue_id: e.queueId }), now);
-      if (e.name !== 'queue_status') {
-        this.#markQueueChanged(e.queueId);
-      }
+      this.#changed(e.queueId, e.name);
     }
   }
 
@@ -648,7 +666,16 @@ export class ChannelHub implements Channels {
     this.#lastStatusAt = this.opts.clock.now().getTime();
     for (const queueId of queues) {
       try {
+        const version = this.#countChanges.get(queueId) ?? 0;
         const counts = await this.opts.loadQueueStatus(queueId);
+        // Counts read before a change that was delivered meanwhile are older than what clients saw: skip them
+        // (a fresh read follows at once), but never twice in a row, so a busy queue still reports.
+        if ((this.#countChanges.get(queueId) ?? 0) !== version && !this.#skippedStatus.has(queueId)) {
+          this.#skippedStatus.add(queueId);
+          this.#dirtyQueues.add(queueId);
+          continue;
+        }
+        this.#skippedStatus.delete(queueId);
         this.#deliver({ name: 'queue_status', queueId, ownerId: null, data: counts });
       } catch (err) {
         this.opts.logger.error('queue_status failed', { queue_id: queueId, ...loggableError(err) });
