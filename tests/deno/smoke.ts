@@ -61,7 +61,6 @@ const deps: AppDeps = {
   tokens: hs256Tokens(new TextEncoder().encode(SECRET), systemClock),
   loginLimiter: new LoginRateLimiter(systemClock),
   metrics: new HttpMetrics(),
-  events: channels,
   channels,
   streamSinks: readableSinks,
   tickets: sharedTicketStore(database.db, systemClock),
