@@ -81,7 +81,7 @@ export async function createHarness(opts: HarnessOptions = {}) {
   });
   const events = new EventRecorder();
   channels.observe((e) => events.record(e));
-  const workers = new FakeWorkers();
+  const workers = new FakeWorkers({ db: database.db, clock });
   const blobs = new MemoryBlobStore();
   const deps: AppDeps = {
     config: {

@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sessionQueue } from '../../src/db/schema/index.ts';
 import type { QueueItem } from '../../src/queue/schemas.ts';
-import { claimNextItem } from '../../src/worker/claim-next-item.ts';
+import { claimNext } from '../../src/worker/claim.ts';
 import { textToImageGraph } from '../helpers/graphs.ts';
 import { createHarness, type Harness, problem, type TestUser } from '../helpers/harness.ts';
 import { Q } from '../helpers/queue.ts';
@@ -116,7 +116,13 @@ beforeAll(async () => {
     .update(sessionQueue)
     .set({ status: 'completed', startedAt: t1Date, completedAt: t1Date, updatedAt: t1Date })
     .where(eq(sessionQueue.itemId, ids.b1));
-  const claimed = await claimNextItem(h.db, 'default', 'round_robin', t1Date);
+  const claimed = await claimNext(h.db, {
+    queueId: 'default',
+    fairness: 'round_robin',
+    workerId: 'test/0:cpu',
+    device: 'cpu',
+    now: t1Date,
+  });
   expect(claimed?.itemId).toBe(ids.a1);
   await h.db
     .update(sessionQueue)
