@@ -18,6 +18,7 @@ import { IMAGE_FILE_PATH, IMAGE_UPLOAD_PATH, imagesRouter } from './routes/image
 import { modelsRouter } from './routes/models.ts';
 import { queueRouter } from './routes/queue/index.ts';
 import { usersRouter } from './routes/users.ts';
+import { workersRouter } from './routes/workers.ts';
 
 export const API_PREFIX = '/api/v1';
 /** JSON bodies larger than this are refused with 413. */
@@ -94,6 +95,7 @@ export function createApp(deps: AppDeps, opts: { probesOnly?: boolean } = {}) {
   api.route('/models', modelsRouter);
   api.route('/images', imagesRouter);
   api.route('/boards', boardsRouter);
+  api.route('/workers', workersRouter);
   app.route(API_PREFIX, api);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {

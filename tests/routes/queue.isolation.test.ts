@@ -166,13 +166,23 @@ beforeAll(async () => {
       started_at: null,
       completed_at: null,
       retried_from_item_id: null,
+      worker_id: null,
+      device: null,
       user_id: alice.user.user_id,
       user_display_name: 'Alice',
       user_email: alice.user.email,
       redacted: false,
     };
   };
-  full.a1 = { ...aliceItem(ids.a1, 0), status: 'in_progress', updated_at: t1, started_at: t1 };
+  full.a1 = {
+    ...aliceItem(ids.a1, 0),
+    status: 'in_progress',
+    updated_at: t1,
+    started_at: t1,
+    // Who runs an item is shown to everyone, like its status (API.md section 8).
+    worker_id: 'test/0:cpu',
+    device: 'cpu',
+  };
   full.a2 = {
     ...aliceItem(ids.a2, 1),
     status: 'failed',
@@ -206,6 +216,8 @@ beforeAll(async () => {
     started_at: t1,
     completed_at: t1,
     retried_from_item_id: null,
+    worker_id: null,
+    device: null,
     user_id: bob.user.user_id,
     user_display_name: 'Bob',
     user_email: bob.user.email,
@@ -254,6 +266,8 @@ describe('the redaction itself', () => {
       started_at: full.a2.started_at,
       completed_at: full.a2.completed_at,
       retried_from_item_id: null,
+      worker_id: null,
+      device: null,
       user_id: alice.user.user_id,
       user_display_name: 'Alice',
       user_email: null,
