@@ -37,7 +37,7 @@ import { getQueueStatus } from '../src/services/queue/get-queue-status.ts';
 import { encodeCursor } from '../src/services/queue/internal.ts';
 import { listItems } from '../src/services/queue/list-items.ts';
 import { createUser } from '../src/services/users/index.ts';
-import { claimNextItem } from '../src/worker/claim-next-item.ts';
+import { claimNext } from '../src/worker/claim.ts';
 import { IdleWorkers } from '../src/worker/idle.ts';
 import { migrationsDir, PG_ADMIN_URL } from '../tests/helpers/database.ts';
 import { TINY_MODEL_KEY, textToImageGraph } from '../tests/helpers/graphs.ts';
@@ -159,7 +159,7 @@ function benchDeps(database: Database): AppDeps {
     images: unavailableCodec,
     blobs: new MemoryBlobStore(),
     urlSigner: createUrlSigner(new TextEncoder().encode('bench-secret-bench-secret-bench-secret-0123')),
-    workers: new IdleWorkers(),
+    workers: new IdleWorkers({ db: database.db, clock: systemClock }),
     models: staticCatalog([
       {
         key: TINY_MODEL_KEY,
@@ -428,7 +428,14 @@ async function run(db: BenchDb, cleanups: (() => Promise<void>)[]): Promise<Resu
   for (const fairness of ['fifo', 'round_robin'] as const) {
     log(`claim ${fmtInt(CLAIMS)} items (${fairness}) each`);
     const variants = [
-      () => claimNextItem(db.easel.db, QUEUE, fairness, new Date()),
+      () =>
+        claimNext(db.easel.db, {
+          queueId: QUEUE,
+          fairness,
+          workerId: 'bench/0:cpu',
+          device: 'cpu',
+          now: new Date(),
+        }),
       rawClaimer(db.raw, fairness, true),
       rawClaimer(db.raw, fairness, false),
     ];

@@ -148,7 +148,8 @@ async function easel(modelsDir: string, c: Case): Promise<Omit<Row, 'label' | 'b
     LOG_LEVEL: 'warn',
   });
   const logger = createJsonLogger({ level: 'warn' });
-  const { deps, pool, database, runtime } = await buildNodeDeps(env, logger);
+  const { deps, pool, database, runtimes } = await buildNodeDeps(env, logger);
+  const runtime = runtimes[0] as (typeof runtimes)[number];
   const seen: ServerEvent[] = [];
   let waiting: { ids: Set<unknown>; resolve: () => void } | null = null;
   deps.channels.observe((e) => {
@@ -198,8 +199,10 @@ async function easel(modelsDir: string, c: Case): Promise<Omit<Row, 'label' | 'b
     }
     return res.json();
   };
+  const closers: (() => Promise<void>)[] = [];
   try {
-    await startWorkers(deps, pool, runtime);
+    const sweeper = await startWorkers(deps, pool, runtimes, env.LEASE_SECONDS);
+    closers.push(() => sweeper.close());
     const { token } = await call('POST', '/api/v1/auth/login', undefined, ADMIN);
     const graph = (seed: number) =>
       textToImageGraph({ model: c.model, width: c.size, height: c.size, steps: c.steps, seed });
@@ -234,6 +237,9 @@ async function easel(modelsDir: string, c: Case): Promise<Omit<Row, 'label' | 'b
       childRssMb: await childRss(runtime.pid),
     };
   } finally {
+    for (const close of closers) {
+      await close();
+    }
     if (pool) {
       await pool.close();
     }

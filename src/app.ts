@@ -14,11 +14,12 @@ import { auditRouter } from './routes/audit.ts';
 import { authRouter } from './routes/auth.ts';
 import { boardsRouter } from './routes/boards.ts';
 import { eventsRouter } from './routes/events.ts';
-import { healthRouter } from './routes/health.ts';
+import { healthRouter, probesRouter } from './routes/health.ts';
 import { IMAGE_FILE_PATH, IMAGE_UPLOAD_PATH, imagesRouter } from './routes/images.ts';
 import { modelsRouter } from './routes/models.ts';
 import { queueRouter } from './routes/queue/index.ts';
 import { usersRouter } from './routes/users.ts';
+import { workersRouter } from './routes/workers.ts';
 
 export const API_PREFIX = '/api/v1';
 /** JSON bodies larger than this are refused with 413. */
@@ -31,10 +32,10 @@ const PUBLIC_PATHS = ['status', 'setup', 'login'].map((p) => `${API_PREFIX}/auth
 const NO_REFRESH_PATHS = ['setup', 'login', 'logout'].map((p) => `${API_PREFIX}/auth/${p}`);
 
 /**
- * Builds the Easel app on its deps. It never listens: the runtime entry serves it, tests call `app.request`.
+ * Builds the Easel app on its deps (`probesOnly`: `/health` and `/ready` alone, for `ROLE=worker`). It never listens: the runtime entry serves it, tests call `app.request`.
  * @example const app = createApp(deps); const res = await app.request('/health');
  */
-export function createApp(deps: AppDeps) {
+export function createApp(deps: AppDeps, opts: { probesOnly?: boolean } = {}) {
   const app = createRouter();
   if (deps.streamSinks.finish) {
     // First, so that it sees the final response of the event stream (every header set after the route).
@@ -64,6 +65,11 @@ export function createApp(deps: AppDeps) {
   app.onError(handleError);
   app.notFound(handleNotFound);
 
+  if (opts.probesOnly) {
+    // ROLE=worker: liveness and readiness only.
+    app.route('/', probesRouter);
+    return app;
+  }
   app.use('/metrics', auth({ mode: deps.config.authMode, publicPaths: [] }), requireAdmin());
   app.route('/', healthRouter);
 
@@ -99,6 +105,7 @@ export function createApp(deps: AppDeps) {
   api.route('/models', modelsRouter);
   api.route('/images', imagesRouter);
   api.route('/boards', boardsRouter);
+  api.route('/workers', workersRouter);
   app.route(API_PREFIX, api);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {

@@ -21,7 +21,8 @@ import { pbkdf2Hasher } from './services/auth/passwords.ts';
 import { databaseLoginLimiter } from './services/auth/shared-login-limiter.ts';
 import { hs256Tokens } from './services/auth/tokens.ts';
 import { IdleWorkers } from './worker/idle.ts';
-import { WorkerPool } from './worker/pool.ts';
+import { WorkerPool, type WorkerSpec } from './worker/pool.ts';
+import { LeaseSweeper } from './worker/sweep.ts';
 
 /** The file access each runtime entry gives the portable boot code. */
 export interface BootFiles {
@@ -146,7 +147,8 @@ export async function buildDeps(opts: {
   streamSinks: StreamSinks;
   /**
    * LISTEN/NOTIFY on `database`: with it, every channel event goes through the channel log (the same ids on
-   * every process, `Last-Event-ID` replay across processes and restarts; docs/adr/0004-channel-log.md).
+   * every process, `Last-Event-ID` replay across processes and restarts; docs/adr/0004-channel-log.md), and
+   * idle workers hear of queue changes from every process at once.
    */
   notifier?: Notifier;
   /** Channel hub settings besides its clock, logger and queue counts (the benchmark's). */
@@ -156,11 +158,14 @@ export async function buildDeps(opts: {
   persistSecret?: boolean;
   /**
    * Runs the models; with one, a `WorkerPool` processes the queue (start it with `startWorkers` once the
-   * server listens), without one the queue is kept but nothing runs.
+   * server listens), without one the queue is kept but nothing runs. `workers`: one per `DEVICES` entry.
    */
   runtime?: InferenceRuntime;
+  workers?: WorkerSpec[];
 }): Promise<{ deps: AppDeps; pool: WorkerPool | null }> {
-  const { env, database, files, logger, projectRoot, runtime } = opts;
+  const { env, database, files, logger, projectRoot } = opts;
+  const specs = opts.workers ?? (opts.runtime ? [{ device: 'cpu', runtime: opts.runtime }] : []);
+  const runtimes = specs.map((w) => w.runtime);
   const migrations = await readMigrations((p) => files.readText(`${projectRoot}drizzle/${p}`));
   const applied = await migrate(database.db, migrations);
   logger.info('database ready', { driver: database.driver, migrations_applied: applied });
@@ -180,7 +185,19 @@ export async function buildDeps(opts: {
     : undefined;
   await revocations?.start();
   await channels.start();
-  const pool = runtime ? new WorkerPool({ runtime, logger, fairness: env.QUEUE_FAIRNESS }) : null;
+  const shared = { db: database.db, clock, logger, leaseSeconds: env.LEASE_SECONDS };
+  const pool =
+    specs.length > 0 && env.ROLE !== 'api'
+      ? new WorkerPool({
+          ...shared,
+          workers: specs,
+          fairness: env.QUEUE_FAIRNESS,
+          nodeId: env.NODE_ID ?? 'local',
+          notifier: opts.notifier,
+          // PGlite is one process: whatever is in progress at start was left by a crash.
+          recoverAll: database.driver === 'pglite',
+        })
+      : null;
   const deps: AppDeps = {
     config: {
       version: pkg.version,
@@ -203,10 +220,13 @@ export async function buildDeps(opts: {
     images: opts.images,
     blobs: opts.blobs,
     urlSigner: createUrlSigner(new TextEncoder().encode(secret)),
-    workers: pool ?? new IdleWorkers(),
+    workers: pool ?? new IdleWorkers(shared),
     models: await readModelCatalog(files, env.MODELS_DIR, logger),
-    readiness: () => {
-      const model = runtime?.modelLoaded ?? false;
+    readiness: (): { ready: boolean; checks: Record<string, boolean> } => {
+      if (env.ROLE === 'api') {
+        return { ready: true, checks: { database: true } };
+      }
+      const model = runtimes.length > 0 && runtimes.every((r) => r.modelLoaded);
       return { ready: model, checks: { database: true, model } };
     },
     clientAddress: opts.clientAddress,
@@ -223,20 +243,36 @@ export async function buildDeps(opts: {
   return { deps, pool };
 }
 
+/** Lapsed leases are looked for this often (at most 5 s), so an item is back within `LEASE_SECONDS` + 10 s. */
+export const sweepIntervalMs = (leaseSeconds: number) => Math.min(5000, (leaseSeconds * 1000) / 3);
+
 /**
- * Starts the queue's workers (recovering items a crash left running) and loads the first model that
- * loads, so `/ready` turns 200. Does nothing without a runtime.
- * @example await startWorkers(deps, pool, runtime);
+ * Starts the queue's work in this process: the periodic lease sweep (every role), then the workers (restart
+ * recovery first) and each runtime's first model that loads, so `/ready` turns 200. Returns the sweeper,
+ * to close at shutdown.
+ * @example const sweeper = await startWorkers(deps, pool, runtimes, env.LEASE_SECONDS);
  */
 export async function startWorkers(
   deps: AppDeps,
   pool: WorkerPool | null,
-  runtime: InferenceRuntime | undefined,
-): Promise<void> {
-  if (!runtime || !pool) {
-    return;
+  runtimes: InferenceRuntime[] | InferenceRuntime | undefined,
+  leaseSeconds = 30,
+): Promise<LeaseSweeper> {
+  const ctx = contextFromDeps(deps, 'worker', null);
+  const sweeper = new LeaseSweeper(ctx, deps.logger, sweepIntervalMs(leaseSeconds));
+  const list = runtimes === undefined ? [] : Array.isArray(runtimes) ? runtimes : [runtimes];
+  if (pool) {
+    await pool.start(ctx);
   }
-  await pool.start(contextFromDeps(deps, 'worker', null));
+  sweeper.start();
+  if (!pool) {
+    return sweeper;
+  }
+  await Promise.all(list.map((runtime) => preloadFirstModel(deps, runtime)));
+  return sweeper;
+}
+
+async function preloadFirstModel(deps: AppDeps, runtime: InferenceRuntime): Promise<void> {
   for (const model of deps.models.list()) {
     try {
       await runtime.preload(model.key);

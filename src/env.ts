@@ -43,10 +43,27 @@ export const EnvSchema = z
      * so processes on several machines share nothing but `DATABASE_URL`; with PGlite, its own database).
      */
     BLOB_STORE: z.enum(['fs', 'postgres']).default('fs'),
+    /** One worker per entry (API.md section 8): `cpu` or `cuda:N`, comma-separated. */
+    DEVICES: z
+      .string()
+      .transform((s) => s.split(',').map((d) => d.trim()))
+      .pipe(z.array(z.string().regex(/^(cpu|cuda:\d{1,3})$/, 'must be cpu or cuda:N')).min(1))
+      .default(['cpu']),
+    ROLE: z.enum(['all', 'api', 'worker']).default('all'),
+    /** Names this process in logs, metrics and the worker list; the entry passes host name and pid. */
+    NODE_ID: z
+      .string()
+      .regex(/^[A-Za-z0-9._:-]{1,100}$/, 'must be 1 to 100 letters, digits, dots, dashes, colons')
+      .optional(),
+    LEASE_SECONDS: z.coerce.number().int().min(5).max(3600).default(30),
   })
   .refine((e) => (e.ADMIN_EMAIL === undefined) === (e.ADMIN_PASSWORD === undefined), {
     message: 'ADMIN_EMAIL and ADMIN_PASSWORD must be set together',
     path: ['ADMIN_PASSWORD'],
+  })
+  .refine((e) => e.ROLE === 'all' || e.DATABASE_URL !== undefined, {
+    message: 'api and worker need DATABASE_URL (PGlite serves one process)',
+    path: ['ROLE'],
   });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -57,11 +74,18 @@ export class EnvError extends Error {
 }
 
 /**
- * Parses the environment once, at the entry. Empty strings count as unset.
+ * Parses the environment once, at the entry. Empty strings count as unset; `defaults.NODE_ID` (host name
+ * and pid, which only the entry can read) stands in for an unset `NODE_ID`.
  * @example const env = parseEnv(process.env);
  */
-export function parseEnv(source: Record<string, string | undefined>): Env {
+export function parseEnv(
+  source: Record<string, string | undefined>,
+  defaults: { NODE_ID?: string } = {},
+): Env {
   const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  if (cleaned.NODE_ID === undefined && defaults.NODE_ID !== undefined) {
+    cleaned.NODE_ID = defaults.NODE_ID;
+  }
   const result = EnvSchema.safeParse(cleaned);
   if (!result.success) {
     const lines = result.error.issues.map((i) => {

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.ts';
 import { startWorkers } from './boot.ts';
@@ -19,17 +20,26 @@ async function orExit<T>(step: () => T | Promise<T>): Promise<T> {
   }
 }
 
-const env = await orExit(() => parseEnv(process.env));
+const env = await orExit(() => parseEnv(process.env, { NODE_ID: `${hostname()}.${process.pid}` }));
 const logger = createJsonLogger({ level: env.LOG_LEVEL });
-const { deps, pool, database, runtime } = await orExit(() => buildNodeDeps(env, logger));
-const app = createApp(deps);
-await mountWebUi(app, { projectRoot: new URL('../', import.meta.url).pathname });
+const { deps, pool, database, runtimes } = await orExit(() => buildNodeDeps(env, logger));
+// ROLE=worker serves /health and /ready alone; api and all serve the whole API and the web UI.
+const app = createApp(deps, { probesOnly: env.ROLE === 'worker' });
+if (env.ROLE !== 'worker') {
+  await mountWebUi(app, { projectRoot: new URL('../', import.meta.url).pathname });
+}
 
 const server = serve({ fetch: app.fetch, hostname: env.HOST, port: env.PORT }, (info) => {
   // Printed at every log level: scripts and people wait for this line.
   console.log(`listening on http://${env.HOST}:${info.port}`);
 });
-await startWorkers(deps, pool, runtime);
+logger.info('starting', {
+  role: env.ROLE,
+  node_id: env.NODE_ID,
+  devices: env.ROLE === 'api' ? [] : env.DEVICES,
+  workers: pool?.workerIds ?? [],
+});
+const sweeper = await startWorkers(deps, pool, runtimes, env.LEASE_SECONDS);
 
 let stopping = false;
 async function shutdown(signal: string) {
@@ -40,10 +50,11 @@ async function shutdown(signal: string) {
   logger.info('shutting down', { signal });
   deps.channels.close(); // ends the open event streams so the listener can close
   server.close();
-  // The running item stops where it is; the next start recovers it (back to pending).
+  // Running items stop where they are; their leases lapse and another worker (or the next start) re-queues them.
   const workers = pool?.close();
-  await runtime.close();
+  await Promise.all(runtimes.map((r) => r.close()));
   await workers;
+  await sweeper.close();
   await database.close();
   process.exit(0);
 }

@@ -1,3 +1,5 @@
+import type { WorkerStats } from '../core/workers.ts';
+
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 interface Series {
@@ -54,4 +56,28 @@ export class HttpMetrics {
     }
     return `${lines.join('\n')}\n`;
   }
+}
+
+/**
+ * Items done and seconds busy per worker of every process (API.md section 8), as Prometheus counters.
+ * @example text += renderWorkerStats(await deps.workers.stats());
+ */
+export function renderWorkerStats(stats: WorkerStats[]): string {
+  const lines = [
+    '# HELP easel_worker_items_total Queue items a worker finished (completed, failed or canceled).',
+    '# TYPE easel_worker_items_total counter',
+  ];
+  const label = (w: WorkerStats) =>
+    `worker_id="${escapeLabel(w.workerId)}",node_id="${escapeLabel(w.nodeId)}",device="${escapeLabel(w.device)}"`;
+  for (const w of stats) {
+    lines.push(`easel_worker_items_total{${label(w)}} ${w.itemsDone}`);
+  }
+  lines.push(
+    '# HELP easel_worker_busy_seconds_total Seconds a worker spent running items (the current one once it ends).',
+    '# TYPE easel_worker_busy_seconds_total counter',
+  );
+  for (const w of stats) {
+    lines.push(`easel_worker_busy_seconds_total{${label(w)}} ${w.busySeconds}`);
+  }
+  return `${lines.join('\n')}\n`;
 }

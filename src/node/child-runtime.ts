@@ -43,7 +43,7 @@ const CHILD = new URL('./inference-child.ts', import.meta.url);
  * @example const runtime = new ChildRuntime({ models: () => ({ 'tiny-sd': 'models/tiny-sd' }), executionProvider: 'cpu', progressMaxHz: 10, threads: 0, logger });
  */
 export class ChildRuntime implements InferenceRuntime {
-  readonly #opts: Required<ChildRuntimeOptions>;
+  readonly #opts: Required<Omit<ChildRuntimeOptions, 'deviceId'>> & { deviceId?: number };
   #child: ChildProcess | null = null;
   #pending = new Map<number, Pending>();
   #nextId = 1;
@@ -194,10 +194,10 @@ export class ChildRuntime implements InferenceRuntime {
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-    const { models, executionProvider, progressMaxHz, threads } = this.#opts;
+    const { models, executionProvider, progressMaxHz, threads, deviceId } = this.#opts;
     child.send({
       type: 'init',
-      config: { models: models(), executionProvider, progressMaxHz, threads },
+      config: { models: models(), executionProvider, progressMaxHz, threads, deviceId },
     } satisfies ToChild);
     child.on('message', (msg: FromChild) => this.#onMessage(msg));
     // A write to a process that just died: its exit fails what was sent to it.
@@ -231,6 +231,7 @@ export class ChildRuntime implements InferenceRuntime {
     this.#opts.logger.info('inference process started', {
       pid: child.pid,
       execution_provider: executionProvider,
+      device_id: deviceId ?? null,
     });
     return child;
   }

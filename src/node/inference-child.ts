@@ -47,6 +47,7 @@ function model(key: string): Promise<DiffusionModel> {
     loaded = loadDiffusionModel(dir, {
       executionProvider: config?.executionProvider ?? 'cpu',
       threads: config?.threads ?? 0,
+      deviceId: config?.deviceId,
       warn: (msg, fields) =>
         send({ type: 'log', level: 'warn', msg, fields: fields as Record<string, unknown> }),
     }).then((m) => {

@@ -13,6 +13,8 @@ export interface ChildConfig {
   progressMaxHz: number;
   /** onnxruntime intra-op threads; 0 lets onnxruntime choose. */
   threads: number;
+  /** The CUDA device (`cuda:N` in `DEVICES`); absent: device 0. */
+  deviceId?: number;
 }
 
 export type ToChild =

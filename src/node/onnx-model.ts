@@ -16,6 +16,8 @@ export interface LoadModelOptions {
   warn: (msg: string, fields?: object) => void;
   /** onnxruntime intra-op threads; 0 or absent: the machine's available parallelism. */
   threads?: number;
+  /** The CUDA device id (`cuda:N`). */
+  deviceId?: number;
 }
 
 const SPACINGS = ['leading', 'trailing', 'linspace'] as const;
@@ -74,7 +76,11 @@ async function openSessions(
   };
   const open = (part: Part, providers: ort.InferenceSession.ExecutionProviderConfig[]) =>
     ort.InferenceSession.create(join(dir, part, 'model.onnx'), { ...base, executionProviders: providers });
-  let providers: ort.InferenceSession.ExecutionProviderConfig[] = [opts.executionProvider];
+  let providers: ort.InferenceSession.ExecutionProviderConfig[] = [
+    opts.executionProvider === 'cuda' && opts.deviceId !== undefined
+      ? { name: 'cuda', deviceId: opts.deviceId }
+      : opts.executionProvider,
+  ];
   let textEncoder: ort.InferenceSession;
   try {
     textEncoder = await open('text_encoder', providers);

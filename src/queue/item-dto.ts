@@ -45,6 +45,8 @@ export function toQueueItem(row: ItemRow): QueueItem {
     started_at: iso(row.startedAt),
     completed_at: iso(row.completedAt),
     retried_from_item_id: row.retriedFromItemId,
+    worker_id: row.workerId ?? null,
+    device: row.device ?? null,
     user_id: row.userId,
     user_display_name: row.userDisplayName,
     user_email: row.userEmail,

@@ -26,6 +26,9 @@ export const QueueItem = z
     started_at: z.string().nullable(),
     completed_at: z.string().nullable(),
     retried_from_item_id: z.number().int().nullable(),
+    /** The worker that claimed the item and its device (API.md section 8); null until claimed. */
+    worker_id: z.string().nullable(),
+    device: z.string().nullable(),
     user_id: z.string(),
     user_display_name: z.string().nullable(),
     user_email: z.string().nullable(),

@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { ApiError } from '../http/errors.ts';
+import { renderWorkerStats } from '../http/metrics.ts';
 import { createRouter, jsonResponse, problems } from '../http/openapi.ts';
 
 const tags = ['operations'];
@@ -35,16 +36,23 @@ const metricsRoute = createRoute({
   },
 });
 
-export const healthRouter = createRouter()
-  .openapi(healthRoute, (c) => c.json({ status: 'ok' as const, version: c.var.deps.config.version }, 200))
-  .openapi(readyRoute, (c) => {
-    const { ready, checks } = c.var.deps.readiness();
-    if (!ready) {
-      const failing = Object.keys(checks).filter((k) => !checks[k]);
-      throw new ApiError('unavailable', `Not ready: ${failing.join(', ')}.`);
-    }
-    return c.json({ status: 'ready' as const, checks }, 200);
-  })
-  .openapi(metricsRoute, (c) =>
-    c.text(c.var.deps.metrics.render(), 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' }),
-  );
+/** `/health` and `/ready`: all a `ROLE=worker` process serves (`probesRouter`). */
+const probes = () =>
+  createRouter()
+    .openapi(healthRoute, (c) => c.json({ status: 'ok' as const, version: c.var.deps.config.version }, 200))
+    .openapi(readyRoute, (c) => {
+      const { ready, checks } = c.var.deps.readiness();
+      if (!ready) {
+        const failing = Object.keys(checks).filter((k) => !checks[k]);
+        throw new ApiError('unavailable', `Not ready: ${failing.join(', ')}.`);
+      }
+      return c.json({ status: 'ready' as const, checks }, 200);
+    });
+
+export const probesRouter = probes();
+
+export const healthRouter = probes().openapi(metricsRoute, async (c) =>
+  c.text(c.var.deps.metrics.render() + renderWorkerStats(await c.var.deps.workers.stats()), 200, {
+    'Content-Type': 'text/plain; version=0.0.4; charset=utf-8',
+  }),
+);

@@ -21,7 +21,10 @@ export interface FakeRuntimeOptions {
  */
 export class FakeRuntime implements InferenceRuntime {
   readonly runs: RuntimeInvocation[] = [];
+  /** Every session ever canceled (a record for tests). */
   readonly canceled = new Set<string>();
+  /** Sessions canceled and not yet ended: like the child process, `endSession` clears a cancel. */
+  readonly #canceling = new Set<string>();
   readonly ended: string[] = [];
   modelLoaded = false;
   #sizes = new Map<string, { width: number; height: number }>();
@@ -59,7 +62,7 @@ export class FakeRuntime implements InferenceRuntime {
         const steps = inv.inputs.steps as number;
         for (let step = 1; step <= steps; step++) {
           await this.opts.beforeStep?.(step, inv);
-          if (this.canceled.has(inv.sessionId)) {
+          if (this.#canceling.has(inv.sessionId)) {
             throw new RuntimeCanceled(`session ${inv.sessionId} canceled`);
           }
           onProgress({ step, totalSteps: steps, message: `Step ${step} of ${steps}`, image: null });
@@ -83,10 +86,12 @@ export class FakeRuntime implements InferenceRuntime {
 
   cancel(sessionId: string): void {
     this.canceled.add(sessionId);
+    this.#canceling.add(sessionId);
   }
 
   endSession(sessionId: string): void {
     this.ended.push(sessionId);
+    this.#canceling.delete(sessionId);
   }
 
   async close(): Promise<void> {}

@@ -1,6 +1,6 @@
 import { IdleWorkers } from './idle.ts';
 
-/** The idle processor plus a record of what it was asked, for tests. */
+/** The idle processor plus a record of what it was asked, for tests (wake-ups stay in the process). */
 export class FakeWorkers extends IdleWorkers {
   readonly canceled: number[] = [];
   wakes = 0;

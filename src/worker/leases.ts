@@ -4,8 +4,10 @@ import { rowsOf } from '../db/rows.ts';
 import type { QueueStatus } from '../db/schema/index.ts';
 import type { ItemRow } from '../queue/item-dto.ts';
 import { DEFAULT_LEASE_SECONDS, itemFromRaw, leaseUntil } from './claim.ts';
-import { MAX_INTERRUPTIONS } from './recover-interrupted.ts';
 import { announceQueue } from './wakeup.ts';
+
+/** Interruptions after which a lapsed item fails instead of running again (API.md section 4). */
+export const MAX_INTERRUPTIONS = 3;
 
 /** A worker's hold on an item, as its claim gave it. */
 export interface LeaseRef {

@@ -1,27 +1,55 @@
 import type { QueueSettings, ServiceContext } from '../core/context.ts';
 import type { Logger } from '../core/logger.ts';
-import type { ProcessorStatus, Workers } from '../core/workers.ts';
-import type { ItemRow } from '../queue/item-dto.ts';
+import type { Notifier } from '../core/notifier.ts';
+import { type ItemRow, toQueueItem } from '../queue/item-dto.ts';
+import { publishStatusChanged } from '../queue/publish.ts';
 import type { Graph } from '../runtime/graph-schema.ts';
 import { type InferenceRuntime, RuntimeCanceled, RuntimeError } from '../runtime/interface.ts';
-import { finishItem } from './finish-item.ts';
-import { recoverInterrupted } from './recover-interrupted.ts';
+import { claimNext } from './claim.ts';
+import { type FinishInput, finishItem, type LeaseRef, renewLease } from './leases.ts';
+import {
+  countItemDone,
+  heartbeat,
+  markBusy,
+  markIdle,
+  registerWorker,
+  type WorkerIdentity,
+} from './registry.ts';
 import { runSession, type SaveImageRequest } from './run-session.ts';
 import { saveGeneratedImage } from './save-image.ts';
-import { startNextItem } from './start-next-item.ts';
+import { SharedWorkers, type SharedWorkersOptions } from './shared.ts';
+import { sweepLapsed } from './sweep.ts';
+import { onQueueChange } from './wakeup.ts';
 
-export interface WorkerPoolOptions {
+/** One worker: a device and the inference runtime (its own child process) that runs on it. */
+export interface WorkerSpec {
+  device: string;
   runtime: InferenceRuntime;
+}
+
+export interface WorkerPoolOptions extends SharedWorkersOptions {
   logger: Logger;
   fairness: QueueSettings['fairness'];
+  /** The workers, one per `DEVICES` entry; `runtime` alone is one `cpu` worker. */
+  workers?: WorkerSpec[];
+  runtime?: InferenceRuntime;
+  /** Names this process in worker ids (`<nodeId>/<index>:<device>`). */
+  nodeId?: string;
   /** Writes a generated image and returns its name; the images service unless a test replaces it. */
   saveImage?: ImageSaver;
   queueId?: string;
   /**
-   * How often an idle scheduler looks for work it was not woken for (items enqueued by another process).
-   * Enqueue, retry and resume wake it at once.
+   * How often an idle worker looks for work it was not woken for. With a `notifier`, enqueue, resume and
+   * re-queue anywhere wake it at once; without one, only this process's.
    */
   pollIntervalMs?: number;
+  /** Queue changes announced by any process (`QUEUE_NOTIFY`). */
+  notifier?: Notifier;
+  /**
+   * At start, re-queue every `in_progress` item whatever its lease (PGlite: this is the only process);
+   * otherwise only lapsed ones.
+   */
+  recoverAll?: boolean;
 }
 
 export type ImageSaver = (
@@ -48,160 +76,294 @@ const saveWithImagesService: ImageSaver = (ctx, owner, request) =>
     },
   });
 
+/** The worker no longer holds the item's lease: it stops and writes nothing more for the item. */
+export class LeaseLost extends RuntimeCanceled {
+  override name = 'LeaseLost';
+}
+
 interface Running {
   itemId: number;
   sessionId: string;
   canceled: boolean;
+  /** The lease was lost (lapsed and maybe re-queued, canceled or deleted elsewhere). */
+  lost: boolean;
+  lane: Lane;
+}
+
+/** One worker's state: its identity, runtime, and the items it runs (one in inference, one saving). */
+interface Lane {
+  id: WorkerIdentity;
+  runtime: InferenceRuntime;
+  running: Map<number, Running>;
+  /** The previous item's save-and-finish, still going while the next item's inference starts. */
+  tail: Promise<void>;
+  wakeUp: (() => void) | null;
+  woken: boolean;
+  loop: Promise<void> | null;
 }
 
 /**
- * The in-process GPU scheduler: one item at a time, claimed in the queue's order (round-robin across users
- * or fifo), its graph run through the inference runtime with every transition written to the database and
- * then published. Pausing lets the running item finish and starts no other; `cancel` stops the running
- * item before its next step. Implements the `Workers` port the queue services call.
- * @example const scheduler = new WorkerPool({ runtime, logger, fairness, saveImage }); await scheduler.start(ctx);
+ * This process's workers, one per device, each with its own runtime: each claims the next item in the
+ * queue's order (round-robin across users or fifo) with a lease, renews the lease while the item runs,
+ * and records every transition in the database before publishing it. A worker whose lease is lost stops
+ * the item and writes nothing more for it. Pausing (shared by every process) lets running items finish and
+ * starts no other; `cancel` stops a running item before its next step. Implements the `Workers` port.
+ * @example const pool = new WorkerPool({ db, clock, runtime, logger, fairness }); await pool.start(ctx);
  */
-export class WorkerPool implements Workers {
-  readonly #opts: Required<WorkerPoolOptions>;
+export class WorkerPool extends SharedWorkers {
+  readonly #opts: Required<Omit<WorkerPoolOptions, 'notifier' | 'runtime' | 'workers' | 'logger'>> & {
+    notifier?: Notifier;
+    logger: Logger;
+  };
+  readonly #lanes: Lane[];
   #ctx: ServiceContext | null = null;
-  #started = true;
   #closed = false;
-  /** The items running: the one in inference, and at most one earlier item still saving its results. */
-  readonly #running = new Map<number, Running>();
-  /** The previous item's save-and-finish, still going while the next item's inference starts. */
-  #tail: Promise<void> = Promise.resolve();
-  #wakeUp: (() => void) | null = null;
-  #woken = false;
-  #loop: Promise<void> | null = null;
+  #timer: ReturnType<typeof setInterval> | null = null;
+  #unlisten: (() => Promise<void>) | null = null;
 
   constructor(opts: WorkerPoolOptions) {
-    this.#opts = { queueId: 'default', pollIntervalMs: 5000, saveImage: saveWithImagesService, ...opts };
+    super(opts);
+    this.#opts = {
+      queueId: 'default',
+      pollIntervalMs: 5000,
+      saveImage: saveWithImagesService,
+      nodeId: 'local',
+      recoverAll: false,
+      leaseSeconds: this.shared.leaseSeconds,
+      ...opts,
+    };
+    const specs = opts.workers ?? (opts.runtime ? [{ device: 'cpu', runtime: opts.runtime }] : []);
+    this.#lanes = specs.map((spec, index) => ({
+      id: {
+        workerId: `${this.#opts.nodeId}/${index}:${spec.device}`,
+        nodeId: this.#opts.nodeId,
+        device: spec.device,
+      },
+      runtime: spec.runtime,
+      running: new Map(),
+      tail: Promise.resolve(),
+      wakeUp: null,
+      woken: false,
+      loop: null,
+    }));
   }
 
-  /** Recovers items a crash left running, then starts taking work. */
-  async start(ctx: ServiceContext): Promise<void> {
-    this.#ctx = ctx;
-    const { requeued, failed } = await recoverInterrupted(ctx.db, this.#opts.queueId, ctx.clock.now());
-    if (requeued.length > 0 || failed.length > 0) {
-      this.#opts.logger.warn('recovered items interrupted by a restart', { requeued, failed });
-    }
-    this.#loop = this.#run();
-  }
-
-  status(): ProcessorStatus {
-    return { is_started: this.#started, is_processing: this.#running.size > 0 };
-  }
-
-  pause(): ProcessorStatus {
-    this.#started = false;
-    this.#opts.logger.info('processor paused');
-    return this.status();
-  }
-
-  resume(): ProcessorStatus {
-    this.#started = true;
-    this.#opts.logger.info('processor resumed');
-    this.wake();
-    return this.status();
-  }
-
-  cancel(itemId: number): void {
-    const running = this.#running.get(itemId);
-    if (running && !running.canceled) {
-      running.canceled = true;
-      this.#opts.runtime.cancel(running.sessionId);
-    }
-  }
-
-  wake(): void {
-    this.#woken = true;
-    this.#wakeUp?.();
+  /** The worker ids, in `DEVICES` order. */
+  get workerIds(): string[] {
+    return this.#lanes.map((l) => l.id.workerId);
   }
 
   /**
-   * Stops taking work and waits for the loop to end. The running item is stopped and left `in_progress`,
-   * for the next start to recover: it was not canceled by anyone.
+   * Re-queues items whose worker stopped (all `in_progress` ones with `recoverAll`), registers the workers,
+   * listens for queue changes, then starts taking work.
+   */
+  async start(ctx: ServiceContext): Promise<void> {
+    this.#ctx = ctx;
+    await sweepLapsed(ctx, this.#opts.logger, { ignoreLeases: this.#opts.recoverAll });
+    for (const lane of this.#lanes) {
+      await registerWorker(ctx.db, lane.id, ctx.clock.now());
+    }
+    if (this.#opts.notifier) {
+      this.#unlisten = await onQueueChange(
+        this.#opts.notifier,
+        (notice) => {
+          if (notice.queue_id === this.#opts.queueId && notice.change !== 'paused') {
+            this.wakeLocal();
+          }
+        },
+        () => this.wakeLocal(),
+      );
+    }
+    // Heartbeats and lease renewals, three times per lease.
+    this.#timer = setInterval(() => void this.renewLeases(), (this.#opts.leaseSeconds * 1000) / 3);
+    for (const lane of this.#lanes) {
+      lane.loop = this.#run(ctx, lane);
+    }
+  }
+
+  protected override isProcessing(): boolean {
+    return this.#lanes.some((l) => l.running.size > 0);
+  }
+
+  override cancel(itemId: number): void {
+    for (const lane of this.#lanes) {
+      const running = lane.running.get(itemId);
+      if (running && !running.canceled) {
+        running.canceled = true;
+        lane.runtime.cancel(running.sessionId);
+      }
+    }
+  }
+
+  protected override wakeLocal(): void {
+    for (const lane of this.#lanes) {
+      lane.woken = true;
+      lane.wakeUp?.();
+    }
+  }
+
+  /**
+   * Renews the lease of every running item and records the workers' heartbeats (the interval calls it; tests
+   * call it directly). An item whose renewal fails is stopped: its lease was lost.
+   */
+  async renewLeases(): Promise<void> {
+    const ctx = this.#ctx;
+    if (!ctx || this.#closed) {
+      return;
+    }
+    try {
+      for (const lane of this.#lanes) {
+        if (!(await heartbeat(ctx.db, lane.id.workerId, ctx.clock.now()))) {
+          await registerWorker(ctx.db, lane.id, ctx.clock.now());
+        }
+        for (const running of [...lane.running.values()]) {
+          if (running.lost) {
+            continue;
+          }
+          const ref = { itemId: running.itemId, workerId: lane.id.workerId };
+          if (!(await renewLease(ctx.db, ref, ctx.clock.now(), this.#opts.leaseSeconds))) {
+            this.#loseLease(running);
+          }
+        }
+      }
+    } catch (err) {
+      // The database is unreachable: the leases may lapse; the next renewal tells.
+      this.#opts.logger.error('lease renewal failed', {
+        err: err instanceof Error ? err.stack : String(err),
+      });
+    }
+  }
+
+  #loseLease(running: Running): void {
+    if (running.lost) {
+      return;
+    }
+    running.lost = true;
+    this.#opts.logger.warn('lease lost: stopping the item', {
+      item_id: running.itemId,
+      worker_id: running.lane.id.workerId,
+    });
+    running.lane.runtime.cancel(running.sessionId);
+  }
+
+  /**
+   * Stops taking work and waits for the loops to end. Running items are stopped and left `in_progress`, for
+   * the lease sweep (or the next start) to re-queue: they were not canceled by anyone.
    */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const itemId of this.#running.keys()) {
-      this.cancel(itemId);
+    if (this.#timer) {
+      clearInterval(this.#timer);
     }
-    this.wake();
-    await this.#loop;
-    await this.#tail;
+    for (const lane of this.#lanes) {
+      for (const itemId of lane.running.keys()) {
+        this.cancel(itemId);
+      }
+    }
+    this.wakeLocal();
+    await Promise.all(
+      this.#lanes.map(async (lane) => {
+        await lane.loop;
+        await lane.tail;
+      }),
+    );
+    await this.#unlisten?.();
   }
 
-  async #run(): Promise<void> {
-    const ctx = this.#ctx as ServiceContext;
+  async #run(ctx: ServiceContext, lane: Lane): Promise<void> {
     while (!this.#closed) {
-      this.#woken = false;
+      lane.woken = false;
       let worked = false;
-      if (this.#started) {
-        try {
-          worked = await this.#runNext(ctx);
-        } catch (err) {
-          // A database error while claiming or finishing: log it and try again after the poll interval.
-          this.#opts.logger.error('scheduler step failed', {
-            err: err instanceof Error ? err.stack : String(err),
-          });
-        }
+      try {
+        worked = await this.#runNext(ctx, lane);
+      } catch (err) {
+        // A database error while claiming or finishing: log it and try again after the poll interval.
+        this.#opts.logger.error('worker step failed', {
+          worker_id: lane.id.workerId,
+          err: err instanceof Error ? err.stack : String(err),
+        });
       }
-      if (!worked && !this.#woken && !this.#closed) {
-        await this.#sleep();
+      if (!worked && !lane.woken && !this.#closed) {
+        await this.#sleep(lane);
       }
     }
   }
 
   /** Waits for a wake-up or the poll interval, whichever comes first. */
-  #sleep(): Promise<void> {
+  #sleep(lane: Lane): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(done, this.#opts.pollIntervalMs);
-      const self = this;
       function done() {
         clearTimeout(timer);
-        self.#wakeUp = null;
+        lane.wakeUp = null;
         resolve();
       }
-      this.#wakeUp = done;
+      lane.wakeUp = done;
     });
   }
 
   /**
-   * Claims and runs one item; false when there was none. Returns once the item no longer needs the runtime:
-   * its image is saved and it is finished in the background (the "tail") while the next item's inference
-   * starts, so the accelerator does not wait for PNG encoding, file writes and database updates. The next
-   * claim waits for the tail before, so at most two items are in progress.
+   * Claims and runs one item; false when there was none (or the queue is paused). Returns once the item no
+   * longer needs the runtime: its image is saved and it is finished in the background (the lane's "tail")
+   * while the next item's inference starts. The next claim waits for the tail before, so at most two items
+   * of a worker are in progress.
    */
-  async #runNext(ctx: ServiceContext): Promise<boolean> {
-    const row = await startNextItem(ctx, this.#opts.queueId, this.#opts.fairness);
+  async #runNext(ctx: ServiceContext, lane: Lane): Promise<boolean> {
+    const row = await claimNext(ctx.db, {
+      queueId: this.#opts.queueId,
+      fairness: this.#opts.fairness,
+      workerId: lane.id.workerId,
+      device: lane.id.device,
+      now: ctx.clock.now(),
+      leaseSeconds: this.#opts.leaseSeconds,
+    });
     if (!row) {
       return false;
     }
+    const running: Running = {
+      itemId: row.itemId,
+      sessionId: row.sessionId,
+      canceled: false,
+      lost: false,
+      lane,
+    };
+    lane.running.set(row.itemId, running);
+    await markBusy(ctx.db, lane.id.workerId, row.itemId, ctx.clock.now());
+    await publishStatusChanged(ctx.db, ctx.channels, toQueueItem(row));
     let inferenceDone: () => void = () => {};
     const released = new Promise<void>((resolve) => {
       inferenceDone = resolve;
     });
-    const previous = this.#tail;
-    // Once this item is done with the runtime it waits for the item before to finish, so items finish in
-    // the order they started.
-    const whole = this.#execute(ctx, row, () => {
+    const previous = lane.tail;
+    // Once this item is done with the runtime it waits for the item before to finish, so a worker's items
+    // finish in the order they started.
+    const whole = this.#execute(ctx, row, running, () => {
       inferenceDone();
       return previous;
     });
     await Promise.race([whole, released]);
-    // The item before must be done before another is claimed: at most two items are in progress.
     await previous;
-    this.#tail = whole;
+    lane.tail = whole;
     return true;
   }
 
   /** Runs one claimed item to its end and records how it ended; never throws. */
-  async #execute(ctx: ServiceContext, row: ItemRow, inferenceDone: () => Promise<void>): Promise<void> {
-    const running: Running = { itemId: row.itemId, sessionId: row.sessionId, canceled: false };
-    this.#running.set(row.itemId, running);
-    const log = { item_id: row.itemId, session_id: row.sessionId, user_id: row.userId };
+  async #execute(
+    ctx: ServiceContext,
+    row: ItemRow,
+    running: Running,
+    inferenceDone: () => Promise<void>,
+  ): Promise<void> {
+    const { lane } = running;
+    const ref: LeaseRef = { itemId: row.itemId, workerId: lane.id.workerId };
+    const log = {
+      item_id: row.itemId,
+      session_id: row.sessionId,
+      user_id: row.userId,
+      worker_id: lane.id.workerId,
+    };
     const startedAt = performance.now();
+    let counted = false;
     this.#opts.logger.info('item started', log);
     try {
       await runSession(
@@ -214,63 +376,129 @@ export class WorkerPool implements Workers {
           graph: (row.session as { graph: Graph }).graph,
         },
         {
-          runtime: this.#opts.runtime,
+          runtime: lane.runtime,
           events: ctx.channels,
-          isCanceled: () => running.canceled,
+          isCanceled: () => running.canceled || running.lost,
           inferenceDone,
-          saveImage: (request) =>
-            this.#opts.saveImage(
-              ctx,
-              { userId: row.userId, itemId: row.itemId, sessionId: row.sessionId },
-              request,
-            ),
+          saveImage: (request) => this.#saveLeased(ctx, ref, running, row, request),
         },
       );
-      await finishItem(ctx, row.itemId, { status: 'completed' });
-      this.#opts.logger.info('item completed', {
-        ...log,
-        duration_ms: Math.round(performance.now() - startedAt),
-      });
+      counted = await this.#finish(ctx, ref, running, { status: 'completed' });
+      if (counted) {
+        this.#opts.logger.info('item completed', {
+          ...log,
+          duration_ms: Math.round(performance.now() - startedAt),
+        });
+      }
     } catch (err) {
-      await this.#recordFailure(ctx, row.itemId, log, err).catch((e: unknown) =>
+      counted = await this.#recordFailure(ctx, ref, running, log, err).catch((e: unknown) => {
         this.#opts.logger.error('could not record how an item ended', {
           ...log,
           err: e instanceof Error ? e.stack : String(e),
+        });
+        return false;
+      });
+    } finally {
+      lane.running.delete(row.itemId);
+      await this.#markDone(ctx, lane, counted).catch((e: unknown) =>
+        this.#opts.logger.error('could not update the worker registry', {
+          ...log,
+          err: e instanceof Error ? e.message : String(e),
         }),
       );
-    } finally {
-      this.#running.delete(row.itemId);
       await inferenceDone();
     }
   }
 
-  async #recordFailure(ctx: ServiceContext, itemId: number, log: Record<string, unknown>, err: unknown) {
+  /** The worker's item ended: idle unless it already runs the next one. */
+  async #markDone(ctx: ServiceContext, lane: Lane, counted: boolean): Promise<void> {
+    const [next] = lane.running.values();
+    if (next) {
+      await countItemDone(ctx.db, lane.id.workerId, ctx.clock.now(), counted);
+    } else {
+      await markIdle(ctx.db, lane.id.workerId, ctx.clock.now(), counted);
+    }
+  }
+
+  /**
+   * Saves an image only while the lease is held: the lease is renewed just before (a full lease ahead for the
+   * save). Not one transaction with the image's row: on PGlite that would hold the one connection while the
+   * PNG is encoded and written, stalling every other worker.
+   */
+  async #saveLeased(
+    ctx: ServiceContext,
+    ref: LeaseRef,
+    running: Running,
+    row: ItemRow,
+    request: SaveImageRequest,
+  ): Promise<{ image_name: string }> {
+    if (running.lost || !(await renewLease(ctx.db, ref, ctx.clock.now(), this.#opts.leaseSeconds))) {
+      this.#loseLease(running);
+      throw new LeaseLost(`worker ${ref.workerId} lost the lease of item ${ref.itemId}`);
+    }
+    return this.#opts.saveImage(
+      ctx,
+      { userId: row.userId, itemId: row.itemId, sessionId: row.sessionId },
+      request,
+    );
+  }
+
+  /** Writes the outcome if the lease is still held, then publishes it; false when the lease was lost. */
+  async #finish(ctx: ServiceContext, ref: LeaseRef, running: Running, input: FinishInput): Promise<boolean> {
+    if (running.lost) {
+      return false;
+    }
+    const done = await finishItem(ctx.db, ref, input, ctx.clock.now());
+    if (!done) {
+      this.#loseLease(running);
+      return false;
+    }
+    await publishStatusChanged(ctx.db, ctx.channels, toQueueItem(done));
+    return true;
+  }
+
+  async #recordFailure(
+    ctx: ServiceContext,
+    ref: LeaseRef,
+    running: Running,
+    log: Record<string, unknown>,
+    err: unknown,
+  ): Promise<boolean> {
+    if (running.lost) {
+      this.#opts.logger.warn('item stopped: lease lost, nothing written', log);
+      return false;
+    }
     if (this.#closed) {
-      // The server is stopping: the item stays `in_progress` and is recovered at the next start.
+      // The server is stopping: the item stays `in_progress` until its lease lapses or the next start.
       this.#opts.logger.warn('item interrupted by shutdown', log);
-    } else if (err instanceof RuntimeCanceled) {
+      return false;
+    }
+    if (err instanceof RuntimeCanceled) {
       // The cancel service already wrote and published `canceled`.
       this.#opts.logger.info('item canceled', log);
-    } else {
-      const failure =
-        err instanceof RuntimeError
-          ? err
-          : new RuntimeError(
-              'InternalError',
-              err instanceof Error ? err.message : String(err),
-              err instanceof Error ? (err.stack ?? null) : null,
-            );
-      await finishItem(ctx, itemId, {
-        status: 'failed',
-        errorType: failure.errorType,
-        errorMessage: failure.message,
-        errorTraceback: failure.traceback,
-      });
+      return true;
+    }
+    const failure =
+      err instanceof RuntimeError
+        ? err
+        : new RuntimeError(
+            'InternalError',
+            err instanceof Error ? err.message : String(err),
+            err instanceof Error ? (err.stack ?? null) : null,
+          );
+    const recorded = await this.#finish(ctx, ref, running, {
+      status: 'failed',
+      errorType: failure.errorType,
+      errorMessage: failure.message,
+      errorTraceback: failure.traceback,
+    });
+    if (recorded) {
       this.#opts.logger.warn('item failed', {
         ...log,
         error_type: failure.errorType,
         error_message: failure.message,
       });
     }
+    return recorded;
   }
 }

@@ -1,29 +1,13 @@
 import { asc, eq, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../core/db.ts';
+import type { WorkerStats, WorkerView } from '../core/workers.ts';
 import { workers } from '../db/schema/index.ts';
 import { DEFAULT_LEASE_SECONDS } from './claim.ts';
 
 /** A worker not seen for its lease plus this long is listed as `gone` (API.md section 8). */
 export const GONE_MARGIN_SECONDS = 10;
 
-/** One entry of `GET /api/v1/workers`. */
-export interface WorkerView {
-  worker_id: string;
-  node_id: string;
-  device: string;
-  state: 'idle' | 'busy' | 'gone';
-  item_id: number | null;
-  last_seen_at: string;
-}
-
-/** Per-worker counters for `/metrics`. */
-export interface WorkerStats {
-  workerId: string;
-  nodeId: string;
-  device: string;
-  itemsDone: number;
-  busySeconds: number;
-}
+export type { WorkerStats, WorkerView };
 
 export interface WorkerIdentity {
   workerId: string;
@@ -65,11 +49,27 @@ export async function heartbeat(db: DbOrTx, workerId: string, now: Date): Promis
   return rows.length === 1;
 }
 
-/** The worker started `itemId` (after its claim). */
+/**
+ * The worker started `itemId` (after its claim). A worker already busy (its previous item still saving)
+ * keeps its busy time running.
+ */
 export async function markBusy(db: DbOrTx, workerId: string, itemId: number, now: Date): Promise<void> {
   await db
     .update(workers)
-    .set({ state: 'busy', itemId, busySince: now, lastSeenAt: now })
+    .set({
+      state: 'busy',
+      itemId,
+      busySince: sql`COALESCE(${workers.busySince}, ${now.toISOString()}::timestamptz)`,
+      lastSeenAt: now,
+    })
+    .where(eq(workers.workerId, workerId));
+}
+
+/** One of the worker's items ended while it runs another: counted, still busy. */
+export async function countItemDone(db: DbOrTx, workerId: string, now: Date, counted = true): Promise<void> {
+  await db
+    .update(workers)
+    .set({ lastSeenAt: now, itemsDone: sql`${workers.itemsDone} + ${counted ? 1 : 0}` })
     .where(eq(workers.workerId, workerId));
 }
 

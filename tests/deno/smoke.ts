@@ -67,7 +67,7 @@ const deps: AppDeps = {
   images: unavailableCodec,
   blobs: new MemoryBlobStore(),
   urlSigner: createUrlSigner(new TextEncoder().encode(SECRET)),
-  workers: new IdleWorkers(),
+  workers: new IdleWorkers({ db: database.db, clock: systemClock }),
   models: staticCatalog([]),
   readiness: () => ({ ready: true, checks: { database: true } }),
   clientAddress: () => 'deno-smoke',

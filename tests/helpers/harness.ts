@@ -130,7 +130,7 @@ async function buildHarness(opts: HarnessOptions = {}) {
   await channels.start();
   const events = new EventRecorder();
   channels.observe((e) => events.record(e));
-  const workers = new FakeWorkers();
+  const workers = new FakeWorkers({ db: database.db, clock });
   const blobs = new MemoryBlobStore();
   const deps: AppDeps = {
     config: {

@@ -101,6 +101,9 @@ describe('src/main.node.ts', () => {
   it.each([
     ['PORT', 'abc'],
     ['JWT_SECRET', 'short'],
+    // PGlite serves one process: api and worker need DATABASE_URL.
+    ['ROLE', 'worker'],
+    ['DEVICES', 'tpu:0'],
   ])('exits non-zero naming the variable when %s=%s', async (name, value) => {
     const env = childEnv({ DATA_DIR: join(root, 'bad-env'), [name]: value });
     const result = await runToExit(process.execPath, NODE_ENTRY, env);

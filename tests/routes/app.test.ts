@@ -118,6 +118,7 @@ describe('OpenAPI and docs', () => {
         'PATCH /api/v1/users/{user_id}',
         'DELETE /api/v1/users/{user_id}',
         'GET /api/v1/audit',
+        'GET /api/v1/workers',
         'POST /api/v1/queue/{queue_id}/enqueue_batch',
         'GET /api/v1/queue/{queue_id}/list',
         'GET /api/v1/queue/{queue_id}/list_all',

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ServerEvent, ServerEventName } from '../../src/core/events.ts';
 import { toQueueItem } from '../../src/queue/item-dto.ts';
 import { publishStatusChanged } from '../../src/queue/publish.ts';
-import { claimNextItem } from '../../src/worker/claim-next-item.ts';
+import { claimNext } from '../../src/worker/claim.ts';
 import { createHarness, type Harness, problem, type TestUser } from '../helpers/harness.ts';
 import { enqueue, Q } from '../helpers/queue.ts';
 import { type SseFrame, SseReader, withIds } from '../helpers/sse.ts';
@@ -295,7 +295,13 @@ describe('who receives what (API.md §5 table)', () => {
 
     const ofA = await enqueue(h, alice.token, { runs: 3 });
     const ofB = await enqueue(h, bob.token, { runs: 1 });
-    const claimed = await claimNextItem(h.db, 'default', 'round_robin', h.clock.now());
+    const claimed = await claimNext(h.db, {
+      queueId: 'default',
+      fairness: 'round_robin',
+      workerId: 'test/0:cpu',
+      device: 'cpu',
+      now: h.clock.now(),
+    });
     expect(claimed?.userId).toBe(alice.user.user_id);
     const running = toQueueItem(claimed as NonNullable<typeof claimed>);
     await publishStatusChanged(h.db, h.channels, running);

@@ -73,6 +73,8 @@ describe('enqueue and read back', () => {
       started_at: null,
       completed_at: null,
       retried_from_item_id: null,
+      worker_id: null,
+      device: null,
       user_id: alice.user.user_id,
       user_display_name: 'Alice',
       user_email: alice.user.email,

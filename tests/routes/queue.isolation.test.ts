@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sessionQueue } from '../../src/db/schema/index.ts';
 import type { QueueItem } from '../../src/queue/schemas.ts';
-import { claimNextItem } from '../../src/worker/claim-next-item.ts';
+import { claimNext } from '../../src/worker/claim.ts';
 import { must } from '../helpers/common.ts';
 import { textToImageGraph } from '../helpers/graphs.ts';
 import { createHarness, type Harness, problem, type TestUser } from '../helpers/harness.ts';
@@ -110,7 +110,13 @@ beforeAll(async () => {
     .update(sessionQueue)
     .set({ status: 'completed', startedAt: t1Date, completedAt: t1Date, updatedAt: t1Date })
     .where(eq(sessionQueue.itemId, ids.b1));
-  const claimed = await claimNextItem(h.db, 'default', 'round_robin', t1Date);
+  const claimed = await claimNext(h.db, {
+    queueId: 'default',
+    fairness: 'round_robin',
+    workerId: 'test/0:cpu',
+    device: 'cpu',
+    now: t1Date,
+  });
   expect(claimed?.itemId).toBe(ids.a1);
   await h.db
     .update(sessionQueue)
@@ -154,13 +160,23 @@ beforeAll(async () => {
       started_at: null,
       completed_at: null,
       retried_from_item_id: null,
+      worker_id: null,
+      device: null,
       user_id: alice.user.user_id,
       user_display_name: 'Alice',
       user_email: alice.user.email,
       redacted: false,
     };
   };
-  full.a1 = { ...aliceItem(ids.a1, 0), status: 'in_progress', updated_at: t1, started_at: t1 };
+  full.a1 = {
+    ...aliceItem(ids.a1, 0),
+    status: 'in_progress',
+    updated_at: t1,
+    started_at: t1,
+    // Who runs an item is shown to everyone, like its status (API.md section 8).
+    worker_id: 'test/0:cpu',
+    device: 'cpu',
+  };
   full.a2 = {
     ...aliceItem(ids.a2, 1),
     status: 'failed',
@@ -194,6 +210,8 @@ beforeAll(async () => {
     started_at: t1,
     completed_at: t1,
     retried_from_item_id: null,
+    worker_id: null,
+    device: null,
     user_id: bob.user.user_id,
     user_display_name: 'Bob',
     user_email: bob.user.email,
@@ -242,6 +260,8 @@ describe('the redaction itself', () => {
       started_at: full.a2.started_at,
       completed_at: full.a2.completed_at,
       retried_from_item_id: null,
+      worker_id: null,
+      device: null,
       user_id: alice.user.user_id,
       user_display_name: 'Alice',
       user_email: null,

@@ -1,7 +1,7 @@
 import { asc, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { auditLog, queueUserTurns, sessionQueue } from '../../src/db/schema/index.ts';
-import { claimNextItem } from '../../src/worker/claim-next-item.ts';
+import { claimNext } from '../../src/worker/claim.ts';
 import { must } from '../helpers/common.ts';
 import { textToImageGraph } from '../helpers/graphs.ts';
 import { createHarness, type Harness, problem, type TestUser } from '../helpers/harness.ts';
@@ -65,7 +65,13 @@ const f = { aP: 0, aR: 0, aF: 0, bP: 0, bF: 0, aBatch: '', bBatch: '' };
 describe('refused requests change nothing', () => {
   beforeAll(async () => {
     const a = await enqueue(h, alice.token, { runs: 3 });
-    const claimed = await claimNextItem(h.db, 'default', 'round_robin', h.clock.now());
+    const claimed = await claimNext(h.db, {
+      queueId: 'default',
+      fairness: 'round_robin',
+      workerId: 'test/0:cpu',
+      device: 'cpu',
+      now: h.clock.now(),
+    });
     [f.aR, f.aP, f.aF] = a.item_ids as [number, number, number];
     expect(claimed?.itemId).toBe(f.aR);
     await setStatus(f.aF, 'failed');

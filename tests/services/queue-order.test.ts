@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { claimNextItem } from '../../src/worker/claim-next-item.ts';
+import { claimNext } from '../../src/worker/claim.ts';
 import { createHarness, type Harness, type TestUser } from '../helpers/harness.ts';
 import { enqueue, Q } from '../helpers/queue.ts';
 
@@ -28,7 +28,13 @@ async function drain(fairness: 'round_robin' | 'fifo') {
   const order: string[] = [];
   for (;;) {
     h.clock.advance(1000);
-    const item = await claimNextItem(h.db, 'default', fairness, h.clock.now());
+    const item = await claimNext(h.db, {
+      queueId: 'default',
+      fairness: fairness,
+      workerId: 'test/0:cpu',
+      device: 'cpu',
+      now: h.clock.now(),
+    });
     if (!item) {
       return order;
     }
@@ -83,25 +89,55 @@ describe('round_robin', () => {
     await enqueue(h, a.token, { runs: 3 });
     const [bItem] = (await enqueue(h, b.token, { runs: 1 })).item_ids;
     h.clock.advance(1000);
-    await claimNextItem(h.db, 'default', 'round_robin', h.clock.now());
+    await claimNext(h.db, {
+      queueId: 'default',
+      fairness: 'round_robin',
+      workerId: 'test/0:cpu',
+      device: 'cpu',
+      now: h.clock.now(),
+    });
     const next = await (await h.get(`${Q}/next`, { token: b.token })).json();
     expect(next.item_id).toBe(bItem);
     h.clock.advance(1000);
-    expect((await claimNextItem(h.db, 'default', 'round_robin', h.clock.now()))?.itemId).toBe(bItem);
+    expect(
+      (
+        await claimNext(h.db, {
+          queueId: 'default',
+          fairness: 'round_robin',
+          workerId: 'test/0:cpu',
+          device: 'cpu',
+          now: h.clock.now(),
+        })
+      )?.itemId,
+    ).toBe(bItem);
   });
 
   it('two claimers at once never take the same item', async () => {
     await enqueue(h, a.token, { runs: 10 });
     await enqueue(h, b.token, { runs: 10 });
     const claims = await Promise.all(
-      Array.from({ length: 40 }, () => claimNextItem(h.db, 'default', 'round_robin', h.clock.now())),
+      Array.from({ length: 40 }, () =>
+        claimNext(h.db, {
+          queueId: 'default',
+          fairness: 'round_robin',
+          workerId: 'test/0:cpu',
+          device: 'cpu',
+          now: h.clock.now(),
+        }),
+      ),
     );
     const ids = claims.flatMap((x) => (x ? [x.itemId] : []));
     expect(new Set(ids).size).toBe(ids.length);
     // SKIP LOCKED lets a claimer pass over a row another claimer holds without taking it, so a concurrent
     // round may leave an item for the next claim; none is ever taken twice, and none is lost.
     for (;;) {
-      const next = await claimNextItem(h.db, 'default', 'round_robin', h.clock.now());
+      const next = await claimNext(h.db, {
+        queueId: 'default',
+        fairness: 'round_robin',
+        workerId: 'test/0:cpu',
+        device: 'cpu',
+        now: h.clock.now(),
+      });
       if (!next) {
         break;
       }
@@ -116,7 +152,13 @@ describe('round_robin', () => {
     const [orphan] = (await enqueue(h, c.token)).item_ids;
     await h.db.execute(sql`DELETE FROM users WHERE user_id = ${c.user.user_id}`);
     h.clock.advance(1000);
-    const claimed = await claimNextItem(h.db, 'default', 'round_robin', h.clock.now());
+    const claimed = await claimNext(h.db, {
+      queueId: 'default',
+      fairness: 'round_robin',
+      workerId: 'test/0:cpu',
+      device: 'cpu',
+      now: h.clock.now(),
+    });
     expect(claimed).toMatchObject({
       itemId: item,
       status: 'in_progress',
@@ -125,7 +167,13 @@ describe('round_robin', () => {
     });
     expect(claimed?.startedAt?.toISOString()).toBe(h.clock.now().toISOString());
     h.clock.advance(1000);
-    const second = await claimNextItem(h.db, 'default', 'round_robin', h.clock.now());
+    const second = await claimNext(h.db, {
+      queueId: 'default',
+      fairness: 'round_robin',
+      workerId: 'test/0:cpu',
+      device: 'cpu',
+      now: h.clock.now(),
+    });
     expect(second).toMatchObject({
       itemId: orphan,
       userId: c.user.user_id,
@@ -144,6 +192,14 @@ describe('fifo', () => {
   });
 
   it('nothing pending: no claim', async () => {
-    expect(await claimNextItem(h.db, 'default', 'fifo', h.clock.now())).toBeUndefined();
+    expect(
+      await claimNext(h.db, {
+        queueId: 'default',
+        fairness: 'fifo',
+        workerId: 'test/0:cpu',
+        device: 'cpu',
+        now: h.clock.now(),
+      }),
+    ).toBeUndefined();
   });
 });

@@ -31,6 +31,8 @@ afterEach(async () => {
   saved = [];
   await h.db.execute(sql`DELETE FROM session_queue`);
   await h.db.execute(sql`DELETE FROM queue_user_turns`);
+  await h.db.execute(sql`DELETE FROM queue_state`);
+  await h.db.execute(sql`DELETE FROM workers`);
   h.events.clear();
 });
 
@@ -42,6 +44,8 @@ async function startScheduler(
 ) {
   const runtime = new FakeRuntime(opts);
   const s = new WorkerPool({
+    db: h.db,
+    clock: h.clock,
     runtime,
     logger: h.deps.logger,
     fairness,
@@ -144,7 +148,7 @@ describe('scheduler', () => {
     expect(items.map((i: { status: string }) => i.status)).toEqual(['completed', 'completed', 'completed']);
     // Every session's tensors were freed.
     expect(runtime.ended.length).toBe(3);
-    expect(s.status()).toEqual({ is_started: true, is_processing: false });
+    expect(await s.status('default')).toEqual({ is_started: true, is_processing: false });
   });
 
   it('cancels a running item before its next step: no image, item canceled, the next item runs', async () => {
@@ -169,7 +173,7 @@ describe('scheduler', () => {
     const next = await enqueueGraph(alice, { steps: 2 });
     const longId = long.item_ids[0] as number;
     await atStep3;
-    expect(s.status()).toEqual({ is_started: true, is_processing: true });
+    expect(await s.status('default')).toEqual({ is_started: true, is_processing: true });
     const res = await h.put(`${Q}/i/${longId}/cancel`, { token: alice.token });
     expect(res.status).toBe(200);
     release();
@@ -268,7 +272,7 @@ describe('scheduler', () => {
         e.data.item_id === b &&
         (e.data.invocation as { id: string }).id === 'l2i',
     );
-    expect(s.status()).toEqual({ is_started: true, is_processing: true });
+    expect(await s.status('default')).toEqual({ is_started: true, is_processing: true });
     const status = await (await h.get(`${Q}/status`, { token: alice.token })).json();
     expect([status.queue.in_progress, status.queue.pending]).toEqual([2, 1]);
     // Nothing of the third item yet, and the second waits for the first before finishing.
@@ -331,7 +335,7 @@ describe('scheduler', () => {
     expect([failed.status, failed.error_type, failed.error_message]).toEqual([
       'failed',
       'interrupted',
-      'The server stopped while this item ran, 3 times.',
+      "The item's worker stopped while it ran, 3 times.",
     ]);
     const rows = await h.db.execute(sql`SELECT item_id, interruptions FROM session_queue ORDER BY item_id`);
     const list = rowsOf<{ item_id: number; interruptions: number }>(rows);
@@ -339,6 +343,7 @@ describe('scheduler', () => {
       [again, 1],
       [third, 3],
     ]);
-    expect(trace(again)).toEqual(textToImageTrace(2));
+    expect(trace(again)).toEqual(['status:pending', ...textToImageTrace(2)]);
+    expect(trace(third)).toEqual(['status:failed']);
   });
 });

@@ -16,7 +16,30 @@ describe('parseEnv', () => {
       PROGRESS_MAX_HZ: 10,
       LOG_LEVEL: 'info',
       BLOB_STORE: 'fs',
+      DEVICES: ['cpu'],
+      ROLE: 'all',
+      LEASE_SECONDS: 30,
     });
+  });
+
+  it("parses the cluster variables, and takes the entry's NODE_ID default unless set", () => {
+    const env = parseEnv(
+      {
+        DATABASE_URL: 'postgres://u@db:5432/easel',
+        DEVICES: 'cuda:0, cuda:1,cpu',
+        ROLE: 'worker',
+        LEASE_SECONDS: '5',
+      },
+      { NODE_ID: 'host-1.42' },
+    );
+    expect([env.DEVICES, env.ROLE, env.NODE_ID, env.LEASE_SECONDS]).toEqual([
+      ['cuda:0', 'cuda:1', 'cpu'],
+      'worker',
+      'host-1.42',
+      5,
+    ]);
+    expect(parseEnv({ NODE_ID: 'gpu-box' }, { NODE_ID: 'host-1.42' }).NODE_ID).toBe('gpu-box');
+    expect(parseEnv({ ROLE: 'api', DATABASE_URL: 'postgres://db/easel' }).ROLE).toBe('api');
   });
 
   it('parses every variable', () => {
@@ -69,6 +92,15 @@ describe('parseEnv', () => {
     [{ PROGRESS_MAX_HZ: '0' }, 'PROGRESS_MAX_HZ'],
     [{ PROGRESS_MAX_HZ: 'fast' }, 'PROGRESS_MAX_HZ'],
     [{ BLOB_STORE: 's3' }, 'BLOB_STORE'],
+    [{ DEVICES: 'gpu' }, 'DEVICES'],
+    [{ DEVICES: 'cpu,,cuda:0' }, 'DEVICES'],
+    [{ DEVICES: 'cuda:x' }, 'DEVICES'],
+    [{ ROLE: 'both' }, 'ROLE'],
+    [{ ROLE: 'api' }, 'ROLE'],
+    [{ ROLE: 'worker' }, 'ROLE'],
+    [{ NODE_ID: 'has space' }, 'NODE_ID'],
+    [{ LEASE_SECONDS: '4' }, 'LEASE_SECONDS'],
+    [{ LEASE_SECONDS: 'long' }, 'LEASE_SECONDS'],
   ])('%o fails naming %s', (source, variable) => {
     expect(() => parseEnv(source)).toThrow(EnvError);
     expect(() => parseEnv(source)).toThrow(new RegExp(`^invalid configuration:\\n  ${variable}: `));

@@ -176,18 +176,18 @@ export const queueWriteRouter = createRouter()
     const input = { queueId: queue_id, itemId: item_id, userId: c.req.valid('json').user_id };
     return c.json(await transferItemOwner({ ctx: serviceContext(c), input }), 200);
   })
-  .openapi(processorRoute('pause'), (c) =>
+  .openapi(processorRoute('pause'), async (c) =>
     c.json(
-      setProcessorRunning({
+      await setProcessorRunning({
         ctx: serviceContext(c),
         input: { queueId: c.req.valid('param').queue_id, running: false },
       }),
       200,
     ),
   )
-  .openapi(processorRoute('resume'), (c) =>
+  .openapi(processorRoute('resume'), async (c) =>
     c.json(
-      setProcessorRunning({
+      await setProcessorRunning({
         ctx: serviceContext(c),
         input: { queueId: c.req.valid('param').queue_id, running: true },
       }),

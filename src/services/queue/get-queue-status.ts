@@ -17,5 +17,5 @@ export async function getQueueStatus({ ctx, input }: { ctx: ServiceContext; inpu
       and(eq(sessionQueue.queueId, input.queueId), eq(sessionQueue.userId, actor.userId)),
     ),
   ]);
-  return { queue, mine, processor: ctx.workers.status() };
+  return { queue, mine, processor: await ctx.workers.status(input.queueId) };
 }

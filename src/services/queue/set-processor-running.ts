@@ -3,8 +3,11 @@ import type { ServiceContext } from '../../core/context.ts';
 import { ForbiddenError } from '../../core/errors.ts';
 import { assertQueue } from './internal.ts';
 
-/** Pauses (no new item starts; the running one finishes) or resumes the processor (admin). */
-export function setProcessorRunning({
+/**
+ * Pauses (no new item starts on any process; running ones finish) or resumes the queue (admin); kept in the
+ * database across restarts.
+ */
+export async function setProcessorRunning({
   ctx,
   input,
 }: {
@@ -15,5 +18,5 @@ export function setProcessorRunning({
   if (!requireActor(ctx.actor).isAdmin) {
     throw new ForbiddenError('This action needs an admin.');
   }
-  return input.running ? ctx.workers.resume() : ctx.workers.pause();
+  return input.running ? ctx.workers.resume(input.queueId) : ctx.workers.pause(input.queueId);
 }

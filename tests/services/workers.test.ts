@@ -1,0 +1,339 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { ServiceContext } from '../../src/core/context.ts';
+import type { ServerEvent } from '../../src/core/events.ts';
+import { rowsOf } from '../../src/db/rows.ts';
+import { contextFromDeps } from '../../src/deps.ts';
+import { FakeRuntime, type FakeRuntimeOptions } from '../../src/runtime/fake-runtime.ts';
+import { WorkerPool } from '../../src/worker/pool.ts';
+import { sweepLapsed } from '../../src/worker/sweep.ts';
+import { deferred, itemState } from '../helpers/cluster.ts';
+import { textToImageGraph } from '../helpers/graphs.ts';
+import { createHarness, type Harness, type TestUser } from '../helpers/harness.ts';
+import { Q } from '../helpers/queue.ts';
+
+let h: Harness;
+let users: TestUser[];
+let admin: TestUser;
+let pool: WorkerPool | null = null;
+let saved: { itemId: number; workerId: string }[] = [];
+
+beforeAll(async () => {
+  h = await createHarness();
+  users = [
+    await h.createUser({ displayName: 'U1' }),
+    await h.createUser({ displayName: 'U2' }),
+    await h.createUser({ displayName: 'U3' }),
+  ];
+  admin = await h.createUser({ isAdmin: true });
+});
+afterAll(() => h.close());
+afterEach(async () => {
+  await pool?.close();
+  pool = null;
+  saved = [];
+  for (const table of ['session_queue', 'queue_user_turns', 'queue_state', 'workers']) {
+    await h.db.execute(sql.raw(`DELETE FROM ${table}`));
+  }
+  h.events.clear();
+});
+
+/** A clock that moves 1 ms on every reading, so every claim has its own time (round-robin turns). */
+function tickingContext(): ServiceContext {
+  let t = h.clock.now().getTime();
+  const clock = { now: () => new Date(t++) };
+  return { ...contextFromDeps(h.deps, 'workers', null), clock };
+}
+
+/** Two workers in one process (`DEVICES=cpu,cpu`), each on its own fake runtime. */
+function twoWorkers(opts: FakeRuntimeOptions = {}, fairness: 'round_robin' | 'fifo' = 'round_robin') {
+  const runtimes = [new FakeRuntime(opts), new FakeRuntime(opts)];
+  const p = new WorkerPool({
+    db: h.db,
+    clock: h.clock,
+    logger: h.deps.logger,
+    fairness,
+    nodeId: 'n1',
+    workers: runtimes.map((runtime) => ({ device: 'cpu', runtime })),
+    pollIntervalMs: 60_000,
+    saveImage: async (_ctx, owner) => {
+      saved.push({ itemId: owner.itemId, workerId: '' });
+      return { image_name: `img-${owner.itemId}.png` };
+    },
+  });
+  h.deps.workers = p;
+  pool = p;
+  return { pool: p, runtimes };
+}
+
+/** A graph with one primitive node: a claim, a run and a finish, without the runtime. */
+const TINY_SESSION = JSON.stringify({
+  graph: { id: 'g', nodes: { v: { id: 'v', type: 'integer', value: 1 } }, edges: [] },
+});
+
+/** Inserts `count` pending items for a user (their ids ascending). */
+async function insertTiny(userId: string, count: number): Promise<number[]> {
+  const rows = rowsOf<{ item_id: number }>(
+    await h.db.execute(sql`INSERT INTO session_queue
+      (queue_id, batch_id, session_id, status, priority, session, created_at, updated_at, user_id)
+      SELECT 'default', 'b-' || ${userId}, gen_random_uuid()::text, 'pending', 0, ${TINY_SESSION}::jsonb,
+        now(), now(), ${userId}
+      FROM generate_series(1, ${count}) g ORDER BY g RETURNING item_id`),
+  );
+  return rows.map((r) => Number(r.item_id)).sort((a, b) => a - b);
+}
+
+/** Resolves once `n` items reached `status` (as published). */
+function untilStatus(status: string, n: number): Promise<void> {
+  const done = deferred();
+  let seen = 0;
+  const stop = h.channels.observe((e) => {
+    if (e.name === 'queue_item_status_changed' && e.data.status === status && ++seen === n) {
+      stop();
+      done.resolve();
+    }
+  });
+  return done.promise;
+}
+
+const statusEvents = (status: string) =>
+  h.events.events.filter((e) => e.name === 'queue_item_status_changed' && e.data.status === status);
+
+const statusTrace = (itemId: number) =>
+  h.events.events
+    .filter((e: ServerEvent) => e.name === 'queue_item_status_changed' && e.data.item_id === itemId)
+    .map((e) => e.data.status);
+
+describe('two workers in one process', () => {
+  it.each(['round_robin', 'fifo'] as const)(
+    '%s: 1200 items of three users, each claimed once, in the queue order, by both workers',
+    async (fairness) => {
+      const PER_USER = 400;
+      const ids = new Map<string, number[]>();
+      for (const u of users) {
+        ids.set(u.user.user_id, await insertTiny(u.user.user_id, PER_USER));
+      }
+      const total = PER_USER * users.length;
+      const { pool: p } = twoWorkers({}, fairness);
+      const allDone = untilStatus('completed', total);
+      await p.start(tickingContext());
+      await allDone;
+
+      const started = statusEvents('in_progress');
+      // Every item started exactly once and completed exactly once.
+      expect(started.length).toBe(total);
+      expect(new Set(started.map((e) => e.data.item_id)).size).toBe(total);
+      expect(statusEvents('completed').length).toBe(total);
+      const rows = rowsOf<{ status: string; worker_id: string; n: number }>(
+        await h.db.execute(sql`SELECT status, worker_id, count(*)::int AS n FROM session_queue
+          GROUP BY status, worker_id ORDER BY worker_id`),
+      );
+      expect(rows.map((r) => r.status)).toEqual(['completed', 'completed']);
+      expect(rows.map((r) => r.worker_id)).toEqual(['n1/0:cpu', 'n1/1:cpu']);
+      // Both workers did a real share of the work.
+      for (const r of rows) {
+        expect(Number(r.n)).toBeGreaterThan(total / 4);
+      }
+
+      // The start order, from the claim times (started_at), differs from the queue's order by at most the
+      // number of workers claiming at once.
+      const order = rowsOf<{ item_id: number; user_id: string }>(
+        await h.db.execute(sql`SELECT item_id, user_id FROM session_queue ORDER BY started_at, item_id`),
+      );
+      if (fairness === 'fifo') {
+        order.forEach((r, i) => {
+          const place = [...ids.values()]
+            .flat()
+            .sort((a, b) => a - b)
+            .indexOf(Number(r.item_id));
+          expect(Math.abs(place - i)).toBeLessThanOrEqual(2);
+        });
+      } else {
+        // Round-robin: at every point, no user is more than three starts ahead of another (one turn, plus
+        // one claim per worker whose snapshot predates the other's turn update).
+        const counts = new Map(users.map((u) => [u.user.user_id, 0]));
+        for (const r of order) {
+          counts.set(r.user_id, (counts.get(r.user_id) ?? 0) + 1);
+          const values = [...counts.values()];
+          expect(Math.max(...values) - Math.min(...values)).toBeLessThanOrEqual(3);
+        }
+        // And each user's own items ran in their order.
+        for (const [userId, mine] of ids) {
+          expect(order.filter((r) => r.user_id === userId).map((r) => Number(r.item_id))).toEqual(mine);
+        }
+      }
+      const workers = await (await h.get('/api/v1/workers', { token: admin.token })).json();
+      expect(workers.map((w: { worker_id: string; state: string }) => [w.worker_id, w.state])).toEqual([
+        ['n1/0:cpu', 'idle'],
+        ['n1/1:cpu', 'idle'],
+      ]);
+    },
+    120_000,
+  );
+
+  it('no worker stays idle while items are pending: both run at once, the third waits', async () => {
+    const gate = deferred();
+    const reached: number[] = [];
+    const bothAtStep1 = deferred();
+    const { pool: p } = twoWorkers({
+      beforeStep: (step) => {
+        if (step === 1) {
+          reached.push(1);
+          if (reached.length === 2) {
+            bothAtStep1.resolve();
+          }
+          return gate.promise;
+        }
+      },
+    });
+    await p.start(contextFromDeps(h.deps, 'workers', null));
+    const res = await h.post(`${Q}/enqueue_batch`, {
+      token: users[0]?.token,
+      json: { batch: { graph: textToImageGraph({ steps: 2 }), runs: 3 } },
+    });
+    const [a, b, c] = (await res.json()).item_ids as [number, number, number];
+    await bothAtStep1.promise;
+    const workers = await (await h.get('/api/v1/workers', { token: admin.token })).json();
+    expect(
+      workers
+        .map((w: { state: string; item_id: number }) => [w.state, w.item_id])
+        .sort((x: number[], y: number[]) => (x[1] as number) - (y[1] as number)),
+    ).toEqual([
+      ['busy', a],
+      ['busy', b],
+    ]);
+    expect((await itemState(h.db, c))?.status).toBe('pending');
+    expect(await p.status('default')).toEqual({ is_started: true, is_processing: true });
+    const done = untilStatus('completed', 3);
+    gate.resolve();
+    await done;
+    for (const id of [a, b, c]) {
+      expect(statusTrace(id)).toEqual(['in_progress', 'completed']);
+    }
+    expect(saved.map((s) => s.itemId).sort((x, y) => x - y)).toEqual([a, b, c]);
+  });
+});
+
+describe('leases', () => {
+  it('a worker that lost its lease mid-run stops and writes nothing: one outcome, one image', async () => {
+    const atStep1 = deferred();
+    const gate = deferred();
+    let held = false;
+    const runtime = new FakeRuntime({
+      beforeStep: (step) => {
+        if (step === 1 && !held) {
+          held = true;
+          atStep1.resolve();
+          return gate.promise;
+        }
+      },
+    });
+    const p = new WorkerPool({
+      db: h.db,
+      clock: h.clock,
+      logger: h.deps.logger,
+      fairness: 'round_robin',
+      nodeId: 'n1',
+      runtime,
+      leaseSeconds: 30,
+      pollIntervalMs: 60_000,
+      saveImage: async (_ctx, owner) => {
+        saved.push({ itemId: owner.itemId, workerId: 'n1/0:cpu' });
+        return { image_name: `img-${owner.itemId}.png` };
+      },
+    });
+    pool = p;
+    h.deps.workers = p;
+    const ctx = contextFromDeps(h.deps, 'workers', null);
+    await p.start(ctx);
+    const res = await h.post(`${Q}/enqueue_batch`, {
+      token: users[0]?.token,
+      json: { batch: { graph: textToImageGraph({ steps: 3 }), runs: 1 } },
+    });
+    const [id] = (await res.json()).item_ids as [number];
+    await atStep1.promise;
+    expect(await itemState(h.db, id)).toMatchObject({
+      status: 'in_progress',
+      workerId: 'n1/0:cpu',
+      interruptions: 0,
+    });
+
+    // The worker's database stalls past its lease: another process's sweep re-queues the item, counting one
+    // interruption.
+    h.clock.advance(30_001);
+    expect(await sweepLapsed(ctx, h.deps.logger)).toEqual({ requeued: [id], failed: [] });
+    expect(await itemState(h.db, id)).toMatchObject({
+      status: 'pending',
+      workerId: null,
+      device: null,
+      leaseExpiresAt: null,
+      interruptions: 1,
+    });
+    // Its next renewal fails: the run is stopped before its next step.
+    const again = untilStatus('completed', 1);
+    await p.renewLeases();
+    expect(runtime.canceled.size).toBe(1);
+    gate.resolve();
+    // The item runs again (here on the same worker, claimed afresh) and completes once.
+    await again;
+    expect(statusTrace(id)).toEqual(['in_progress', 'pending', 'in_progress', 'completed']);
+    expect(saved.map((s) => s.itemId)).toEqual([id]);
+    expect(await itemState(h.db, id)).toMatchObject({ status: 'completed', interruptions: 1 });
+    // The stopped run published nothing after it lost the lease: between the re-queue and the new claim
+    // there is no event of the item.
+    const mine = h.events.events.filter((e) => e.data.item_id === id);
+    const requeuedAt = mine.findIndex((e) => e.data.status === 'pending');
+    const reclaimedAt = mine.findIndex((e, i) => i > requeuedAt && e.data.status === 'in_progress');
+    expect(reclaimedAt).toBe(requeuedAt + 1);
+    expect(h.events.events.filter((e) => e.name === 'invocation_error')).toEqual([]);
+  });
+
+  it('a worker that cannot renew at save time saves no image and records no outcome', async () => {
+    const beforeSave = deferred();
+    const gate = deferred();
+    let first = true;
+    const runtime = new FakeRuntime();
+    const p = new WorkerPool({
+      db: h.db,
+      clock: h.clock,
+      logger: h.deps.logger,
+      fairness: 'round_robin',
+      nodeId: 'n1',
+      runtime,
+      pollIntervalMs: 60_000,
+      saveImage: async (_ctx, owner) => {
+        saved.push({ itemId: owner.itemId, workerId: 'n1/0:cpu' });
+        return { image_name: `img-${owner.itemId}.png` };
+      },
+    });
+    // Hold the run between its last denoise step and its save: the lease lapses and is swept meanwhile.
+    const origRun = runtime.run.bind(runtime);
+    runtime.run = async (inv, onProgress) => {
+      const out = await origRun(inv, onProgress);
+      if (inv.type === 'l2i' && first) {
+        first = false;
+        beforeSave.resolve();
+        await gate.promise;
+      }
+      return out;
+    };
+    pool = p;
+    h.deps.workers = p;
+    const ctx = contextFromDeps(h.deps, 'workers', null);
+    await p.start(ctx);
+    const res = await h.post(`${Q}/enqueue_batch`, {
+      token: users[1]?.token,
+      json: { batch: { graph: textToImageGraph({ steps: 2 }), runs: 1 } },
+    });
+    const [id] = (await res.json()).item_ids as [number];
+    await beforeSave.promise;
+    h.clock.advance(30_001);
+    expect(await sweepLapsed(ctx, h.deps.logger)).toEqual({ requeued: [id], failed: [] });
+    const again = untilStatus('completed', 1);
+    gate.resolve();
+    await again;
+    expect(statusTrace(id)).toEqual(['in_progress', 'pending', 'in_progress', 'completed']);
+    expect(saved.map((s) => s.itemId)).toEqual([id]);
+    expect(await itemState(h.db, id)).toMatchObject({ status: 'completed', interruptions: 1 });
+  });
+});
