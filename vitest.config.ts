@@ -44,12 +44,12 @@ export default defineConfig({
         },
       },
       {
-        // The browser tests: the real server and headless chromium, one file at a time.
+        // The browser tests: each file starts its own server (free port, temp DATA_DIR) and chromium, so they
+        // run beside the other projects rather than in a group of their own at the end.
         extends: true,
         test: {
           name: 'e2e',
           include: ['tests/e2e/**/*.test.ts'],
-          fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 120_000,
         },

@@ -136,16 +136,29 @@ const progress = (owner: string, item: number): ServerEvent => ({
 });
 
 /** The frame a stream gets for an event with log id `id` in `user`'s channel. */
-const frame = (user: string, id: number, e: ServerEvent, image?: null): SseFrame => ({
-  id: eventIdOf(user, id),
-  event: e.name,
-  data: { ...e.data, ...(image === null ? { image: null } : {}), queue_id: e.queueId },
-});
+const frame = (user: string, id: number, e: ServerEvent, image?: null): SseFrame =>
+  withoutPreview({
+    id: eventIdOf(user, id),
+    event: e.name,
+    data: { ...e.data, ...(image === null ? { image: null } : {}), queue_id: e.queueId },
+  });
 
-/** Waits until `sse` has `n` events with ids; returns those. */
+/**
+ * The first frames with ids. A live preview rides the notification of its commit; when the tailer's
+ * safety-net read reaches the row first (under load), the frame goes out as the log has it, `image: null`
+ * (API.md section 8 allows it for replay; ADR 0004): previews are compared as `null` for that reason.
+ * Waits until `sse` has `n` events with ids; returns those.
+ */
 async function idsOf(sse: SseReader, n: number): Promise<SseFrame[]> {
   await sse.until((frames) => withIds(frames).length >= n);
-  return withIds(sse.frames);
+  return withIds(sse.frames).map(withoutPreview);
+}
+
+function withoutPreview(f: SseFrame): SseFrame {
+  if (f.event !== 'invocation_progress' || typeof f.data !== 'object' || f.data === null) {
+    return f;
+  }
+  return { ...f, data: { ...(f.data as Record<string, unknown>), image: null } };
 }
 
 /** retry, connected, and nothing else that is not an event with an id (no resync). */

@@ -8,6 +8,7 @@ import { FakeRuntime, type FakeRuntimeOptions } from '../../src/runtime/fake-run
 import { WorkerPool } from '../../src/worker/pool.ts';
 import { sweepLapsed } from '../../src/worker/sweep.ts';
 import { deferred, itemState } from '../helpers/cluster.ts';
+import { testDriver } from '../helpers/database.ts';
 import { textToImageGraph } from '../helpers/graphs.ts';
 import { createHarness, type Harness, type TestUser } from '../helpers/harness.ts';
 import { Q } from '../helpers/queue.ts';
@@ -106,9 +107,10 @@ const statusTrace = (itemId: number) =>
 
 describe('two workers in one process', () => {
   it.each(['round_robin', 'fifo'] as const)(
-    '%s: 1200 items of three users, each claimed once, in the queue order, by both workers',
+    '%s: items of three users (1200 on PostgreSQL, 300 on PGlite), each claimed once, in the queue order, by both workers',
     async (fairness) => {
-      const PER_USER = 400;
+      // PostgreSQL is where claims really race (a connection each); PGlite serialises them, so fewer suffice.
+      const PER_USER = testDriver() === 'postgres' ? 400 : 100;
       const ids = new Map<string, number[]>();
       for (const u of users) {
         ids.set(u.user.user_id, await insertTiny(u.user.user_id, PER_USER));
@@ -149,13 +151,14 @@ describe('two workers in one process', () => {
           expect(Math.abs(place - i)).toBeLessThanOrEqual(2);
         });
       } else {
-        // Round-robin: at every point, no user is more than three starts ahead of another (one turn, plus
-        // one claim per worker whose snapshot predates the other's turn update).
+        // Round-robin: at every point, no user is more than four starts ahead of another: one turn, plus the
+        // claims whose snapshot predates another worker's turn update, and the start events of two workers
+        // (each with an item in inference and one saving) can reach the log in either order.
         const counts = new Map(users.map((u) => [u.user.user_id, 0]));
         for (const r of order) {
           counts.set(r.user_id, (counts.get(r.user_id) ?? 0) + 1);
           const values = [...counts.values()];
-          expect(Math.max(...values) - Math.min(...values)).toBeLessThanOrEqual(3);
+          expect(Math.max(...values) - Math.min(...values)).toBeLessThanOrEqual(4);
         }
         // And each user's own items ran in their order.
         for (const [userId, mine] of ids) {
