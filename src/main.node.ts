@@ -55,7 +55,8 @@ async function shutdown(signal: string) {
   await Promise.all(runtimes.map((r) => r.close()));
   await workers;
   await sweeper.close();
-  await database.close();
+  // A close held up by a LISTEN or a read in flight must not keep the process alive: 5 s at most.
+  await Promise.race([database.close(), new Promise((resolve) => setTimeout(resolve, 5000))]);
   process.exit(0);
 }
 process.on('SIGINT', () => void shutdown('SIGINT'));
