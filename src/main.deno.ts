@@ -101,8 +101,16 @@ async function shutdown(signal: Deno.Signal) {
   logger.info('shutting down', { signal });
   deps.channels.close(); // ends the open event streams
   void server.shutdown(); // as server.close() in main.node.ts: stop accepting, do not wait for open streams
-  // A close held up by a LISTEN or a read in flight must not keep the process alive: 5 s at most.
-  await Promise.race([database.close(), new Promise((resolve) => setTimeout(resolve, 5000))]);
+  // Stop listening and reading before the database closes (PGlite's close waits on a read in flight), and
+  // never let a stuck close keep the process alive: 5 s at most.
+  await Promise.race([
+    (async () => {
+      await deps.revocations?.stop();
+      await deps.channels.shutdown();
+      await database.close();
+    })(),
+    new Promise((resolve) => setTimeout(resolve, 5000)),
+  ]);
   Deno.exit(0);
 }
 Deno.addSignalListener('SIGINT', () => void shutdown('SIGINT'));

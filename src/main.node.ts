@@ -55,8 +55,16 @@ async function shutdown(signal: string) {
   await Promise.all(runtimes.map((r) => r.close()));
   await workers;
   await sweeper.close();
-  // A close held up by a LISTEN or a read in flight must not keep the process alive: 5 s at most.
-  await Promise.race([database.close(), new Promise((resolve) => setTimeout(resolve, 5000))]);
+  // Stop listening and reading before the database closes (PGlite's close waits on a read in flight), and
+  // never let a stuck close keep the process alive: 5 s at most.
+  await Promise.race([
+    (async () => {
+      await deps.revocations?.stop();
+      await deps.channels.shutdown();
+      await database.close();
+    })(),
+    new Promise((resolve) => setTimeout(resolve, 5000)),
+  ]);
   process.exit(0);
 }
 process.on('SIGINT', () => void shutdown('SIGINT'));

@@ -22,4 +22,6 @@ export interface Channels extends ChannelPort {
   observe(listener: (event: ServerEvent) => void): () => void;
   stats(): { channels: number; connections: number; timers: number };
   close(): void;
+  /** Closes, then waits for the log's writes and reads in flight to end (before the database closes). */
+  shutdown(): Promise<void>;
 }
