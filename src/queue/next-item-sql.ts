@@ -65,7 +65,10 @@ export function fromRaw(r: RawItem): ItemRow {
     startedAt: date(r.started_at),
     completedAt: date(r.completed_at),
     userId: r.user_id as string,
-    retriedFromItemId: r.retried_from_item_id === null ? null : Number(r.retried_from_item_id),
+    retriedFromItemId:
+      r.retried_from_item_id === null || r.retried_from_item_id === undefined
+        ? null
+        : Number(r.retried_from_item_id),
     interruptions: Number(r.interruptions),
     workerId: (r.worker_id ?? null) as string | null,
     device: (r.device ?? null) as string | null,

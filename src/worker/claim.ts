@@ -2,8 +2,8 @@ import { type SQL, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../core/db.ts';
 import { executePrepared } from '../db/prepared.ts';
 import { rowsOf } from '../db/rows.ts';
-import type { QueueRow } from '../db/schema/index.ts';
 import type { ItemRow } from '../queue/item-dto.ts';
+import { fromRaw } from '../queue/next-item-sql.ts';
 import { announceQueue } from './wakeup.ts';
 
 /** Seconds a claim (or a renewal) holds an item when `LEASE_SECONDS` is not set (API.md section 8). */
@@ -84,42 +84,7 @@ export function claimCandidateQuery(queueId: string, fairness: Fairness, candida
 }
 
 type RawItem = Record<string, unknown>;
-const date = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string));
-
-/** A raw snake_case row of `session_queue` plus the joined names, as Drizzle would map it. */
-export function itemFromRaw(r: RawItem): ItemRow {
-  return {
-    itemId: Number(r.item_id),
-    queueId: r.queue_id as string,
-    batchId: r.batch_id as string,
-    sessionId: r.session_id as string,
-    status: r.status as QueueRow['status'],
-    priority: Number(r.priority),
-    fieldValues: (r.field_values ?? null) as unknown[] | null,
-    session: r.session as Record<string, unknown>,
-    workflow: r.workflow ?? null,
-    origin: (r.origin ?? null) as string | null,
-    destination: (r.destination ?? null) as string | null,
-    errorType: (r.error_type ?? null) as string | null,
-    errorMessage: (r.error_message ?? null) as string | null,
-    errorTraceback: (r.error_traceback ?? null) as string | null,
-    createdAt: date(r.created_at) as Date,
-    updatedAt: date(r.updated_at) as Date,
-    startedAt: date(r.started_at),
-    completedAt: date(r.completed_at),
-    userId: r.user_id as string,
-    retriedFromItemId:
-      r.retried_from_item_id === null || r.retried_from_item_id === undefined
-        ? null
-        : Number(r.retried_from_item_id),
-    interruptions: Number(r.interruptions),
-    workerId: (r.worker_id ?? null) as string | null,
-    device: (r.device ?? null) as string | null,
-    leaseExpiresAt: date(r.lease_expires_at),
-    userDisplayName: (r.user_display_name ?? null) as string | null,
-    userEmail: (r.user_email ?? null) as string | null,
-  };
-}
+const _date = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string));
 
 /** When a lease taken or renewed at `now` lapses. */
 export const leaseUntil = (now: Date, leaseSeconds = DEFAULT_LEASE_SECONDS) =>
@@ -161,7 +126,7 @@ export async function claimNext(db: DbOrTx, req: ClaimRequest): Promise<ItemRow 
     FROM claimed LEFT JOIN users u ON u.user_id = claimed.user_id`,
   );
   const [row] = rowsOf<RawItem>(result);
-  return row ? itemFromRaw(row) : undefined;
+  return row ? fromRaw(row) : undefined;
 }
 
 /**

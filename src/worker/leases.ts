@@ -3,7 +3,8 @@ import type { DbOrTx } from '../core/db.ts';
 import { rowsOf } from '../db/rows.ts';
 import type { QueueStatus } from '../db/schema/index.ts';
 import type { ItemRow } from '../queue/item-dto.ts';
-import { DEFAULT_LEASE_SECONDS, itemFromRaw, leaseUntil } from './claim.ts';
+import { fromRaw } from '../queue/next-item-sql.ts';
+import { DEFAULT_LEASE_SECONDS, leaseUntil } from './claim.ts';
 import { announceQueue } from './wakeup.ts';
 
 /** Interruptions after which a lapsed item fails instead of running again (API.md section 4). */
@@ -76,7 +77,7 @@ export async function finishItem(
     SELECT done.*, u.display_name AS user_display_name, u.email AS user_email
     FROM done LEFT JOIN users u ON u.user_id = done.user_id`);
   const [row] = rowsOf<Record<string, unknown>>(result);
-  return row ? itemFromRaw(row) : undefined;
+  return row ? fromRaw(row) : undefined;
 }
 
 /** An item `requeueLapsed` changed, and the worker that had held it. */
@@ -147,7 +148,7 @@ export async function requeueLapsed(
   const failed: LapsedItem[] = [];
   for (const row of rowsOf<Record<string, unknown>>(result)) {
     const entry = {
-      item: itemFromRaw(row),
+      item: fromRaw(row),
       previousWorkerId: (row.previous_worker_id ?? null) as string | null,
     };
     (entry.item.status === 'failed' ? failed : requeued).push(entry);
