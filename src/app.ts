@@ -9,6 +9,7 @@ import { auth, requireAdmin } from './http/middleware/auth.ts';
 import { refreshToken } from './http/middleware/refresh-token.ts';
 import { wideEvent } from './http/middleware/wide-event.ts';
 import { createRouter } from './http/openapi.ts';
+import { completeDocument } from './http/openapi-document.ts';
 import { handleError, handleNotFound } from './http/problem.ts';
 import { auditRouter } from './routes/audit.ts';
 import { authRouter } from './routes/auth.ts';
@@ -117,12 +118,18 @@ export function createApp(deps: AppDeps, opts: { probesOnly?: boolean } = {}) {
     openapi: '3.1.0',
     info: { title: 'Easel', version: deps.config.version },
   };
-  app.doc31('/openapi.json', spec);
+  // Built on first use: every route is registered by then.
+  let document: ReturnType<typeof completeDocument> | undefined;
+  const openApi = () => {
+    document ??= completeDocument(app.getOpenAPI31Document(spec));
+    return document;
+  };
+  app.get('/openapi.json', (c) => c.json(openApi()));
   app.get('/docs', (c) => {
     c.header('Content-Security-Policy', DOCS_CSP);
     c.header('X-Frame-Options', 'DENY');
     c.header('Referrer-Policy', 'no-referrer');
-    return c.html(renderDocsPage(app.getOpenAPI31Document(spec)));
+    return c.html(renderDocsPage(openApi()));
   });
   return app;
 }

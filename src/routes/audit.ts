@@ -24,6 +24,7 @@ const AuditPage = z
 const listRoute = createRoute({
   method: 'get',
   path: '/',
+  operationId: 'list_audit_events',
   tags: ['audit'],
   security: bearer,
   summary: 'The audit log, newest first (admin); `user_id` filters by actor',

@@ -24,6 +24,7 @@ const tags = ['auth'];
 const statusRoute = createRoute({
   method: 'get',
   path: '/status',
+  operationId: 'get_setup_status',
   tags,
   summary: 'Whether set-up is needed and whether multi-user mode is on',
   responses: { 200: jsonResponse(AuthStatus, 'Status') },
@@ -32,6 +33,7 @@ const statusRoute = createRoute({
 const setupRoute = createRoute({
   method: 'post',
   path: '/setup',
+  operationId: 'setup_admin',
   tags,
   summary: 'Create the first admin (only while no user exists)',
   request: { body: jsonBody(SetupInput) },
@@ -44,6 +46,7 @@ const setupRoute = createRoute({
 const loginRoute = createRoute({
   method: 'post',
   path: '/login',
+  operationId: 'login',
   tags,
   summary: 'Exchange email and password for a token',
   request: { body: jsonBody(LoginInput) },
@@ -56,6 +59,7 @@ const loginRoute = createRoute({
 const logoutRoute = createRoute({
   method: 'post',
   path: '/logout',
+  operationId: 'logout',
   tags,
   security: bearer,
   summary: 'Revoke the token of this request',
@@ -65,6 +69,7 @@ const logoutRoute = createRoute({
 const meRoute = createRoute({
   method: 'get',
   path: '/me',
+  operationId: 'get_current_user',
   tags,
   security: bearer,
   summary: 'The current user',
@@ -74,6 +79,7 @@ const meRoute = createRoute({
 const updateMeRoute = createRoute({
   method: 'patch',
   path: '/me',
+  operationId: 'update_current_user',
   tags,
   security: bearer,
   summary: 'Change the display name or password (returns the replacement token in X-Refreshed-Token)',

@@ -14,6 +14,7 @@ const Ticket = z.object({ ticket: z.string(), expires_in: z.number().int() }).op
 const ticketRoute = createRoute({
   method: 'post',
   path: '/ticket',
+  operationId: 'create_event_ticket',
   tags,
   security: bearer,
   summary: 'A single-use, 60-second ticket for EventSource (which cannot send headers)',
@@ -29,6 +30,7 @@ const StreamQuery = z.object({
 const streamRoute = createRoute({
   method: 'get',
   path: '/',
+  operationId: 'stream_events',
   tags,
   summary:
     'The event stream (text/event-stream): a bearer token, a ticket, or nothing (anonymous: queue-wide events only)',

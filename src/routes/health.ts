@@ -8,6 +8,7 @@ const tags = ['operations'];
 const healthRoute = createRoute({
   method: 'get',
   path: '/health',
+  operationId: 'get_health',
   tags,
   summary: 'Liveness',
   responses: {
@@ -19,6 +20,7 @@ const Readiness = z.object({ status: z.literal('ready'), checks: z.record(z.stri
 const readyRoute = createRoute({
   method: 'get',
   path: '/ready',
+  operationId: 'get_readiness',
   tags,
   summary: 'Readiness: 200 once migrations ran (and, with the runtime, a model loaded), else 503',
   responses: { 200: jsonResponse(Readiness, 'Ready'), ...problems('unavailable') },
@@ -27,6 +29,7 @@ const readyRoute = createRoute({
 const metricsRoute = createRoute({
   method: 'get',
   path: '/metrics',
+  operationId: 'get_metrics',
   tags,
   security: [{ bearer: [] }],
   summary: 'Prometheus metrics (admin token); authenticated by the app before this handler',

@@ -44,6 +44,7 @@ const listRoute = createRoute({
   ...base,
   method: 'get',
   path: '/',
+  operationId: 'list_image_dtos',
   summary: 'Your images, newest first (admins: `user_id=<id>|all`); `board_id=none` is uncategorized',
   request: { query: ListImagesQuery },
   responses: {
@@ -55,6 +56,7 @@ const getRoute = createRoute({
   ...base,
   method: 'get',
   path: '/i/{image_name}',
+  operationId: 'get_image_dto',
   summary: 'One image (owner or admin)',
   request: { params: NameParam },
   responses: { 200: jsonResponse(ImageDTO, 'The image'), ...readProblems },
@@ -64,6 +66,7 @@ const fileRoute = (variant: ImageVariant) =>
     ...base,
     method: 'get',
     path: `/i/{image_name}/${variant}`,
+    operationId: `get_image_${variant}`,
     summary:
       variant === 'full'
         ? 'The PNG, by signed URL or with a token (owner or admin)'
@@ -85,6 +88,7 @@ const updateRoute = createRoute({
   ...base,
   method: 'patch',
   path: '/i/{image_name}',
+  operationId: 'update_image',
   summary: 'Move an image to a board of its owner (or `null`), or star it',
   request: { params: NameParam, body: jsonBody(UpdateImageInput) },
   responses: {
@@ -96,6 +100,7 @@ const deleteRoute = createRoute({
   ...base,
   method: 'delete',
   path: '/i/{image_name}',
+  operationId: 'delete_image',
   summary: 'Delete an image and its files (owner or admin)',
   request: { params: NameParam },
   responses: { 204: { description: 'Deleted' }, ...readProblems },
@@ -104,6 +109,7 @@ const uploadRoute = createRoute({
   ...base,
   method: 'post',
   path: '/upload',
+  operationId: 'upload_image',
   summary: 'Upload a PNG, JPEG or WebP (≤ 20 MiB); stored as PNG without its metadata',
   middleware: [
     bodyLimit({

@@ -15,6 +15,7 @@ const Model = z
 const listRoute = createRoute({
   method: 'get',
   path: '/',
+  operationId: 'list_models',
   tags: ['models'],
   security: bearer,
   summary: 'The models found in MODELS_DIR (one folder with a model.json each)',

@@ -20,6 +20,7 @@ const adminProblems = problems('unauthorized', 'forbidden');
 const listRoute = createRoute({
   method: 'get',
   path: '/',
+  operationId: 'list_users',
   tags,
   security: bearer,
   summary: 'All users (admin)',
@@ -29,6 +30,7 @@ const listRoute = createRoute({
 const createUserRoute = createRoute({
   method: 'post',
   path: '/',
+  operationId: 'create_user',
   tags,
   security: bearer,
   summary: 'Create a user (admin)',
@@ -42,6 +44,7 @@ const createUserRoute = createRoute({
 const getRoute = createRoute({
   method: 'get',
   path: '/{user_id}',
+  operationId: 'get_user',
   tags,
   security: bearer,
   summary: 'One user (admin)',
@@ -52,6 +55,7 @@ const getRoute = createRoute({
 const updateRoute = createRoute({
   method: 'patch',
   path: '/{user_id}',
+  operationId: 'update_user',
   tags,
   security: bearer,
   summary: 'Change a user (admin); demotion, deactivation and password reset revoke their tokens',
@@ -65,6 +69,7 @@ const updateRoute = createRoute({
 const deleteRoute = createRoute({
   method: 'delete',
   path: '/{user_id}',
+  operationId: 'delete_user',
   tags,
   security: bearer,
   summary: 'Delete a user (admin); their work and images stay',

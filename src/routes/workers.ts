@@ -18,6 +18,7 @@ const WorkerInfo = z
 const listRoute = createRoute({
   method: 'get',
   path: '/',
+  operationId: 'list_workers',
   tags: ['workers'],
   security: bearer,
   summary:

@@ -26,6 +26,6 @@ export type ListBoardsQuery = z.input<typeof ListBoardsQuery>;
 export const DeleteBoardQuery = z.object({
   delete_images: z
     .enum(['true', 'false'])
-    .transform((v) => v === 'true')
-    .default(false),
+    .default('false')
+    .transform((v) => v === 'true'),
 });
