@@ -166,11 +166,12 @@ export async function buildDeps(opts: {
   const { env, database, files, logger, projectRoot } = opts;
   const specs = opts.workers ?? (opts.runtime ? [{ device: 'cpu', runtime: opts.runtime }] : []);
   const runtimes = specs.map((w) => w.runtime);
+  // The secret first: a bad secret file stops the start before the migrations' work.
+  const secret = await loadJwtSecret(files, env, opts.persistSecret ?? true);
   const migrations = await readMigrations((p) => files.readText(`${projectRoot}drizzle/${p}`));
   const applied = await migrate(database.db, migrations);
   logger.info('database ready', { driver: database.driver, migrations_applied: applied });
   const pkg = JSON.parse(await files.readText(`${projectRoot}package.json`)) as { version: string };
-  const secret = await loadJwtSecret(files, env, opts.persistSecret ?? true);
   const clock = systemClock;
   const channels = new ChannelHub({
     clock,

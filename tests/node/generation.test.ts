@@ -352,8 +352,9 @@ describe('a server killed during a run', () => {
     let sse = await connect(first, token);
     const done = (await enqueue(first, token, textToImageGraph({ steps: 2 }))).item_ids[0] as number;
     await sse.until(statusIs(done, 'completed'), 'the first item completed', RUN_TIMEOUT);
-    // 128² (not 256²): the trained tiny model's 200 steps after the restart fit the test's time on a busy CPU.
-    const long = (await enqueue(first, token, textToImageGraph({ steps: 200, width: 128, height: 128 })))
+    // 128² × 80 steps: the kill lands well before the run ends (the test sees step 2), and the run again after
+    // the restart stays short on a busy CPU.
+    const long = (await enqueue(first, token, textToImageGraph({ steps: 80, width: 128, height: 128 })))
       .item_ids[0] as number;
     await sse.until(
       (frames) =>
@@ -380,6 +381,13 @@ describe('a server killed during a run', () => {
       error_type: null;
     };
     expect([item.status, item.error_type]).toEqual(['completed', null]);
+    // The restart re-queued it (one interruption counted), rather than finding it already done.
+    const requeues = second.output.stdout
+      .split('\n')
+      .filter((line) => line.includes('"re-queued items whose worker stopped"'))
+      .map((line) => JSON.parse(line) as { requeued: number[]; failed: number[] })
+      .map(({ requeued, failed }) => ({ requeued, failed }));
+    expect(requeues).toEqual([{ requeued: [long], failed: [] }]);
     const images = (await (await api(second, 'GET', '/api/v1/images', token)).json()) as {
       items: { image_name: string; queue_item_id: number }[];
     };

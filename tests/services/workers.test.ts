@@ -107,10 +107,10 @@ const statusTrace = (itemId: number) =>
 
 describe('two workers in one process', () => {
   it.each(['round_robin', 'fifo'] as const)(
-    '%s: items of three users (1200 on PostgreSQL, 300 on PGlite), each claimed once, in the queue order, by both workers',
+    '%s: items of three users (750 on PostgreSQL, 300 on PGlite), each claimed once, in the queue order, by both workers',
     async (fairness) => {
       // PostgreSQL is where claims really race (a connection each); PGlite serialises them, so fewer suffice.
-      const PER_USER = testDriver() === 'postgres' ? 400 : 100;
+      const PER_USER = testDriver() === 'postgres' ? 250 : 100;
       const ids = new Map<string, number[]>();
       for (const u of users) {
         ids.set(u.user.user_id, await insertTiny(u.user.user_id, PER_USER));
@@ -155,16 +155,19 @@ describe('two workers in one process', () => {
         // claims whose snapshot predates another worker's turn update, plus start events of two workers
         // (each with an item in inference and one saving) reaching the log in either order: up to 4 seen on a
         // quiet machine, more when CI's two cores are saturated. An order that ignored the turns (fifo over
-        // these inserts) would put one user 400 ahead.
+        // these inserts) would put one user 250 ahead.
         const counts = new Map(users.map((u) => [u.user.user_id, 0]));
         for (const r of order) {
           counts.set(r.user_id, (counts.get(r.user_id) ?? 0) + 1);
           const values = [...counts.values()];
           expect(Math.max(...values) - Math.min(...values)).toBeLessThanOrEqual(8);
         }
-        // And each user's own items ran in their order.
+        // And each user's own items ran in their order, up to the two workers' claims crossing: a claim takes
+        // its time before its statement, so the later of two concurrent claims can carry the earlier time.
         for (const [userId, mine] of ids) {
-          expect(order.filter((r) => r.user_id === userId).map((r) => Number(r.item_id))).toEqual(mine);
+          const ran = order.filter((r) => r.user_id === userId).map((r) => Number(r.item_id));
+          expect(ran.map((id, i) => Math.abs(mine.indexOf(id) - i)).filter((d) => d > 1)).toEqual([]);
+          expect([...ran].sort((a, b) => a - b)).toEqual(mine);
         }
       }
       const workers = await (await h.get('/api/v1/workers', { token: admin.token })).json();
