@@ -2,9 +2,10 @@
  * Loads a Stable-Diffusion-shaped ONNX folder (the tiny model, or an optimum / diffusers-script export)
  * into the runtime's `DiffusionModel`, adapting to each session's declared input types.
  */
-import { readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { DiffusionModel, ModelManifest, Tensor } from '../runtime/model.ts';
 import { createClipTokenizer } from '../runtime/tokenizer.ts';
@@ -82,10 +83,18 @@ async function openSessions(
       : opts.executionProvider,
   ];
   let textEncoder: ort.InferenceSession;
+  const missing = opts.executionProvider === 'cuda' ? await missingCudaLibrary() : undefined;
+  if (missing) {
+    // Not even tried: onnxruntime would print its own red error lines before failing.
+    opts.warn('CUDA execution provider unavailable, using CPU', {
+      error: `${missing} is not installed (onnxruntime-node's install script, which downloads it, was skipped; docs/operations.md)`,
+    });
+    providers = ['cpu'];
+  }
   try {
     textEncoder = await open('text_encoder', providers);
   } catch (err) {
-    if (opts.executionProvider !== 'cuda') {
+    if (providers[0] === 'cpu' || opts.executionProvider !== 'cuda') {
       throw err;
     }
     opts.warn('CUDA execution provider unavailable, using CPU', { error: (err as Error).message });
@@ -97,6 +106,34 @@ async function openSessions(
     unet: await open('unet', providers),
     vae_decoder: await open('vae_decoder', providers),
   };
+}
+
+/**
+ * The CUDA provider library onnxruntime-node loads from its own folder, when it is not there (its install
+ * script downloads it; the project skips that script, `.npmrc`).
+ */
+async function missingCudaLibrary(): Promise<string | undefined> {
+  const binding = join(
+    dirname(createRequire(import.meta.url).resolve('onnxruntime-node')),
+    '..',
+    'bin',
+    'napi-v6',
+    process.platform,
+    process.arch,
+  );
+  for (const name of ['libonnxruntime_providers_shared.so', 'libonnxruntime_providers_cuda.so']) {
+    const file = join(binding, name);
+    if (
+      process.platform === 'linux' &&
+      !(await access(file).then(
+        () => true,
+        () => false,
+      ))
+    ) {
+      return name;
+    }
+  }
+  return undefined;
 }
 
 function timestepInput(p: PortInfo, t: number, batch: number): ort.Tensor {
