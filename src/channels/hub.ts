@@ -91,10 +91,13 @@ export class ChannelHub implements Channels {
   readonly #channels = new Map<string, UserChannel>();
   readonly #adminKeys = new Set<string>();
   readonly #observers = new Set<(event: ServerEvent) => void>();
-  /** Connections in ping buckets, one bucket a tick, so pings are spread over the interval. */
+  /**
+   * A timing wheel of connections, one bucket a tick: a connection waits in the bucket visited just before its
+   * ping is due (its last write + the ping interval), so a stream is never silent longer than the interval.
+   */
   readonly #buckets: Set<Connection>[];
+  /** The bucket the next tick visits. */
   #bucketAt = 0;
-  #nextBucket = 0;
   #connections = 0;
   #tick: ReturnType<typeof setInterval> | undefined;
   readonly #dirtyQueues = new Set<string>();
@@ -461,8 +464,9 @@ export class ChannelHub implements Channels {
       this.#attachInMemory(channel, conn, req.lastEventId, now);
     }
     if (!conn.closed) {
-      this.#buckets[this.#nextBucket]?.add(conn);
-      this.#nextBucket = (this.#nextBucket + 1) % this.#buckets.length;
+      // Written to just now (its opening frames): due one interval from now, in the bucket the interval's
+      // last tick visits.
+      this.#buckets[(this.#bucketAt + this.#buckets.length - 1) % this.#buckets.length]?.add(conn);
       this.#connections++;
       this.#startTick();
     }
@@ -631,16 +635,29 @@ export class ChannelHub implements Channels {
     this.#tick ??= setInterval(() => this.#onTick(), TICK_MS);
   }
 
-  /** Each second: ping the idle streams of one bucket, end streams whose token expired, drop idle channels. */
+  /**
+   * Each second: ping the streams of one bucket that would otherwise be silent past the interval before the
+   * next tick (the others move to the bucket of their own due time), end streams whose token expired, drop
+   * idle channels.
+   */
   #onTick(): void {
     const now = this.opts.clock.now().getTime();
     const nowS = now / 1000;
-    const bucket = this.#buckets[this.#bucketAt];
-    this.#bucketAt = (this.#bucketAt + 1) % this.#buckets.length;
-    const pingBefore = now - this.#buckets.length * TICK_MS;
+    const n = this.#buckets.length;
+    const at = this.#bucketAt;
+    const bucket = this.#buckets[at];
+    this.#bucketAt = (at + 1) % n;
     for (const conn of bucket ?? []) {
-      if (conn.lastWriteAt <= pingBefore) {
-        conn.write(PING_FRAME, now);
+      const left = conn.lastWriteAt + n * TICK_MS - now;
+      if (left < TICK_MS) {
+        conn.write(PING_FRAME, now); // due again one interval from now: this bucket
+        continue;
+      }
+      // Written to since it was placed: wait in the bucket visited k ticks from now, k whole ticks before due.
+      const k = Math.min(n, Math.floor(left / TICK_MS));
+      if (k < n) {
+        bucket?.delete(conn);
+        this.#buckets[(at + k) % n]?.add(conn);
       }
     }
     this.#closeWhere((c) => c.info.token !== null && c.info.token.exp <= nowS, 'token_expired');
