@@ -33,6 +33,7 @@ afterAll(() => h.close());
 
 const VALIDATION = 'The request does not match the schema.';
 const NEED_AUTH = 'A bearer token or a valid signed URL is required.';
+const OWNER_GONE = "The signed URL no longer works: its image's owner is deactivated or deleted.";
 
 const notFound = (res: Response, name: string) =>
   expectProblem(res, 'not_found', 404, 'Not found', `Image ${name} was not found`);
@@ -322,6 +323,27 @@ describe('signed URLs', () => {
     expect(bad.status).toBe(401);
   });
 
+  it("stop working once the owner is deactivated or deleted, before they expire; an admin's token still opens the file", async (t) => {
+    const own = await createHarness(t);
+    const [chief, other] = [await own.createUser({ isAdmin: true }), await own.createUser()];
+    for (const change of ['deactivate', 'delete'] as const) {
+      const owner = await own.createUser();
+      const mine = await generated(own, owner.user.user_id);
+      expect((await own.get(mine.thumbnail_url)).status).toBe(200);
+      const path = `/api/v1/users/${owner.user.user_id}`;
+      const res =
+        change === 'deactivate'
+          ? await own.patch(path, { token: chief.token, json: { is_active: false } })
+          : await own.delete(path, { token: chief.token });
+      expect(res.status).toBe(change === 'deactivate' ? 200 : 204);
+      for (const url of [mine.image_url, mine.thumbnail_url]) {
+        await expectProblem(await own.get(url), 'unauthorized', 401, 'Unauthorized', OWNER_GONE);
+        expect((await own.get(url, { token: chief.token })).status).toBe(200);
+        await notFound(await own.get(url, { token: other.token }), mine.image_name);
+      }
+    }
+  });
+
   it('an unknown image is 404 with a token, 401 without', async () => {
     await notFound(await h.get(`${IMAGES}/i/nope.png/full`, { token: alice.token }), 'nope.png');
     expect((await h.get(`${IMAGES}/i/nope.png/full`)).status).toBe(401);
@@ -539,7 +561,9 @@ describe('DELETE /api/v1/images/i/{image_name}', () => {
     expect((await h.delete(`/api/v1/users/${carol.user.user_id}`, { token: admin.token })).status).toBe(204);
     const res = await h.get(`${IMAGES}/i/${image.image_name}`, { token: admin.token });
     expect((await res.json()).user_id).toBe(carol.user.user_id);
-    expect((await h.get(image.image_url)).status).toBe(200);
+    // Its signed URLs no longer work (an admin's token still opens the file).
+    await expectProblem(await h.get(image.image_url), 'unauthorized', 401, 'Unauthorized', OWNER_GONE);
+    expect((await h.get(image.image_url, { token: admin.token })).status).toBe(200);
   });
 });
 

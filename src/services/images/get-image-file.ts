@@ -2,7 +2,7 @@ import type { ServiceContext } from '../../core/context.ts';
 import { AuthError, NotFoundError } from '../../core/errors.ts';
 import type { ImageVariant } from '../../core/images.ts';
 import { blobKey } from '../../images/image-dto.ts';
-import { findImage, imageForActor } from './internal.ts';
+import { findImage, findImageOfActiveOwner, imageForActor } from './internal.ts';
 
 /** How long a browser may keep a file fetched with a token. */
 const TOKEN_CACHE_S = 3600;
@@ -33,12 +33,19 @@ export async function getImageFile({
     input.sig !== undefined &&
     exp > nowS &&
     (await ctx.urlSigner.verify(input.imageName, input.variant, exp, input.sig));
-  let row: Awaited<ReturnType<typeof findImage>>;
-  if (signed) {
-    row = await findImage(ctx.db, input.imageName);
-  } else if (ctx.actor) {
+  // A signature serves the image while its owner's account is active (API.md section 6): once the owner is
+  // deactivated or deleted it counts as none, and only a token (an admin's) still reaches the image.
+  const bySignature = signed ? await findImageOfActiveOwner(ctx.db, input.imageName) : undefined;
+  let row = bySignature;
+  if (!row && ctx.actor) {
     row = await imageForActor(ctx.db, ctx.actor, input.imageName);
-  } else {
+  } else if (!row && signed && (await findImage(ctx.db, input.imageName)) !== undefined) {
+    throw new AuthError(
+      'unauthorized',
+      "The signed URL no longer works: its image's owner is deactivated or deleted.",
+      { missingToken: true },
+    );
+  } else if (!row && !signed) {
     const expired = exp !== undefined && exp <= nowS && input.sig !== undefined;
     throw new AuthError(
       'unauthorized',
@@ -53,6 +60,6 @@ export async function getImageFile({
   return {
     bytes,
     contentType: input.variant === 'full' ? 'image/png' : 'image/webp',
-    maxAge: signed && exp !== undefined ? Math.min(exp - nowS, TOKEN_CACHE_S) : TOKEN_CACHE_S,
+    maxAge: bySignature && exp !== undefined ? Math.min(exp - nowS, TOKEN_CACHE_S) : TOKEN_CACHE_S,
   };
 }

@@ -1,8 +1,8 @@
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import type { AuthUser } from '../../core/actor.ts';
 import type { DbOrTx } from '../../core/db.ts';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../core/errors.ts';
-import { type ImageRow, images } from '../../db/schema/index.ts';
+import { type ImageRow, images, users } from '../../db/schema/index.ts';
 import { lockOwnedBoard } from '../../images/store.ts';
 
 /** The names Easel gives images: `<uuid>.png`. Anything else is not found without a lookup. */
@@ -16,6 +16,23 @@ export async function findImage(db: DbOrTx, imageName: string, forUpdate = false
   const query = db.select().from(images).where(eq(images.imageName, imageName)).limit(1);
   const [row] = forUpdate ? await query.for('update') : await query;
   return row;
+}
+
+/**
+ * The image, if its owner's account still exists and is active: a signed URL serves nothing more once its
+ * owner was deactivated or deleted (API.md section 6), even before it expires.
+ */
+export async function findImageOfActiveOwner(db: DbOrTx, imageName: string) {
+  if (!IMAGE_NAME.test(imageName)) {
+    return undefined;
+  }
+  const [row] = await db
+    .select({ image: images })
+    .from(images)
+    .innerJoin(users, and(eq(users.userId, images.userId), eq(users.isActive, true)))
+    .where(eq(images.imageName, imageName))
+    .limit(1);
+  return row?.image;
 }
 
 /** An image the actor may see and change: their own, or any for an admin; otherwise 404, never 403. */
