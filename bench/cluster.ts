@@ -746,6 +746,9 @@ interface CostRow {
   path: string;
   memory: Latency;
   logged: Latency;
+  /** CPU per call (ms): this process, and PostgreSQL; in-memory hub, then channel log. */
+  memoryCpu: { node: number; pg: number };
+  loggedCpu: { node: number; pg: number };
 }
 
 async function logCost(b: Bench): Promise<CostRow[]> {
@@ -795,8 +798,25 @@ async function logCost(b: Bench): Promise<CostRow[]> {
       sm.push(await memory());
     }
     await logHub.appended();
-    const row = { path, memory: latency(sm), logged: latency(sl) };
-    log(`log cost ${path}: memory ${fmtLat(row.memory)}, log ${fmtLat(row.logged)}`);
+    // CPU, in blocks (reading it around each call would cost more than some calls).
+    const cpuOf = async (fn: () => Promise<number>) => {
+      const n = Math.max(10, Math.round(S.costN / 2));
+      const own = process.cpuUsage();
+      const { cpu } = await cpuWhile(b, [], async () => {
+        for (let i = 0; i < n; i++) {
+          await fn();
+        }
+        await logHub.appended();
+      });
+      const used = process.cpuUsage(own);
+      return { node: (used.user + used.system) / 1000 / n, pg: cpu.pg / n };
+    };
+    const loggedCpu = await cpuOf(logged);
+    const memoryCpu = await cpuOf(memory);
+    const row = { path, memory: latency(sm), logged: latency(sl), memoryCpu, loggedCpu };
+    log(
+      `log cost ${path}: memory ${fmtLat(row.memory)}, log ${fmtLat(row.logged)}; CPU/call ${memoryCpu.node.toFixed(2)} + ${memoryCpu.pg.toFixed(2)} → ${loggedCpu.node.toFixed(2)} + ${loggedCpu.pg.toFixed(2)} ms`,
+    );
     rows.push(row);
   }
   return rows;
@@ -816,6 +836,7 @@ function report(
   r: Results,
   meta: { pg: string; settings: string; loadStart: string; loadEnd: string; seconds: number },
 ) {
+  const signed = (n: number) => `${n >= 0 ? '+' : '−'}${fmtMs(Math.abs(n))}`;
   const mode = {
     memory: 'one process, in-memory hub (no log)',
     single: 'one process, channel log',
@@ -829,7 +850,7 @@ function report(
       target =
         d.rate === 1000
           ? `p99 ≤ ${fmtMs(limit)} ms: ${verdict(d.lat.p99 <= limit)}`
-          : `(p99 − single ${fmtMs(d.lat.p99 - single.lat.p99)} ms)`;
+          : `(p99 − single: ${signed(d.lat.p99 - single.lat.p99)} ms)`;
     }
     return `| ${fmtInt(d.rate)}/s | ${mode[d.mode]} | ${fmtLat(d.lat)} | ${fmtMs(d.lat.max)} ms | ${fmtInt(d.received)} / ${fmtInt(d.sent)} | ${fmtInt(d.nodeUs)} + ${fmtInt(d.pgUs)} µs | ${target} |`;
   });
@@ -852,8 +873,9 @@ function report(
   );
   const costRows = r.cost.map(
     (c) =>
-      `| ${c.path} | ${fmtLat(c.memory)} | ${fmtLat(c.logged)} | +${fmtMs(c.logged.p50 - c.memory.p50)} ms (${(c.logged.p50 / c.memory.p50).toFixed(2)}×) |`,
+      `| ${c.path} | ${fmtLat(c.memory)} | ${fmtLat(c.logged)} | ${signed(c.logged.p50 - c.memory.p50)} ms (${(c.logged.p50 / c.memory.p50).toFixed(2)}×) | ${fmtMs(c.memoryCpu.node)} + ${fmtMs(c.memoryCpu.pg)} → ${fmtMs(c.loggedCpu.node)} + ${fmtMs(c.loggedCpu.pg)} ms |`,
   );
+
   const ls = r.logStats;
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   return `# Cluster benchmark${QUICK ? ' (--quick: a smoke run, not the measurement)' : ''}
@@ -918,13 +940,16 @@ ${r.plan}
 
 ## 4. What the channel log costs the enqueue and status paths (${S.costN} calls each, alternating)
 
-| Path | in-memory hub (before) p50 / p99 | channel log (after) p50 / p99 | log's cost (p50) |
-|---|---|---|---|
+| Path | in-memory hub (before) p50 / p99 | channel log (after) p50 / p99 | log's cost (p50) | CPU per call: Easel + PostgreSQL, before → after |
+|---|---|---|---|---|
 ${costRows.join('\n')}
 
 The services called in one process with the same deps, once with the hub that writes every event to the
 channel log in the change's transaction (what every process on PostgreSQL does) and once with the
 in-memory hub (what one process did before). One owner and one admin: an owned event is two log rows.
+Latencies alternate call by call; the CPU columns come from a block of ${Math.max(10, Math.round(S.costN / 2))} calls of each kind
+afterwards (this process's \`process.cpuUsage\` and the database's backends, waiting for the log's
+writes; 10 ms ticks for PostgreSQL). The status row's CPU includes the enqueue of the item it cancels.
 `;
 }
 
