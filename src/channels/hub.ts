@@ -121,6 +121,8 @@ export class ChannelHub implements Channels {
   #appending: Promise<void> = Promise.resolve();
   #appendRunning = false;
   #pruneTimer: ReturnType<typeof setInterval> | undefined;
+  /** `close()` was called: no timer starts again (a late status must not read a closed database). */
+  #closed = false;
   /** Logged mode: the streams still replaying from the log. */
   readonly #attaching = new Set<Promise<void>>();
   /** Recent `closeToken` calls: jti → when. */
@@ -538,6 +540,7 @@ export class ChannelHub implements Channels {
 
   /** Ends every stream and timer (server shutdown). */
   close(): void {
+    this.#closed = true;
     this.#closeWhere(() => true, 'shutdown');
     clearInterval(this.#tick);
     this.#tick = undefined;
@@ -669,6 +672,9 @@ export class ChannelHub implements Channels {
   }
 
   #markQueueChanged(queueId: string): void {
+    if (this.#closed) {
+      return;
+    }
     this.#dirtyQueues.add(queueId);
     if (this.#statusTimer) {
       return;

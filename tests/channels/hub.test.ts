@@ -511,6 +511,12 @@ describe('nothing is left behind', () => {
     expect((await a.sse.untilEnd()).map((f) => f.event)).toEqual([undefined, 'connected', 'batch_enqueued']);
     expect((await anon.sse.untilEnd()).map((f) => f.event)).toEqual([undefined, 'connected']);
     expect(hub.stats()).toMatchObject({ connections: 0, timers: 0 });
+    // What comes after (in logged mode, a commit's status that lands during shutdown) starts no timer:
+    // nothing reads the database, which the entry closes next.
+    hub.publish(owned('batch_enqueued', 'a'));
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(hub.stats().timers).toBe(0);
+    expect(statusLoads).toEqual([]);
   });
 });
 

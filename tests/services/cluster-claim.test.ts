@@ -3,7 +3,14 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DbOrTx } from '../../src/core/db.ts';
 import { rowsOf } from '../../src/db/rows.ts';
 import type { Database } from '../../src/db/types.ts';
-import { claimNext, type Fairness, isQueuePaused, setQueuePaused } from '../../src/worker/claim.ts';
+import {
+  claimCandidateQuery,
+  claimNext,
+  type Fairness,
+  isQueuePaused,
+  ROUND_ROBIN_CANDIDATES_PER_USER,
+  setQueuePaused,
+} from '../../src/worker/claim.ts';
 import { collectQueueNotices, deferred, insertItems, itemState, StepClock } from '../helpers/cluster.ts';
 import { openTestDatabase, testDriver } from '../helpers/database.ts';
 
@@ -18,6 +25,13 @@ beforeEach(async () => {
   await database.db.execute(sql`TRUNCATE session_queue, queue_user_turns, queue_state`);
   clock = new StepClock();
 });
+
+interface PlanNode {
+  'Node Type': string;
+  'Relation Name'?: string;
+  'Index Name'?: string;
+  Plans?: PlanNode[];
+}
 
 const claim = (db: DbOrTx, fairness: Fairness, workerId = 'w1') =>
   claimNext(db, { queueId: 'default', fairness, workerId, device: 'cpu', now: clock.advance(1000) });
@@ -124,6 +138,36 @@ describe('claimNext, one claimer', () => {
       { queue_id: 'other', change: 'paused' },
     ]);
   });
+
+  // PostgreSQL only: PGlite plans the same, but inserting the rows there takes seconds.
+  it.runIf(testDriver() === 'postgres')(
+    'round_robin: looks its candidates up by key, never scanning the queue (10,000 pending items)',
+    async () => {
+      // Joined to the whole pending set, the candidates made PostgreSQL hash every pending row on each claim
+      // (a sequential scan: ~30 ms of CPU per claim at 100,000 items, bench/results/cluster.md).
+      await database.db.execute(sql`INSERT INTO session_queue
+      (queue_id, batch_id, session_id, status, priority, session, created_at, updated_at, user_id)
+      SELECT 'default', 'b', 's' || g, 'pending', 0, '{}'::jsonb, now(), now(), 'u' || (g % 20)
+      FROM generate_series(1, 10000) g`);
+      await database.db.execute(sql`ANALYZE session_queue`);
+      const [row] = rowsOf<{ 'QUERY PLAN': unknown }>(
+        await database.db.execute(
+          sql`EXPLAIN (FORMAT JSON) ${claimCandidateQuery('default', 'round_robin', ROUND_ROBIN_CANDIDATES_PER_USER)}`,
+        ),
+      );
+      const raw = row?.['QUERY PLAN'];
+      const [top] = (typeof raw === 'string' ? JSON.parse(raw) : raw) as { Plan: PlanNode }[];
+      const nodes: PlanNode[] = [];
+      const walk = (n: PlanNode) => {
+        nodes.push(n);
+        n.Plans?.forEach(walk);
+      };
+      walk(top?.Plan as PlanNode);
+      expect(nodes.map((n) => n['Index Name'])).toContain('session_queue_user_pending_idx');
+      const scanned = nodes.filter((n) => n['Node Type'] === 'Seq Scan').map((n) => n['Relation Name']);
+      expect(scanned).not.toContain('session_queue');
+    },
+  );
 });
 
 describe.runIf(testDriver() === 'postgres')('claimNext, concurrent claimers (PostgreSQL)', () => {
