@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/core/clock.ts';
+import { hs256Tokens } from '../../src/services/auth/tokens.ts';
 import { PG_ADMIN_URL, pgUrlFor } from '../helpers/database.ts';
 import { textToImageGraph, textToImageTrace } from '../helpers/graphs.ts';
 import { type SseFrame, SseReader, withIds } from '../helpers/sse.ts';
@@ -20,6 +22,7 @@ const JWT_SECRET = 'cluster-processes-test-secret-0123456789abcdef';
 const ADMIN = { email: 'admin@example.com', password: 'correct horse battery' };
 const PASSWORD = 'correct horse battery';
 const Q = '/api/v1/queue/default';
+const tokens = hs256Tokens(new TextEncoder().encode(JWT_SECRET), systemClock);
 /** A wait on a run or a start: only turns a missing event into a readable failure. */
 const WAIT = 60_000;
 
@@ -57,12 +60,6 @@ async function ok<T>(res: Response | Promise<Response>, status = 200): Promise<T
   const text = await r.text();
   expect(r.status, text).toBe(status);
   return (text === '' ? undefined : JSON.parse(text)) as T;
-}
-
-async function login(proc: Proc, email: string, password = PASSWORD): Promise<string> {
-  return (
-    await ok<{ token: string }>(api(proc, 'POST', '/api/v1/auth/login', undefined, { email, password }))
-  ).token;
 }
 
 async function connect(proc: Proc, token: string, lastEventId?: string): Promise<SseReader> {
@@ -174,12 +171,26 @@ describe('three processes on one PostgreSQL (ROLE all, all, worker)', () => {
     return proc;
   }
 
-  async function createUser(email: string): Promise<Account> {
-    const user = await ok<{ user_id: string }>(
-      api(a, 'POST', '/api/v1/users', adminToken, { email, password: PASSWORD }),
-      201,
+  /**
+   * A token as the installation's login would issue it, signed with the shared JWT_SECRET: a login costs a
+   * 600,000-round password hash, seconds of CPU on a busy 2-core machine, and logins are not what is tested
+   * here (the one that is, the login limit, logs in for real).
+   */
+  async function tokenFor(email: string): Promise<Account> {
+    const [user] = await db`SELECT user_id, is_admin, epoch FROM users WHERE email = ${email}`;
+    if (!user) {
+      throw new Error(`no user ${email}`);
+    }
+    const { token } = await tokens.issue(
+      { userId: user.user_id, email, isAdmin: user.is_admin, epoch: user.epoch },
+      false,
     );
-    return { userId: user.user_id, token: await login(a, email) };
+    return { userId: user.user_id, token };
+  }
+
+  async function createUser(email: string): Promise<Account> {
+    await ok(api(a, 'POST', '/api/v1/users', adminToken, { email, password: PASSWORD }), 201);
+    return tokenFor(email);
   }
 
   /**
@@ -216,7 +227,7 @@ describe('three processes on one PostgreSQL (ROLE all, all, worker)', () => {
     db = postgres(pgUrlFor(dbName), { max: 1, onnotice: () => {} });
     // In parallel: migrations run under an advisory lock; only A creates the admin.
     [a, b, c] = await Promise.all([start('a', 'all', 'a', true), start('b', 'all'), start('c', 'worker')]);
-    adminToken = await login(a, ADMIN.email, ADMIN.password);
+    adminToken = (await tokenFor(ADMIN.email)).token;
     [alice, bob] = await Promise.all([createUser('alice@example.com'), createUser('bob@example.com')]);
     [aliceOnB, adminOnA] = await Promise.all([connect(b, alice.token), connect(a, adminToken)]);
   }, 2 * WAIT);
@@ -328,7 +339,7 @@ describe('three processes on one PostgreSQL (ROLE all, all, worker)', () => {
   });
 
   it('ends on B within 2 s a stream of a session logged out through A; a login limit reached through A holds on B; a ticket from A opens a stream on B', async () => {
-    const second = await login(a, 'alice@example.com');
+    const second = (await tokenFor('alice@example.com')).token;
     const stream = await connect(b, second);
     const loggedOut = await api(a, 'POST', '/api/v1/auth/logout', second);
     expect(loggedOut.status).toBe(204);
@@ -434,7 +445,7 @@ describe('three processes on one PostgreSQL (ROLE all, all, worker)', () => {
     expect(blobs?.n).toBe(1);
   });
 
-  it('resumes a Last-Event-ID from before once every process restarted; lists the killed worker gone', async () => {
+  it('resumes a Last-Event-ID from before once every process stopped and one started again; lists the killed worker gone', async () => {
     expect(killedAt).toBeGreaterThan(0);
     // Alice's tab on B read up to her channel's newest event (the log's head).
     const [head] = await db`SELECT last_id FROM channel_heads WHERE user_id = ${alice.userId}`;
@@ -448,19 +459,16 @@ describe('three processes on one PostgreSQL (ROLE all, all, worker)', () => {
     const missed = before.slice(from + 1);
     const last = missed.at(-1)?.id;
     await aliceOnB.close();
+    // The whole installation goes down (C was killed; A and B stop gracefully), then one process comes back:
+    // the history it replays can only come from the log.
     expect(await Promise.all([a.stop(), b.stop()])).toEqual([0, 0]);
-    [a, b] = await Promise.all([start('a', 'all'), start('b', 'all')]);
+    a = await start('a', 'all');
 
-    const [onA, onB] = await Promise.all([
-      connect(a, alice.token, before[from]?.id),
-      connect(b, alice.token, before[from]?.id),
-    ]);
-    for (const resumed of [onA, onB]) {
-      await resumed.until((frames) => frames.some((f) => f.id === last), 'the last event from before', WAIT);
-      expect(resumed.names().filter((n) => n === 'resync' || n === 'connected')).toEqual(['connected']);
-      expect(replayable(resumed.frames)).toEqual(replayable(missed));
-      await resumed.close();
-    }
+    const resumed = await connect(a, alice.token, before[from]?.id);
+    await resumed.until((frames) => frames.some((f) => f.id === last), 'the last event from before', WAIT);
+    expect(resumed.names().filter((n) => n === 'resync' || n === 'connected')).toEqual(['connected']);
+    expect(replayable(resumed.frames)).toEqual(replayable(missed));
+    await resumed.close();
 
     // `gone` once unseen for LEASE_SECONDS + 10 s (its last heartbeat was at most LEASE_SECONDS / 3 before the kill).
     const deadline = killedAt + (LEASE_SECONDS + 10 + LEASE_SECONDS / 3) * 1000 + 2000;
@@ -485,7 +493,8 @@ describe('three processes on one PostgreSQL (ROLE all, all, worker)', () => {
         worker_id: 'b/0:cpu',
         node_id: 'b',
         device: 'cpu',
-        state: 'idle',
+        // Stopped after the kill: gone too if the restart took longer than LEASE_SECONDS + 10 s.
+        state: expect.stringMatching(/^(idle|gone)$/),
         item_id: null,
         last_seen_at: expect.any(String),
       },
