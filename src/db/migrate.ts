@@ -31,12 +31,14 @@ export async function readMigrations(
  * @example await migrate(db, await readMigrations(read));
  */
 export async function migrate(db: Db, files: MigrationFile[]): Promise<string[]> {
-  await db.execute(
-    sql`CREATE TABLE IF NOT EXISTS easel_migrations (tag text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
-  );
   const applied: string[] = [];
   await db.transaction(async (tx) => {
     await tx.execute(sql`SELECT pg_advisory_xact_lock(7311)`);
+    // Under the lock: two processes running `CREATE TABLE IF NOT EXISTS` at once on an empty database both
+    // try to create the table's type, and one fails (`duplicate key … pg_type_typname_nsp_index`).
+    await tx.execute(
+      sql`CREATE TABLE IF NOT EXISTS easel_migrations (tag text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
     const rows = await tx.execute<{ tag: string }>(sql`SELECT tag FROM easel_migrations`);
     const done = new Set(rowsOf<{ tag: string }>(rows).map((r) => r.tag));
     for (const file of files) {
