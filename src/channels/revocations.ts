@@ -135,6 +135,26 @@ export class RevocationRelay implements ChannelPort {
     this.opts.hub.publish(event);
   }
 
+  // A transaction's events go through the hub's channel log in the transaction (`withTransaction`): without
+  // these, services' events were written after their commit, in a transaction of their own.
+  appended(): Promise<void> {
+    return this.opts.hub.appended?.() ?? Promise.resolve();
+  }
+
+  async appendIn(db: DbOrTx, events: ServerEvent[]): Promise<void> {
+    await this.opts.hub.appendIn?.(db, events);
+  }
+
+  committed(events: ServerEvent[]): void {
+    if (this.opts.hub.committed) {
+      this.opts.hub.committed(events);
+    } else {
+      for (const event of events) {
+        this.opts.hub.publish(event);
+      }
+    }
+  }
+
   closeToken(jti: string): void {
     this.opts.hub.closeToken(jti);
     this.#announce({ kind: 'token', jti });

@@ -1,4 +1,4 @@
-import type { QueueSettings, ServiceContext } from '../core/context.ts';
+import { type QueueSettings, type ServiceContext, withTransaction } from '../core/context.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Notifier } from '../core/notifier.ts';
 import { type ItemRow, toQueueItem } from '../queue/item-dto.ts';
@@ -309,13 +309,21 @@ export class WorkerPool extends SharedWorkers {
    * of a worker are in progress.
    */
   async #runNext(ctx: ServiceContext, lane: Lane): Promise<boolean> {
-    const row = await claimNext(ctx.db, {
-      queueId: this.#opts.queueId,
-      fairness: this.#opts.fairness,
-      workerId: lane.id.workerId,
-      device: lane.id.device,
-      now: ctx.clock.now(),
-      leaseSeconds: this.#opts.leaseSeconds,
+    // The claim, the worker's state and the claim's event commit together (the event's log row with them).
+    const row = await withTransaction(ctx, async (tx) => {
+      const claimed = await claimNext(tx.db, {
+        queueId: this.#opts.queueId,
+        fairness: this.#opts.fairness,
+        workerId: lane.id.workerId,
+        device: lane.id.device,
+        now: tx.clock.now(),
+        leaseSeconds: this.#opts.leaseSeconds,
+      });
+      if (claimed) {
+        await markBusy(tx.db, lane.id.workerId, claimed.itemId, tx.clock.now());
+        await publishStatusChanged(tx.db, tx.channels, toQueueItem(claimed));
+      }
+      return claimed;
     });
     if (!row) {
       return false;
@@ -328,8 +336,6 @@ export class WorkerPool extends SharedWorkers {
       lane,
     };
     lane.running.set(row.itemId, running);
-    await markBusy(ctx.db, lane.id.workerId, row.itemId, ctx.clock.now());
-    await publishStatusChanged(ctx.db, ctx.channels, toQueueItem(row));
     let inferenceDone: () => void = () => {};
     const released = new Promise<void>((resolve) => {
       inferenceDone = resolve;
@@ -448,12 +454,18 @@ export class WorkerPool extends SharedWorkers {
     if (running.lost) {
       return false;
     }
-    const done = await finishItem(ctx.db, ref, input, ctx.clock.now());
+    // The outcome and its event commit together.
+    const done = await withTransaction(ctx, async (tx) => {
+      const finished = await finishItem(tx.db, ref, input, tx.clock.now());
+      if (finished) {
+        await publishStatusChanged(tx.db, tx.channels, toQueueItem(finished));
+      }
+      return finished;
+    });
     if (!done) {
       this.#loseLease(running);
       return false;
     }
-    await publishStatusChanged(ctx.db, ctx.channels, toQueueItem(done));
     return true;
   }
 

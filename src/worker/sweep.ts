@@ -1,4 +1,4 @@
-import type { ServiceContext } from '../core/context.ts';
+import { type ServiceContext, withTransaction } from '../core/context.ts';
 import type { Logger } from '../core/logger.ts';
 import { toQueueItem } from '../queue/item-dto.ts';
 import { publishStatusChanged } from '../queue/publish.ts';
@@ -14,11 +14,15 @@ export async function sweepLapsed(
   logger: Logger,
   opts: { ignoreLeases?: boolean } = {},
 ): Promise<{ requeued: number[]; failed: number[] }> {
-  const { requeued, failed } = await requeueLapsed(ctx.db, ctx.clock.now(), opts);
-  const changed = [...requeued, ...failed].sort((a, b) => a.item.itemId - b.item.itemId);
-  for (const { item } of changed) {
-    await publishStatusChanged(ctx.db, ctx.channels, toQueueItem(item));
-  }
+  // The re-queues and their events commit together.
+  const { requeued, failed, changed } = await withTransaction(ctx, async (tx) => {
+    const lapsed = await requeueLapsed(tx.db, tx.clock.now(), opts);
+    const all = [...lapsed.requeued, ...lapsed.failed].sort((a, b) => a.item.itemId - b.item.itemId);
+    for (const { item } of all) {
+      await publishStatusChanged(tx.db, tx.channels, toQueueItem(item));
+    }
+    return { ...lapsed, changed: all };
+  });
   const result = { requeued: requeued.map((r) => r.item.itemId), failed: failed.map((r) => r.item.itemId) };
   if (changed.length > 0) {
     logger.warn('re-queued items whose worker stopped', {

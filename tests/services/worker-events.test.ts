@@ -1,0 +1,63 @@
+import { sql } from 'drizzle-orm';
+import { expect, it } from 'vitest';
+import { contextFromDeps } from '../../src/deps.ts';
+import { FakeRuntime } from '../../src/runtime/fake-runtime.ts';
+import { WorkerPool } from '../../src/worker/pool.ts';
+import { deferred, insertItems, itemState } from '../helpers/cluster.ts';
+import { createHarness } from '../helpers/harness.ts';
+
+// API.md section 8: every channel event is written to the log in the transaction of the change it reports.
+// A claim whose event cannot be written does not happen: no item runs without its `in_progress` event.
+it('a claim commits with its event: when the log refuses the event, the item stays pending and runs later', async (t) => {
+  const h = await createHarness(t, { channelLog: true });
+  const user = await h.createUser();
+  await h.db.execute(sql`ALTER TABLE channel_log ADD CONSTRAINT refuse_in_progress
+    CHECK (NOT (event = 'queue_item_status_changed' AND data->>'status' = 'in_progress'))`);
+  const [itemId] = await insertItems(h.db, user.user.user_id, 1);
+  const stepFailed = deferred();
+  const statuses: string[] = [];
+  const done = deferred();
+  const stop = h.channels.observe((e) => {
+    if (e.name === 'queue_item_status_changed' && e.data.item_id === itemId) {
+      statuses.push(String(e.data.status));
+      if (e.data.status === 'completed') {
+        done.resolve();
+      }
+    }
+  });
+  t.onTestFinished(stop);
+  const log = h.deps.logger;
+  const pool = new WorkerPool({
+    db: h.db,
+    clock: h.clock,
+    logger: { ...log, error: (msg, fields) => (log.error(msg, fields), stepFailed.resolve()) },
+    fairness: 'fifo',
+    nodeId: 'n1',
+    workers: [{ device: 'cpu', runtime: new FakeRuntime() }],
+    pollIntervalMs: 60_000,
+    saveImage: async () => ({ image_name: 'x.png' }),
+  });
+  t.onTestFinished(() => pool.close());
+  await h.db.execute(
+    sql`UPDATE session_queue SET session = ${JSON.stringify({
+      graph: { id: 'g', nodes: { v: { id: 'v', type: 'integer', value: 1 } }, edges: [] },
+    })}::jsonb`,
+  );
+  await pool.start(contextFromDeps(h.deps, 'workers', null));
+  await stepFailed.promise;
+  expect(await itemState(h.db, itemId)).toEqual({
+    status: 'pending',
+    workerId: null,
+    device: null,
+    leaseExpiresAt: null,
+    interruptions: 0,
+    errorType: null,
+  });
+  expect(statuses).toEqual([]);
+
+  await h.db.execute(sql`ALTER TABLE channel_log DROP CONSTRAINT refuse_in_progress`);
+  pool.wake();
+  await done.promise;
+  expect(statuses).toEqual(['in_progress', 'completed']);
+  expect((await itemState(h.db, itemId))?.status).toBe('completed');
+});
