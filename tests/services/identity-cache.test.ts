@@ -48,7 +48,9 @@ function watched(db: DbOrTx) {
     },
   });
   const proxy = new Proxy(db, {
-    get: (target, key) => (key === 'session' ? session : Reflect.get(target, key)),
+    // Without `$client`, PGlite's shortcut (queryPrepared) is not taken: every statement goes through `session`.
+    get: (target, key) =>
+      key === 'session' ? session : key === '$client' ? undefined : Reflect.get(target, key),
   }) as DbOrTx;
   return {
     db: proxy,

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { AccountState, IdentityCheck } from '../../core/auth.ts';
 import type { DbOrTx } from '../../core/db.ts';
-import { executePrepared } from '../../db/prepared.ts';
+import { queryPrepared } from '../../db/prepared.ts';
 import { rowsOf } from '../../db/rows.ts';
 
 interface StateRow {
@@ -25,7 +25,7 @@ export async function readAccountState(
   jti: string,
 ): Promise<{ version: string; state: AccountState | undefined }> {
   const [row] = rowsOf<StateRow>(
-    await executePrepared(
+    await queryPrepared(
       db,
       sql`SELECT v.version::text AS version, u.user_id, u.email, u.is_admin, u.is_active, u.epoch,
         EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.jti = ${jti}) AS revoked
@@ -52,7 +52,7 @@ export async function readAccountState(
 
 async function readAuthVersion(db: DbOrTx): Promise<string> {
   const [row] = rowsOf<{ version: string }>(
-    await executePrepared(db, sql`SELECT version::text AS version FROM auth_version WHERE id = 1`),
+    await queryPrepared(db, sql`SELECT version::text AS version FROM auth_version WHERE id = 1`),
   );
   if (!row) {
     throw new Error('auth_version has no row (migration 0007 not applied)');
