@@ -29,6 +29,7 @@ import { staticCatalog } from '../src/models/catalog.ts';
 import { readMigrationsFromDir } from '../src/node/migrations-fs.ts';
 import { openPostgres } from '../src/node/postgres-client.ts';
 import { nextItemIdQuery } from '../src/queue/next-item-sql.ts';
+import { IdentityCache } from '../src/services/auth/identity-cache.ts';
 import { LoginRateLimiter } from '../src/services/auth/login-rate-limiter.ts';
 import { pbkdf2Hasher } from '../src/services/auth/passwords.ts';
 import { hs256Tokens } from '../src/services/auth/tokens.ts';
@@ -151,6 +152,7 @@ function benchDeps(database: Database): AppDeps {
     logger,
     passwords: pbkdf2Hasher(1000),
     tokens: hs256Tokens(new TextEncoder().encode('bench-secret-bench-secret-bench-secret-0123'), systemClock),
+    identities: new IdentityCache(database.db),
     loginLimiter: new LoginRateLimiter(systemClock),
     metrics: new HttpMetrics(),
     channels,

@@ -17,6 +17,7 @@ import { staticCatalog } from './models/catalog.ts';
 import { queueStatusCounts } from './queue/status-counts.ts';
 import type { InferenceRuntime } from './runtime/interface.ts';
 import { bootstrapAdmin } from './services/auth/bootstrap-admin.ts';
+import { IdentityCache } from './services/auth/identity-cache.ts';
 import { pbkdf2Hasher } from './services/auth/passwords.ts';
 import { databaseLoginLimiter } from './services/auth/shared-login-limiter.ts';
 import { hs256Tokens } from './services/auth/tokens.ts';
@@ -212,6 +213,7 @@ export async function buildDeps(opts: {
     logger,
     passwords: pbkdf2Hasher(),
     tokens: hs256Tokens(new TextEncoder().encode(secret), clock),
+    identities: new IdentityCache(database.db),
     loginLimiter: databaseLoginLimiter(database.db, clock),
     metrics: new HttpMetrics(),
     channels,

@@ -3,7 +3,7 @@ import type { Channels } from './channels/interface.ts';
 import type { RevocationRelay } from './channels/revocations.ts';
 import type { TicketStore } from './channels/tickets.ts';
 import type { AuthUser } from './core/actor.ts';
-import type { LoginLimiter, PasswordHasher, TokenService } from './core/auth.ts';
+import type { IdentityCheck, LoginLimiter, PasswordHasher, TokenService } from './core/auth.ts';
 import type { Clock } from './core/clock.ts';
 import type { QueueSettings, ServiceContext } from './core/context.ts';
 import type { Db } from './core/db.ts';
@@ -31,6 +31,8 @@ export interface AppDeps {
   logger: Logger;
   passwords: PasswordHasher;
   tokens: TokenService;
+  /** The accounts behind tokens, cached and checked against the database's auth version. */
+  identities: IdentityCheck;
   loginLimiter: LoginLimiter;
   metrics: HttpMetrics;
   workers: Workers;
@@ -68,6 +70,7 @@ export function contextFromDeps(deps: AppDeps, requestId: string, actor: AuthUse
     clock: deps.clock,
     passwords: deps.passwords,
     tokens: deps.tokens,
+    identities: deps.identities,
     loginLimiter: deps.loginLimiter,
     userMaxPending: deps.config.userMaxPending,
     queue: deps.config.queue,

@@ -49,3 +49,22 @@ export interface LoginLimiter {
   /** Forgets the key's failures (a successful login). */
   succeed(key: string): void | Promise<void>;
 }
+
+/** What a token is checked against (API.md section 2): its account as it is, and whether its `jti` was logged out. */
+export interface AccountState {
+  userId: string;
+  email: string;
+  isAdmin: boolean;
+  isActive: boolean;
+  epoch: number;
+  jtiRevoked: boolean;
+}
+
+/**
+ * Reads the account state behind a token, as committed before the call began (on every process sharing the
+ * database), so a revocation holds for every request after it. Implementations may cache, never past that.
+ */
+export interface IdentityCheck {
+  /** The state of user `userId` and token `jti`; undefined when no such user exists. */
+  lookup(userId: string, jti: string): Promise<AccountState | undefined>;
+}

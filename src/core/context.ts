@@ -1,5 +1,5 @@
 import type { AuthUser } from './actor.ts';
-import type { LoginLimiter, PasswordHasher, TokenService } from './auth.ts';
+import type { IdentityCheck, LoginLimiter, PasswordHasher, TokenService } from './auth.ts';
 import type { Clock } from './clock.ts';
 import type { DbOrTx } from './db.ts';
 import type { ChannelPort, ServerEvent } from './events.ts';
@@ -15,6 +15,8 @@ export interface ServiceContext {
   actor: AuthUser | null;
   passwords: PasswordHasher;
   tokens: TokenService;
+  /** Token checks' account reads (a cache checked against the database); without it, one read per check. */
+  identities?: IdentityCheck;
   loginLimiter: LoginLimiter;
   userMaxPending: number;
   queue: QueueSettings;

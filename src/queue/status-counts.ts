@@ -1,6 +1,8 @@
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, eq, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../core/db.ts';
-import { sessionQueue } from '../db/schema/index.ts';
+import { executePrepared } from '../db/prepared.ts';
+import { rowsOf } from '../db/rows.ts';
+import { QUEUE_STATUSES, type QueueStatus, sessionQueue } from '../db/schema/index.ts';
 import { countByStatus } from './counts.ts';
 
 /** The queue's counts with the running item id (what `queue_item_status_changed` carries as `queue_status`). */
@@ -40,5 +42,38 @@ export async function batchCounts(db: DbOrTx, queueId: string, batchId: string, 
     origin: first?.origin ?? null,
     destination: first?.destination ?? null,
     ...counts,
+  };
+}
+
+/**
+ * The queue's counts with its running item id, and one user's counts in it: one prepared statement, one
+ * pass over the queue's rows (`GET …/status` on every poll), where `queueCounts` and `countByStatus` take
+ * three round trips and two passes.
+ * @example const { queue, mine } = await queueAndUserCounts(db, 'default', actor.userId);
+ */
+export async function queueAndUserCounts(db: DbOrTx, queueId: string, userId: string) {
+  const rows = rowsOf<{ status: QueueStatus; n: number; mine: number; current: number | null }>(
+    await executePrepared(
+      db,
+      sql`SELECT s.status, s.n, s.mine,
+          (SELECT c.item_id FROM session_queue c WHERE c.queue_id = ${queueId} AND c.status = 'in_progress'
+            ORDER BY c.started_at, c.item_id LIMIT 1) AS current
+        FROM (SELECT status, count(*)::int AS n, (count(*) FILTER (WHERE user_id = ${userId}))::int AS mine
+          FROM session_queue WHERE queue_id = ${queueId} GROUP BY status) s`,
+    ),
+  );
+  const zero = () => Object.fromEntries(QUEUE_STATUSES.map((s) => [s, 0])) as Record<QueueStatus, number>;
+  const queue = zero();
+  const mine = zero();
+  let current: number | null = null;
+  for (const r of rows) {
+    queue[r.status] = Number(r.n);
+    mine[r.status] = Number(r.mine);
+    current = r.current === null ? current : Number(r.current);
+  }
+  const total = (c: Record<QueueStatus, number>) => QUEUE_STATUSES.reduce((sum, s) => sum + c[s], 0);
+  return {
+    queue: { queue_id: queueId, item_id: current, ...queue, total: total(queue) },
+    mine: { ...mine, total: total(mine) },
   };
 }

@@ -17,6 +17,7 @@ import { createUrlSigner } from '../../src/images/url-signer.ts';
 import { staticCatalog } from '../../src/models/catalog.ts';
 import { sharpCodec } from '../../src/node/sharp-images.ts';
 import { queueStatusCounts } from '../../src/queue/status-counts.ts';
+import { IdentityCache } from '../../src/services/auth/identity-cache.ts';
 import { pbkdf2Hasher } from '../../src/services/auth/passwords.ts';
 import { databaseLoginLimiter } from '../../src/services/auth/shared-login-limiter.ts';
 import { hs256Tokens } from '../../src/services/auth/tokens.ts';
@@ -146,6 +147,7 @@ async function buildHarness(opts: HarnessOptions = {}) {
     logger: createJsonLogger({ level: 'debug', write: (line) => logs.push(JSON.parse(line)) }),
     passwords: pbkdf2Hasher(1000),
     tokens: hs256Tokens(new TextEncoder().encode(TEST_SECRET), clock),
+    identities: new IdentityCache(database.db),
     loginLimiter: databaseLoginLimiter(database.db, clock),
     metrics: new HttpMetrics(),
     channels,

@@ -7,7 +7,7 @@ import type { Database } from '../../src/db/types.ts';
 import { openPostgres } from '../../src/node/postgres-client.ts';
 import { testNotifier } from '../helpers/cluster.ts';
 import { PG_ADMIN_URL } from '../helpers/database.ts';
-import { createHarness, type Harness, problem, type TestUser } from '../helpers/harness.ts';
+import { createHarness, expectProblem, type Harness, problem, type TestUser } from '../helpers/harness.ts';
 import { IMAGES, imageFile, pixels, upload } from '../helpers/images.ts';
 import { type SseFrame, SseReader } from '../helpers/sse.ts';
 
@@ -115,6 +115,64 @@ describe('several processes on one database (API.md section 8)', () => {
     expect(sink.frames.at(-1)).toBe('event: auth_expired\ndata: {"reason":"token_revoked"}\n\n');
     // And the token is refused on B as on A.
     expect((await b.get('/api/v1/auth/me', { token: user.token })).status).toBe(401);
+  });
+
+  it('a token logged out through A is refused by A on the very next request (its identity was cached)', async () => {
+    const user = await a.createUser();
+    for (let i = 0; i < 2; i++) {
+      expect((await a.get('/api/v1/auth/me', { token: user.token })).status).toBe(200);
+    }
+    expect((await a.post('/api/v1/auth/logout', { token: user.token })).status).toBe(204);
+    const res = await a.get('/api/v1/auth/me', { token: user.token });
+    await expectProblem(res, 'unauthorized', 401, 'Unauthorized', 'The token has been revoked.');
+  });
+
+  // Written straight into the shared database: no NOTIFY and no call into either app, so B can learn of
+  // them only from the database, on the request itself (API.md section 2: at once, on every process).
+  const jtiOf = (token: string) => (JSON.parse(atob(token.split('.')[1] as string)) as { jti: string }).jti;
+  it.each([
+    {
+      what: 'a logged-out jti',
+      detail: 'The token has been revoked.',
+      revoke: (u: TestUser) => sql`INSERT INTO revoked_tokens (jti, user_id, expires_at)
+        VALUES (${jtiOf(u.token)}, ${u.user.user_id}, now() + interval '1 day')`,
+    },
+    {
+      what: 'a new epoch',
+      detail: 'The token has been revoked.',
+      revoke: (u: TestUser) => sql`UPDATE users SET epoch = epoch + 1 WHERE user_id = ${u.user.user_id}`,
+    },
+    {
+      what: 'a deactivation',
+      detail: 'The account is deleted or inactive.',
+      revoke: (u: TestUser) => sql`UPDATE users SET is_active = false WHERE user_id = ${u.user.user_id}`,
+    },
+    {
+      what: 'a deletion',
+      detail: 'The account is deleted or inactive.',
+      revoke: (u: TestUser) => sql`DELETE FROM users WHERE user_id = ${u.user.user_id}`,
+    },
+  ])('$what committed by another process is refused by B on the next request', async ({ detail, revoke }) => {
+    const user = await a.createUser();
+    for (let i = 0; i < 2; i++) {
+      expect((await b.get('/api/v1/auth/me', { token: user.token })).status).toBe(200);
+    }
+    await a.db.execute(revoke(user));
+    const res = await b.get('/api/v1/auth/me', { token: user.token });
+    await expectProblem(res, 'unauthorized', 401, 'Unauthorized', detail);
+  });
+
+  it('a demotion committed by another process takes admin rights away on B on the next request', async () => {
+    const other = await a.createUser({ isAdmin: true });
+    for (let i = 0; i < 2; i++) {
+      expect((await b.get('/api/v1/users', { token: other.token })).status).toBe(200);
+    }
+    await a.db.execute(sql`UPDATE users SET is_admin = false WHERE user_id = ${other.user.user_id}`);
+    expect((await b.get('/api/v1/users', { token: other.token })).status).toBe(403);
+    const me = (await (await b.get('/api/v1/auth/me', { token: other.token })).json()) as {
+      is_admin: boolean;
+    };
+    expect(me.is_admin).toBe(false);
   });
 
   it('deactivation through A ends every stream of the user on B, and only theirs', async () => {

@@ -1,4 +1,5 @@
 export * from './audit-log.ts';
+export * from './auth-version.ts';
 export * from './blobs.ts';
 export * from './boards.ts';
 export * from './channel-log.ts';

@@ -1,9 +1,8 @@
-import { eq } from 'drizzle-orm';
 import type { AuthUser } from '../../core/actor.ts';
 import type { ServiceContext } from '../../core/context.ts';
 import { AuthError } from '../../core/errors.ts';
-import { revokedTokens } from '../../db/schema/index.ts';
-import { findUserById, SYSTEM_USER_ID } from '../users/user-dto.ts';
+import { SYSTEM_USER_ID } from '../users/user-dto.ts';
+import { readAccountState } from './identity-cache.ts';
 
 /**
  * Turns a bearer token into the acting user, applying every rejection rule of API.md section 2: the token
@@ -45,25 +44,27 @@ export async function authenticateClaims({
   if (token.exp <= ctx.clock.now().getTime() / 1000) {
     throw new AuthError('token_expired', 'The token has expired.');
   }
-  const [revoked] = await ctx.db
-    .select({ jti: revokedTokens.jti })
-    .from(revokedTokens)
-    .where(eq(revokedTokens.jti, token.jti))
-    .limit(1);
-  if (revoked) {
+  // One round trip at most: the account and the jti's revocation, from the identity cache (checked against
+  // the database's auth version) or read directly (docs/adr/0008-identity-cache-with-a-database-version.md).
+  const account =
+    userId === SYSTEM_USER_ID
+      ? undefined
+      : ctx.identities
+        ? await ctx.identities.lookup(userId, token.jti)
+        : (await readAccountState(ctx.db, userId, token.jti)).state;
+  if (account?.jtiRevoked) {
     throw new AuthError('unauthorized', 'The token has been revoked.');
   }
-  const row = userId === SYSTEM_USER_ID ? undefined : await findUserById(ctx.db, userId);
-  if (!row?.isActive) {
+  if (!account?.isActive) {
     throw new AuthError('unauthorized', 'The account is deleted or inactive.');
   }
-  if (token.epoch < row.epoch) {
+  if (token.epoch < account.epoch) {
     throw new AuthError('unauthorized', 'The token has been revoked.');
   }
   return {
-    userId: row.userId,
-    email: row.email,
-    isAdmin: row.isAdmin,
+    userId: account.userId,
+    email: account.email,
+    isAdmin: account.isAdmin,
     via: 'token',
     token: { jti: token.jti, exp: token.exp, epoch: token.epoch, rememberMe: token.rememberMe },
   };

@@ -21,7 +21,14 @@ export function toUserDto(row: UserRow, defaultMaxPending: number): User {
 }
 
 export async function findUserById(db: DbOrTx, userId: string): Promise<UserRow | undefined> {
-  const [row] = await db.select().from(users).where(eq(users.userId, userId)).limit(1);
+  // A named statement: planned once per connection (GET /auth/me reads it on every call).
+  const [row] = await db
+    .select()
+    .from(users)
+    .where(eq(users.userId, userId))
+    .limit(1)
+    .prepare('find_user_by_id')
+    .execute();
   return row;
 }
 

@@ -1,0 +1,138 @@
+import { sql } from 'drizzle-orm';
+import type { AccountState, IdentityCheck } from '../../core/auth.ts';
+import type { DbOrTx } from '../../core/db.ts';
+import { queryPrepared } from '../../db/prepared.ts';
+import { rowsOf } from '../../db/rows.ts';
+
+interface StateRow {
+  version: string;
+  user_id: string | null;
+  email: string | null;
+  is_admin: boolean | null;
+  is_active: boolean | null;
+  epoch: number | null;
+  revoked: boolean;
+}
+
+/**
+ * One prepared statement, one round trip, one snapshot: the account of `userId`, whether `jti` was logged
+ * out, and the `auth_version` they were read at.
+ * @example const { version, state } = await readAccountState(db, claims.sub, claims.jti);
+ */
+export async function readAccountState(
+  db: DbOrTx,
+  userId: string,
+  jti: string,
+): Promise<{ version: string; state: AccountState | undefined }> {
+  const [row] = rowsOf<StateRow>(
+    await queryPrepared(
+      db,
+      sql`SELECT v.version::text AS version, u.user_id, u.email, u.is_admin, u.is_active, u.epoch,
+        EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.jti = ${jti}) AS revoked
+      FROM auth_version v LEFT JOIN users u ON u.user_id = ${userId}
+      WHERE v.id = 1`,
+    ),
+  );
+  if (!row) {
+    throw new Error('auth_version has no row (migration 0007 not applied)');
+  }
+  const state: AccountState | undefined =
+    row.user_id === null
+      ? undefined
+      : {
+          userId: row.user_id,
+          email: row.email as string,
+          isAdmin: row.is_admin === true,
+          isActive: row.is_active === true,
+          epoch: Number(row.epoch),
+          jtiRevoked: row.revoked,
+        };
+  return { version: row.version, state };
+}
+
+async function readAuthVersion(db: DbOrTx): Promise<string> {
+  const [row] = rowsOf<{ version: string }>(
+    await queryPrepared(db, sql`SELECT version::text AS version FROM auth_version WHERE id = 1`),
+  );
+  if (!row) {
+    throw new Error('auth_version has no row (migration 0007 not applied)');
+  }
+  return row.version;
+}
+
+const ignore = () => {};
+
+/**
+ * Token checks without reading the account on every request, and without ever trusting memory past a
+ * revocation (API.md section 2, docs/adr/0008-identity-cache-with-a-database-version.md). Each entry holds
+ * the account state of one (user, jti) and the `auth_version` it was read at; triggers bump that version in
+ * every transaction that revokes. A cached entry is used only after a read of the version that *started
+ * after the lookup was called* finds it unchanged, so any revocation committed before the request (on
+ * any process) is seen. Concurrent lookups share that read: at most one is in flight, and callers that
+ * arrive while it runs wait for the next one, so under load the check costs one tiny query per batch of
+ * requests instead of one per request.
+ * @example const identities = new IdentityCache(database.db); const state = await identities.lookup(sub, jti);
+ */
+export class IdentityCache implements IdentityCheck {
+  readonly #entries = new Map<string, { version: string; state: AccountState }>();
+  #inFlight: Promise<string> | undefined;
+  #next: Promise<string> | undefined;
+
+  /** `db`: the database itself (never a transaction); `maxEntries`: oldest entries beyond it are dropped. */
+  constructor(
+    private readonly db: DbOrTx,
+    private readonly maxEntries = 10_000,
+  ) {}
+
+  async lookup(userId: string, jti: string): Promise<AccountState | undefined> {
+    const key = `${userId} ${jti}`;
+    const entry = this.#entries.get(key);
+    if (entry && (await this.#currentVersion()) === entry.version) {
+      return entry.state;
+    }
+    const { version, state } = await readAccountState(this.db, userId, jti);
+    this.#entries.delete(key);
+    if (state) {
+      if (this.#entries.size >= this.maxEntries) {
+        const oldest = this.#entries.keys().next();
+        if (!oldest.done) {
+          this.#entries.delete(oldest.value);
+        }
+      }
+      this.#entries.set(key, { version, state });
+    }
+    return state;
+  }
+
+  /** How many (user, token) pairs are cached. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** The version as read by a query sent after this call: the one queued behind a read in flight. */
+  #currentVersion(): Promise<string> {
+    if (this.#next) {
+      return this.#next;
+    }
+    const inFlight = this.#inFlight;
+    if (!inFlight) {
+      return this.#read();
+    }
+    // The read in flight may have taken its snapshot before this request came in.
+    this.#next = inFlight.then(ignore, ignore).then(() => {
+      this.#next = undefined;
+      return this.#read();
+    });
+    return this.#next;
+  }
+
+  #read(): Promise<string> {
+    const read: Promise<string> = readAuthVersion(this.db).finally(() => {
+      if (this.#inFlight === read) {
+        this.#inFlight = undefined;
+      }
+    });
+    this.#inFlight = read;
+    return read;
+  }
+}

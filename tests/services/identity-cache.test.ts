@@ -1,0 +1,135 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { DbOrTx } from '../../src/core/db.ts';
+import type { Database } from '../../src/db/types.ts';
+import { IdentityCache } from '../../src/services/auth/identity-cache.ts';
+import { deferred } from '../helpers/cluster.ts';
+import { openTestDatabase } from '../helpers/database.ts';
+
+let database: Database;
+beforeAll(async () => {
+  database = await openTestDatabase();
+});
+afterAll(() => database.close());
+
+type Prepared = { execute(): Promise<unknown> };
+type Session = { prepareQuery(query: { sql: string }, ...rest: unknown[]): Prepared };
+
+/**
+ * The database, seen through a session that records the text of every prepared statement and, when
+ * `hold` is set, runs the next one at once but hands its result back only when released.
+ */
+function watched(db: DbOrTx) {
+  const statements: string[] = [];
+  let hold: { ran: () => void; release: Promise<void> } | undefined;
+  const real = (db as unknown as { session: Session }).session;
+  const session = new Proxy(real, {
+    get(target, key) {
+      if (key !== 'prepareQuery') {
+        return Reflect.get(target, key);
+      }
+      return (query: { sql: string }, ...rest: unknown[]) => {
+        statements.push(query.sql.trim().split(/\s+/).slice(0, 2).join(' '));
+        const prepared = target.prepareQuery(query, ...rest);
+        const held = hold;
+        hold = undefined;
+        if (!held) {
+          return prepared;
+        }
+        return {
+          async execute() {
+            const result = await prepared.execute();
+            held.ran();
+            await held.release;
+            return result;
+          },
+        };
+      };
+    },
+  });
+  const proxy = new Proxy(db, {
+    // Without `$client`, PGlite's shortcut (queryPrepared) is not taken: every statement goes through `session`.
+    get: (target, key) =>
+      key === 'session' ? session : key === '$client' ? undefined : Reflect.get(target, key),
+  }) as DbOrTx;
+  return {
+    db: proxy,
+    statements,
+    holdNext() {
+      const ran = deferred();
+      const release = deferred();
+      hold = { ran: ran.resolve, release: release.promise };
+      return { ran: ran.promise, release: release.resolve };
+    },
+  };
+}
+
+async function insertUser(id: string) {
+  await database.db.execute(sql`INSERT INTO users (user_id, email, display_name, password_hash)
+    VALUES (${id}, ${`${id}@x`}, ${id}, 'x')`);
+}
+
+it('serves a cached identity after one version read; concurrent lookups share the reads', async () => {
+  await insertUser('c1');
+  const w = watched(database.db);
+  const cache = new IdentityCache(w.db);
+  const state = { userId: 'c1', email: 'c1@x', isAdmin: false, isActive: true, epoch: 0, jtiRevoked: false };
+  expect(await cache.lookup('c1', 'j1')).toEqual(state);
+  expect(w.statements).toEqual(['SELECT v.version::text']); // the load
+  w.statements.length = 0;
+  expect(await cache.lookup('c1', 'j1')).toEqual(state);
+  expect(w.statements).toEqual(['SELECT version::text']);
+  w.statements.length = 0;
+  // The first starts a read; the 49 others came in while it ran, so they share the next one.
+  const all = await Promise.all(Array.from({ length: 50 }, () => cache.lookup('c1', 'j1')));
+  expect(all).toEqual(Array.from({ length: 50 }, () => state));
+  expect(w.statements).toEqual(['SELECT version::text', 'SELECT version::text']);
+  expect(await cache.lookup('nobody', 'j1')).toBeUndefined();
+  expect(cache.size).toBe(1);
+});
+
+it('a version read in flight when a revocation commits never answers a lookup that began after it', async () => {
+  await insertUser('c2');
+  const w = watched(database.db);
+  const cache = new IdentityCache(w.db);
+  expect((await cache.lookup('c2', 'j2'))?.epoch).toBe(0);
+  // A lookup whose version read has run (before the revocation) but not yet answered.
+  const held = w.holdNext();
+  const before = cache.lookup('c2', 'j2');
+  await held.ran;
+  await database.db.execute(sql`UPDATE users SET epoch = epoch + 1 WHERE user_id = 'c2'`);
+  const after = cache.lookup('c2', 'j2');
+  held.release();
+  // The lookup from before the revocation may see either state; the one from after sees it.
+  expect((await before)?.epoch).toBe(0);
+  expect((await after)?.epoch).toBe(1);
+});
+
+it('each kind of revocation changes the version, in the same transaction', async () => {
+  await insertUser('c3');
+  const cache = new IdentityCache(database.db);
+  const states = [];
+  const revocations = [
+    sql`INSERT INTO revoked_tokens (jti, user_id, expires_at) VALUES ('j3', 'c3', now() + interval '1 day')`,
+    sql`UPDATE users SET is_admin = true WHERE user_id = 'c3'`,
+    sql`UPDATE users SET email = 'c3b@x' WHERE user_id = 'c3'`,
+    sql`UPDATE users SET epoch = 5 WHERE user_id = 'c3'`,
+    sql`UPDATE users SET is_active = false WHERE user_id = 'c3'`,
+    sql`DELETE FROM users WHERE user_id = 'c3'`,
+  ];
+  states.push(await cache.lookup('c3', 'j3'));
+  for (const revoke of revocations) {
+    await database.db.execute(revoke);
+    states.push(await cache.lookup('c3', 'j3'));
+  }
+  const base = { userId: 'c3', email: 'c3@x', isAdmin: false, isActive: true, epoch: 0, jtiRevoked: false };
+  expect(states).toEqual([
+    base,
+    { ...base, jtiRevoked: true },
+    { ...base, jtiRevoked: true, isAdmin: true },
+    { ...base, jtiRevoked: true, isAdmin: true, email: 'c3b@x' },
+    { ...base, jtiRevoked: true, isAdmin: true, email: 'c3b@x', epoch: 5 },
+    { ...base, jtiRevoked: true, isAdmin: true, email: 'c3b@x', epoch: 5, isActive: false },
+    undefined,
+  ]);
+});
