@@ -37,7 +37,7 @@ async function orExit<T>(step: () => T | Promise<T>): Promise<T> {
  * database, build the deps (inference children, sharp, the blob store), serve the API and the web UI, then
  * start the workers. Prints `listening on http://HOST:PORT` once listening. Returns `stop`, which ends the
  * event streams, the workers and the database (5 s at most for the database) for the entry's signal handler.
- * @example const easel = await startEasel(process.env, nodeEdge); process.on('SIGTERM', () => easel.stop('SIGTERM'));
+ * @example const easel = await startEasel(process.env, { ...nodeRequestEdge(), listen }); await easel.stop('SIGTERM');
  */
 export async function startEasel(
   source: Record<string, string | undefined>,
