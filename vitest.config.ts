@@ -20,7 +20,12 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['tests/unit/**/*.test.ts', 'tests/channels/**/*.test.ts', 'tests/node/**/*.test.ts'],
+          include: [
+            'tests/unit/**/*.test.ts',
+            'tests/channels/**/*.test.ts',
+            'tests/node/**/*.test.ts',
+            'tests/deno/**/*.test.ts',
+          ],
         },
       },
       {

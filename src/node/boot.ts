@@ -9,6 +9,7 @@ import { openPglite } from '../db/pglite.ts';
 import type { Database } from '../db/types.ts';
 import type { AppDeps } from '../deps.ts';
 import type { Env } from '../env.ts';
+import type { StreamSinks } from '../http/stream-sinks.ts';
 import { DbBlobStore } from '../images/db-blob-store.ts';
 import type { WorkerPool, WorkerSpec } from '../worker/pool.ts';
 import { ChildRuntime } from './child-runtime.ts';
@@ -44,13 +45,27 @@ export function deviceSettings(
   };
 }
 
+/** What a runtime's server tells of a request (the client's address) and how it streams events. */
+export interface RequestEdge {
+  clientAddress: AppDeps['clientAddress'];
+  streamSinks: StreamSinks;
+}
+
+/** Node's: requests served by @hono/node-server, event frames written straight to the response. */
+export const nodeRequestEdge = (): RequestEdge => ({
+  clientAddress: (c) => getConnInfo(c).remote.address,
+  streamSinks: nodeStreamSinks(),
+});
+
 /**
  * Opens the database (PostgreSQL when `DATABASE_URL` is set, else PGlite under `DATA_DIR/db`) and builds the
  * app's deps with the portable boot code: one inference child per `DEVICES` entry, none for `ROLE=api`.
+ * `edge` is what the serving runtime (Node's server or `Deno.serve`) tells of a request and how it streams.
  */
 export async function buildNodeDeps(
   env: Env,
   logger: Logger,
+  edge: RequestEdge = nodeRequestEdge(),
 ): Promise<{ deps: AppDeps; pool: WorkerPool | null; database: Database; runtimes: ChildRuntime[] }> {
   await mkdir(env.DATA_DIR, { recursive: true });
   const database = env.DATABASE_URL
@@ -76,10 +91,10 @@ export async function buildNodeDeps(
     notifier: database.notifier,
     logger,
     projectRoot: new URL('../../', import.meta.url).pathname,
-    clientAddress: (c) => getConnInfo(c).remote.address,
+    clientAddress: edge.clientAddress,
     images: sharpCodec(),
     blobs: env.BLOB_STORE === 'postgres' ? new DbBlobStore(database.db) : new FsBlobStore(env.DATA_DIR),
-    streamSinks: nodeStreamSinks(),
+    streamSinks: edge.streamSinks,
     workers,
   });
   catalog = deps.models;

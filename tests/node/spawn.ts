@@ -7,9 +7,6 @@ import { EnvSchema } from '../../src/env.ts';
 /** The repository root, where the entries run from. */
 export const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
 
-/** Variables read by the entries besides EnvSchema's, dropped from the inherited environment too. */
-const OTHER_EASEL_VARIABLES = ['EASEL_DENO_MEMORY'];
-
 /**
  * This process's environment without any Easel variable (a developer's `DATABASE_URL` or `JWT_SECRET` must not
  * leak into a child), plus `vars`.
@@ -17,7 +14,7 @@ const OTHER_EASEL_VARIABLES = ['EASEL_DENO_MEMORY'];
  */
 export function childEnv(vars: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of [...Object.keys(EnvSchema.shape), ...OTHER_EASEL_VARIABLES]) {
+  for (const name of Object.keys(EnvSchema.shape)) {
     delete env[name];
   }
   return { ...env, ...vars };
