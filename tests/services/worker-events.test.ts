@@ -30,7 +30,13 @@ it('a claim commits with its event: when the log refuses the event, the item sta
   const pool = new WorkerPool({
     db: h.db,
     clock: h.clock,
-    logger: { ...log, error: (msg, fields) => (log.error(msg, fields), stepFailed.resolve()) },
+    logger: {
+      ...log,
+      error: (msg, fields) => {
+        log.error(msg, fields);
+        stepFailed.resolve();
+      },
+    },
     fairness: 'fifo',
     nodeId: 'n1',
     workers: [{ device: 'cpu', runtime: new FakeRuntime() }],
