@@ -7,6 +7,8 @@ import { defineConfig } from 'vitest/config';
 const dbSuites = ['tests/routes/**/*.test.ts', 'tests/services/**/*.test.ts'];
 // Migrates one database per project and run; each file copies it (tests/helpers/global-setup.ts).
 const dbSetup = 'tests/helpers/global-setup.ts';
+// Migrates one on-disk PGlite database that tests starting real servers copy into their DATA_DIR.
+const serverSetup = 'tests/helpers/server-setup.ts';
 
 export default defineConfig({
   test: {
@@ -20,6 +22,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
+          globalSetup: [serverSetup],
           include: [
             'tests/unit/**/*.test.ts',
             'tests/channels/**/*.test.ts',
@@ -54,6 +57,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'e2e',
+          globalSetup: [serverSetup],
           include: ['tests/e2e/**/*.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,

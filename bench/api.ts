@@ -11,7 +11,9 @@
  * measured run, divided by its requests; PostgreSQL's own backends are not in it.
  *
  * Options: `--quick` (1 s warm-up, 2 s per route), `--db=pglite` or `--db=postgres` (both by default),
- * `--only=<label substring>`. PostgreSQL: `BENCH_PG_URL` or `EASEL_TEST_PG_URL` (default
+ * `--only=<label substring>`, `--runtime=node` (default), `deno` (`deno run -A src/main.deno.ts`, as
+ * `deno task start` runs it) or `both` (Node and Deno in the same run, per database; written to
+ * bench/results/api-node-deno.md). PostgreSQL: `BENCH_PG_URL` or `EASEL_TEST_PG_URL` (default
  * postgres://postgres@127.0.0.1:5432/test); the run creates and drops a database of its own.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -32,6 +34,20 @@ const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
 const DB_ARG = argv.find((a) => a.startsWith('--db='))?.slice(5);
 const ONLY = argv.find((a) => a.startsWith('--only='))?.slice(7);
+const RUNTIME_ARG = argv.find((a) => a.startsWith('--runtime='))?.slice(10) ?? 'node';
+const RUNTIMES = {
+  node: { name: 'Node', command: process.execPath, args: ['--import', 'tsx', 'src/main.node.ts'] },
+  deno: {
+    name: 'Deno',
+    command: join(projectRoot, 'node_modules', '.bin', 'deno'),
+    args: ['run', '-A', 'src/main.deno.ts'],
+  },
+} as const;
+type Runtime = keyof typeof RUNTIMES;
+if (!['node', 'deno', 'both'].includes(RUNTIME_ARG)) {
+  throw new Error(`--runtime=${RUNTIME_ARG}: node, deno or both`);
+}
+const runtimes = (RUNTIME_ARG === 'both' ? ['node', 'deno'] : [RUNTIME_ARG]) as Runtime[];
 const WARMUP_S = QUICK ? 1 : 3;
 const DURATION_S = QUICK ? 2 : 10;
 const CONNECTIONS = 50;
@@ -50,9 +66,9 @@ interface Server {
   stop(): Promise<void>;
 }
 
-/** Starts the Node entry and resolves on its `listening on` line; its output is dropped after that. */
-async function startServer(env: NodeJS.ProcessEnv): Promise<Server> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.node.ts'], {
+/** Starts the runtime's entry and resolves on its `listening on` line; its output is dropped after that. */
+async function startServer(runtime: Runtime, env: NodeJS.ProcessEnv): Promise<Server> {
+  const child = spawn(RUNTIMES[runtime].command, [...RUNTIMES[runtime].args], {
     cwd: projectRoot,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -214,7 +230,7 @@ async function cannon(url: string, route: Route, token: string, seconds: number)
   return JSON.parse(out) as Cannon;
 }
 
-async function runDriver(driver: 'pglite' | 'postgres'): Promise<Result[]> {
+async function runDriver(driver: 'pglite' | 'postgres', runtime: Runtime): Promise<Result[]> {
   const dataDir = await mkdtemp(join(tmpdir(), 'easel-bench-api-'));
   let dropDb: (() => Promise<void>) | undefined;
   let databaseUrl: string | undefined;
@@ -245,7 +261,7 @@ async function runDriver(driver: 'pglite' | 'postgres'): Promise<Result[]> {
   let server: Server | undefined;
   try {
     // First start: migrations, the admin, one real item (paused first, so no worker takes it).
-    server = await startServer(env);
+    server = await startServer(runtime, env);
     const adminToken = await login(server.url, ADMIN.email);
     await call(server.url, 'PUT', '/api/v1/queue/default/processor/pause', { token: adminToken });
     const batch = { batch: { graph: textToImageGraph(), runs: 1 } };
@@ -263,7 +279,7 @@ async function runDriver(driver: 'pglite' | 'postgres'): Promise<Result[]> {
     await seed(database.db, item_ids[0] as number);
     await database.close();
 
-    server = await startServer(env);
+    server = await startServer(runtime, env);
     const token = await login(server.url, USERS[0] as string);
     const mine = await call<{ items: { item_id: number }[] }>(
       server.url,
@@ -355,7 +371,11 @@ const drivers = (DB_ARG ? [DB_ARG] : ['pglite', 'postgres']) as ('pglite' | 'pos
 const loadBefore = (await readFile('/proc/loadavg', 'utf8')).trim();
 const sections: string[] = [];
 for (const driver of drivers) {
-  sections.push(table(driver === 'pglite' ? 'PGlite' : 'PostgreSQL', await runDriver(driver)));
+  for (const runtime of runtimes) {
+    const name = driver === 'pglite' ? 'PGlite' : 'PostgreSQL';
+    const label = runtimes.length > 1 || runtime !== 'node' ? `${name} · ${RUNTIMES[runtime].name}` : name;
+    sections.push(table(label, await runDriver(driver, runtime)));
+  }
 }
 const loadAfter = (await readFile('/proc/loadavg', 'utf8')).trim();
 const header = [
@@ -368,4 +388,5 @@ const header = [
 ].join('\n');
 const report = `${header}\n${sections.join('\n\n')}\n`;
 console.log(report);
-await writeFile(join(projectRoot, 'bench/results/api.md'), report);
+const file = { node: 'api.md', deno: 'api-deno.md', both: 'api-node-deno.md' }[RUNTIME_ARG] ?? 'api.md';
+await writeFile(join(projectRoot, 'bench/results', file), report);

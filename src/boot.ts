@@ -157,6 +157,8 @@ export async function buildDeps(opts: {
   /** The folder holding package.json and drizzle/, ending with a slash. */
   projectRoot: string;
   persistSecret?: boolean;
+  /** The JWT secret when the entry loaded it already (`loadJwtSecret`, before opening the database). */
+  secret?: string;
   /**
    * Runs the models; with one, a `WorkerPool` processes the queue (start it with `startWorkers` once the
    * server listens), without one the queue is kept but nothing runs. `workers`: one per `DEVICES` entry.
@@ -168,7 +170,7 @@ export async function buildDeps(opts: {
   const specs = opts.workers ?? (opts.runtime ? [{ device: 'cpu', runtime: opts.runtime }] : []);
   const runtimes = specs.map((w) => w.runtime);
   // The secret first: a bad secret file stops the start before the migrations' work.
-  const secret = await loadJwtSecret(files, env, opts.persistSecret ?? true);
+  const secret = opts.secret ?? (await loadJwtSecret(files, env, opts.persistSecret ?? true));
   const migrations = await readMigrations((p) => files.readText(`${projectRoot}drizzle/${p}`));
   const applied = await migrate(database.db, migrations);
   logger.info('database ready', { driver: database.driver, migrations_applied: applied });

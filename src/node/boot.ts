@@ -2,7 +2,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { getConnInfo } from '@hono/node-server/conninfo';
-import { type BootFiles, buildDeps } from '../boot.ts';
+import { type BootFiles, buildDeps, loadJwtSecret } from '../boot.ts';
 import type { Logger } from '../core/logger.ts';
 import type { ModelCatalog } from '../core/models.ts';
 import { openPglite } from '../db/pglite.ts';
@@ -68,6 +68,9 @@ export async function buildNodeDeps(
   edge: RequestEdge = nodeRequestEdge(),
 ): Promise<{ deps: AppDeps; pool: WorkerPool | null; database: Database; runtimes: ChildRuntime[] }> {
   await mkdir(env.DATA_DIR, { recursive: true });
+  // Before the database opens: a bad secret file stops the start at once (creating a PGlite database takes
+  // seconds).
+  const secret = await loadJwtSecret(nodeFiles, env);
   const database = env.DATABASE_URL
     ? openPostgres(env.DATABASE_URL)
     : await openPglite(join(env.DATA_DIR, 'db'));
@@ -90,6 +93,7 @@ export async function buildNodeDeps(
     files: nodeFiles,
     notifier: database.notifier,
     logger,
+    secret,
     projectRoot: new URL('../../', import.meta.url).pathname,
     clientAddress: edge.clientAddress,
     images: sharpCodec(),

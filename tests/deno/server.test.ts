@@ -10,6 +10,7 @@ import { PG_ADMIN_URL, pgUrlFor } from '../helpers/database.ts';
 import { textToImageGraph, textToImageTrace } from '../helpers/graphs.ts';
 import { imageFile, pixels } from '../helpers/images.ts';
 import { type SseFrame, SseReader, withIds } from '../helpers/sse.ts';
+import { migratedDataDir } from '../node/data-dir.ts';
 import { childEnv, freePort, projectRoot, type RunningServer, startServer } from '../node/spawn.ts';
 
 // The whole server on Deno, as the README starts it: `deno task start` (deno.json → src/main.deno.ts on
@@ -47,7 +48,7 @@ async function startDeno(db: Db, port: number): Promise<Server> {
     NO_COLOR: '1',
     HOST: '127.0.0.1',
     PORT: String(port),
-    DATA_DIR: join(root, db),
+    DATA_DIR: db === 'pglite' ? await migratedDataDir(join(root, db)) : join(root, db),
     MODELS_DIR: join(projectRoot, 'models'),
     PROGRESS_MAX_HZ: '1000',
     LOG_LEVEL: 'warn',

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { expect } from 'vitest';
+import { migratedDataDir } from '../node/data-dir.ts';
 import { childEnv, freePort, projectRoot, type RunningServer, startServer } from '../node/spawn.ts';
 
 /** Debian's chromium; CI installs it when missing, and no browser is ever downloaded. */
@@ -42,7 +43,7 @@ export async function startStack(options: { headlessAdmin?: boolean } = {}): Pro
   const env = childEnv({
     HOST: '127.0.0.1',
     PORT: String(await freePort()),
-    DATA_DIR: join(root, 'data'),
+    DATA_DIR: await migratedDataDir(join(root, 'data')),
     MODELS_DIR: join(projectRoot, 'models'),
     JWT_SECRET,
     ...admin,

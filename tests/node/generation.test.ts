@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPngText } from '../../src/images/png-text.ts';
 import { textToImageGraph, textToImageTrace } from '../helpers/graphs.ts';
 import { type SseFrame, SseReader } from '../helpers/sse.ts';
+import { migratedDataDir } from './data-dir.ts';
 import { childEnv, freePort, projectRoot, type RunningServer, startServer } from './spawn.ts';
 
 // The real server as `npm start` runs it (PGlite, the bundled tiny model, the inference child process).
@@ -118,7 +119,7 @@ describe('generation on the real server', () => {
 
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'easel-gen-'));
-    server = await start(join(root, 'data'), await freePort());
+    server = await start(await migratedDataDir(join(root, 'data')), await freePort());
     servers.push(server);
     adminToken = await login(server, ADMIN.email, ADMIN.password);
     alice = await createUser(server, adminToken, 'alice@example.com', 'Alice');
@@ -344,7 +345,7 @@ describe('a server killed during a run', () => {
   it('runs the interrupted item again after a restart, and keeps what finished before the kill', {
     timeout: 2 * SERVER_TIMEOUT + 2 * RUN_TIMEOUT,
   }, async () => {
-    const dataDir = join(root, 'data');
+    const dataDir = await migratedDataDir(join(root, 'data'));
     const port = await freePort();
     const first = await start(dataDir, port);
     servers.push(first);
