@@ -9,6 +9,8 @@ const dbSuites = ['tests/routes/**/*.test.ts', 'tests/services/**/*.test.ts'];
 const dbSetup = 'tests/helpers/global-setup.ts';
 // Migrates one on-disk PGlite database that tests starting real servers copy into their DATA_DIR.
 const serverSetup = 'tests/helpers/server-setup.ts';
+// Node's event-stream sink before any file serves an app (tests/helpers/node-sink-first.ts says why).
+const nodeSinkFirst = 'tests/helpers/node-sink-first.ts';
 
 export default defineConfig({
   test: {
@@ -38,6 +40,7 @@ export default defineConfig({
           include: dbSuites,
           env: { EASEL_TEST_DB: 'pglite' },
           globalSetup: [dbSetup],
+          setupFiles: [nodeSinkFirst],
           isolate: false,
         },
       },
@@ -48,6 +51,7 @@ export default defineConfig({
           include: dbSuites,
           env: { EASEL_TEST_DB: 'postgres' },
           globalSetup: [dbSetup],
+          setupFiles: [nodeSinkFirst],
           isolate: false,
         },
       },

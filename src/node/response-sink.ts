@@ -117,7 +117,10 @@ function outgoingHeaders(headers: Headers): OutgoingHttpHeaders {
  * The Node event-stream transport: on a request served by @hono/node-server, frames go straight to
  * `c.env.outgoing`; `finish` (mounted first on the events path) sends the app's final status and headers,
  * then the held frames, and answers @hono/node-server with `RESPONSE_ALREADY_SENT`. Other requests (tests'
- * `app.request`, HTTP/2) get the portable `ReadableStream` sink.
+ * `app.request`, HTTP/2) get the portable `ReadableStream` sink. `RESPONSE_ALREADY_SENT` must be made before
+ * @hono/node-server swaps the global `Response` for its own (on its first `serve` with
+ * `overrideGlobalObjects`): one made after it takes a path that writes the headers again. The entries import
+ * this module before serving; tests load it first (tests/helpers/node-sink-first.ts).
  * @example const deps = await buildDeps({ ...opts, streamSinks: nodeStreamSinks() });
  */
 export function nodeStreamSinks(): StreamSinks {

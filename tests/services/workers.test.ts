@@ -107,10 +107,10 @@ const statusTrace = (itemId: number) =>
 
 describe('two workers in one process', () => {
   it.each(['round_robin', 'fifo'] as const)(
-    '%s: items of three users (750 on PostgreSQL, 300 on PGlite), each claimed once, in the queue order, by both workers',
+    '%s: items of three users (450 on PostgreSQL, 300 on PGlite), each claimed once, in the queue order, by both workers',
     async (fairness) => {
       // PostgreSQL is where claims really race (a connection each); PGlite serialises them, so fewer suffice.
-      const PER_USER = testDriver() === 'postgres' ? 250 : 100;
+      const PER_USER = testDriver() === 'postgres' ? 150 : 100;
       const ids = new Map<string, number[]>();
       for (const u of users) {
         ids.set(u.user.user_id, await insertTiny(u.user.user_id, PER_USER));
@@ -155,7 +155,7 @@ describe('two workers in one process', () => {
         // claims whose snapshot predates another worker's turn update, plus start events of two workers
         // (each with an item in inference and one saving) reaching the log in either order: up to 4 seen on a
         // quiet machine, more when CI's two cores are saturated. An order that ignored the turns (fifo over
-        // these inserts) would put one user 250 ahead.
+        // these inserts) would put one user 150 ahead.
         const counts = new Map(users.map((u) => [u.user.user_id, 0]));
         for (const r of order) {
           counts.set(r.user_id, (counts.get(r.user_id) ?? 0) + 1);
