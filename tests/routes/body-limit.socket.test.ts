@@ -26,6 +26,7 @@ describe('a 413 on a kept-alive connection (API.md section 1)', () => {
     });
   });
   afterAll(async () => {
+    (server as import('node:http').Server).closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await h.close();
   });

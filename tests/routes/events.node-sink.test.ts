@@ -35,6 +35,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  for (const s of servers) {
+    (s as import('node:http').Server).closeAllConnections();
+  }
   await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
   await h.close();
 });
