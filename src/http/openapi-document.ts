@@ -24,7 +24,7 @@ const TAGS = [
   { name: 'operations', description: 'Liveness, readiness and metrics' },
 ];
 
-const header = (description: string) => ({ $ref: `#/components/headers/${description}` });
+const header = (name: keyof typeof HEADERS) => ({ $ref: `#/components/headers/${name}` });
 
 const HEADERS = {
   'X-Request-Id': {
