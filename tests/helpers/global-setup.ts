@@ -1,14 +1,10 @@
-import { rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
-import { drizzle } from 'drizzle-orm/pglite';
 import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
 import { migrate } from '../../src/db/migrate.ts';
 import { readMigrationsFromDir } from '../../src/node/migrations-fs.ts';
 import { openPostgres } from '../../src/node/postgres-client.ts';
 import { migrationsDir, PG_ADMIN_URL, pgUrlFor } from './database.ts';
+import { migratedPgliteSnapshot } from './once-per-run.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -20,24 +16,18 @@ declare module 'vitest' {
 }
 
 /**
- * Runs once per `vitest run`, per database project: migrates one database, which every test file then copies
- * (a PGlite data directory loaded with `loadDataDir`, or a PostgreSQL template), instead of starting an empty
- * database and migrating it in each file. Named `setup`/`teardown` exports, as vitest's globalSetup reads them.
+ * Runs once per `vitest run`, per database project: one migrated database, which every test file then copies
+ * (a PGlite data directory loaded with `loadDataDir`, made once per run for every project that needs it, or a
+ * PostgreSQL template), instead of starting an empty database and migrating it in each file. Named `setup`/`teardown` exports, as vitest's globalSetup reads them.
  */
 export async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const files = await readMigrationsFromDir(migrationsDir);
-  const id = `${process.pid}_${Date.now().toString(36)}`;
   if (project.name === 'pglite') {
-    const client = new PGlite();
-    await client.waitReady;
-    await migrate(drizzle({ client }), files);
-    const path = join(tmpdir(), `easel-pglite-snapshot-${id}.tar`);
-    await writeFile(path, new Uint8Array(await (await client.dumpDataDir('none')).arrayBuffer()));
-    await client.close();
-    project.provide('pgliteSnapshot', path);
-    return () => rm(path, { force: true });
+    const { value, release } = await migratedPgliteSnapshot();
+    project.provide('pgliteSnapshot', value);
+    return release;
   }
-  const name = `easel_template_${id}`;
+  const files = await readMigrationsFromDir(migrationsDir);
+  const name = `easel_template_${process.pid}_${Date.now().toString(36)}`;
   const admin = postgres(PG_ADMIN_URL, { max: 1, onnotice: () => {} });
   await admin.unsafe(`CREATE DATABASE ${name}`);
   const template = openPostgres(pgUrlFor(name), { max: 1 });
