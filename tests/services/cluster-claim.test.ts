@@ -315,12 +315,13 @@ describe.runIf(testDriver() === 'postgres')('claimNext, concurrent claimers (Pos
           expect(gaps.filter((g) => g > 2 + 2 * (slack - 1)).length).toBeLessThanOrEqual(3);
           expect(Math.max(...gaps)).toBeLessThan(60);
         }
-        // Within a user: priority first, then item_id, within the claimers in flight.
+        // Within a user: priority first, then item_id, within the claimers in flight; a stalled backend (as
+        // above) may displace a few claims one place further, never many.
         for (const [u, order] of expected) {
           const got = claims.filter((c) => c.user === u).map((c) => c.item);
-          got.forEach((item, i) => {
-            expect(Math.abs(order.indexOf(item) - i)).toBeLessThanOrEqual(slack);
-          });
+          const shifts = got.map((item, i) => Math.abs(order.indexOf(item) - i));
+          expect(shifts.filter((d) => d > slack).length).toBeLessThanOrEqual(3);
+          expect(Math.max(...shifts)).toBeLessThanOrEqual(2 * slack);
         }
       } else {
         // All 300 priority-1 items before the priority-0 ones, each group by item_id, within the claimers in flight.
