@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { LongestFirst } from './tests/helpers/sequencer.ts';
 
 // Database suites run twice: on embedded PGlite and on the real PostgreSQL (127.0.0.1:5432, database `test`,
 // or EASEL_TEST_PG_URL). Each test file gets its own database, so files run in parallel. They share their
@@ -19,6 +20,7 @@ export default defineConfig({
     // vitest's default on 2 cores is 1 worker (cores − 1); much of a file's time is spent waiting on
     // PostgreSQL, child processes or chromium, so two files run at once.
     maxWorkers: 2,
+    sequence: { sequencer: LongestFirst },
     projects: [
       {
         extends: true,
