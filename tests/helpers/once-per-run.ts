@@ -23,7 +23,9 @@ async function oncePerRun<T>(
   make: () => Promise<T>,
   remove: (value: T) => Promise<void>,
 ): Promise<{ value: T; release: () => Promise<void> }> {
-  const all = ((globalThis as { __easelOncePerRun?: Map<string, Shared> }).__easelOncePerRun ??= new Map());
+  const holder = globalThis as { __easelOncePerRun?: Map<string, Shared> };
+  holder.__easelOncePerRun ??= new Map();
+  const all = holder.__easelOncePerRun;
   let shared = all.get(key);
   if (!shared) {
     shared = { value: make(), users: 0, remove: remove as Shared['remove'] };
