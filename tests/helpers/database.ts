@@ -67,8 +67,8 @@ export async function openTestDatabase(driver = testDriver()): Promise<Database>
  * pglite project runs files with `isolate: false`, so this list outlives each file.
  */
 const released: { client: PGlite; baseline: Baseline }[] = [];
-/** How many PGlite databases this worker handed out again (tests/services/test-database.test.ts reads it). */
-export const pglitePool = { reused: 0 };
+/** How many PGlite databases this worker handed out again, and how many wait (tests/services/test-database.test.ts). */
+export const pglitePool = { reused: 0, idle: () => released.length };
 
 async function openPgliteTestDatabase(): Promise<Database> {
   const reused = released.pop();
