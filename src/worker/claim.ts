@@ -10,11 +10,11 @@ import { announceQueue } from './wakeup.ts';
 export const DEFAULT_LEASE_SECONDS = 30;
 
 /**
- * How many of each user's next pending items a round-robin claim considers. A claim skips rows other
- * claimers hold locked, so it comes back empty only if every candidate is held: keep this above the number of
- * workers claiming at once.
+ * How many pending items a round-robin claim considers in all, spread over the users with pending items
+ * (each user's next ⌈16 / users⌉, at least their head). A claim skips rows other claimers hold locked, so it
+ * comes back empty only if every candidate is held: keep this above the number of workers claiming at once.
  */
-export const ROUND_ROBIN_CANDIDATES_PER_USER = 16;
+export const ROUND_ROBIN_CANDIDATES = 16;
 
 export type Fairness = 'round_robin' | 'fifo';
 
@@ -26,8 +26,8 @@ export interface ClaimRequest {
   /** The claim's time: `started_at`, the user's turn, and the lease's start. */
   now: Date;
   leaseSeconds?: number;
-  /** Round-robin candidates per user (tests lower it). */
-  candidatesPerUser?: number;
+  /** Round-robin candidates in all (tests lower it). */
+  candidates?: number;
 }
 
 const notPaused = (queueId: string) =>
@@ -38,18 +38,20 @@ const notPaused = (queueId: string) =>
  * queue is paused.
  * - `fifo`: the pending item with the highest priority, then the lowest item_id.
  * - `round_robin`: the users with pending items (a loose index scan), each with their next
- *   `candidatesPerUser` pending items in their own order (priority desc, item_id); candidates are taken by
+ *   ⌈`candidates` / users⌉ pending items (at least their head: with many users, only the heads, so a claim
+ *   reads one row per user) in their own order (priority desc, item_id); candidates are taken by
  *   their place in their user's line first (every user's head before anyone's second item), then by the
  *   user's turn (least recently started first, never served first), then by the user's head item_id. The
  *   locks are taken in that order, one row at a time (Limit → LockRows → Nested Loop over the sorted
  *   candidates, each looked up by its key: joined to the pending set as a whole, PostgreSQL hashed every
  *   pending row on each claim, ~30 ms of CPU at 100,000 items; bench/README.md, cluster): a head
  *   another claimer holds locked is skipped and the next candidate is tried (the next user's head; the same
- *   user's second item only after every user's head), so a claim never comes back empty because of a
- *   concurrent one while enough items are pending. A candidate another claimer claimed and committed after
- *   this statement's snapshot fails the `status = 'pending'` recheck and is skipped the same way.
+ *   user's second item only after every user's head). A candidate another claimer claimed and committed
+ *   after this statement's snapshot fails the `status = 'pending'` recheck and is skipped the same way;
+ *   `claimNext` runs the statement again if that left it nothing, so a claim does not come back empty
+ *   because of concurrent ones while more items are pending than claimers hold.
  */
-export function claimCandidateQuery(queueId: string, fairness: Fairness, candidatesPerUser: number): SQL {
+export function claimCandidateQuery(queueId: string, fairness: Fairness, candidates: number): SQL {
   if (fairness === 'fifo') {
     return sql`SELECT item_id FROM session_queue
       WHERE queue_id = ${queueId} AND status = 'pending' AND ${notPaused(queueId)}
@@ -75,7 +77,7 @@ export function claimCandidateQuery(queueId: string, fairness: Fairness, candida
         WHERE s.queue_id = ${queueId} AND s.user_id = o.user_id AND s.status = 'pending'
         WINDOW w AS (ORDER BY s.priority DESC, s.item_id ASC)
         ORDER BY s.priority DESC, s.item_id ASC
-        LIMIT ${candidatesPerUser}
+        LIMIT (SELECT GREATEST(1, CEIL(${candidates}::numeric / GREATEST(count(user_id), 1)))::integer FROM owners)
       ) c
       WHERE o.user_id IS NOT NULL
     )
@@ -105,14 +107,8 @@ export const leaseUntil = (now: Date, leaseSeconds = DEFAULT_LEASE_SECONDS) =>
 export async function claimNext(db: DbOrTx, req: ClaimRequest): Promise<ItemRow | undefined> {
   const at = req.now.toISOString();
   const lease = leaseUntil(req.now, req.leaseSeconds).toISOString();
-  const picked = claimCandidateQuery(
-    req.queueId,
-    req.fairness,
-    req.candidatesPerUser ?? ROUND_ROBIN_CANDIDATES_PER_USER,
-  );
-  const result = await executePrepared(
-    db,
-    sql`WITH picked AS (${picked}),
+  const picked = claimCandidateQuery(req.queueId, req.fairness, req.candidates ?? ROUND_ROBIN_CANDIDATES);
+  const statement = sql`WITH picked AS (${picked}),
     claimed AS (
       UPDATE session_queue q SET status = 'in_progress', started_at = ${at}::timestamptz,
         updated_at = ${at}::timestamptz, worker_id = ${req.workerId}, device = ${req.device},
@@ -127,10 +123,16 @@ export async function claimNext(db: DbOrTx, req: ClaimRequest): Promise<ItemRow 
       SET last_started_at = GREATEST(queue_user_turns.last_started_at, EXCLUDED.last_started_at)
     )
     SELECT claimed.*, u.display_name AS user_display_name, u.email AS user_email
-    FROM claimed LEFT JOIN users u ON u.user_id = claimed.user_id`,
-  );
-  const [row] = rowsOf<RawItem>(result);
-  return row ? fromRaw(row) : undefined;
+    FROM claimed LEFT JOIN users u ON u.user_id = claimed.user_id`;
+  // A round-robin statement tries only its candidates as its snapshot saw them: if claimers that committed
+  // while it ran took every one it did not find held, a fresh statement (a new snapshot) sees the rest.
+  for (let attempt = req.fairness === 'round_robin' ? 3 : 1; attempt > 0; attempt--) {
+    const [row] = rowsOf<RawItem>(await executePrepared(db, statement));
+    if (row) {
+      return fromRaw(row);
+    }
+  }
+  return undefined;
 }
 
 /**

@@ -8,7 +8,7 @@ import {
   claimNext,
   type Fairness,
   isQueuePaused,
-  ROUND_ROBIN_CANDIDATES_PER_USER,
+  ROUND_ROBIN_CANDIDATES,
   setQueuePaused,
 } from '../../src/worker/claim.ts';
 import { collectQueueNotices, deferred, insertItems, itemState, StepClock } from '../helpers/cluster.ts';
@@ -152,7 +152,7 @@ describe('claimNext, one claimer', () => {
       await database.db.execute(sql`ANALYZE session_queue`);
       const [row] = rowsOf<{ 'QUERY PLAN': unknown }>(
         await database.db.execute(
-          sql`EXPLAIN (FORMAT JSON) ${claimCandidateQuery('default', 'round_robin', ROUND_ROBIN_CANDIDATES_PER_USER)}`,
+          sql`EXPLAIN (FORMAT JSON) ${claimCandidateQuery('default', 'round_robin', ROUND_ROBIN_CANDIDATES)}`,
         ),
       );
       const raw = row?.['QUERY PLAN'];
@@ -225,6 +225,25 @@ describe.runIf(testDriver() === 'postgres')('claimNext, concurrent claimers (Pos
     const next = await whileLocked([b[1], c1], () => claim(database.db, 'round_robin'));
     expect(next?.itemId).toBe(a[1]);
     expect(b2).toHaveLength(1);
+  });
+
+  it('round_robin: the candidates spread over the users: one user gets all of them, 20 users only their heads', async () => {
+    // 16 candidates in all: one user's first 16 items; with 20 users, each user's head alone.
+    const a = await insertItems(database.db, 'A', 17);
+    const got = await whileLocked(a.slice(0, 15), () => claim(database.db, 'round_robin'));
+    expect(got?.itemId).toBe(a[15]);
+    const none = await whileLocked([...a.slice(0, 15), a[16]], () => claim(database.db, 'round_robin'));
+    expect(none).toBeUndefined();
+    await database.db.execute(sql`DELETE FROM session_queue`);
+    const heads: number[] = [];
+    for (let u = 0; u < 20; u++) {
+      heads.push(...(await insertItems(database.db, `U${String(u).padStart(2, '0')}`, 2)).slice(0, 1));
+    }
+    // Every head held: a head-only claim has nothing left to try, though second items are pending.
+    expect(await whileLocked(heads, () => claim(database.db, 'round_robin'))).toBeUndefined();
+    expect(await whileLocked(heads.slice(1), () => claim(database.db, 'round_robin'))).toMatchObject({
+      itemId: heads[0],
+    });
   });
 
   it('fifo: a held first item falls through to the next', async () => {
