@@ -88,6 +88,11 @@ interface Running {
   canceled: boolean;
   /** The lease was lost (lapsed and maybe re-queued, canceled or deleted elsewhere). */
   lost: boolean;
+  /**
+   * Its outcome is being written: a renewal refused from now on may only have met that write (which ends
+   * the lease); the write itself tells whether the lease was lost.
+   */
+  ending: boolean;
   lane: Lane;
 }
 
@@ -222,7 +227,7 @@ export class WorkerPool extends SharedWorkers {
             continue;
           }
           const ref = { itemId: running.itemId, workerId: lane.id.workerId };
-          if (!(await renewLease(ctx.db, ref, ctx.clock.now(), this.#opts.leaseSeconds))) {
+          if (!(await renewLease(ctx.db, ref, ctx.clock.now(), this.#opts.leaseSeconds)) && !running.ending) {
             this.#loseLease(running);
           }
         }
@@ -334,6 +339,7 @@ export class WorkerPool extends SharedWorkers {
       sessionId: row.sessionId,
       canceled: false,
       lost: false,
+      ending: false,
       lane,
     };
     lane.running.set(row.itemId, running);
@@ -456,6 +462,7 @@ export class WorkerPool extends SharedWorkers {
     if (running.lost) {
       return false;
     }
+    running.ending = true;
     // The outcome and its event commit together.
     const done = await withTransaction(ctx, async (tx) => {
       const finished = await finishItem(tx.db, ref, input, tx.clock.now());
