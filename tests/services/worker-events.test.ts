@@ -1,9 +1,11 @@
 import { sql } from 'drizzle-orm';
 import { expect, it } from 'vitest';
+import { rowsOf } from '../../src/db/rows.ts';
 import { contextFromDeps } from '../../src/deps.ts';
 import { FakeRuntime } from '../../src/runtime/fake-runtime.ts';
 import { WorkerPool } from '../../src/worker/pool.ts';
 import { deferred, insertItems, itemState } from '../helpers/cluster.ts';
+import { testDriver } from '../helpers/database.ts';
 import { createHarness } from '../helpers/harness.ts';
 
 // API.md section 8: every channel event is written to the log in the transaction of the change it reports.
@@ -67,3 +69,65 @@ it('a claim commits with its event: when the log refuses the event, the item sta
   expect(statuses).toEqual(['in_progress', 'completed']);
   expect((await itemState(h.db, itemId))?.status).toBe('completed');
 });
+
+// PostgreSQL: a renewal can wait on the item's row while the outcome's transaction holds it.
+it.runIf(testDriver() === 'postgres')(
+  'a renewal that meets the outcome being written is not a lost lease: no warning, the item completes',
+  async (t) => {
+    const h = await createHarness(t, { channelLog: true });
+    const user = await h.createUser();
+    const [itemId] = await insertItems(h.db, user.user.user_id, 1);
+    await h.db.execute(
+      sql`UPDATE session_queue SET session = ${JSON.stringify({
+        graph: { id: 'g', nodes: { v: { id: 'v', type: 'integer', value: 1 } }, edges: [] },
+      })}::jsonb`,
+    );
+    // The outcome's transaction stops before its commit, its row updated (and locked), until released.
+    const finishing = deferred();
+    const release = deferred();
+    const appendIn = h.channels.appendIn.bind(h.channels);
+    h.channels.appendIn = async (db, events) => {
+      if (events.some((e) => e.name === 'queue_item_status_changed' && e.data.status === 'completed')) {
+        finishing.resolve();
+        await release.promise;
+      }
+      return appendIn(db, events);
+    };
+    const warnings: string[] = [];
+    const log = h.deps.logger;
+    const pool = new WorkerPool({
+      db: h.db,
+      clock: h.clock,
+      logger: {
+        ...log,
+        warn: (msg, fields) => {
+          warnings.push(msg);
+          log.warn(msg, fields);
+        },
+      },
+      fairness: 'fifo',
+      nodeId: 'n1',
+      workers: [{ device: 'cpu', runtime: new FakeRuntime() }],
+      pollIntervalMs: 60_000,
+      saveImage: async () => ({ image_name: 'x.png' }),
+    });
+    t.onTestFinished(() => pool.close());
+    await pool.start(contextFromDeps(h.deps, 'workers', null));
+    await finishing.promise;
+    const renewing = pool.renewLeases();
+    // The renewal waits on the row the outcome holds.
+    await expect
+      .poll(async () =>
+        rowsOf<{ n: number }>(
+          await h.db.execute(
+            sql`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`,
+          ),
+        ),
+      )
+      .toEqual([{ n: 1 }]);
+    release.resolve();
+    await renewing;
+    await expect.poll(async () => (await itemState(h.db, itemId))?.status).toBe('completed');
+    expect(warnings).toEqual([]);
+  },
+);
