@@ -65,7 +65,10 @@ describe('web UI', () => {
     await alice.page.getByTestId('result-image').waitFor();
     const aliceSaw = await seenProgress(alice.page);
     expect(aliceSaw.preview).toBe(true);
-    expect(aliceSaw.steps).toContain('Step 4 of 4');
+    expect(aliceSaw.stages).toEqual(
+      expect.arrayContaining(['Encoding prompt', 'Denoising 4/4', 'Decoding image']),
+    );
+    expect(aliceSaw.stages.join()).not.toMatch(/_/);
     expect(await aliceRow.getByTestId('queue-values').textContent()).toContain('a lighthouse at dawn');
 
     // Bob sees the row (the queue is shared) with Alice's name, but none of her values, previews or images.
@@ -74,7 +77,7 @@ describe('web UI', () => {
     expect(await bobRow.getByTestId('queue-user').textContent()).toBe(ALICE.display_name);
     expect(await bobRow.getByTestId('queue-values').textContent()).toBe('Hidden for privacy');
     expect(await bobRow.getByRole('button').count()).toBe(0);
-    expect(await seenProgress(bob.page)).toEqual({ preview: false, result: false, steps: [] });
+    expect(await seenProgress(bob.page)).toEqual({ preview: false, result: false, stages: [] });
     expect(await bob.page.locator('img').count()).toBe(0);
     await bob.page.getByRole('link', { name: 'Gallery' }).click();
     await bob.page.getByText('No images here yet.').waitFor();
@@ -88,7 +91,7 @@ describe('web UI', () => {
       .toContain(`Item #${itemId} for ${ALICE.display_name}`);
     const adminSaw = await seenProgress(admin);
     expect(adminSaw.preview || adminSaw.result).toBe(true);
-    expect(adminSaw.steps).toContain('Step 4 of 4');
+    expect(adminSaw.stages).toContain('Denoising 4/4');
     expect(await adminRow.getByTestId('queue-values').textContent()).toContain('a lighthouse at dawn');
     expect(await adminRow.getByRole('button', { name: `Delete item ${itemId}` }).count()).toBe(1);
 
@@ -131,7 +134,7 @@ describe('web UI', () => {
         .poll(() => queueRow(page, itemId).locator('.badge').textContent(), { timeout: 60_000 })
         .toBe('completed');
     }
-    expect((await seenProgress(second)).steps).toContain('Step 4 of 4');
+    expect((await seenProgress(second)).stages).toContain('Denoising 4/4');
     await second.getByTestId('result-image').waitFor();
     await screenshot(second, 'second-tab');
     await second.close();

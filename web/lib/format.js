@@ -33,3 +33,25 @@ export function sessionValues(session) {
     .filter(([, v]) => v !== undefined && v !== null && v !== '')
     .map(([k, v]) => [k, String(v)]);
 }
+
+/** What each invocation of the text- or image-to-image graph does, as the progress panel says it. */
+const STAGES = /** @type {Record<string, string>} */ ({
+  main_model_loader: 'Loading model',
+  compel: 'Encoding prompt',
+  noise: 'Preparing noise',
+  i2l: 'Encoding starting image',
+  denoise_latents: 'Denoising',
+  l2i: 'Decoding image',
+});
+
+/**
+ * The running stage of an item in words ("Encoding prompt", "Denoising 12/20", "Decoding image"), from the
+ * type of the invocation running and, while denoising, its step.
+ * @param {string} type the invocation's type (`invocation.type` of the events)
+ * @param {number | null} [step]
+ * @param {number | null} [total]
+ */
+export function stageLabel(type, step = null, total = null) {
+  const label = STAGES[type] ?? 'Working';
+  return type === 'denoise_latents' && step !== null && total !== null ? `${label} ${step}/${total}` : label;
+}
