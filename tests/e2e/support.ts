@@ -154,7 +154,7 @@ export async function generate(page: Page, prompt: string): Promise<number> {
   await page.getByRole('button', { name: 'Generate' }).click();
   await expect.poll(() => message.textContent()).not.toBe(before);
   const text = (await message.textContent()) ?? '';
-  const id = /#(\d+)\.$/.exec(text)?.[1];
+  const id = /#(\d+)/.exec(text)?.[1];
   expect(id, text).toBeDefined();
   return Number(id);
 }

@@ -26,6 +26,17 @@ import {
 const ALICE = { email: 'alice@example.com', display_name: 'Alice Example' };
 const BOB = { email: 'bob@example.com', display_name: 'Bob Builder' };
 const EXPIRED = 'Your session has expired, please log in again';
+// Prompts the bundled model draws (a <colour> <shape> on a <colour> background), so screenshots show images.
+const FIRST_PROMPT = 'a red circle on a blue background';
+const BATCH_PROMPTS = ['a blue square on a yellow background', 'a green triangle on a white background'];
+
+/** With UPDATE_DOCS_SCREENSHOTS=1, a screenshot of the viewport for the README (docs/screenshots/). */
+async function docsScreenshot(page: Page, name: string): Promise<void> {
+  if (process.env.UPDATE_DOCS_SCREENSHOTS === '1') {
+    await mkdir(join(projectRoot, 'docs/screenshots'), { recursive: true });
+    await page.screenshot({ path: join(projectRoot, `docs/screenshots/${name}.png`) });
+  }
+}
 
 interface Login {
   token: string;
@@ -58,7 +69,7 @@ describe('web UI', () => {
 
   it('shows Alice her progress and preview, Bob her row hidden for privacy, the admin everything', async () => {
     await Promise.all([alice.page, bob.page, admin].map(recordProgress));
-    const itemId = await generate(alice.page, 'a lighthouse at dawn');
+    const itemId = await generate(alice.page, FIRST_PROMPT);
 
     const aliceRow = queueRow(alice.page, itemId);
     await expect.poll(() => aliceRow.locator('.badge').textContent(), { timeout: 60_000 }).toBe('completed');
@@ -69,7 +80,7 @@ describe('web UI', () => {
       expect.arrayContaining(['Encoding prompt', 'Denoising 4/4', 'Decoding image']),
     );
     expect(aliceSaw.stages.join()).not.toMatch(/_/);
-    expect(await aliceRow.getByTestId('queue-values').textContent()).toContain('a lighthouse at dawn');
+    expect(await aliceRow.getByTestId('queue-values').textContent()).toContain(FIRST_PROMPT);
 
     // Bob sees the row (the queue is shared) with Alice's name, but none of her values, previews or images.
     const bobRow = queueRow(bob.page, itemId);
@@ -92,11 +103,11 @@ describe('web UI', () => {
     const adminSaw = await seenProgress(admin);
     expect(adminSaw.preview || adminSaw.result).toBe(true);
     expect(adminSaw.stages).toContain('Denoising 4/4');
-    expect(await adminRow.getByTestId('queue-values').textContent()).toContain('a lighthouse at dawn');
+    expect(await adminRow.getByTestId('queue-values').textContent()).toContain(FIRST_PROMPT);
     expect(await adminRow.getByRole('button', { name: `Delete item ${itemId}` }).count()).toBe(1);
 
     // Bob's own item, for the screenshots: each user sees their values and only the names of the others.
-    const bobItem = await generate(bob.page, 'a small red boat');
+    const bobItem = await generate(bob.page, 'a white triangle on a green background');
     for (const page of [alice.page, bob.page, admin]) {
       await expect
         .poll(() => queueRow(page, bobItem).locator('.badge').textContent(), { timeout: 60_000 })
@@ -128,7 +139,7 @@ describe('web UI', () => {
     await waitLive(second);
     await recordProgress(second);
 
-    const itemId = await generate(alice.page, 'two tabs, one channel');
+    const itemId = await generate(alice.page, 'a yellow square on a black background');
     for (const page of [alice.page, second]) {
       await expect
         .poll(() => queueRow(page, itemId).locator('.badge').textContent(), { timeout: 60_000 })
@@ -138,6 +149,65 @@ describe('web UI', () => {
     await second.getByTestId('result-image').waitFor();
     await screenshot(second, 'second-tab');
     await second.close();
+  });
+
+  it('batches one prompt per line, shows the seeds used, and reuses an image: download, settings, seed', async () => {
+    const page = alice.page;
+    const seed = page.getByLabel('Seed', { exact: true });
+    expect([await seed.inputValue(), await seed.getAttribute('placeholder')]).toEqual(['', 'random']);
+
+    // Batch mode: the one prompt box takes a prompt per line (no second box, nothing silently ignored).
+    await page.getByLabel('the prompt').check();
+    expect(await page.getByLabel('Prompt', { exact: true }).count()).toBe(0);
+    await page.getByLabel('Prompts, one per line').fill(BATCH_PROMPTS.join('\n'));
+    await page.getByLabel('Steps').fill('4');
+    await page.getByLabel('Width').selectOption('64');
+    await page.getByLabel('Height').selectOption('64');
+    await page.getByRole('button', { name: 'Generate' }).click();
+    const queued = page.getByTestId('enqueued').filter({ hasText: 'Queued 2 items' });
+    const [, first, last, used] =
+      /#(\d+)–#(\d+) with seed (\d+)\.$/.exec((await queued.textContent()) ?? '') ?? [];
+    expect(Number(last)).toBe(Number(first) + 1);
+    const items = [Number(first), Number(last)];
+    for (const [i, item] of items.entries()) {
+      const row = queueRow(page, item);
+      await expect.poll(() => row.locator('.badge').textContent(), { timeout: 60_000 }).toBe('completed');
+      expect(await row.getByTestId('queue-values').textContent()).toContain(
+        `${BATCH_PROMPTS[i]}seed ${used}`,
+      );
+    }
+    // The finished image shows the seed it was made with; "Reuse settings" fills the form with it.
+    await expect.poll(() => page.getByTestId('progress-status').textContent()).toBe('completed');
+    expect(await page.getByTestId('progress-values').textContent()).toContain(`seed${used}`);
+    await page.getByTestId('result-image').waitFor();
+    await docsScreenshot(page, 'create-batch');
+    await page.getByTestId('progress').getByRole('button', { name: 'Reuse settings' }).click();
+    const prompt = page.getByLabel('Prompt', { exact: true });
+    await expect.poll(() => prompt.inputValue()).toBe(BATCH_PROMPTS[1]);
+    expect(await seed.inputValue()).toBe(used);
+    expect(await page.getByLabel('Random seed').isChecked()).toBe(false);
+    expect(await page.getByLabel('Steps').inputValue()).toBe('4');
+
+    // From the gallery: the first test's image downloads as its PNG, and "Reuse seed" takes its seed only.
+    const { items: images } = await stack.api<{
+      items: { image_name: string; metadata: { prompt: string; seed: number } }[];
+    }>('GET', '/images', alice.login.token);
+    const image = images.find((i) => i.metadata.prompt === FIRST_PROMPT);
+    if (!image) {
+      throw new Error('no image of the first test');
+    }
+    await page.getByRole('link', { name: 'Gallery' }).click();
+    await page.getByRole('button', { name: `Open image ${image.image_name}` }).click();
+    const dialog = page.getByRole('dialog');
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      dialog.getByRole('link', { name: 'Download' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe(image.image_name);
+    await docsScreenshot(page, 'image-detail');
+    await dialog.getByRole('button', { name: 'Reuse seed' }).click();
+    await expect.poll(() => seed.inputValue()).toBe(String(image.metadata.seed));
+    expect(await prompt.inputValue()).toBe(BATCH_PROMPTS[1]);
   });
 
   it('names a user by display name, else email, else user id, with the full text as tooltip', async () => {

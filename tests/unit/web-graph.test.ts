@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Batch, expandBatch } from '../../src/queue/batch-expand.ts';
-import { buildBatch } from '../../web/lib/graph.js';
+import { applyReuse, INITIAL_FORM, toGenerateValues } from '../../web/lib/form-values.js';
+import { batchSeeds, buildBatch } from '../../web/lib/graph.js';
 import { graphContext } from '../helpers/graphs.ts';
 
 // The browser's batch builder (web/lib/graph.js) against the server's own validation and expansion.
@@ -72,5 +73,78 @@ describe('web/lib/graph.js buildBatch', () => {
     expect(
       seeds.every((s) => Number.isInteger(s) && (s as number) >= 0 && (s as number) <= 2 ** 32 - 1),
     ).toBe(true);
+  });
+});
+
+describe('web/lib/form-values.js', () => {
+  const filled = { ...INITIAL_FORM, model: 'tiny-sd', prompt: 'a red circle on a blue background' };
+  const values = (form: typeof filled) => {
+    const made = toGenerateValues(form);
+    if ('error' in made) {
+      throw new Error(made.error);
+    }
+    return made.values;
+  };
+
+  it('takes one prompt per line of the one prompt box in batch mode, and reports the seeds used', () => {
+    const form = {
+      ...filled,
+      vary: 'prompt' as const,
+      randomize: false,
+      seed: '9',
+      prompt: 'a red circle\n\n a blue square ',
+    };
+    const batch = buildBatch(values(form));
+    expect(batch.graph.nodes.positive.prompt).toBe('a red circle');
+    expect(expand(values(form))).toEqual([
+      [{ node_path: 'positive', field_name: 'prompt', value: 'a red circle' }],
+      [{ node_path: 'positive', field_name: 'prompt', value: 'a blue square' }],
+    ]);
+    expect(batchSeeds(batch)).toEqual([9]);
+    const random = buildBatch(values({ ...filled, runs: '3' }));
+    const seeds = batchSeeds(random);
+    expect(seeds).toHaveLength(3);
+    expect(expand(values({ ...filled, vary: 'seed', seeds: '5\n6' })).map((fv) => fv[0]?.value)).toEqual([
+      5, 6,
+    ]);
+    expect(toGenerateValues({ ...filled, prompt: ' \n ', vary: 'prompt' })).toEqual({
+      error: 'Enter a prompt.',
+    });
+  });
+
+  it("fills the form from an image's settings, seed included, or from its seed only", () => {
+    const image = {
+      image_name: 'x.png',
+      metadata: {
+        model: 'tiny-sd',
+        prompt: 'a green square',
+        negative_prompt: '',
+        seed: 77,
+        steps: 6,
+        cfg_scale: 5,
+        scheduler: 'ddim',
+        width: 64,
+        height: 64,
+      },
+    } as unknown as Parameters<typeof applyReuse>[1]['image'];
+    const batchForm = { ...INITIAL_FORM, prompt: 'old', negative: 'blurry', vary: 'prompt' as const };
+    expect(applyReuse(batchForm, { kind: 'settings', image })).toMatchObject({
+      prompt: 'a green square',
+      negative: 'blurry',
+      seed: '77',
+      randomize: false,
+      steps: '6',
+      cfgScale: '5',
+      scheduler: 'ddim',
+      width: '64',
+      height: '64',
+      vary: 'none',
+    });
+    expect(applyReuse(batchForm, { kind: 'seed', image })).toEqual({
+      ...batchForm,
+      seed: '77',
+      randomize: false,
+    });
+    expect(applyReuse(batchForm, { kind: 'start', image })).toEqual({ ...batchForm, initImage: image });
   });
 });

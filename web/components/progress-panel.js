@@ -5,6 +5,7 @@ import { useEvents } from '../lib/bus.js';
 import { sessionValues, stageLabel, userLabel } from '../lib/format.js';
 import { html } from '../lib/html.js';
 import { useMe } from '../lib/user-context.js';
+import { ImageActions } from './image-actions.js';
 
 /** The statuses an item ends in. @type {import('../lib/constants.js').QueueStatus[]} */
 const FINISHED = ['completed', 'failed', 'canceled'];
@@ -112,6 +113,7 @@ export function ProgressPanel() {
         : p.preview &&
           html`<img class="preview" data-testid="preview-image" src=${p.preview} alt="Preview of item ${p.itemId}" />`
     }
-    ${values.length > 0 && html`<dl class="values">${values.map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}</dl>`}
+    ${p.image && html`<${ImageActions} image=${p.image} />`}
+    ${values.length > 0 && html`<dl class="values" data-testid="progress-values">${values.map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}</dl>`}
   </section>`;
 }

@@ -83,3 +83,13 @@ export function buildBatch(v) {
   }
   return { graph, runs, origin: 'easel-web', ...(data.length > 0 ? { data } : {}) };
 }
+
+/**
+ * The seeds the sessions of a batch run with: those of its seed group, else the graph's one seed.
+ * @param {ReturnType<typeof buildBatch>} batch
+ * @returns {number[]}
+ */
+export function batchSeeds(batch) {
+  const group = (batch.data ?? []).flat().find((d) => d.node_path === 'noise' && d.field_name === 'seed');
+  return group ? group.items.map(Number) : [batch.graph.nodes.noise.seed];
+}
