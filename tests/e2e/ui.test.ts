@@ -29,6 +29,7 @@ const EXPIRED = 'Your session has expired, please log in again';
 // Prompts the bundled model draws (a <colour> <shape> on a <colour> background), so screenshots show images.
 const FIRST_PROMPT = 'a red circle on a blue background';
 const BATCH_PROMPTS = ['a blue square on a yellow background', 'a green triangle on a white background'];
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-/;
 
 /** With UPDATE_DOCS_SCREENSHOTS=1, a screenshot of the viewport for the README (docs/screenshots/). */
 async function docsScreenshot(page: Page, name: string): Promise<void> {
@@ -208,6 +209,48 @@ describe('web UI', () => {
     await dialog.getByRole('button', { name: 'Reuse seed' }).click();
     await expect.poll(() => seed.inputValue()).toBe(String(image.metadata.seed));
     expect(await prompt.inputValue()).toBe(BATCH_PROMPTS[1]);
+  });
+
+  it('shows the admin whose each image is, the audit log live with names, a favicon and a dark theme', async () => {
+    await admin.getByRole('link', { name: 'Gallery' }).click();
+    await admin.getByLabel("Everyone's images").check();
+    const owners = admin.getByTestId('image-owner');
+    await expect
+      .poll(async () => new Set(await owners.allTextContents()))
+      .toEqual(new Set([ALICE.display_name, BOB.display_name]));
+    const thumb = await admin.locator('button.thumb').first().boundingBox();
+    expect(thumb?.width).toBeGreaterThanOrEqual(150);
+    await docsScreenshot(admin, 'gallery-admin');
+
+    // The audit log follows without Refresh: Bob's enqueue arrives by the stream; targets and details in words.
+    await admin.getByRole('link', { name: 'Admin' }).click();
+    const enqueued = admin.locator('[data-testid=audit-table] tr[data-action="queue.enqueued"]');
+    await enqueued.first().waitFor();
+    const before = await enqueued.count();
+    await stack.api('POST', '/queue/default/enqueue_batch', bob.login.token, {
+      batch: { graph: textToImageGraph({ prompt: 'a black circle on a white background' }) },
+    });
+    await expect.poll(() => enqueued.count()).toBe(before + 1);
+    expect(await enqueued.first().locator('td[data-label=Actor]').textContent()).toBe(BOB.display_name);
+    expect(await enqueued.first().getByTestId('audit-details').textContent()).toContain('enqueued 1');
+    const login = admin.locator('[data-testid=audit-table] tr[data-action="auth.login"]');
+    expect(await login.getByTestId('audit-target').allTextContents()).toContain(ALICE.display_name);
+    const targets = await admin.getByTestId('audit-target').allTextContents();
+    expect(targets.filter((t) => UUID.test(t))).toEqual([]);
+    const created = admin.locator('[data-testid=audit-table] tr[data-action="user.created"]').first();
+    expect(await created.getByTestId('audit-details').textContent()).toContain('administrator no');
+    await docsScreenshot(admin, 'audit-log');
+
+    const icon = await admin.locator('link[rel=icon]').getAttribute('href');
+    const res = await fetch(`${stack.server.url}${icon}`);
+    expect([res.status, res.headers.get('content-type')]).toEqual([200, 'image/svg+xml']);
+    const background = () => admin.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    await admin.emulateMedia({ colorScheme: 'dark' });
+    expect(await background()).toBe('rgb(18, 21, 28)');
+    await admin.getByRole('link', { name: 'Create' }).click();
+    await docsScreenshot(admin, 'create-dark');
+    await admin.emulateMedia({ colorScheme: 'light' });
+    expect(await background()).toBe('rgb(246, 247, 249)');
   });
 
   it('names a user by display name, else email, else user id, with the full text as tooltip', async () => {

@@ -19,10 +19,10 @@ const PARAMS = [
 /**
  * The full image in a modal dialog with its parameters: download, reuse its settings or seed, star, move to
  * a board, delete.
- * @param {{ image: import('../api/images.js').Image, boards: import('../api/boards.js').Board[], onClose: () => void,
+ * @param {{ image: import('../api/images.js').Image, owner: string | null, boards: import('../api/boards.js').Board[], onClose: () => void,
  *   onChange: (image: import('../api/images.js').Image | null) => void }} props
  */
-export function ImageDetail({ image, boards, onClose, onChange }) {
+export function ImageDetail({ image, owner, boards, onClose, onChange }) {
   const dialog = useRef(/** @type {HTMLDialogElement | null} */ (null));
   const [error, setError] = useState('');
   useEffect(() => {
@@ -58,6 +58,7 @@ export function ImageDetail({ image, boards, onClose, onChange }) {
       ${PARAMS.filter((k) => meta[k] !== undefined && meta[k] !== null && meta[k] !== '').map(
         (k) => html`<dt>${k.replace('_', ' ')}</dt><dd>${String(meta[k])}</dd>`,
       )}
+      ${owner && html`<dt>owner</dt><dd>${owner}</dd>`}
       <dt>created</dt><dd>${formatTime(image.created_at)}</dd>
     </dl>
     <${ImageActions} image=${image} onReuse=${() => dialog.current?.close()} />
