@@ -10,18 +10,37 @@ import {
   DenoiseCanceled,
   decodeLatents,
   denoise,
+  encodeImage,
   encodePrompt,
   makeNoise,
   previewRgb,
 } from '../runtime/pipeline.ts';
 import type { ChildConfig, FromChild, ToChild } from './inference-protocol.ts';
 import { loadDiffusionModel } from './onnx-model.ts';
-import { sharpCodec } from './sharp-images.ts';
+import { decodeRgb, sharpCodec } from './sharp-images.ts';
 
 let config: ChildConfig | null = null;
 const models = new Map<string, Promise<DiffusionModel>>();
-/** Tensors of each session by handle, and the seed each noise tensor was made from. */
-const sessions = new Map<string, Map<string, { tensor: Tensor; seed?: number }>>();
+/**
+ * An `i2l`'s image, encoded when a node uses it, at the size that node needs (the noise's for
+ * `denoise_latents`), and kept per size.
+ */
+interface SourceImage {
+  file: Uint8Array;
+  width: number;
+  height: number;
+  /** The model whose VAE encodes it. */
+  vae: string;
+  encoded: Map<string, Promise<Tensor>>;
+}
+
+/** A session's value: a tensor (with the seed a noise tensor was made from), or an image still to encode. */
+type Stored =
+  | { tensor: Tensor; seed?: number; image?: undefined }
+  | { image: SourceImage; tensor?: undefined };
+
+/** The values of each session by handle. */
+const sessions = new Map<string, Map<string, Stored>>();
 const canceled = new Set<string>();
 const codec = sharpCodec();
 
@@ -75,13 +94,51 @@ function store(sessionId: string) {
   return s;
 }
 
-function tensorOf(sessionId: string, ref: unknown) {
+function storedOf(sessionId: string, ref: unknown): Stored {
   const handle = (ref as { handle?: unknown } | undefined)?.handle;
   const found = typeof handle === 'string' ? sessions.get(sessionId)?.get(handle) : undefined;
   if (!found) {
     throw new InvocationError('MissingInput', `tensor ${String(handle)} is not in session ${sessionId}`);
   }
   return found;
+}
+
+function tensorOf(sessionId: string, ref: unknown): { tensor: Tensor; seed?: number } {
+  const found = storedOf(sessionId, ref);
+  if (!found.tensor) {
+    throw new InvocationError(
+      'MissingInput',
+      `${String((ref as { handle?: unknown }).handle)} is not a tensor`,
+    );
+  }
+  return found;
+}
+
+/**
+ * Latents from a handle: a tensor as it is, or an `i2l`'s image resized to `size` (pixels; by default its
+ * own size rounded down to whole latent cells) and VAE-encoded, once per size.
+ */
+async function latentsOf(sessionId: string, ref: unknown, size?: { width: number; height: number }) {
+  const found = storedOf(sessionId, ref);
+  if (found.tensor) {
+    return found.tensor;
+  }
+  const source = found.image;
+  const m = await model(source.vae);
+  const f = m.manifest.vae_scale_factor;
+  const target = size ?? {
+    width: Math.max(f, source.width - (source.width % f)),
+    height: Math.max(f, source.height - (source.height % f)),
+  };
+  const key = `${target.width}x${target.height}`;
+  let encoded = source.encoded.get(key);
+  if (!encoded) {
+    encoded = decodeRgb(source.file, target).then(({ rgb }) =>
+      encodeImage(m, rgb, target.width, target.height),
+    );
+    source.encoded.set(key, encoded);
+  }
+  return encoded;
 }
 
 const modelKey = (ref: unknown) => (ref as { key: string }).key;
@@ -93,11 +150,12 @@ async function previewUrl(x0: Tensor, m: DiffusionModel) {
 
 async function runInvocation(id: number, inv: RuntimeInvocation): Promise<RuntimeOutput> {
   const { sessionId, nodeId, inputs } = inv;
-  const put = (field: string, tensor: Tensor, seed?: number) => {
+  const keep = (field: string, value: Stored) => {
     const handle = `${nodeId}.${field}`;
-    store(sessionId).set(handle, { tensor, seed });
+    store(sessionId).set(handle, value);
     return { handle };
   };
+  const put = (field: string, tensor: Tensor, seed?: number) => keep(field, { tensor, seed });
   switch (inv.type) {
     case 'main_model_loader': {
       const key = modelKey(inputs.model);
@@ -116,12 +174,31 @@ async function runInvocation(id: number, inv: RuntimeInvocation): Promise<Runtim
       const manifest = { latent_channels: 4, vae_scale_factor: 8 } as DiffusionModel['manifest'];
       return { noise: put('noise', makeNoise(seed, width, height, manifest), seed), width, height };
     }
+    case 'i2l': {
+      const vae = modelKey(inputs.vae);
+      if (!(await model(vae)).encode) {
+        throw new InvocationError('VaeEncoderMissing', `model ${vae} has no VAE encoder (vae_encoder/)`);
+      }
+      const file = inputs.image_file;
+      if (!(file instanceof Uint8Array)) {
+        throw new InvocationError('MissingInput', 'i2l got no image file');
+      }
+      // Decoded here so that a broken file fails this node; resized and encoded where it is used.
+      const { width, height } = await decodeRgb(file);
+      return { latents: keep('latents', { image: { file, width, height, vae, encoded: new Map() } }) };
+    }
     case 'denoise_latents': {
       const m = await model(modelKey(inputs.unet));
       const noise = tensorOf(sessionId, inputs.noise);
+      const [, , latentHeight = 0, latentWidth = 0] = noise.tensor.dims;
+      const f = m.manifest.vae_scale_factor;
+      const latents =
+        inputs.latents === undefined || inputs.latents === null
+          ? undefined
+          : await latentsOf(sessionId, inputs.latents, { width: latentWidth * f, height: latentHeight * f });
       const minInterval = 1000 / (config?.progressMaxHz ?? 10);
       let lastSent = Number.NEGATIVE_INFINITY;
-      const latents = await denoise(
+      const result = await denoise(
         m,
         {
           positive: tensorOf(sessionId, inputs.positive_conditioning).tensor,
@@ -133,6 +210,7 @@ async function runInvocation(id: number, inv: RuntimeInvocation): Promise<Runtim
           denoisingStart: inputs.denoising_start as number,
           denoisingEnd: inputs.denoising_end as number,
           seed: noise.seed ?? 0,
+          ...(latents ? { latents } : {}),
         },
         {
           isCanceled: () => canceled.has(sessionId),
@@ -152,11 +230,11 @@ async function runInvocation(id: number, inv: RuntimeInvocation): Promise<Runtim
           },
         },
       );
-      return { latents: put('latents', latents) };
+      return { latents: put('latents', result) };
     }
     case 'l2i': {
       const m = await model(modelKey(inputs.vae));
-      const image = await decodeLatents(m, tensorOf(sessionId, inputs.latents).tensor);
+      const image = await decodeLatents(m, await latentsOf(sessionId, inputs.latents));
       return { image, width: image.width, height: image.height };
     }
   }

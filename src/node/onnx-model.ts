@@ -66,16 +66,18 @@ export async function readModelManifest(dir: string): Promise<ModelManifest> {
 
 type Part = 'text_encoder' | 'unet' | 'vae_decoder';
 
-async function openSessions(
-  dir: string,
-  opts: LoadModelOptions,
-): Promise<Record<Part, ort.InferenceSession>> {
+interface Sessions extends Record<Part, ort.InferenceSession> {
+  /** Opens another part of the folder with the same options and providers. */
+  open(part: string): Promise<ort.InferenceSession>;
+}
+
+async function openSessions(dir: string, opts: LoadModelOptions): Promise<Sessions> {
   const base: ort.InferenceSession.SessionOptions = {
     intraOpNumThreads: opts.threads || availableParallelism(),
     graphOptimizationLevel: 'all',
     extra: { session: { intra_op: { allow_spinning: '0' } } },
   };
-  const open = (part: Part, providers: ort.InferenceSession.ExecutionProviderConfig[]) =>
+  const open = (part: string, providers: ort.InferenceSession.ExecutionProviderConfig[]) =>
     ort.InferenceSession.create(join(dir, part, 'model.onnx'), { ...base, executionProviders: providers });
   let providers: ort.InferenceSession.ExecutionProviderConfig[] = [
     opts.executionProvider === 'cuda' && opts.deviceId !== undefined
@@ -101,12 +103,20 @@ async function openSessions(
     providers = ['cpu'];
     textEncoder = await open('text_encoder', providers);
   }
+  const chosen = providers;
   return {
     text_encoder: textEncoder,
-    unet: await open('unet', providers),
-    vae_decoder: await open('vae_decoder', providers),
+    unet: await open('unet', chosen),
+    vae_decoder: await open('vae_decoder', chosen),
+    open: (part) => open(part, chosen),
   };
 }
+
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
 
 /**
  * The CUDA provider library onnxruntime-node loads from its own folder, when it is not there (its install
@@ -123,17 +133,33 @@ async function missingCudaLibrary(): Promise<string | undefined> {
   );
   for (const name of ['libonnxruntime_providers_shared.so', 'libonnxruntime_providers_cuda.so']) {
     const file = join(binding, name);
-    if (
-      process.platform === 'linux' &&
-      !(await access(file).then(
-        () => true,
-        () => false,
-      ))
-    ) {
+    if (process.platform === 'linux' && !(await exists(file))) {
       return name;
     }
   }
   return undefined;
+}
+
+/**
+ * The latents of a VAE encoder's output: as they are when it has `channels` channels (the tiny model, and
+ * optimum's older `latent_sample`), the first `channels` (the mean) when it has twice as many (optimum's
+ * `latent_parameters`: mean and log-variance).
+ */
+function latentMean(out: Tensor, channels: number): Tensor {
+  const [batch = 1, c = channels, ...rest] = out.dims;
+  if (c === channels) {
+    return out;
+  }
+  if (c !== 2 * channels) {
+    throw new Error(`the VAE encoder gives ${c} channels; the model has ${channels} latent channels`);
+  }
+  const per = out.data.length / batch;
+  const keep = per / 2;
+  const data = new Float32Array(batch * keep);
+  for (let b = 0; b < batch; b++) {
+    data.set(out.data.subarray(b * per, b * per + keep), b * keep);
+  }
+  return { data, dims: [batch, channels, ...rest] };
 }
 
 function timestepInput(p: PortInfo, t: number, batch: number): ort.Tensor {
@@ -147,7 +173,9 @@ function timestepInput(p: PortInfo, t: number, batch: number): ort.Tensor {
 
 /**
  * Opens the three sessions (by path, so external `model.onnx_data` weights load) and the tokenizer.
- * `cuda` falls back to CPU with a warning when the CUDA provider cannot start.
+ * `cuda` falls back to CPU with a warning when the CUDA provider cannot start. The VAE encoder, when the
+ * folder has `vae_encoder/model.onnx`, opens on its first use (image-to-image): text-to-image never pays
+ * for it.
  * @example const model = await loadDiffusionModel('models/tiny-sd', { executionProvider: 'cpu', warn: console.warn });
  */
 export async function loadDiffusionModel(dir: string, opts: LoadModelOptions): Promise<DiffusionModel> {
@@ -167,6 +195,21 @@ export async function loadDiffusionModel(dir: string, opts: LoadModelOptions): P
   const eps = port(s.unet.outputMetadata, 'out_sample', 0);
   const latent = port(s.vae_decoder.inputMetadata, 'latent_sample', 0);
   const image = port(s.vae_decoder.outputMetadata, 'sample', 0);
+  const hasEncoder = await exists(join(dir, 'vae_encoder', 'model.onnx'));
+  let encoder: Promise<ort.InferenceSession> | undefined;
+  const openEncoder = () => {
+    if (!encoder) {
+      const opening = s.open('vae_encoder');
+      encoder = opening;
+      // A failed open is not kept: the next use tries again.
+      opening.catch(() => {
+        if (encoder === opening) {
+          encoder = undefined;
+        }
+      });
+    }
+    return encoder;
+  };
 
   return {
     manifest,
@@ -194,8 +237,22 @@ export async function loadDiffusionModel(dir: string, opts: LoadModelOptions): P
       const out = await s.vae_decoder.run({ [latent.name]: floatInput(latent, latents.data, latents.dims) });
       return floatOutput(out[image.name]);
     },
+    ...(hasEncoder
+      ? {
+          async encode(pixels: Tensor) {
+            const session = await openEncoder();
+            const input = port(session.inputMetadata, 'sample', 0);
+            const output = port(session.outputMetadata, 'latent_sample', 0);
+            const out = await session.run({ [input.name]: floatInput(input, pixels.data, pixels.dims) });
+            return latentMean(floatOutput(out[output.name]), manifest.latent_channels);
+          },
+        }
+      : {}),
     async release() {
-      await Promise.all(Object.values(s).map((session) => session.release()));
+      const opened = encoder ? [await encoder.catch(() => undefined)] : [];
+      await Promise.all(
+        [s.text_encoder, s.unet, s.vae_decoder, ...opened].map((session) => session?.release()),
+      );
     },
   };
 }

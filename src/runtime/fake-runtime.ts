@@ -16,7 +16,7 @@ export interface FakeRuntimeOptions {
 
 /**
  * A runtime with no networks, for scheduler tests: nodes finish at once with handles, denoising reports
- * each step, `l2i` returns a grey image of the noise's size. It records every invocation it ran.
+ * each step, `l2i` returns a grey image of the noise's size (64 × 64 for an `i2l`'s latents). It records every invocation it ran.
  * @example const runtime = new FakeRuntime({ beforeStep: (s) => (s === 2 ? gate : undefined) });
  */
 export class FakeRuntime implements InferenceRuntime {
@@ -58,6 +58,8 @@ export class FakeRuntime implements InferenceRuntime {
         });
         return { noise: out, width: inv.inputs.width, height: inv.inputs.height };
       }
+      case 'i2l':
+        return { latents: handle('latents') };
       case 'denoise_latents': {
         const steps = inv.inputs.steps as number;
         for (let step = 1; step <= steps; step++) {

@@ -7,6 +7,7 @@ import {
   getInput,
   getInvocation,
   getOutput,
+  ImageRef,
   type InvocationSpec,
   isValueInput,
   ModelRef,
@@ -17,6 +18,8 @@ import {
 export interface GraphContext {
   modelExists(key: string): boolean;
   boardOwned(boardId: string): boolean;
+  /** Whether the caller may read the image (their own, or any for an admin). */
+  imageReadable(imageName: string): boolean;
 }
 
 export interface ValidateGraphOptions {
@@ -84,6 +87,11 @@ function literalProblems(input: ValueInput, value: unknown, ctx: GraphContext): 
     const { board_id } = BoardRef.parse(value);
     return ctx.boardOwned(board_id) ? [] : [{ path: '', message: `unknown board "${board_id}"` }];
   }
+  if (input.kind === 'image') {
+    // Another user's image reads as unknown: the answer never tells whether it exists.
+    const { image_name } = ImageRef.parse(value);
+    return ctx.imageReadable(image_name) ? [] : [{ path: '', message: `unknown image "${image_name}"` }];
+  }
   return [];
 }
 
@@ -108,7 +116,7 @@ function forwardTargets(index: GraphIndex, nodeId: string, spec: InvocationSpec,
 }
 
 /**
- * How a literal value for `nodeId.field` is checked: the input's schema, the model/board exists, and, for
+ * How a literal value for `nodeId.field` is checked: the input's schema, the model/board/image exists, and, for
  * a primitive, every input its output feeds. A string says why the field takes no literal value.
  * @example const check = valueChecker(indexGraph(g), 'noise', 'seed', ctx); if (typeof check !== 'string') check(42);
  */
@@ -321,9 +329,10 @@ function missingProblems(
 
 /**
  * Every problem with a graph, each with a dotted path (`nodes.n1.steps`, `edges.2.destination.field`):
- * its structure, unknown types and fields, literal values, models and boards, edges, missing required
- * inputs, and cycles (path `edges`). An empty list means the graph can be enqueued.
- * @example const problems = validateGraph(body.graph, { modelExists: models.has, boardOwned: (id) => mine.has(id) });
+ * its structure, unknown types and fields, literal values, models, boards and images, edges, missing
+ * required inputs, and cycles (path `edges`). An empty list means the graph can be enqueued.
+ * @example const problems = validateGraph(body.graph, { modelExists: models.has,
+ *   boardOwned: (id) => mine.has(id), imageReadable: (name) => readable.has(name) });
  */
 export function validateGraph(
   graph: unknown,

@@ -6,14 +6,24 @@
  */
 
 /** The invocation types that need the runtime; primitives are evaluated by the scheduler itself. */
-export type RuntimeInvocationType = 'main_model_loader' | 'compel' | 'noise' | 'denoise_latents' | 'l2i';
+export type RuntimeInvocationType =
+  | 'main_model_loader'
+  | 'compel'
+  | 'noise'
+  | 'i2l'
+  | 'denoise_latents'
+  | 'l2i';
 
 /** A tensor kept in the runtime for the rest of a session. */
 export interface TensorHandle {
   handle: string;
 }
 
-/** One invocation with its inputs resolved: literal values, and handles for tensors and models. */
+/**
+ * One invocation with its inputs resolved: literal values, and handles for tensors and models. An `i2l`
+ * also gets its image's file (the stored PNG) as `inputs.image_file`, a `Uint8Array`: the runtime reads
+ * no database and no blob store.
+ */
 export interface RuntimeInvocation {
   sessionId: string;
   nodeId: string;

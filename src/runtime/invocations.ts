@@ -81,6 +81,7 @@ const value = (kind: ValueKind, schema: z.ZodType, dflt?: unknown): ValueInput =
   dflt === undefined ? { kind, required: true, schema } : { kind, required: false, schema, default: dflt };
 const optional = (kind: ValueKind, schema: z.ZodType): ValueInput => ({ kind, required: false, schema });
 const edge = (kind: ConnectionKind): ConnectionInput => ({ kind, required: true });
+const optionalEdge = (kind: ConnectionKind): ConnectionInput => ({ kind, required: false });
 
 /** InvokeAI's fields common to every invocation. */
 const COMMON_INPUTS = {
@@ -94,6 +95,7 @@ export const INVOCATION_TYPES = [
   'noise',
   'denoise_latents',
   'l2i',
+  'i2l',
   'string',
   'integer',
   'float',
@@ -129,6 +131,8 @@ export const INVOCATIONS: Readonly<Record<InvocationType, InvocationSpec>> = {
       scheduler: value('string', SamplerName, 'euler'),
       denoising_start: value('float', Fraction, 0),
       denoising_end: value('float', Fraction, 1),
+      // A starting image's latents: image-to-image with strength 1 − denoising_start.
+      latents: optionalEdge('latents'),
       ...COMMON_INPUTS,
     },
     outputs: { latents: 'latents' },
@@ -153,6 +157,11 @@ export const INVOCATIONS: Readonly<Record<InvocationType, InvocationSpec>> = {
       ...COMMON_INPUTS,
     },
     outputs: { image: 'image', width: 'integer', height: 'integer' },
+  },
+  i2l: {
+    // An image the caller may read; resized to the noise's size where denoise_latents uses it.
+    inputs: { image: value('image', ImageRef), vae: edge('vae'), ...COMMON_INPUTS },
+    outputs: { latents: 'latents' },
   },
   string: {
     inputs: { value: value('string', z.string().max(MAX_STRING_LENGTH), ''), ...COMMON_INPUTS },

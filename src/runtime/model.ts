@@ -26,7 +26,8 @@ export interface ModelManifest {
 }
 
 /**
- * A loaded Stable-Diffusion-shaped model: tokenizer, text encoder, UNet and VAE decoder.
+ * A loaded Stable-Diffusion-shaped model: tokenizer, text encoder, UNet, VAE decoder and, when the folder
+ * has one, VAE encoder.
  * @example const ids = model.tokenize('a red fox'); const emb = await model.encodeText([ids]);
  */
 export interface DiffusionModel {
@@ -39,5 +40,10 @@ export interface DiffusionModel {
   predictNoise(sample: Tensor, timestep: number, context: Tensor): Promise<Tensor>;
   /** Scaled latents `[b, c, h, w]` (already divided by `scaling_factor`) → `[b, 3, 8h, 8w]` in about [-1, 1]. */
   decode(latents: Tensor): Promise<Tensor>;
+  /**
+   * Images `[b, 3, H, W]` in [-1, 1] → unscaled latents `[b, c, H/f, W/f]` (the mean of the latent
+   * distribution: deterministic). Absent when the model has no VAE encoder.
+   */
+  encode?(image: Tensor): Promise<Tensor>;
   release(): Promise<void>;
 }

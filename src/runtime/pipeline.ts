@@ -1,6 +1,6 @@
 /**
- * Text-to-image on any `DiffusionModel`: prompt encoding, seeded noise, the denoising loop with
- * classifier-free guidance, VAE decoding and latent previews. Portable (no Node APIs).
+ * Text-to-image and image-to-image on any `DiffusionModel`: prompt encoding, seeded noise, VAE encoding,
+ * the denoising loop with classifier-free guidance, VAE decoding and latent previews. Portable (no Node APIs).
  */
 import type { DiffusionModel, ModelManifest, Tensor } from './model.ts';
 import { createRng, randn } from './rng.ts';
@@ -17,6 +17,11 @@ export interface DenoiseParams {
   denoisingStart: number;
   denoisingEnd: number;
   seed: number;
+  /**
+   * Starting latents (scaled, as `encodeImage` gives them; the noise's shape): the run starts from them
+   * noised to its first step's level instead of from pure noise, which is image-to-image.
+   */
+  latents?: Tensor;
 }
 
 /** Progress after a step: `step` is 1-based, `x0` the denoised estimate (unscaled latents). */
@@ -81,7 +86,8 @@ function concat(a: Tensor, b: Tensor): Tensor {
 
 /**
  * Runs the schedule's steps in `[denoisingStart, denoisingEnd)` (InvokeAI's rule, see `stepRange`) from
- * empty latents plus `noise` at the first step's level, and returns the final latents. With `cfgScale > 1`
+ * empty latents plus `noise` at the first step's level, or from `latents` noised to that level (the
+ * sampler's `addNoise`, as diffusers' img2img and InvokeAI do), and returns the final latents. With `cfgScale > 1`
  * every step is one UNet call at batch 2b on `[negative, positive]`, `ε = ε_u + g·(ε_t − ε_u)`. Ancestral
  * and LCM steps draw their fresh noise from `seed`. Checks `isCanceled()` before every UNet call.
  * @example const latents = await denoise(model, { positive, negative, noise, steps: 20, cfgScale: 7.5,
@@ -101,8 +107,18 @@ export async function denoise(
     throw new RangeError('positive, negative and noise must have the same batch');
   }
   const context = guided ? concat(p.negative, p.positive) : p.positive;
-  const level = from < to ? sampler.noiseLevel(from) : 0;
-  let x: Float32Array = p.noise.data.map((v) => v * level);
+  let x: Float32Array;
+  if (p.latents) {
+    if (!sameShape(p.latents.dims, dims)) {
+      throw new RangeError(
+        `latents [${p.latents.dims.join(', ')}] and noise [${dims.join(', ')}] must have the same shape`,
+      );
+    }
+    x = from < to ? sampler.addNoise(from, p.latents.data, p.noise.data) : p.latents.data.slice();
+  } else {
+    const level = from < to ? sampler.noiseLevel(from) : 0;
+    x = p.noise.data.map((v) => v * level);
+  }
   const stepRng = createRng((p.seed ^ STEP_NOISE_SALT) >>> 0);
   for (let i = from; i < to; i++) {
     if (hooks.isCanceled?.()) {
@@ -131,6 +147,36 @@ function guide(both: Float32Array, g: number): Float32Array {
     out[k] = u + g * ((both[n + k] as number) - u);
   }
   return out;
+}
+
+/**
+ * Scaled latents `[1, c, height/f, width/f]` of an HWC RGB image: `[-1, 1]` NCHW through the VAE encoder,
+ * then `· scaling_factor`, as diffusers' img2img does (with the distribution's mean, so it is
+ * deterministic). The image must already have the wanted size.
+ * @example const latents = await encodeImage(model, rgb, 512, 512); // dims [1, 4, 64, 64]
+ */
+export async function encodeImage(
+  model: DiffusionModel,
+  rgb: Uint8Array,
+  width: number,
+  height: number,
+): Promise<Tensor> {
+  if (!model.encode) {
+    throw new TypeError(`model ${model.manifest.key} has no VAE encoder (vae_encoder/model.onnx)`);
+  }
+  const plane = width * height;
+  if (rgb.length !== plane * 3) {
+    throw new RangeError(`expected ${plane * 3} RGB bytes for ${width}×${height}, got ${rgb.length}`);
+  }
+  const data = new Float32Array(plane * 3);
+  for (let c = 0; c < 3; c++) {
+    for (let i = 0; i < plane; i++) {
+      data[c * plane + i] = (rgb[i * 3 + c] as number) / 127.5 - 1;
+    }
+  }
+  const latents = await model.encode({ data, dims: [1, 3, height, width] });
+  const k = model.manifest.scaling_factor;
+  return { data: latents.data.map((v) => v * k), dims: latents.dims };
 }
 
 const toByte = (v: number) => Math.min(255, Math.max(0, Math.round(v)));

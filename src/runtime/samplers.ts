@@ -121,6 +121,11 @@ export interface Sampler {
   readonly stochastic: boolean;
   /** What unit noise is multiplied by to start at step `i` from empty latents (diffusers' `add_noise`). */
   noiseLevel(i: number): number;
+  /**
+   * diffusers' `add_noise` at step `i`'s timestep: starting latents noised to that point of the schedule
+   * (`x + σ·noise` for Euler, `√ᾱ·x + √(1−ᾱ)·noise` for DDIM and LCM), for image-to-image.
+   */
+  addNoise(i: number, latents: Float32Array, noise: Float32Array): Float32Array;
   /** What the latents are multiplied by before the UNet (`scale_model_input`). */
   inputScale(i: number): number;
   /** `step(model_output = eps, timestep_i, sample)`; `noise` is required when `stochastic`. */
@@ -153,6 +158,7 @@ function eulerSampler(ac: Float64Array, timesteps: number[], ancestral: boolean)
     timesteps,
     stochastic: ancestral,
     noiseLevel: sigma,
+    addNoise: (i, latents, noise) => mix(latents, 1, noise, sigma(i)),
     inputScale: (i) => 1 / Math.sqrt(sigma(i) ** 2 + 1),
     step(i, sample, eps, noise) {
       const s = sigma(i);
@@ -183,6 +189,7 @@ function ddimSampler(ac: Float64Array, timesteps: number[], stride: number): Sam
     timesteps,
     stochastic: false,
     noiseLevel: (i) => Math.sqrt(1 - at(ac, at(timesteps, i))),
+    addNoise: (i, latents, noise) => addNoiseAt(ac, at(timesteps, i), latents, noise),
     inputScale: () => 1,
     step(i, sample, eps) {
       const t = at(timesteps, i);
@@ -206,6 +213,7 @@ function lcmSampler(ac: Float64Array, timesteps: number[]): Sampler {
     timesteps,
     stochastic: true,
     noiseLevel: (i) => Math.sqrt(1 - at(ac, at(timesteps, i))),
+    addNoise: (i, latents, noise) => addNoiseAt(ac, at(timesteps, i), latents, noise),
     inputScale: () => 1,
     step(i, sample, eps, noise) {
       const t = at(timesteps, i);
@@ -227,6 +235,19 @@ function lcmSampler(ac: Float64Array, timesteps: number[]): Sampler {
       return { prev, x0 };
     },
   };
+}
+
+/** `a·x + b·noise`, element by element. */
+function mix(x: Float32Array, a: number, noise: Float32Array, b: number): Float32Array {
+  if (x.length !== noise.length) {
+    throw new RangeError('latents and noise must have the same size');
+  }
+  return x.map((v, k) => a * v + b * at(noise, k));
+}
+
+/** DDPM's forward process at timestep `t`: `√ᾱ_t·x + √(1 − ᾱ_t)·noise`. */
+function addNoiseAt(ac: Float64Array, t: number, x: Float32Array, noise: Float32Array): Float32Array {
+  return mix(x, Math.sqrt(at(ac, t)), noise, Math.sqrt(1 - at(ac, t)));
 }
 
 function requireNoise(noise: Float32Array | undefined): Float32Array {

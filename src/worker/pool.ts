@@ -1,6 +1,7 @@
 import { type QueueSettings, type ServiceContext, withTransaction } from '../core/context.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Notifier } from '../core/notifier.ts';
+import { readableImageFile } from '../images/readable.ts';
 import { type ItemRow, toQueueItem } from '../queue/item-dto.ts';
 import { publishStatusChanged } from '../queue/publish.ts';
 import type { Graph } from '../runtime/graph-schema.ts';
@@ -387,6 +388,7 @@ export class WorkerPool extends SharedWorkers {
           isCanceled: () => running.canceled || running.lost,
           inferenceDone,
           saveImage: (request) => this.#saveLeased(ctx, ref, running, row, request),
+          readImage: (imageName) => readableImageFile(ctx.db, ctx.blobs, row.userId, imageName),
         },
       );
       counted = await this.#finish(ctx, ref, running, { status: 'completed' });

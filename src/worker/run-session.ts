@@ -47,6 +47,11 @@ export interface RunSessionDeps {
   events: EventPublisher;
   /** Writes the image (files first, then its row) and returns its name. */
   saveImage(request: SaveImageRequest): Promise<{ image_name: string }>;
+  /**
+   * The stored file of an image the item's owner may read (an `i2l`'s input), or `null` when there is
+   * none: not found, another user's (for a non-admin), or its file gone.
+   */
+  readImage(imageName: string): Promise<Uint8Array | null>;
   /** True once the item was canceled: no further node starts. */
   isCanceled(): boolean;
   /**
@@ -56,7 +61,14 @@ export interface RunSessionDeps {
   inferenceDone?: () => Promise<void>;
 }
 
-const RUNTIME_TYPES = new Set<string>(['main_model_loader', 'compel', 'noise', 'denoise_latents', 'l2i']);
+const RUNTIME_TYPES = new Set<string>([
+  'main_model_loader',
+  'compel',
+  'noise',
+  'i2l',
+  'denoise_latents',
+  'l2i',
+]);
 
 /** Messages of the progress event the scheduler itself sends before the long nodes that have no steps. */
 const START_MESSAGES: Partial<Record<RuntimeInvocationType, (inputs: Record<string, unknown>) => string>> = {
@@ -69,7 +81,7 @@ const START_MESSAGES: Partial<Record<RuntimeInvocationType, (inputs: Record<stri
  * `invocation_progress` for long nodes, then `invocation_complete` (or `invocation_error`, rethrown as a
  * `RuntimeError`) to the owner and the admins. Returns normally when done, throws `RuntimeCanceled` when
  * the item was canceled. The session's tensors are freed in every case.
- * @example await runSession(item, { runtime, events, saveImage, isCanceled: () => false });
+ * @example await runSession(item, { runtime, events, saveImage, readImage, isCanceled: () => false });
  */
 export async function runSession(item: SessionItem, deps: RunSessionDeps): Promise<void> {
   const outputs = new Map<string, RuntimeOutput>();
@@ -196,7 +208,27 @@ async function runNode(
   if (startMessage) {
     onProgress({ step: 0, totalSteps: 1, message: startMessage(inputs), image: null });
   }
-  return deps.runtime.run({ sessionId: item.sessionId, nodeId, type: runtimeType, inputs }, onProgress);
+  const withFile = runtimeType === 'i2l' ? { ...inputs, image_file: await imageFile(inputs, deps) } : inputs;
+  return deps.runtime.run(
+    { sessionId: item.sessionId, nodeId, type: runtimeType, inputs: withFile },
+    onProgress,
+  );
+}
+
+/**
+ * The file of an `i2l`'s image, read again now: the owner may have lost the right to it (or it was deleted)
+ * since the enqueue, and an image from an edge (an earlier `l2i`) was never checked.
+ */
+async function imageFile(inputs: Record<string, unknown>, deps: RunSessionDeps): Promise<Uint8Array> {
+  const name = (inputs.image as { image_name?: unknown } | undefined)?.image_name;
+  if (typeof name !== 'string') {
+    throw new RuntimeError('MissingInput', 'i2l got no image');
+  }
+  const file = await deps.readImage(name);
+  if (!file) {
+    throw new RuntimeError('ImageNotFound', `unknown image "${name}"`);
+  }
+  return file;
 }
 
 /** A node's inputs: each from its edge, else its literal value, else the invocation's default. */

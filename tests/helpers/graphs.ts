@@ -67,12 +67,34 @@ export function textToImageGraph(options: TextToImageOptions = {}): Graph {
   };
 }
 
-/** A validation context knowing the given models (default: the tiny model) and owning the given boards. */
+/**
+ * `textToImageGraph` made image-to-image: an `i2l` node (`i2l`) encodes `image_name` with the model's VAE
+ * and feeds `denoise.latents`; `denoise` starts at `denoising_start` (strength 1 − start; default 0.5).
+ * @example const graph = imageToImageGraph({ image_name: image.image_name, denoising_start: 0.5 });
+ */
+export function imageToImageGraph(
+  options: TextToImageOptions & { image_name: string; denoising_start?: number },
+): Graph {
+  const graph = textToImageGraph(options);
+  graph.nodes.i2l = { id: 'i2l', type: 'i2l', image: { image_name: options.image_name } };
+  (graph.nodes.denoise as Record<string, unknown>).denoising_start = options.denoising_start ?? 0.5;
+  graph.edges.push(
+    { source: { node_id: 'model', field: 'vae' }, destination: { node_id: 'i2l', field: 'vae' } },
+    { source: { node_id: 'i2l', field: 'latents' }, destination: { node_id: 'denoise', field: 'latents' } },
+  );
+  return graph;
+}
+
+/**
+ * A validation context knowing the given models (default: the tiny model), owning the given boards and
+ * reading the given images.
+ */
 export function graphContext(
-  opts: { models?: string[]; boards?: string[] } = {},
+  opts: { models?: string[]; boards?: string[]; images?: string[] } = {},
 ): GraphContext & { modelsAsked: string[]; boardsAsked: string[] } {
   const models = new Set(opts.models ?? [TINY_MODEL_KEY]);
   const boards = new Set(opts.boards ?? []);
+  const images = new Set(opts.images ?? []);
   const modelsAsked: string[] = [];
   const boardsAsked: string[] = [];
   return {
@@ -86,6 +108,7 @@ export function graphContext(
       boardsAsked.push(id);
       return boards.has(id);
     },
+    imageReadable: (name) => images.has(name),
   };
 }
 

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createJsonLogger } from '../../src/core/logger.ts';
 import { ChildRuntime, type ChildRuntimeOptions } from '../../src/node/child-runtime.ts';
@@ -75,6 +76,63 @@ describe('ChildRuntime', () => {
       64 * 64 * 3,
       true,
     ]);
+  });
+
+  it('i2l: decodes the image, encodes it at the noise size for denoise_latents and at its own for l2i', async () => {
+    const { r } = runtime();
+    const inputs = await prepare(r, 's2', 64);
+    // 100 × 70, green on white: resized to the 64 × 64 noise, or cut down to whole latent cells (96 × 64).
+    const file = new Uint8Array(
+      await sharp({ create: { width: 100, height: 70, channels: 3, background: '#f5f5f5' } })
+        .composite([
+          {
+            input: { create: { width: 50, height: 36, channels: 3, background: '#1eaa32' } },
+            left: 25,
+            top: 17,
+          },
+        ])
+        .png()
+        .toBuffer(),
+    );
+    const pixel = (image: { rgb: Uint8Array; width: number }, x: number, y: number) => {
+      const i = (y * image.width + x) * 3;
+      return Array.from(image.rgb.subarray(i, i + 3));
+    };
+    const isGreen = ([red = 0, green = 0, blue = 0]: number[]) => green > 120 && red < 110 && blue < 110;
+    const isWhite = (rgb: number[]) => rgb.every((v) => v > 200);
+    const run = (nodeId: string, type: 'i2l' | 'denoise_latents' | 'l2i', i: Record<string, unknown>) =>
+      r.run({ sessionId: 's2', nodeId, type, inputs: i }, () => {});
+    const i2l = await run('i2l', 'i2l', {
+      image: { image_name: 'a.png' },
+      vae: inputs.unet,
+      image_file: file,
+    });
+    const own = (await run('own', 'l2i', { latents: i2l.latents, vae: inputs.unet })).image as {
+      rgb: Uint8Array;
+      width: number;
+      height: number;
+    };
+    expect([own.width, own.height]).toEqual([96, 64]);
+    expect([isGreen(pixel(own, 48, 32)), isWhite(pixel(own, 2, 2))]).toEqual([true, true]);
+    const denoised = await run('denoise', 'denoise_latents', {
+      ...inputs,
+      cfg_scale: 2,
+      steps: 20,
+      denoising_start: 0.9,
+      latents: i2l.latents,
+    });
+    const kept = (await run('l2i', 'l2i', { latents: denoised.latents, vae: inputs.unet })).image as {
+      rgb: Uint8Array;
+      width: number;
+      height: number;
+    };
+    expect([kept.width, kept.height]).toEqual([64, 64]);
+    expect([isGreen(pixel(kept, 32, 32)), isWhite(pixel(kept, 2, 2))]).toEqual([true, true]);
+    const broken = run('bad', 'i2l', { image: {}, vae: inputs.unet, image_file: new Uint8Array([1, 2, 3]) });
+    await expect(broken).rejects.toMatchObject({
+      errorType: 'ImageDecodeError',
+      message: 'The image could not be decoded: Input buffer contains unsupported image format',
+    });
   });
 
   it('reports an unknown model and a missing tensor as invocation errors', async () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPngText } from '../../src/images/png-text.ts';
-import { textToImageGraph, textToImageTrace } from '../helpers/graphs.ts';
+import { imageToImageGraph, textToImageGraph, textToImageTrace } from '../helpers/graphs.ts';
 import { type SseFrame, SseReader } from '../helpers/sse.ts';
 import { migratedDataDir } from './data-dir.ts';
 import { childEnv, freePort, projectRoot, type RunningServer, startServer } from './spawn.ts';
@@ -257,6 +257,45 @@ describe('generation on the real server', () => {
       200,
       { status: 'ready', checks: { database: true, model: true } },
     ]);
+  });
+
+  it('runs image-to-image on an uploaded image: the i2l node reads it, the result is a new image', async () => {
+    const png = await sharp({ create: { width: 80, height: 80, channels: 3, background: '#1eaa32' } })
+      .png()
+      .toBuffer();
+    const form = new FormData();
+    form.append('file', new Blob([new Uint8Array(png)], { type: 'image/png' }), 'green.png');
+    const up = await fetch(`${server.url}/api/v1/images/upload`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${alice.token}` },
+      body: form,
+    });
+    expect(up.status).toBe(201);
+    const source = (await up.json()) as { image_name: string };
+    const sse = await connect(server, alice.token);
+    const graph = imageToImageGraph({ image_name: source.image_name, steps: 4, denoising_start: 0.5 });
+    const id = (await enqueue(server, alice.token, graph)).item_ids[0] as number;
+    await sse.until(statusIs(id, 'completed'), 'the image-to-image item completed', RUN_TIMEOUT);
+    await sse.close();
+    const events = trace(sse.frames, id);
+    expect(events.slice(0, 6)).toEqual([
+      'status:in_progress',
+      'started:model',
+      'progress:model:0/1',
+      'complete:model',
+      'started:i2l',
+      'complete:i2l',
+    ]);
+    // denoising_start 0.5 of 4 steps: the last 2 run.
+    expect(events.filter((e) => e.startsWith('progress:denoise'))).toEqual([
+      'progress:denoise:1/2',
+      'progress:denoise:2/2',
+    ]);
+    const images = (await (await api(server, 'GET', '/api/v1/images', alice.token)).json()) as {
+      items: { image_name: string; queue_item_id: number | null; width: number; height: number }[];
+    };
+    const made = images.items.find((i) => i.queue_item_id === id);
+    expect([made?.width, made?.height]).toEqual([64, 64]);
   });
 
   it('cancels a many-step run within one step, saves no image, and runs the next item', async () => {

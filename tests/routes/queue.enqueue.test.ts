@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { textToImageGraph } from '../helpers/graphs.ts';
-import { createHarness, type Harness, problem, type TestUser } from '../helpers/harness.ts';
+import { imageToImageGraph, textToImageGraph } from '../helpers/graphs.ts';
+import { createHarness, expectProblem, type Harness, problem, type TestUser } from '../helpers/harness.ts';
+import { generated } from '../helpers/images.ts';
 import { enqueue, Q } from '../helpers/queue.ts';
 
 let h: Harness;
@@ -114,6 +115,57 @@ describe('enqueue validation', () => {
       json: { batch: { graph: textToImageGraph() }, prepend: true },
     });
     expect((await res.json()).priority).toBe(1);
+  });
+});
+
+describe('image-to-image (i2l)', () => {
+  const unknownImage = (res: Response, path: string, name: string) =>
+    expectProblem(
+      res,
+      'validation_failed',
+      422,
+      'Validation failed',
+      'The request does not match the schema.',
+      [{ path, message: `unknown image "${name}"` }],
+    );
+  const enqueueI2l = (token: string, image_name: string) =>
+    h.post(`${Q}/enqueue_batch`, { token, json: { batch: { graph: imageToImageGraph({ image_name }) } } });
+
+  it('takes the caller’s own image; an unknown and another user’s image are the same 422 at the node', async () => {
+    const [alice, bob] = [await h.createUser(), await h.createUser()];
+    const image = await generated(h, alice.user.user_id);
+    const ok = await enqueueI2l(alice.token, image.image_name);
+    expect([ok.status, (await ok.json()).enqueued]).toEqual([201, 1]);
+    const unknown = `${crypto.randomUUID()}.png`;
+    await unknownImage(await enqueueI2l(bob.token, unknown), 'batch.graph.nodes.i2l.image', unknown);
+    await unknownImage(
+      await enqueueI2l(bob.token, image.image_name),
+      'batch.graph.nodes.i2l.image',
+      image.image_name,
+    );
+    expect(await countMine(bob.token)).toBe(0);
+  });
+
+  it('lets an admin use any user’s image', async () => {
+    const alice = await h.createUser();
+    const image = await generated(h, alice.user.user_id);
+    expect((await enqueueI2l(admin.token, image.image_name)).status).toBe(201);
+  });
+
+  it('checks images given by batch data too', async () => {
+    const [alice, bob] = [await h.createUser(), await h.createUser()];
+    const [mine, bobs] = [await generated(h, alice.user.user_id), await generated(h, bob.user.user_id)];
+    const items = [{ image_name: mine.image_name }, { image_name: bobs.image_name }];
+    const res = await h.post(`${Q}/enqueue_batch`, {
+      token: alice.token,
+      json: {
+        batch: {
+          graph: imageToImageGraph({ image_name: mine.image_name }),
+          data: [[{ node_path: 'i2l', field_name: 'image', items }]],
+        },
+      },
+    });
+    await unknownImage(res, 'batch.data.0.0.items.1', bobs.image_name);
   });
 });
 

@@ -7,8 +7,9 @@ import { FakeRuntime, type FakeRuntimeOptions } from '../../src/runtime/fake-run
 import { RuntimeError } from '../../src/runtime/interface.ts';
 import { WorkerPool } from '../../src/worker/pool.ts';
 import type { SaveImageRequest } from '../../src/worker/run-session.ts';
-import { textToImageGraph, textToImageTrace } from '../helpers/graphs.ts';
+import { imageToImageGraph, textToImageGraph, textToImageTrace } from '../helpers/graphs.ts';
 import { createHarness, type Harness, type TestUser } from '../helpers/harness.ts';
+import { generated, IMAGES } from '../helpers/images.ts';
 import { Q } from '../helpers/queue.ts';
 
 let h: Harness;
@@ -214,6 +215,33 @@ describe('scheduler', () => {
       'trace line 1',
     ]);
     expect(trace(good.item_ids[0] as number)).toEqual(textToImageTrace(2));
+  });
+
+  it('gives an i2l the stored file of the owner’s image, and fails it when the image is gone by its run', async () => {
+    const { runtime, scheduler: s } = await startScheduler();
+    const enqueueI2l = async (image_name: string) => {
+      const graph = imageToImageGraph({ image_name, steps: 2 });
+      const res = await h.post(`${Q}/enqueue_batch`, { token: alice.token, json: { batch: { graph } } });
+      expect(res.status).toBe(201);
+      return (await res.json()).item_ids[0] as number;
+    };
+    const [image, gone] = [await generated(h, alice.user.user_id), await generated(h, alice.user.user_id)];
+    const kept = await enqueueI2l(image.image_name);
+    const lost = await enqueueI2l(gone.image_name);
+    expect((await h.delete(`${IMAGES}/i/${gone.image_name}`, { token: alice.token })).status).toBe(204);
+    await begin(s);
+    await h.events.waitFor(statusEvent(lost, 'failed'));
+    const i2l = runtime.runs.filter((r) => r.type === 'i2l');
+    expect(i2l.map((r) => r.inputs.image)).toEqual([{ image_name: image.image_name }]);
+    expect(i2l[0]?.inputs.image_file).toEqual(await h.deps.blobs.get(`images/${image.image_name}`));
+    expect(trace(kept)).toContain('complete:i2l');
+    expect(trace(kept).at(-1)).toBe('status:completed');
+    expect(trace(lost).slice(-3)).toEqual(['started:i2l', 'error:i2l', 'status:failed']);
+    const item = await (await h.get(`${Q}/i/${lost}`, { token: alice.token })).json();
+    expect([item.error_type, item.error_message]).toEqual([
+      'ImageNotFound',
+      `unknown image "${gone.image_name}"`,
+    ]);
   });
 
   it('interleaves two users round-robin, and starts nothing while paused', async () => {

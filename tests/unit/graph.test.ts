@@ -3,7 +3,7 @@ import { validateGraph } from '../../src/runtime/graph.ts';
 import { topologicalOrder } from '../../src/runtime/graph-order.ts';
 import { type Graph, GraphNode } from '../../src/runtime/graph-schema.ts';
 import { canConnect, INVOCATION_TYPES, INVOCATIONS } from '../../src/runtime/invocations.ts';
-import { graphContext, textToImageGraph } from '../helpers/graphs.ts';
+import { graphContext, imageToImageGraph, textToImageGraph } from '../helpers/graphs.ts';
 
 const ctx = graphContext({ boards: ['mine'] });
 
@@ -36,6 +36,7 @@ describe('invocations', () => {
       'noise',
       'denoise_latents',
       'l2i',
+      'i2l',
       'string',
       'integer',
       'float',
@@ -46,6 +47,7 @@ describe('invocations', () => {
       noise: { noise: 'noise' },
       denoise_latents: { latents: 'latents' },
       l2i: { image: 'image', width: 'integer', height: 'integer' },
+      i2l: { latents: 'latents' },
       string: { value: 'string' },
       integer: { value: 'integer' },
       float: { value: 'float' },
@@ -190,6 +192,31 @@ describe('validateGraph', () => {
       { path: 'nodes.l2i.board', message: 'unknown board "theirs"' },
     ]);
     expect(c.boardsAsked).toEqual(['theirs']);
+  });
+
+  it('accepts an i2l of an image the caller may read, and reports any other as unknown', () => {
+    const graph = imageToImageGraph({ image_name: 'mine.png' });
+    expect(validateGraph(graph, graphContext({ images: ['mine.png'] }))).toEqual([]);
+    expect(validateGraph(graph, graphContext())).toEqual([
+      { path: 'nodes.i2l.image', message: 'unknown image "mine.png"' },
+    ]);
+    graph.nodes.i2l = GraphNode.parse({ id: 'i2l', type: 'i2l', image: { name: 'x' } });
+    expect(validateGraph(graph, graphContext())).toEqual([
+      { path: 'nodes.i2l.image.image_name', message: 'Invalid input: expected string, received undefined' },
+      { path: 'nodes.i2l.image', message: 'Unrecognized key: "name"' },
+    ]);
+  });
+
+  it('lets an l2i image feed an i2l, and needs i2l’s image and vae', () => {
+    const chained = t2i({ again: { id: 'again', type: 'i2l' } }, [
+      edge('l2i', 'image', 'again', 'image'),
+      edge('model', 'vae', 'again', 'vae'),
+    ]);
+    expect(validateGraph(chained, ctx)).toEqual([]);
+    expect(validateGraph(t2i({ lone: { id: 'lone', type: 'i2l' } }), ctx)).toEqual([
+      { path: 'nodes.lone.image', message: 'required input: give it a value or connect an edge' },
+      { path: 'nodes.lone.vae', message: 'required input: connect an edge to it' },
+    ]);
   });
 
   it('reports edges to missing nodes', () => {

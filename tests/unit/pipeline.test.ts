@@ -6,11 +6,12 @@ import {
   type DenoiseStep,
   decodeLatents,
   denoise,
+  encodeImage,
   encodePrompt,
   makeNoise,
   previewRgb,
 } from '../../src/runtime/pipeline.ts';
-import { alphasCumprod, SD1_SCHEDULE, sigmaAt } from '../../src/runtime/samplers.ts';
+import { alphasCumprod, createSampler, SD1_SCHEDULE, sigmaAt } from '../../src/runtime/samplers.ts';
 
 const manifest: ModelManifest = {
   key: 'fake',
@@ -177,6 +178,74 @@ describe('denoise', () => {
   it('rejects embeddings whose batch differs from the noise', async () => {
     const two: Tensor = { data: new Float32Array(308), dims: [2, 77, 2] };
     await expect(denoise(fakeModel().model, params({ positive: two }))).rejects.toThrow(RangeError);
+  });
+});
+
+describe('image-to-image', () => {
+  const latents = (): Tensor => ({
+    data: Float32Array.from({ length: 16 }, (_, i) => i / 8 - 1),
+    dims: [1, 4, 2, 2],
+  });
+
+  it('starts from the latents noised to the first step run, and runs only the steps after denoising_start', async () => {
+    for (const scheduler of ['euler', 'euler_a', 'ddim', 'lcm'] as const) {
+      const { model, calls } = fakeModel();
+      const steps: DenoiseStep[] = [];
+      await denoise(model, params({ scheduler, latents: latents(), denoisingStart: 0.5 }), {
+        onStep: (s) => void steps.push(s),
+      });
+      const sampler = createSampler(scheduler, 4, { ...SD1_SCHEDULE, spacing: 'trailing' });
+      expect(calls.map((c) => c.timestep)).toEqual(sampler.timesteps.slice(2));
+      expect(steps.map((s) => [s.step, s.totalSteps])).toEqual([
+        [1, 2],
+        [2, 2],
+      ]);
+      // The first x0 is the sampler's step from addNoise(2, latents, noise).
+      const start = sampler.addNoise(2, latents().data, params().noise.data);
+      const { x0 } = sampler.step(2, start, new Float32Array(16).fill(7.5), new Float32Array(16));
+      expect(Array.from(steps[0]?.x0.data ?? [])).toEqual(Array.from(x0));
+    }
+  });
+
+  it('with denoising_start 0 it denoises the whole schedule; with nothing to run it returns the latents', async () => {
+    const full = fakeModel();
+    await denoise(full.model, params({ latents: latents() }));
+    expect(full.calls.map((c) => c.timestep)).toEqual([999, 749, 499, 249]);
+    const none = fakeModel();
+    const out = await denoise(
+      none.model,
+      params({ latents: latents(), denoisingStart: 0.7, denoisingEnd: 0.7 }),
+    );
+    expect(none.calls).toHaveLength(0);
+    expect(Array.from(out.data)).toEqual(Array.from(latents().data));
+  });
+
+  it('rejects latents whose shape differs from the noise', async () => {
+    const big: Tensor = { data: new Float32Array(64), dims: [1, 4, 4, 4] };
+    await expect(denoise(fakeModel().model, params({ latents: big }))).rejects.toThrow(
+      'latents [1, 4, 4, 4] and noise [1, 4, 2, 2] must have the same shape',
+    );
+  });
+
+  it('encodeImage: HWC bytes → NCHW in [-1, 1] through the encoder, times the scaling factor', async () => {
+    const { model } = fakeModel();
+    const seen: Tensor[] = [];
+    model.encode = async (image) => {
+      seen.push(image);
+      return { data: new Float32Array(4).fill(2), dims: [1, 4, 1, 1] };
+    };
+    const rgb = Uint8Array.from({ length: 8 * 8 * 3 }, (_, i) => [0, 255, 51][i % 3] ?? 0);
+    const out = await encodeImage(model, rgb, 8, 8);
+    expect(seen[0]?.dims).toEqual([1, 3, 8, 8]);
+    expect([seen[0]?.data[0], seen[0]?.data[64], seen[0]?.data[128]]).toEqual([
+      -1,
+      1,
+      Math.fround(51 / 127.5 - 1),
+    ]);
+    expect(out).toEqual({ data: new Float32Array(4).fill(1), dims: [1, 4, 1, 1] });
+    await expect(encodeImage(model, rgb, 4, 4)).rejects.toThrow(RangeError);
+    delete model.encode;
+    await expect(encodeImage(model, rgb, 8, 8)).rejects.toThrow('model fake has no VAE encoder');
   });
 });
 

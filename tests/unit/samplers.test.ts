@@ -3,6 +3,7 @@ import {
   alphasCumprod,
   createSampler,
   lcmTimesteps,
+  SAMPLER_NAMES,
   SD1_SCHEDULE,
   sigmaAt,
   spacedTimesteps,
@@ -123,6 +124,32 @@ describe('samplers', () => {
     expect(prev[0]).toBeCloseTo(Math.sqrt(ap) * denoised + Math.sqrt(1 - ap) * 1, 4);
     const last = s.step(3, x, eps);
     expect(Array.from(last.prev)).toEqual(Array.from(last.x0));
+  });
+});
+
+describe('addNoise (image-to-image)', () => {
+  const x = Float32Array.from([1, -2, 0.5]);
+  const noise = Float32Array.from([1, 1, -1]);
+
+  it('is diffusers’ add_noise at the step’s timestep: x + σ·n for Euler, √ᾱ·x + √(1−ᾱ)·n for DDIM and LCM', () => {
+    for (const name of ['euler', 'euler_a'] as const) {
+      const s = createSampler(name, 4, cfg('trailing'));
+      expect(s.addNoise(1, x, noise)[1]).toBeCloseTo(-2 + refSigma(749), 4);
+    }
+    const ddim = createSampler('ddim', 4);
+    const a = refAlphaBar(501);
+    expect(ddim.addNoise(1, x, noise)[1]).toBeCloseTo(-2 * Math.sqrt(a) + Math.sqrt(1 - a), 6);
+    const lcm = createSampler('lcm', 4);
+    const l = refAlphaBar(759);
+    expect(lcm.addNoise(1, x, noise)[2]).toBeCloseTo(0.5 * Math.sqrt(l) - Math.sqrt(1 - l), 6);
+    // From empty latents it is the text-to-image start, noise · noiseLevel.
+    for (const name of SAMPLER_NAMES) {
+      const s = createSampler(name, 4);
+      expect(Array.from(s.addNoise(0, new Float32Array(3), noise))).toEqual(
+        Array.from(noise.map((v) => v * s.noiseLevel(0))),
+      );
+    }
+    expect(() => ddim.addNoise(0, x, Float32Array.from([1]))).toThrow(RangeError);
   });
 });
 

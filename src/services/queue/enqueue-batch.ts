@@ -5,6 +5,7 @@ import { type ServiceContext, withTransaction } from '../../core/context.ts';
 import { LimitExceededError, ValidationError } from '../../core/errors.ts';
 import { executePrepared } from '../../db/prepared.ts';
 import { rowsOf } from '../../db/rows.ts';
+import { imageNamesIn, readableImageNames } from '../../images/readable.ts';
 import { Batch, countSessions, expandBatch } from '../../queue/batch-expand.ts';
 import { recordAudit } from '../audit/record-audit.ts';
 import { boardIdsIn, ownedBoardIds } from '../boards/owned-boards.ts';
@@ -42,9 +43,12 @@ export async function enqueueBatch({
   }
   // A board must be the caller's own, admins included: the images will be theirs, and boards never mix owners.
   const boards = await ownedBoardIds(ctx.db, actor.userId, boardIdsIn([body.batch.graph, body.batch.data]));
+  // An image (i2l) must be one the caller may read: their own, or any for an admin.
+  const readable = await readableImageNames(ctx.db, actor, imageNamesIn([body.batch.graph, body.batch.data]));
   const expanded = expandBatch(body.batch, {
     modelExists: (key) => ctx.models.has(key),
     boardOwned: (id) => boards.has(id),
+    imageReadable: (name) => readable.has(name),
   });
   if (!expanded.ok) {
     throw new ValidationError(
