@@ -1,6 +1,7 @@
 import { copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { textToImageGraph } from '../helpers/graphs.ts';
 import { forgeToken } from '../helpers/tokens.ts';
@@ -209,6 +210,56 @@ describe('web UI', () => {
     await dialog.getByRole('button', { name: 'Reuse seed' }).click();
     await expect.poll(() => seed.inputValue()).toBe(String(image.metadata.seed));
     expect(await prompt.inputValue()).toBe(BATCH_PROMPTS[1]);
+  });
+
+  it('starts from an image: an upload on Create with a strength, or "Use as starting image" in the gallery', async () => {
+    const page = alice.page;
+    // A green square on white, 64 × 64: what the bundled model knows.
+    const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#f5f5f5' } })
+      .composite([
+        {
+          input: { create: { width: 32, height: 32, channels: 3, background: '#00a000' } },
+          left: 16,
+          top: 16,
+        },
+      ])
+      .png()
+      .toBuffer();
+    await page
+      .getByLabel('Upload a starting image')
+      .setInputFiles({ name: 'square.png', mimeType: 'image/png', buffer: png });
+    const start = page.getByTestId('starting-image');
+    await start.waitFor();
+    const uploaded = await start.getAttribute('title');
+    await page.getByLabel('Strength', { exact: true }).fill('0.6');
+    expect(await page.getByTestId('strength').textContent()).toBe('0.60');
+    await page.getByLabel('Prompt', { exact: true }).fill('a green square on a black background');
+    await page.getByRole('button', { name: 'Generate' }).click();
+    const queued = page.getByTestId('enqueued').filter({ hasText: 'Queued item' });
+    const itemId = Number(/#(\d+)/.exec((await queued.textContent()) ?? '')?.[1]);
+    const row = queueRow(page, itemId);
+    await expect.poll(() => row.locator('.badge').textContent(), { timeout: 60_000 }).toBe('completed');
+    expect(await row.getByTestId('queue-values').textContent()).toContain('strength 0.6');
+    const item = await stack.api<{ session: { graph: { nodes: Record<string, Record<string, unknown>> } } }>(
+      'GET',
+      `/queue/default/i/${itemId}`,
+      alice.login.token,
+    );
+    expect(item.session.graph.nodes.i2l?.image).toEqual({ image_name: uploaded });
+    expect(item.session.graph.nodes.denoise?.denoising_start).toBe(0.4);
+    expect((await seenProgress(page)).stages).toContain('Encoding starting image');
+    await page.getByTestId('result-image').waitFor();
+    await docsScreenshot(page, 'create-image-to-image');
+
+    // Any image of the gallery becomes the starting image.
+    await page.getByRole('link', { name: 'Gallery' }).click();
+    const thumb = page.getByRole('button', { name: /^Open image / }).last();
+    const name = ((await thumb.getAttribute('aria-label')) ?? '').replace('Open image ', '');
+    await thumb.click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Use as starting image' }).click();
+    await expect.poll(() => start.getAttribute('title')).toBe(name);
+    await page.getByRole('button', { name: 'Remove' }).click();
+    expect(await start.count()).toBe(0);
   });
 
   it('shows the admin whose each image is, the audit log live with names, a favicon and a dark theme', async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Batch, expandBatch } from '../../src/queue/batch-expand.ts';
 import { applyReuse, INITIAL_FORM, toGenerateValues } from '../../web/lib/form-values.js';
+import { sessionValues } from '../../web/lib/format.js';
 import { batchSeeds, buildBatch } from '../../web/lib/graph.js';
 import { graphContext } from '../helpers/graphs.ts';
 
@@ -76,6 +77,30 @@ describe('web/lib/graph.js buildBatch', () => {
   });
 });
 
+describe('web/lib/graph.js image-to-image', () => {
+  it('encodes the starting image into the denoiser, which starts at 1 − strength', () => {
+    const batch = buildBatch({ ...form, initImage: 'start.png', strength: 0.7 });
+    expect(batch.graph.nodes).toMatchObject({
+      i2l: { type: 'i2l', image: { image_name: 'start.png' } },
+      denoise: { denoising_start: 0.3, denoising_end: 1 },
+    });
+    expect(batch.graph.edges).toEqual(
+      expect.arrayContaining([
+        { source: { node_id: 'model', field: 'vae' }, destination: { node_id: 'i2l', field: 'vae' } },
+        {
+          source: { node_id: 'i2l', field: 'latents' },
+          destination: { node_id: 'denoise', field: 'latents' },
+        },
+      ]),
+    );
+    const result = expandBatch(Batch.parse(batch), graphContext({ images: ['start.png'] }));
+    expect(result.ok).toBe(true);
+    expect(sessionValues({ graph: batch.graph })).toContainEqual(['strength', '0.7']);
+    expect(sessionValues({ graph: buildBatch(form).graph }).map(([k]) => k)).not.toContain('strength');
+    expect('i2l' in buildBatch(form).graph.nodes).toBe(false);
+  });
+});
+
 describe('web/lib/form-values.js', () => {
   const filled = { ...INITIAL_FORM, model: 'tiny-sd', prompt: 'a red circle on a blue background' };
   const values = (form: typeof filled) => {
@@ -146,5 +171,15 @@ describe('web/lib/form-values.js', () => {
       randomize: false,
     });
     expect(applyReuse(batchForm, { kind: 'start', image })).toEqual({ ...batchForm, initImage: image });
+    const sized = { ...image, width: 64, height: 128 };
+    expect(applyReuse(batchForm, { kind: 'start', image: sized })).toEqual({
+      ...batchForm,
+      initImage: sized,
+      width: '64',
+      height: '128',
+    });
+    expect(toGenerateValues({ ...filled, initImage: sized, strength: 0.4 })).toMatchObject({
+      values: { initImage: 'x.png', strength: 0.4 },
+    });
   });
 });

@@ -3,12 +3,13 @@ import { listBoards } from '../api/boards.js';
 import { listModels } from '../api/models.js';
 import { enqueueBatch } from '../api/queue.js';
 import { MAX_PROMPT_LENGTH, MAX_SEED, SCHEDULERS } from '../lib/constants.js';
-import { applyReuse, INITIAL_FORM, toGenerateValues } from '../lib/form-values.js';
+import { applyReuse, INITIAL_FORM, toGenerateValues, withStartingImage } from '../lib/form-values.js';
 import { batchSeeds, buildBatch } from '../lib/graph.js';
 import { html } from '../lib/html.js';
 import { useReuse } from '../lib/reuse.js';
 import { useMe } from '../lib/user-context.js';
 import { Field } from './field.js';
+import { StartingImage } from './starting-image.js';
 
 const SIZES = ['64', '128', '256', '384', '512', '640', '768', '1024'];
 
@@ -98,6 +99,8 @@ export function GenerateForm() {
     }
   };
 
+  const chooseImage = (/** @type {import('../api/images.js').Image | null} */ image) =>
+    setForm((f) => withStartingImage(f, image));
   const sizes = (/** @type {string} */ current) =>
     (SIZES.includes(current) ? SIZES : [...SIZES, current]).map((s) => html`<option>${s}</option>`);
   const batchPrompts = form.vary === 'prompt';
@@ -114,6 +117,8 @@ export function GenerateForm() {
         required ...${bind('prompt')}></textarea>
     <//>
     <${Field} label="Negative prompt"><textarea name="negative" rows="2" maxlength=${MAX_PROMPT_LENGTH} ...${bind('negative')}></textarea><//>
+    <${StartingImage} image=${form.initImage} strength=${form.strength} onImage=${chooseImage}
+      onStrength=${(/** @type {number} */ strength) => set({ strength })} />
     ${
       form.vary === 'seed'
         ? html`<${Field} label="Seeds, one per line"><textarea name="seeds" rows="3" required ...${bind('seeds')}></textarea><//>`

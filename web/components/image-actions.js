@@ -2,8 +2,9 @@ import { html } from '../lib/html.js';
 import { useReuse } from '../lib/reuse.js';
 
 /**
- * Download an image, or fill the generate form with its settings (seed included) or only its seed. The
- * reuse buttons open the Create page; uploads have no settings, so they offer none.
+ * Download an image, fill the generate form with its settings (seed included) or only its seed, or make it
+ * the starting image of an image-to-image run. These open the Create page; uploads have no settings or
+ * seed, so they offer only Download and the starting image.
  * @param {{ image: import('../api/images.js').Image, onReuse?: () => void }} props `onReuse`: after a
  *   reuse (the gallery's dialog closes)
  */
@@ -24,5 +25,6 @@ export function ImageActions({ image, onReuse }) {
       meta.seed !== undefined &&
       html`<button type="button" class="secondary" onClick=${() => offer('seed')}>Reuse seed</button>`
     }
+    <button type="button" class="secondary" onClick=${() => offer('start')}>Use as starting image</button>
   </div>`;
 }

@@ -50,6 +50,20 @@ const lines = (text) =>
     .filter(Boolean);
 
 /**
+ * The form with a starting image (or none); an image of a size the noise node takes (a multiple of 8, 64 to
+ * 1024) sets the size too, otherwise the server resizes it to the size chosen.
+ * @param {FormState} form
+ * @param {import('../api/images.js').Image | null} image
+ * @returns {FormState}
+ */
+export function withStartingImage(form, image) {
+  const fits = image && [image.width, image.height].every((n) => n % 8 === 0 && n >= 64 && n <= 1024);
+  return fits
+    ? { ...form, initImage: image, width: String(image.width), height: String(image.height) }
+    : { ...form, initImage: image };
+}
+
+/**
  * The form applied to what an image hands over (API.md section 6 `metadata`): its settings, seed included
  * (a fixed seed, one prompt), its seed only, or the image itself as the starting image.
  * @param {FormState} form
@@ -58,7 +72,7 @@ const lines = (text) =>
  */
 export function applyReuse(form, { kind, image }) {
   if (kind === 'start') {
-    return { ...form, initImage: image };
+    return withStartingImage(form, image);
   }
   const meta = /** @type {Record<string, unknown>} */ (image.metadata ?? {});
   const text = (/** @type {string} */ key) => {
@@ -127,6 +141,8 @@ export function toGenerateValues(form) {
       vary: form.vary,
       list: form.vary === 'prompt' ? prompts : form.vary === 'seed' ? seeds : [],
       boardId: form.board || null,
+      initImage: form.initImage?.image_name ?? null,
+      strength: form.strength,
     },
   };
 }

@@ -20,6 +20,7 @@ export function sessionValues(session) {
   const noise = byType('noise');
   const denoise = byType('denoise_latents');
   const prompts = nodes.filter((n) => n.type === 'compel');
+  const start = nodes.some((n) => n.type === 'i2l') ? 1 - (denoise.denoising_start ?? 0) : undefined;
   const positive = prompts.find((n) => n.id === 'positive') ?? prompts[0] ?? {};
   return /** @type {[string, unknown][]} */ ([
     ['prompt', positive.prompt],
@@ -28,6 +29,7 @@ export function sessionValues(session) {
     ['cfg', denoise.cfg_scale],
     ['size', noise.width && `${noise.width}×${noise.height}`],
     ['scheduler', denoise.scheduler],
+    ['strength', start === undefined ? undefined : Math.round(start * 100) / 100],
     ['model', model.model?.key],
   ])
     .filter(([, v]) => v !== undefined && v !== null && v !== '')
