@@ -1,6 +1,6 @@
-import { copyFile, mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { textToImageGraph } from '../helpers/graphs.ts';
@@ -23,7 +23,7 @@ import {
 } from './support.ts';
 
 // Three users in three browser contexts against the real server: Alice and Bob (plain users) and the admin.
-// Set UPDATE_DOCS_SCREENSHOTS=1 to refresh docs/screenshots/queue-{alice,bob,admin}.png from this run.
+// Set UPDATE_DOCS_SCREENSHOTS=1 to refresh docs/screenshots/ (the README's pictures) from this run.
 const ALICE = { email: 'alice@example.com', display_name: 'Alice Example' };
 const BOB = { email: 'bob@example.com', display_name: 'Bob Builder' };
 const EXPIRED = 'Your session has expired, please log in again';
@@ -32,11 +32,26 @@ const FIRST_PROMPT = 'a red circle on a blue background';
 const BATCH_PROMPTS = ['a blue square on a yellow background', 'a green triangle on a white background'];
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-/;
 
-/** With UPDATE_DOCS_SCREENSHOTS=1, a screenshot of the viewport for the README (docs/screenshots/). */
-async function docsScreenshot(page: Page, name: string): Promise<void> {
-  if (process.env.UPDATE_DOCS_SCREENSHOTS === '1') {
-    await mkdir(join(projectRoot, 'docs/screenshots'), { recursive: true });
-    await page.screenshot({ path: join(projectRoot, `docs/screenshots/${name}.png`) });
+const UPDATE_DOCS = process.env.UPDATE_DOCS_SCREENSHOTS === '1';
+
+/** Writes a screenshot into docs/screenshots/ as a palette PNG (a third of the size, for the repository). */
+async function writeDocsPng(png: Buffer, name: string): Promise<void> {
+  await mkdir(join(projectRoot, 'docs/screenshots'), { recursive: true });
+  await sharp(png)
+    .png({ palette: true, compressionLevel: 9 })
+    .toFile(join(projectRoot, `docs/screenshots/${name}.png`));
+}
+
+/**
+ * With UPDATE_DOCS_SCREENSHOTS=1, a screenshot of the viewport for the README (docs/screenshots/), scrolled
+ * to `at`, or to the top.
+ */
+async function docsScreenshot(page: Page, name: string, at?: Locator): Promise<void> {
+  if (UPDATE_DOCS) {
+    await (at
+      ? at.evaluate((el) => el.scrollIntoView({ block: 'start' }))
+      : page.evaluate(() => scrollTo(0, 0)));
+    await writeDocsPng(await page.screenshot(), name);
   }
 }
 
@@ -124,13 +139,9 @@ describe('web UI', () => {
       screenshot(bob.page, 'queue-bob'),
       screenshot(admin, 'queue-admin'),
     ]);
-    if (process.env.UPDATE_DOCS_SCREENSHOTS === '1') {
-      await mkdir(join(projectRoot, 'docs/screenshots'), { recursive: true });
+    if (UPDATE_DOCS) {
       for (const who of ['alice', 'bob', 'admin']) {
-        await copyFile(
-          join(ARTIFACTS, `queue-${who}.png`),
-          join(projectRoot, `docs/screenshots/queue-${who}.png`),
-        );
+        await writeDocsPng(await readFile(join(ARTIFACTS, `queue-${who}.png`)), `queue-${who}`);
       }
     }
   });
@@ -233,7 +244,9 @@ describe('web UI', () => {
     const uploaded = await start.getAttribute('title');
     await page.getByLabel('Strength', { exact: true }).fill('0.6');
     expect(await page.getByTestId('strength').textContent()).toBe('0.60');
-    await page.getByLabel('Prompt', { exact: true }).fill('a green square on a black background');
+    // The square keeps its place and turns red (8 steps: 4 leave too few to run at this strength).
+    await page.getByLabel('Prompt', { exact: true }).fill('a red square on a white background');
+    await page.getByLabel('Steps').fill('8');
     await page.getByRole('button', { name: 'Generate' }).click();
     const queued = page.getByTestId('enqueued').filter({ hasText: 'Queued item' });
     const itemId = Number(/#(\d+)/.exec((await queued.textContent()) ?? '')?.[1]);
@@ -273,6 +286,17 @@ describe('web UI', () => {
     expect(thumb?.width).toBeGreaterThanOrEqual(150);
     await docsScreenshot(admin, 'gallery-admin');
 
+    // A favicon, and a dark theme that follows the system's preference.
+    const icon = await admin.locator('link[rel=icon]').getAttribute('href');
+    const res = await fetch(`${stack.server.url}${icon}`);
+    expect([res.status, res.headers.get('content-type')]).toEqual([200, 'image/svg+xml']);
+    const background = () => admin.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    await admin.emulateMedia({ colorScheme: 'dark' });
+    expect(await background()).toBe('rgb(18, 21, 28)');
+    await docsScreenshot(admin, 'gallery-admin-dark');
+    await admin.emulateMedia({ colorScheme: 'light' });
+    expect(await background()).toBe('rgb(246, 247, 249)');
+
     // The audit log follows without Refresh: Bob's enqueue arrives by the stream; targets and details in words.
     await admin.getByRole('link', { name: 'Admin' }).click();
     const enqueued = admin.locator('[data-testid=audit-table] tr[data-action="queue.enqueued"]');
@@ -290,18 +314,8 @@ describe('web UI', () => {
     expect(targets.filter((t) => UUID.test(t))).toEqual([]);
     const created = admin.locator('[data-testid=audit-table] tr[data-action="user.created"]').first();
     expect(await created.getByTestId('audit-details').textContent()).toContain('administrator no');
-    await docsScreenshot(admin, 'audit-log');
-
-    const icon = await admin.locator('link[rel=icon]').getAttribute('href');
-    const res = await fetch(`${stack.server.url}${icon}`);
-    expect([res.status, res.headers.get('content-type')]).toEqual([200, 'image/svg+xml']);
-    const background = () => admin.evaluate(() => getComputedStyle(document.body).backgroundColor);
-    await admin.emulateMedia({ colorScheme: 'dark' });
-    expect(await background()).toBe('rgb(18, 21, 28)');
+    await docsScreenshot(admin, 'audit-log', admin.getByRole('heading', { name: 'Audit log' }));
     await admin.getByRole('link', { name: 'Create' }).click();
-    await docsScreenshot(admin, 'create-dark');
-    await admin.emulateMedia({ colorScheme: 'light' });
-    expect(await background()).toBe('rgb(246, 247, 249)');
   });
 
   it('names a user by display name, else email, else user id, with the full text as tooltip', async () => {
