@@ -104,18 +104,19 @@ export async function waitLive(page: Page): Promise<void> {
 
 /**
  * Records from now on whether the page ever showed a step preview or a finished image (they come and go
- * within a second with the tiny model), and every `Step n of m` text.
+ * within a second with the tiny model), and every stage the progress panel named ("Encoding prompt",
+ * "Denoising 3/4", …).
  */
 export async function recordProgress(page: Page): Promise<void> {
   await page.evaluate(() => {
-    const seen = { preview: false, result: false, steps: [] as string[] };
+    const seen = { preview: false, result: false, stages: [] as string[] };
     (window as unknown as { seen: typeof seen }).seen = seen;
     const look = () => {
       seen.preview ||= document.querySelector('[data-testid=preview-image]') !== null;
       seen.result ||= document.querySelector('[data-testid=result-image]') !== null;
-      const step = document.querySelector('[data-testid=progress-step]')?.textContent;
-      if (step && !seen.steps.includes(step)) {
-        seen.steps.push(step);
+      const stage = document.querySelector('[data-testid=progress-stage]')?.textContent;
+      if (stage && !seen.stages.includes(stage)) {
+        seen.stages.push(stage);
       }
     };
     new MutationObserver(look).observe(document.body, {
@@ -126,9 +127,9 @@ export async function recordProgress(page: Page): Promise<void> {
   });
 }
 
-export function seenProgress(page: Page): Promise<{ preview: boolean; result: boolean; steps: string[] }> {
+export function seenProgress(page: Page): Promise<{ preview: boolean; result: boolean; stages: string[] }> {
   return page.evaluate(
-    () => (window as unknown as { seen: { preview: boolean; result: boolean; steps: string[] } }).seen,
+    () => (window as unknown as { seen: { preview: boolean; result: boolean; stages: string[] } }).seen,
   );
 }
 
@@ -153,7 +154,7 @@ export async function generate(page: Page, prompt: string): Promise<number> {
   await page.getByRole('button', { name: 'Generate' }).click();
   await expect.poll(() => message.textContent()).not.toBe(before);
   const text = (await message.textContent()) ?? '';
-  const id = /#(\d+)\.$/.exec(text)?.[1];
+  const id = /#(\d+)/.exec(text)?.[1];
   expect(id, text).toBeDefined();
   return Number(id);
 }

@@ -1,6 +1,7 @@
-import { copyFile, mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { textToImageGraph } from '../helpers/graphs.ts';
 import { forgeToken } from '../helpers/tokens.ts';
@@ -22,10 +23,37 @@ import {
 } from './support.ts';
 
 // Three users in three browser contexts against the real server: Alice and Bob (plain users) and the admin.
-// Set UPDATE_DOCS_SCREENSHOTS=1 to refresh docs/screenshots/queue-{alice,bob,admin}.png from this run.
+// Set UPDATE_DOCS_SCREENSHOTS=1 to refresh docs/screenshots/ (the README's pictures) from this run.
 const ALICE = { email: 'alice@example.com', display_name: 'Alice Example' };
 const BOB = { email: 'bob@example.com', display_name: 'Bob Builder' };
 const EXPIRED = 'Your session has expired, please log in again';
+// Prompts the bundled model draws (a <colour> <shape> on a <colour> background), so screenshots show images.
+const FIRST_PROMPT = 'a red circle on a blue background';
+const BATCH_PROMPTS = ['a blue square on a yellow background', 'a green triangle on a white background'];
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-/;
+
+const UPDATE_DOCS = process.env.UPDATE_DOCS_SCREENSHOTS === '1';
+
+/** Writes a screenshot into docs/screenshots/ as a palette PNG (a third of the size, for the repository). */
+async function writeDocsPng(png: Buffer, name: string): Promise<void> {
+  await mkdir(join(projectRoot, 'docs/screenshots'), { recursive: true });
+  await sharp(png)
+    .png({ palette: true, compressionLevel: 9 })
+    .toFile(join(projectRoot, `docs/screenshots/${name}.png`));
+}
+
+/**
+ * With UPDATE_DOCS_SCREENSHOTS=1, a screenshot of the viewport for the README (docs/screenshots/), scrolled
+ * to `at`, or to the top.
+ */
+async function docsScreenshot(page: Page, name: string, at?: Locator): Promise<void> {
+  if (UPDATE_DOCS) {
+    await (at
+      ? at.evaluate((el) => el.scrollIntoView({ block: 'start' }))
+      : page.evaluate(() => scrollTo(0, 0)));
+    await writeDocsPng(await page.screenshot(), name);
+  }
+}
 
 interface Login {
   token: string;
@@ -58,15 +86,18 @@ describe('web UI', () => {
 
   it('shows Alice her progress and preview, Bob her row hidden for privacy, the admin everything', async () => {
     await Promise.all([alice.page, bob.page, admin].map(recordProgress));
-    const itemId = await generate(alice.page, 'a lighthouse at dawn');
+    const itemId = await generate(alice.page, FIRST_PROMPT);
 
     const aliceRow = queueRow(alice.page, itemId);
     await expect.poll(() => aliceRow.locator('.badge').textContent(), { timeout: 60_000 }).toBe('completed');
     await alice.page.getByTestId('result-image').waitFor();
     const aliceSaw = await seenProgress(alice.page);
     expect(aliceSaw.preview).toBe(true);
-    expect(aliceSaw.steps).toContain('Step 4 of 4');
-    expect(await aliceRow.getByTestId('queue-values').textContent()).toContain('a lighthouse at dawn');
+    expect(aliceSaw.stages).toEqual(
+      expect.arrayContaining(['Encoding prompt', 'Denoising 4/4', 'Decoding image']),
+    );
+    expect(aliceSaw.stages.join()).not.toMatch(/_/);
+    expect(await aliceRow.getByTestId('queue-values').textContent()).toContain(FIRST_PROMPT);
 
     // Bob sees the row (the queue is shared) with Alice's name, but none of her values, previews or images.
     const bobRow = queueRow(bob.page, itemId);
@@ -74,7 +105,7 @@ describe('web UI', () => {
     expect(await bobRow.getByTestId('queue-user').textContent()).toBe(ALICE.display_name);
     expect(await bobRow.getByTestId('queue-values').textContent()).toBe('Hidden for privacy');
     expect(await bobRow.getByRole('button').count()).toBe(0);
-    expect(await seenProgress(bob.page)).toEqual({ preview: false, result: false, steps: [] });
+    expect(await seenProgress(bob.page)).toEqual({ preview: false, result: false, stages: [] });
     expect(await bob.page.locator('img').count()).toBe(0);
     await bob.page.getByRole('link', { name: 'Gallery' }).click();
     await bob.page.getByText('No images here yet.').waitFor();
@@ -88,12 +119,12 @@ describe('web UI', () => {
       .toContain(`Item #${itemId} for ${ALICE.display_name}`);
     const adminSaw = await seenProgress(admin);
     expect(adminSaw.preview || adminSaw.result).toBe(true);
-    expect(adminSaw.steps).toContain('Step 4 of 4');
-    expect(await adminRow.getByTestId('queue-values').textContent()).toContain('a lighthouse at dawn');
+    expect(adminSaw.stages).toContain('Denoising 4/4');
+    expect(await adminRow.getByTestId('queue-values').textContent()).toContain(FIRST_PROMPT);
     expect(await adminRow.getByRole('button', { name: `Delete item ${itemId}` }).count()).toBe(1);
 
     // Bob's own item, for the screenshots: each user sees their values and only the names of the others.
-    const bobItem = await generate(bob.page, 'a small red boat');
+    const bobItem = await generate(bob.page, 'a white triangle on a green background');
     for (const page of [alice.page, bob.page, admin]) {
       await expect
         .poll(() => queueRow(page, bobItem).locator('.badge').textContent(), { timeout: 60_000 })
@@ -108,13 +139,9 @@ describe('web UI', () => {
       screenshot(bob.page, 'queue-bob'),
       screenshot(admin, 'queue-admin'),
     ]);
-    if (process.env.UPDATE_DOCS_SCREENSHOTS === '1') {
-      await mkdir(join(projectRoot, 'docs/screenshots'), { recursive: true });
+    if (UPDATE_DOCS) {
       for (const who of ['alice', 'bob', 'admin']) {
-        await copyFile(
-          join(ARTIFACTS, `queue-${who}.png`),
-          join(projectRoot, `docs/screenshots/queue-${who}.png`),
-        );
+        await writeDocsPng(await readFile(join(ARTIFACTS, `queue-${who}.png`)), `queue-${who}`);
       }
     }
   });
@@ -125,16 +152,170 @@ describe('web UI', () => {
     await waitLive(second);
     await recordProgress(second);
 
-    const itemId = await generate(alice.page, 'two tabs, one channel');
+    const itemId = await generate(alice.page, 'a yellow square on a black background');
     for (const page of [alice.page, second]) {
       await expect
         .poll(() => queueRow(page, itemId).locator('.badge').textContent(), { timeout: 60_000 })
         .toBe('completed');
     }
-    expect((await seenProgress(second)).steps).toContain('Step 4 of 4');
+    expect((await seenProgress(second)).stages).toContain('Denoising 4/4');
     await second.getByTestId('result-image').waitFor();
     await screenshot(second, 'second-tab');
     await second.close();
+  });
+
+  it('batches one prompt per line, shows the seeds used, and reuses an image: download, settings, seed', async () => {
+    const page = alice.page;
+    const seed = page.getByLabel('Seed', { exact: true });
+    expect([await seed.inputValue(), await seed.getAttribute('placeholder')]).toEqual(['', 'random']);
+
+    // Batch mode: the one prompt box takes a prompt per line (no second box, nothing silently ignored).
+    await page.getByLabel('the prompt').check();
+    expect(await page.getByLabel('Prompt', { exact: true }).count()).toBe(0);
+    await page.getByLabel('Prompts, one per line').fill(BATCH_PROMPTS.join('\n'));
+    await page.getByLabel('Steps').fill('4');
+    await page.getByLabel('Width').selectOption('64');
+    await page.getByLabel('Height').selectOption('64');
+    await page.getByRole('button', { name: 'Generate' }).click();
+    const queued = page.getByTestId('enqueued').filter({ hasText: 'Queued 2 items' });
+    const [, first, last, used] =
+      /#(\d+)–#(\d+) with seed (\d+)\.$/.exec((await queued.textContent()) ?? '') ?? [];
+    expect(Number(last)).toBe(Number(first) + 1);
+    const items = [Number(first), Number(last)];
+    for (const [i, item] of items.entries()) {
+      const row = queueRow(page, item);
+      await expect.poll(() => row.locator('.badge').textContent(), { timeout: 60_000 }).toBe('completed');
+      expect(await row.getByTestId('queue-values').textContent()).toContain(
+        `${BATCH_PROMPTS[i]}seed ${used}`,
+      );
+    }
+    // The finished image shows the seed it was made with; "Reuse settings" fills the form with it.
+    await expect.poll(() => page.getByTestId('progress-status').textContent()).toBe('completed');
+    expect(await page.getByTestId('progress-values').textContent()).toContain(`seed${used}`);
+    await page.getByTestId('result-image').waitFor();
+    await docsScreenshot(page, 'create-batch');
+    await page.getByTestId('progress').getByRole('button', { name: 'Reuse settings' }).click();
+    const prompt = page.getByLabel('Prompt', { exact: true });
+    await expect.poll(() => prompt.inputValue()).toBe(BATCH_PROMPTS[1]);
+    expect(await seed.inputValue()).toBe(used);
+    expect(await page.getByLabel('Random seed').isChecked()).toBe(false);
+    expect(await page.getByLabel('Steps').inputValue()).toBe('4');
+
+    // From the gallery: the first test's image downloads as its PNG, and "Reuse seed" takes its seed only.
+    const { items: images } = await stack.api<{
+      items: { image_name: string; metadata: { prompt: string; seed: number } }[];
+    }>('GET', '/images', alice.login.token);
+    const image = images.find((i) => i.metadata.prompt === FIRST_PROMPT);
+    if (!image) {
+      throw new Error('no image of the first test');
+    }
+    await page.getByRole('link', { name: 'Gallery' }).click();
+    await page.getByRole('button', { name: `Open image ${image.image_name}` }).click();
+    const dialog = page.getByRole('dialog');
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      dialog.getByRole('link', { name: 'Download' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe(image.image_name);
+    await docsScreenshot(page, 'image-detail');
+    await dialog.getByRole('button', { name: 'Reuse seed' }).click();
+    await expect.poll(() => seed.inputValue()).toBe(String(image.metadata.seed));
+    expect(await prompt.inputValue()).toBe(BATCH_PROMPTS[1]);
+  });
+
+  it('starts from an image: an upload on Create with a strength, or "Use as starting image" in the gallery', async () => {
+    const page = alice.page;
+    // A green square on white, 64 × 64: what the bundled model knows.
+    const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#f5f5f5' } })
+      .composite([
+        {
+          input: { create: { width: 32, height: 32, channels: 3, background: '#00a000' } },
+          left: 16,
+          top: 16,
+        },
+      ])
+      .png()
+      .toBuffer();
+    await page
+      .getByLabel('Upload a starting image')
+      .setInputFiles({ name: 'square.png', mimeType: 'image/png', buffer: png });
+    const start = page.getByTestId('starting-image');
+    await start.waitFor();
+    const uploaded = await start.getAttribute('title');
+    await page.getByLabel('Strength', { exact: true }).fill('0.6');
+    expect(await page.getByTestId('strength').textContent()).toBe('0.60');
+    // The square keeps its place and turns red (8 steps: 4 leave too few to run at this strength).
+    await page.getByLabel('Prompt', { exact: true }).fill('a red square on a white background');
+    await page.getByLabel('Steps').fill('8');
+    await page.getByRole('button', { name: 'Generate' }).click();
+    const queued = page.getByTestId('enqueued').filter({ hasText: 'Queued item' });
+    const itemId = Number(/#(\d+)/.exec((await queued.textContent()) ?? '')?.[1]);
+    const row = queueRow(page, itemId);
+    await expect.poll(() => row.locator('.badge').textContent(), { timeout: 60_000 }).toBe('completed');
+    expect(await row.getByTestId('queue-values').textContent()).toContain('strength 0.6');
+    const item = await stack.api<{ session: { graph: { nodes: Record<string, Record<string, unknown>> } } }>(
+      'GET',
+      `/queue/default/i/${itemId}`,
+      alice.login.token,
+    );
+    expect(item.session.graph.nodes.i2l?.image).toEqual({ image_name: uploaded });
+    expect(item.session.graph.nodes.denoise?.denoising_start).toBe(0.4);
+    expect((await seenProgress(page)).stages).toContain('Encoding starting image');
+    await page.getByTestId('result-image').waitFor();
+    await docsScreenshot(page, 'create-image-to-image');
+
+    // Any image of the gallery becomes the starting image.
+    await page.getByRole('link', { name: 'Gallery' }).click();
+    const thumb = page.getByRole('button', { name: /^Open image / }).last();
+    const name = ((await thumb.getAttribute('aria-label')) ?? '').replace('Open image ', '');
+    await thumb.click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Use as starting image' }).click();
+    await expect.poll(() => start.getAttribute('title')).toBe(name);
+    await page.getByRole('button', { name: 'Remove' }).click();
+    expect(await start.count()).toBe(0);
+  });
+
+  it('shows the admin whose each image is, the audit log live with names, a favicon and a dark theme', async () => {
+    await admin.getByRole('link', { name: 'Gallery' }).click();
+    await admin.getByLabel("Everyone's images").check();
+    const owners = admin.getByTestId('image-owner');
+    await expect
+      .poll(async () => new Set(await owners.allTextContents()))
+      .toEqual(new Set([ALICE.display_name, BOB.display_name]));
+    const thumb = await admin.locator('button.thumb').first().boundingBox();
+    expect(thumb?.width).toBeGreaterThanOrEqual(150);
+    await docsScreenshot(admin, 'gallery-admin');
+
+    // A favicon, and a dark theme that follows the system's preference.
+    const icon = await admin.locator('link[rel=icon]').getAttribute('href');
+    const res = await fetch(`${stack.server.url}${icon}`);
+    expect([res.status, res.headers.get('content-type')]).toEqual([200, 'image/svg+xml']);
+    const background = () => admin.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    await admin.emulateMedia({ colorScheme: 'dark' });
+    expect(await background()).toBe('rgb(18, 21, 28)');
+    await docsScreenshot(admin, 'gallery-admin-dark');
+    await admin.emulateMedia({ colorScheme: 'light' });
+    expect(await background()).toBe('rgb(246, 247, 249)');
+
+    // The audit log follows without Refresh: Bob's enqueue arrives by the stream; targets and details in words.
+    await admin.getByRole('link', { name: 'Admin' }).click();
+    const enqueued = admin.locator('[data-testid=audit-table] tr[data-action="queue.enqueued"]');
+    await enqueued.first().waitFor();
+    const before = await enqueued.count();
+    await stack.api('POST', '/queue/default/enqueue_batch', bob.login.token, {
+      batch: { graph: textToImageGraph({ prompt: 'a black circle on a white background' }) },
+    });
+    await expect.poll(() => enqueued.count()).toBe(before + 1);
+    expect(await enqueued.first().locator('td[data-label=Actor]').textContent()).toBe(BOB.display_name);
+    expect(await enqueued.first().getByTestId('audit-details').textContent()).toContain('enqueued 1');
+    const login = admin.locator('[data-testid=audit-table] tr[data-action="auth.login"]');
+    expect(await login.getByTestId('audit-target').allTextContents()).toContain(ALICE.display_name);
+    const targets = await admin.getByTestId('audit-target').allTextContents();
+    expect(targets.filter((t) => UUID.test(t))).toEqual([]);
+    const created = admin.locator('[data-testid=audit-table] tr[data-action="user.created"]').first();
+    expect(await created.getByTestId('audit-details').textContent()).toContain('administrator no');
+    await docsScreenshot(admin, 'audit-log', admin.getByRole('heading', { name: 'Audit log' }));
+    await admin.getByRole('link', { name: 'Create' }).click();
   });
 
   it('names a user by display name, else email, else user id, with the full text as tooltip', async () => {

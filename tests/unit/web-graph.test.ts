@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Batch, expandBatch } from '../../src/queue/batch-expand.ts';
-import { buildBatch } from '../../web/lib/graph.js';
+import { applyReuse, INITIAL_FORM, toGenerateValues } from '../../web/lib/form-values.js';
+import { sessionValues } from '../../web/lib/format.js';
+import { batchSeeds, buildBatch } from '../../web/lib/graph.js';
 import { graphContext } from '../helpers/graphs.ts';
 
 // The browser's batch builder (web/lib/graph.js) against the server's own validation and expansion.
@@ -72,5 +74,112 @@ describe('web/lib/graph.js buildBatch', () => {
     expect(
       seeds.every((s) => Number.isInteger(s) && (s as number) >= 0 && (s as number) <= 2 ** 32 - 1),
     ).toBe(true);
+  });
+});
+
+describe('web/lib/graph.js image-to-image', () => {
+  it('encodes the starting image into the denoiser, which starts at 1 − strength', () => {
+    const batch = buildBatch({ ...form, initImage: 'start.png', strength: 0.7 });
+    expect(batch.graph.nodes).toMatchObject({
+      i2l: { type: 'i2l', image: { image_name: 'start.png' } },
+      denoise: { denoising_start: 0.3, denoising_end: 1 },
+    });
+    expect(batch.graph.edges).toEqual(
+      expect.arrayContaining([
+        { source: { node_id: 'model', field: 'vae' }, destination: { node_id: 'i2l', field: 'vae' } },
+        {
+          source: { node_id: 'i2l', field: 'latents' },
+          destination: { node_id: 'denoise', field: 'latents' },
+        },
+      ]),
+    );
+    const result = expandBatch(Batch.parse(batch), graphContext({ images: ['start.png'] }));
+    expect(result.ok).toBe(true);
+    expect(sessionValues({ graph: batch.graph })).toContainEqual(['strength', '0.7']);
+    expect(sessionValues({ graph: buildBatch(form).graph }).map(([k]) => k)).not.toContain('strength');
+    expect('i2l' in buildBatch(form).graph.nodes).toBe(false);
+  });
+});
+
+describe('web/lib/form-values.js', () => {
+  const filled = { ...INITIAL_FORM, model: 'tiny-sd', prompt: 'a red circle on a blue background' };
+  const values = (form: typeof filled) => {
+    const made = toGenerateValues(form);
+    if ('error' in made) {
+      throw new Error(made.error);
+    }
+    return made.values;
+  };
+
+  it('takes one prompt per line of the one prompt box in batch mode, and reports the seeds used', () => {
+    const form = {
+      ...filled,
+      vary: 'prompt' as const,
+      randomize: false,
+      seed: '9',
+      prompt: 'a red circle\n\n a blue square ',
+    };
+    const batch = buildBatch(values(form));
+    expect(batch.graph.nodes.positive.prompt).toBe('a red circle');
+    expect(expand(values(form))).toEqual([
+      [{ node_path: 'positive', field_name: 'prompt', value: 'a red circle' }],
+      [{ node_path: 'positive', field_name: 'prompt', value: 'a blue square' }],
+    ]);
+    expect(batchSeeds(batch)).toEqual([9]);
+    const random = buildBatch(values({ ...filled, runs: '3' }));
+    const seeds = batchSeeds(random);
+    expect(seeds).toHaveLength(3);
+    expect(expand(values({ ...filled, vary: 'seed', seeds: '5\n6' })).map((fv) => fv[0]?.value)).toEqual([
+      5, 6,
+    ]);
+    expect(toGenerateValues({ ...filled, prompt: ' \n ', vary: 'prompt' })).toEqual({
+      error: 'Enter a prompt.',
+    });
+  });
+
+  it("fills the form from an image's settings, seed included, or from its seed only", () => {
+    const image = {
+      image_name: 'x.png',
+      metadata: {
+        model: 'tiny-sd',
+        prompt: 'a green square',
+        negative_prompt: '',
+        seed: 77,
+        steps: 6,
+        cfg_scale: 5,
+        scheduler: 'ddim',
+        width: 64,
+        height: 64,
+      },
+    } as unknown as Parameters<typeof applyReuse>[1]['image'];
+    const batchForm = { ...INITIAL_FORM, prompt: 'old', negative: 'blurry', vary: 'prompt' as const };
+    expect(applyReuse(batchForm, { kind: 'settings', image })).toMatchObject({
+      prompt: 'a green square',
+      negative: 'blurry',
+      seed: '77',
+      randomize: false,
+      steps: '6',
+      cfgScale: '5',
+      scheduler: 'ddim',
+      width: '64',
+      height: '64',
+      vary: 'none',
+    });
+    expect(applyReuse(batchForm, { kind: 'seed', image })).toEqual({
+      ...batchForm,
+      seed: '77',
+      randomize: false,
+    });
+    expect(applyReuse(batchForm, { kind: 'start', image })).toEqual({ ...batchForm, initImage: image });
+    const sized = { ...image, width: 64, height: 128 };
+    expect(applyReuse(batchForm, { kind: 'start', image: sized })).toEqual({
+      ...batchForm,
+      initImage: sized,
+      width: '64',
+      height: '128',
+    });
+    expect(toGenerateValues({ ...filled, initImage: sized, strength: 0.4 })).toMatchObject({
+      values: { initImage: 'x.png', strength: 0.4 },
+    });
   });
 });

@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import { listBoards } from '../api/boards.js';
 import { listImages } from '../api/images.js';
+import { listUsers } from '../api/users.js';
 import { html } from '../lib/html.js';
 import { useLive } from '../lib/use-live.js';
 import { useMe } from '../lib/user-context.js';
@@ -25,6 +26,11 @@ export function GalleryView() {
     `${board}|${starred}|${limit}|${owner}`,
   );
   const boards = useLive(() => listBoards({ user_id: owner }), ['invocation_complete'], `${owner}`);
+  // Whose each image is, when an admin looks at everyone's.
+  const users = useLive(async () => (everyone ? listUsers() : []), [], `${everyone}`);
+  const names = new Map((users.data ?? []).map((u) => [u.user_id, u.display_name || u.email]));
+  const ownerOf = (/** @type {import('../api/images.js').Image} */ img) =>
+    everyone ? (names.get(img.user_id) ?? img.user_id) : null;
   const refresh = () => {
     images.reload();
     boards.reload();
@@ -56,10 +62,12 @@ export function GalleryView() {
       <ul class="grid" data-testid="gallery-grid">
         ${items.map(
           (img) => html`<li key=${img.image_name}>
-            <button type="button" class="thumb" onClick=${() => setOpen(img)} aria-label=${`Open image ${img.image_name}`}>
-              <img src=${img.thumbnail_url} alt="" loading="lazy" />
+            <button type="button" class="thumb" onClick=${() => setOpen(img)}
+              aria-label=${`Open image ${img.image_name}${everyone ? ` by ${ownerOf(img)}` : ''}`}>
+              <img src=${img.thumbnail_url} alt="" loading="lazy" class=${img.width <= 128 ? 'pixel' : undefined} />
               ${img.starred && html`<span class="star" aria-hidden="true">★</span>`}
             </button>
+            ${everyone && html`<span class="owner" data-testid="image-owner" title=${ownerOf(img)}>${ownerOf(img)}</span>`}
           </li>`,
         )}
       </ul>
@@ -75,6 +83,7 @@ export function GalleryView() {
       open &&
       html`<${ImageDetail}
         image=${open}
+        owner=${ownerOf(open)}
         boards=${boards.data ?? []}
         onClose=${() => setOpen(null)}
         onChange=${(/** @type {import('../api/images.js').Image | null} */ img) => {

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { deleteImage, updateImage } from '../api/images.js';
 import { formatTime } from '../lib/format.js';
 import { html } from '../lib/html.js';
+import { ImageActions } from './image-actions.js';
 
 const PARAMS = [
   'model',
@@ -16,11 +17,12 @@ const PARAMS = [
 ];
 
 /**
- * The full image in a modal dialog with its parameters: star, move to a board, delete.
- * @param {{ image: import('../api/images.js').Image, boards: import('../api/boards.js').Board[], onClose: () => void,
+ * The full image in a modal dialog with its parameters: download, reuse its settings or seed, star, move to
+ * a board, delete.
+ * @param {{ image: import('../api/images.js').Image, owner: string | null, boards: import('../api/boards.js').Board[], onClose: () => void,
  *   onChange: (image: import('../api/images.js').Image | null) => void }} props
  */
-export function ImageDetail({ image, boards, onClose, onChange }) {
+export function ImageDetail({ image, owner, boards, onClose, onChange }) {
   const dialog = useRef(/** @type {HTMLDialogElement | null} */ (null));
   const [error, setError] = useState('');
   useEffect(() => {
@@ -56,8 +58,10 @@ export function ImageDetail({ image, boards, onClose, onChange }) {
       ${PARAMS.filter((k) => meta[k] !== undefined && meta[k] !== null && meta[k] !== '').map(
         (k) => html`<dt>${k.replace('_', ' ')}</dt><dd>${String(meta[k])}</dd>`,
       )}
+      ${owner && html`<dt>owner</dt><dd>${owner}</dd>`}
       <dt>created</dt><dd>${formatTime(image.created_at)}</dd>
     </dl>
+    <${ImageActions} image=${image} onReuse=${() => dialog.current?.close()} />
     <div class="row">
       <button type="button" class="secondary" aria-pressed=${image.starred} onClick=${() => patch({ starred: !image.starred })}>
         ${image.starred ? '★ Starred' : '☆ Star'}

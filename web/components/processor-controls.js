@@ -3,8 +3,11 @@ import { clearQueue, getQueueStatus, setProcessor } from '../api/queue.js';
 import { html } from '../lib/html.js';
 import { useLive } from '../lib/use-live.js';
 
-/** Pause or resume the processor, and clear the whole queue. */
-export function ProcessorControls() {
+/**
+ * Pause or resume the processor, and clear the whole queue.
+ * @param {{ onChange: () => void }} props called after each action
+ */
+export function ProcessorControls({ onChange }) {
   const status = useLive(getQueueStatus, ['queue_status', 'queue_cleared'], '');
   const [note, setNote] = useState({ ok: '', error: '' });
   const run = async (/** @type {() => Promise<string>} */ action) => {
@@ -14,6 +17,7 @@ export function ProcessorControls() {
       setNote({ ok: '', error: /** @type {Error} */ (err).message });
     }
     status.reload();
+    onChange();
   };
   const started = status.data?.processor.is_started;
   const toggle = (/** @type {'pause' | 'resume'} */ verb) =>

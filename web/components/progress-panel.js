@@ -2,9 +2,10 @@ import { useState } from 'preact/hooks';
 import { getImage } from '../api/images.js';
 import { getQueueItem } from '../api/queue.js';
 import { useEvents } from '../lib/bus.js';
-import { sessionValues, userLabel } from '../lib/format.js';
+import { sessionValues, stageLabel, userLabel } from '../lib/format.js';
 import { html } from '../lib/html.js';
 import { useMe } from '../lib/user-context.js';
+import { ImageActions } from './image-actions.js';
 
 /** The statuses an item ends in. @type {import('../lib/constants.js').QueueStatus[]} */
 const FINISHED = ['completed', 'failed', 'canceled'];
@@ -13,7 +14,7 @@ const FINISHED = ['completed', 'failed', 'canceled'];
  * @typedef {object} Progress
  * @property {number} itemId
  * @property {import('../api/queue.js').QueueItem | null} item the queue item, once fetched (owner name and values)
- * @property {string} node the running invocation's type
+ * @property {string} node the running invocation's type (shown in words: `stageLabel`)
  * @property {number | null} step
  * @property {number | null} total
  * @property {number} percentage 0..1
@@ -99,16 +100,20 @@ export function ProgressPanel() {
     <h2 id="progress-title">Progress</h2>
     <p>
       Item #${p.itemId}${owner}: <strong data-testid="progress-status">${p.status.replace('_', ' ')}</strong>
-      ${p.node && p.status === 'in_progress' ? ` (${p.node})` : ''}
     </p>
     <progress max="1" value=${p.percentage} aria-label="Progress of item ${p.itemId}"></progress>
-    ${p.step !== null && html`<p data-testid="progress-step">Step ${p.step} of ${p.total}</p>`}
+    ${
+      p.node &&
+      p.status === 'in_progress' &&
+      html`<p data-testid="progress-stage">${stageLabel(p.node, p.step, p.total)}</p>`
+    }
     ${
       p.image
         ? html`<img class="result" data-testid="result-image" src=${p.image.image_url} alt="Finished image of item ${p.itemId}" width=${p.image.width} height=${p.image.height} />`
         : p.preview &&
           html`<img class="preview" data-testid="preview-image" src=${p.preview} alt="Preview of item ${p.itemId}" />`
     }
-    ${values.length > 0 && html`<dl class="values">${values.map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}</dl>`}
+    ${p.image && html`<${ImageActions} image=${p.image} />`}
+    ${values.length > 0 && html`<dl class="values" data-testid="progress-values">${values.map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}</dl>`}
   </section>`;
 }

@@ -2,6 +2,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { BusContext, createBus } from '../lib/bus.js';
 import { openEventStream } from '../lib/events.js';
 import { html } from '../lib/html.js';
+import { ReuseContext } from '../lib/reuse.js';
 import { matchRoute, useLocation, visibleRoutes } from '../lib/router.js';
 import { UserContext } from '../lib/user-context.js';
 import { AdminView } from './admin-view.js';
@@ -26,6 +27,7 @@ export function Shell({ me, onSessionEnd }) {
   const bus = useMemo(createBus, []);
   const [path, navigate] = useLocation();
   const [stream, setStream] = useState('connecting');
+  const [pending, setPending] = useState(/** @type {import('../lib/reuse.js').Reuse | null} */ (null));
   const routes = visibleRoutes(ROUTES, me.user.is_admin);
 
   useEffect(() => {
@@ -44,10 +46,25 @@ export function Shell({ me, onSessionEnd }) {
   };
   const current = matchRoute(routes, path);
   const View = current?.view ?? CreateView;
+  const onCreate = current === routes[0];
+  const reuse = useMemo(
+    () => ({
+      pending,
+      offer: (/** @type {import('../lib/reuse.js').Reuse} */ r) => {
+        setPending(r);
+        if (!onCreate) {
+          navigate('/');
+        }
+      },
+      taken: () => setPending(null),
+    }),
+    [pending, onCreate, navigate],
+  );
   const name = me.user.display_name || me.user.email || me.user.user_id;
 
   return html`<${UserContext.Provider} value=${me}>
     <${BusContext.Provider} value=${bus}>
+    <${ReuseContext.Provider} value=${reuse}>
       <header class="top">
         <strong class="brand">Easel</strong>
         <nav aria-label="Main">
@@ -65,6 +82,7 @@ export function Shell({ me, onSessionEnd }) {
         ${me.multiuser && html`<button type="button" class="secondary" onClick=${me.logout}>Log out</button>`}
       </header>
       <main id="main"><${View} /></main>
+    <//>
     <//>
   <//>`;
 }

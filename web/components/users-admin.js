@@ -5,8 +5,11 @@ import { useLive } from '../lib/use-live.js';
 import { Field } from './field.js';
 import { UserRow } from './user-row.js';
 
-/** The accounts: create, and per user edit, promote or demote, deactivate, reset the password, delete. */
-export function UsersAdmin() {
+/**
+ * The accounts: create, and per user edit, promote or demote, deactivate, reset the password, delete.
+ * @param {{ onChange: () => void }} props called after each action
+ */
+export function UsersAdmin({ onChange }) {
   const users = useLive(listUsers, [], '');
   const [note, setNote] = useState({ ok: '', error: '' });
 
@@ -17,6 +20,7 @@ export function UsersAdmin() {
       setNote({ ok: '', error: /** @type {Error} */ (err).message });
     }
     users.reload();
+    onChange();
   };
   const create = (/** @type {SubmitEvent} */ e) => {
     e.preventDefault();

@@ -16,6 +16,8 @@ export const randomSeed = () => crypto.getRandomValues(new Uint32Array(1))[0] ??
  * @property {'prompt' | 'seed' | 'none'} vary which field the list varies
  * @property {string[]} list one prompt or seed per session
  * @property {string | null} boardId
+ * @property {string | null} [initImage] the starting image's name: image-to-image
+ * @property {number} [strength] how much of the starting image is redrawn, 0 < strength ≤ 1
  */
 
 const edge = (
@@ -30,7 +32,9 @@ const edge = (
 
 /**
  * The text-to-image graph of API.md section 3 (model → prompts → noise → denoise → l2i), and the batch around
- * it: a list of prompts or seeds becomes a group of `data`, each entry one session, times `runs`.
+ * it: a list of prompts or seeds becomes a group of `data`, each entry one session, times `runs`. With a
+ * starting image it is image-to-image: an `i2l` node encodes the image with the model's VAE into
+ * `denoise.latents`, and `denoising_start` is 1 − strength.
  * @param {GenerateValues} v
  */
 export function buildBatch(v) {
@@ -55,6 +59,7 @@ export function buildBatch(v) {
         is_intermediate: false,
         ...(v.boardId ? { board: { board_id: v.boardId } } : {}),
       },
+      ...(v.initImage ? { i2l: { id: 'i2l', type: 'i2l', image: { image_name: v.initImage } } } : {}),
     },
     edges: [
       edge('model', 'clip', 'positive', 'clip'),
@@ -65,8 +70,15 @@ export function buildBatch(v) {
       edge('noise', 'noise', 'denoise', 'noise'),
       edge('denoise', 'latents', 'l2i', 'latents'),
       edge('model', 'vae', 'l2i', 'vae'),
+      ...(v.initImage
+        ? [edge('model', 'vae', 'i2l', 'vae'), edge('i2l', 'latents', 'denoise', 'latents')]
+        : []),
     ],
   };
+  if (v.initImage) {
+    // Hundredths, so that 0.7 does not become 0.30000000000000004.
+    graph.nodes.denoise.denoising_start = Math.round((1 - (v.strength ?? 0.75)) * 100) / 100;
+  }
   const items = v.list.map((s) => s.trim()).filter(Boolean);
   const data = [];
   if (v.vary === 'prompt' && items.length > 0) {
@@ -82,4 +94,14 @@ export function buildBatch(v) {
     runs = 1;
   }
   return { graph, runs, origin: 'easel-web', ...(data.length > 0 ? { data } : {}) };
+}
+
+/**
+ * The seeds the sessions of a batch run with: those of its seed group, else the graph's one seed.
+ * @param {ReturnType<typeof buildBatch>} batch
+ * @returns {number[]}
+ */
+export function batchSeeds(batch) {
+  const group = (batch.data ?? []).flat().find((d) => d.node_path === 'noise' && d.field_name === 'seed');
+  return group ? group.items.map(Number) : [batch.graph.nodes.noise.seed];
 }

@@ -42,3 +42,24 @@ export function useLive(load, events, key) {
   });
   return { data, error, reload };
 }
+
+/**
+ * Calls `reload` every `ms` while the page is visible, and at once when it becomes visible again: for data
+ * that changes without an event on the stream (the audit log's logins and account changes).
+ * @param {() => void} reload
+ * @param {number} ms
+ */
+export function usePoll(reload, ms) {
+  const latest = useRef(reload);
+  latest.current = reload;
+  useEffect(() => {
+    const visible = () => document.visibilityState === 'visible';
+    const timer = setInterval(() => visible() && latest.current(), ms);
+    const onVisibility = () => visible() && latest.current();
+    document.addEventListener('visibilitychange', onVisibility);
+    return () => {
+      clearInterval(timer);
+      document.removeEventListener('visibilitychange', onVisibility);
+    };
+  }, [ms]);
+}
