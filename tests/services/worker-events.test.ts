@@ -1,12 +1,13 @@
 import { sql } from 'drizzle-orm';
-import { expect, it } from 'vitest';
+import { expect, it, type TestContext } from 'vitest';
+import type { Logger } from '../../src/core/logger.ts';
 import { rowsOf } from '../../src/db/rows.ts';
 import { contextFromDeps } from '../../src/deps.ts';
 import { FakeRuntime } from '../../src/runtime/fake-runtime.ts';
 import { WorkerPool } from '../../src/worker/pool.ts';
 import { deferred, insertItems, itemState } from '../helpers/cluster.ts';
 import { testDriver } from '../helpers/database.ts';
-import { createHarness } from '../helpers/harness.ts';
+import { createHarness, type Harness } from '../helpers/harness.ts';
 
 // API.md section 8: every channel event is written to the log in the transaction of the change it reports.
 // A claim whose event cannot be written does not happen: no item runs without its `in_progress` event.
@@ -29,29 +30,18 @@ it('a claim commits with its event: when the log refuses the event, the item sta
   });
   t.onTestFinished(stop);
   const log = h.deps.logger;
-  const pool = new WorkerPool({
-    db: h.db,
-    clock: h.clock,
-    logger: {
-      ...log,
-      error: (msg, fields) => {
-        log.error(msg, fields);
-        stepFailed.resolve();
-      },
-    },
-    fairness: 'fifo',
-    nodeId: 'n1',
-    workers: [{ device: 'cpu', runtime: new FakeRuntime() }],
-    pollIntervalMs: 60_000,
-    saveImage: async () => ({ image_name: 'x.png' }),
-  });
-  t.onTestFinished(() => pool.close());
   await h.db.execute(
     sql`UPDATE session_queue SET session = ${JSON.stringify({
       graph: { id: 'g', nodes: { v: { id: 'v', type: 'integer', value: 1 } }, edges: [] },
     })}::jsonb`,
   );
-  await pool.start(contextFromDeps(h.deps, 'workers', null));
+  const pool = await startPool(t, h, {
+    ...log,
+    error: (msg, fields) => {
+      log.error(msg, fields);
+      stepFailed.resolve();
+    },
+  });
   await stepFailed.promise;
   expect(await itemState(h.db, itemId)).toEqual({
     status: 'pending',
@@ -95,24 +85,13 @@ it.runIf(testDriver() === 'postgres')(
     };
     const warnings: string[] = [];
     const log = h.deps.logger;
-    const pool = new WorkerPool({
-      db: h.db,
-      clock: h.clock,
-      logger: {
-        ...log,
-        warn: (msg, fields) => {
-          warnings.push(msg);
-          log.warn(msg, fields);
-        },
+    const pool = await startPool(t, h, {
+      ...log,
+      warn: (msg, fields) => {
+        warnings.push(msg);
+        log.warn(msg, fields);
       },
-      fairness: 'fifo',
-      nodeId: 'n1',
-      workers: [{ device: 'cpu', runtime: new FakeRuntime() }],
-      pollIntervalMs: 60_000,
-      saveImage: async () => ({ image_name: 'x.png' }),
     });
-    t.onTestFinished(() => pool.close());
-    await pool.start(contextFromDeps(h.deps, 'workers', null));
     await finishing.promise;
     const renewing = pool.renewLeases();
     // The renewal waits on the row the outcome holds.
@@ -131,3 +110,24 @@ it.runIf(testDriver() === 'postgres')(
     expect(warnings).toEqual([]);
   },
 );
+
+/** One fifo worker on a fake runtime over the harness's database, started, closed when the test ends. */
+async function startPool(
+  t: Pick<TestContext, 'onTestFinished'>,
+  h: Harness,
+  logger: Logger,
+): Promise<WorkerPool> {
+  const pool = new WorkerPool({
+    db: h.db,
+    clock: h.clock,
+    logger,
+    fairness: 'fifo',
+    nodeId: 'n1',
+    workers: [{ device: 'cpu', runtime: new FakeRuntime() }],
+    pollIntervalMs: 60_000,
+    saveImage: async () => ({ image_name: 'x.png' }),
+  });
+  t.onTestFinished(() => pool.close());
+  await pool.start(contextFromDeps(h.deps, 'workers', null));
+  return pool;
+}

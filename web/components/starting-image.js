@@ -1,6 +1,5 @@
-import { useState } from 'preact/hooks';
-import { uploadImage } from '../api/images.js';
 import { html } from '../lib/html.js';
+import { useUpload } from '../lib/use-upload.js';
 
 /**
  * The starting image of an image-to-image run: upload one (it is stored as an uncategorized image of
@@ -10,22 +9,7 @@ import { html } from '../lib/html.js';
  *   onImage: (image: import('../api/images.js').Image | null) => void, onStrength: (strength: number) => void }} props
  */
 export function StartingImage({ image, strength, onImage, onStrength }) {
-  const [state, setState] = useState({ busy: false, error: '' });
-  const upload = async (/** @type {Event} */ e) => {
-    const input = /** @type {HTMLInputElement} */ (e.currentTarget);
-    const file = input.files?.[0];
-    if (!file) {
-      return;
-    }
-    setState({ busy: true, error: '' });
-    try {
-      onImage(await uploadImage(file, null));
-      setState({ busy: false, error: '' });
-    } catch (err) {
-      setState({ busy: false, error: /** @type {Error} */ (err).message });
-    }
-    input.value = '';
-  };
+  const { state, upload } = useUpload(null, onImage);
 
   return html`<fieldset class="starting-image">
     <legend>Starting image (image-to-image)</legend>
