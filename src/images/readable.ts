@@ -5,30 +5,9 @@ import { images, users } from '../db/schema/index.ts';
 import { blobKey } from './image-dto.ts';
 
 /**
- * Every string value of an `image_name` key anywhere in a JSON value (graph nodes, batch data).
- * @example imageNamesIn([graph, data]) // Set { 'a.png' }
- */
-export function imageNamesIn(value: unknown, found = new Set<string>()): Set<string> {
-  if (Array.isArray(value)) {
-    for (const v of value) {
-      imageNamesIn(v, found);
-    }
-  } else if (value !== null && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) {
-      if (k === 'image_name' && typeof v === 'string') {
-        found.add(v);
-      } else {
-        imageNamesIn(v, found);
-      }
-    }
-  }
-  return found;
-}
-
-/**
  * Which of these images `reader` may read (their own, or any for an admin), in one query (the names
  * travel as one JSON parameter).
- * @example const readable = await readableImageNames(db, { userId, isAdmin }, imageNamesIn(body.batch));
+ * @example const readable = await readableImageNames(db, { userId, isAdmin }, stringsAtKey(body.batch, 'image_name'));
  */
 export async function readableImageNames(
   db: DbOrTx,

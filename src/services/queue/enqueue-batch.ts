@@ -3,12 +3,13 @@ import { sql } from 'drizzle-orm';
 import { requireActor } from '../../core/actor.ts';
 import { type ServiceContext, withTransaction } from '../../core/context.ts';
 import { LimitExceededError, ValidationError } from '../../core/errors.ts';
+import { stringsAtKey } from '../../core/json-keys.ts';
 import { executePrepared } from '../../db/prepared.ts';
 import { rowsOf } from '../../db/rows.ts';
-import { imageNamesIn, readableImageNames } from '../../images/readable.ts';
+import { readableImageNames } from '../../images/readable.ts';
 import { Batch, countSessions, expandBatch } from '../../queue/batch-expand.ts';
 import { recordAudit } from '../audit/record-audit.ts';
-import { boardIdsIn, ownedBoardIds } from '../boards/owned-boards.ts';
+import { ownedBoardIds } from '../boards/owned-boards.ts';
 import { assertCapacity, assertQueue } from './internal.ts';
 
 export const EnqueueBatchInput = z
@@ -42,9 +43,17 @@ export async function enqueueBatch({
     );
   }
   // A board must be the caller's own, admins included: the images will be theirs, and boards never mix owners.
-  const boards = await ownedBoardIds(ctx.db, actor.userId, boardIdsIn([body.batch.graph, body.batch.data]));
+  const boards = await ownedBoardIds(
+    ctx.db,
+    actor.userId,
+    stringsAtKey([body.batch.graph, body.batch.data], 'board_id'),
+  );
   // An image (i2l) must be one the caller may read: their own, or any for an admin.
-  const readable = await readableImageNames(ctx.db, actor, imageNamesIn([body.batch.graph, body.batch.data]));
+  const readable = await readableImageNames(
+    ctx.db,
+    actor,
+    stringsAtKey([body.batch.graph, body.batch.data], 'image_name'),
+  );
   const expanded = expandBatch(body.batch, {
     modelExists: (key) => ctx.models.has(key),
     boardOwned: (id) => boards.has(id),
