@@ -187,8 +187,13 @@ export class WorkerPool extends SharedWorkers {
     }
   }
 
+  /**
+   * An item whose outcome is being written, or that was canceled, no longer counts: its `completed`, `failed`
+   * or `canceled` event can reach a tab, through another process, before this one has let go of the item, and
+   * a status read after that event must not say a worker still runs it.
+   */
   protected override isProcessing(): boolean {
-    return this.#lanes.some((l) => l.running.size > 0);
+    return this.#lanes.some((l) => [...l.running.values()].some((r) => !r.ending && !r.canceled));
   }
 
   override cancel(itemId: number): void {

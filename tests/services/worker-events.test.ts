@@ -111,6 +111,41 @@ it.runIf(testDriver() === 'postgres')(
   },
 );
 
+// A tab can hear an item's outcome, through another process's log tail, before this process has let go of the
+// item: from the moment that outcome is written, `processor.is_processing` no longer counts the item.
+it('the item whose outcome is being written no longer counts as processing', async (t) => {
+  const h = await createHarness(t, { channelLog: true });
+  const user = await h.createUser();
+  const [itemId] = await insertItems(h.db, user.user.user_id, 1);
+  await h.db.execute(
+    sql`UPDATE session_queue SET session = ${JSON.stringify({
+      graph: { id: 'g', nodes: { v: { id: 'v', type: 'integer', value: 1 } }, edges: [] },
+    })}::jsonb`,
+  );
+  const seen: [string, boolean][] = [];
+  const done = deferred();
+  let pool: WorkerPool | undefined;
+  const processing = () => (pool as unknown as { isProcessing(): boolean }).isProcessing();
+  const appendIn = h.channels.appendIn.bind(h.channels);
+  h.channels.appendIn = async (db, events) => {
+    for (const e of events) {
+      if (e.name === 'queue_item_status_changed' && e.data.item_id === itemId) {
+        seen.push([String(e.data.status), processing()]);
+        if (e.data.status === 'completed') {
+          done.resolve();
+        }
+      }
+    }
+    return appendIn(db, events);
+  };
+  pool = await startPool(t, h, h.deps.logger);
+  await done.promise;
+  expect(seen).toEqual([
+    ['in_progress', false],
+    ['completed', false],
+  ]);
+});
+
 /** One fifo worker on a fake runtime over the harness's database, started, closed when the test ends. */
 async function startPool(
   t: Pick<TestContext, 'onTestFinished'>,
