@@ -7,8 +7,9 @@ import type { Logger } from './core/logger.ts';
 import type { ModelCatalog, ModelInfo } from './core/models.ts';
 import type { Notifier } from './core/notifier.ts';
 import { migrate, readMigrations } from './db/migrate.ts';
+import { databaseAnswers } from './db/ping.ts';
 import type { Database } from './db/types.ts';
-import { type AppDeps, contextFromDeps } from './deps.ts';
+import { type AppDeps, contextFromDeps, type Readiness } from './deps.ts';
 import { type Env, EnvError } from './env.ts';
 import { HttpMetrics } from './http/metrics.ts';
 import type { StreamSinks } from './http/stream-sinks.ts';
@@ -227,12 +228,13 @@ export async function buildDeps(opts: {
     urlSigner: createUrlSigner(new TextEncoder().encode(secret)),
     workers: pool ?? new IdleWorkers(shared),
     models: await readModelCatalog(files, env.MODELS_DIR, logger),
-    readiness: (): { ready: boolean; checks: Record<string, boolean> } => {
+    readiness: async (): Promise<Readiness> => {
+      const reachable = await databaseAnswers(database.db);
       if (env.ROLE === 'api') {
-        return { ready: true, checks: { database: true } };
+        return { ready: reachable, checks: { database: reachable } };
       }
       const model = runtimes.length > 0 && runtimes.every((r) => r.modelLoaded);
-      return { ready: model, checks: { database: true, model } };
+      return { ready: reachable && model, checks: { database: reachable, model } };
     },
     clientAddress: opts.clientAddress,
   };

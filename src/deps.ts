@@ -24,6 +24,12 @@ export interface AppConfig {
 }
 
 /** Everything `createApp` runs on, built once at boot (or by the test harness). */
+/** `/ready`'s answer: each check by name, and whether all passed. */
+export interface Readiness {
+  ready: boolean;
+  checks: Record<string, boolean>;
+}
+
 export interface AppDeps {
   config: AppConfig;
   db: Db;
@@ -54,8 +60,8 @@ export interface AppDeps {
   blobs: BlobStore;
   /** Signs the `image_url` and `thumbnail_url` of images. */
   urlSigner: UrlSigner;
-  /** Whether the server can do its work (migrations ran; later, a model loaded), and why not. */
-  readiness: () => { ready: boolean; checks: Record<string, boolean> };
+  /** Whether the server can do its work (the database answers; with workers, a model loaded), and why not. */
+  readiness: () => Readiness | Promise<Readiness>;
   /** The client's address, for the login rate limit; the runtime adapter knows it. */
   clientAddress: (c: Context) => string | undefined;
 }

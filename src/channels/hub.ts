@@ -1,4 +1,5 @@
 import type { Clock } from '../core/clock.ts';
+import { whileDatabaseAway } from '../core/database-away.ts';
 import type { DbOrTx } from '../core/db.ts';
 import type { ServerEvent } from '../core/events.ts';
 import { type Logger, loggableError } from '../core/logger.ts';
@@ -132,6 +133,8 @@ export class ChannelHub implements Channels {
   #pruneTimer: ReturnType<typeof setInterval> | undefined;
   /** `close()` was called: no timer starts again (a late status must not read a closed database). */
   #closed = false;
+  /** Aborted by `close()`: a log append waiting for the database gives up. */
+  readonly #closing = new AbortController();
   /** Logged mode: the streams still replaying from the log. */
   readonly #attaching = new Set<Promise<void>>();
   /** Recent `closeToken` calls: jti → when. */
@@ -152,8 +155,7 @@ export class ChannelHub implements Channels {
         notifier: log.notifier,
         pollIntervalMs: log.pollIntervalMs,
         onEvents: (userId, events) => this.#fromLog(userId, events),
-        onError: (error) =>
-          opts.logger.error('channel log read failed', { error: (error as Error).message ?? String(error) }),
+        onError: (error) => opts.logger.error('channel log read failed', loggableError(error)),
       });
     }
   }
@@ -181,7 +183,7 @@ export class ChannelHub implements Channels {
     try {
       return await prune(log.db, this.opts.clock.now(), log.prune ?? DEFAULT_PRUNE_LIMITS);
     } catch (error) {
-      this.opts.logger.error('channel log prune failed', { error: (error as Error).message });
+      this.opts.logger.error('channel log prune failed', loggableError(error));
       return 0;
     }
   }
@@ -329,7 +331,21 @@ export class ChannelHub implements Channels {
       while (this.#pending.length > 0) {
         const batch = this.#pending.splice(0, 200);
         try {
-          await log.db.transaction((tx) => appendEvents(tx, batch, this.opts.clock.now()));
+          // While the database is away (a restart, a dropped connection) the events wait, in order.
+          await whileDatabaseAway(
+            () => log.db.transaction((tx) => appendEvents(tx, batch, this.opts.clock.now())),
+            {
+              signal: this.#closing.signal,
+              onWait: (error, attempt) => {
+                if (attempt === 1) {
+                  this.opts.logger.warn('database unavailable: channel events wait for it', {
+                    events: batch.length,
+                    ...loggableError(error),
+                  });
+                }
+              },
+            },
+          );
           for (const queueId of new Set(batch.map((e) => e.queueId))) {
             this.#statusAfterDelivery(queueId);
           }
@@ -495,7 +511,7 @@ export class ChannelHub implements Channels {
       channel.connections.add(conn);
       const attaching = this.#attachLogged(channel, conn, req.lastEventId)
         .catch((error: unknown) => {
-          this.opts.logger.error('event replay from the log failed', { error: (error as Error).message });
+          this.opts.logger.error('event replay from the log failed', loggableError(error));
           conn.write(controlFrame('resync', 'history_unavailable'), this.opts.clock.now().getTime());
           channel.goLive(conn, channel.delivered);
         })
@@ -580,6 +596,7 @@ export class ChannelHub implements Channels {
   /** Ends every stream and timer (server shutdown). */
   close(): void {
     this.#closed = true;
+    this.#closing.abort();
     this.#closeWhere(() => true, 'shutdown');
     clearInterval(this.#tick);
     this.#tick = undefined;

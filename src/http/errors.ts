@@ -1,5 +1,6 @@
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { isDatabaseUnavailable } from '../core/database-away.ts';
 import {
   ERROR_CATALOG,
   type ErrorCode,
@@ -40,7 +41,10 @@ const statusToCode: Partial<Record<number, ErrorCode>> = {
   429: 'rate_limited',
 };
 
-/** Maps service errors and foreign HTTP exceptions to an `ApiError`; anything else gives `undefined`. */
+/**
+ * Maps service errors, foreign HTTP exceptions and an unreachable database (503) to an `ApiError`; anything
+ * else gives `undefined`.
+ */
 export function toApiError(err: unknown): ApiError | undefined {
   if (err instanceof ApiError) {
     return err;
@@ -53,6 +57,10 @@ export function toApiError(err: unknown): ApiError | undefined {
   }
   if (err instanceof ServiceError) {
     return new ApiError(err.code, err.message, { headers: err.headers(), cause: err });
+  }
+  if (isDatabaseUnavailable(err)) {
+    // PostgreSQL restarting or a dropped connection: the driver reconnects on the next statement.
+    return new ApiError('unavailable', 'The database is unavailable; try again shortly.', { cause: err });
   }
   if (err instanceof HTTPException) {
     const code = statusToCode[err.status];

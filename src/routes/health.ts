@@ -43,8 +43,8 @@ const metricsRoute = createRoute({
 const probes = () =>
   createRouter()
     .openapi(healthRoute, (c) => c.json({ status: 'ok' as const, version: c.var.deps.config.version }, 200))
-    .openapi(readyRoute, (c) => {
-      const { ready, checks } = c.var.deps.readiness();
+    .openapi(readyRoute, async (c) => {
+      const { ready, checks } = await c.var.deps.readiness();
       if (!ready) {
         const failing = Object.keys(checks).filter((k) => !checks[k]);
         throw new ApiError('unavailable', `Not ready: ${failing.join(', ')}.`);

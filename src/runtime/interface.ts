@@ -56,8 +56,9 @@ export class RuntimeError extends Error {
     readonly errorType: string,
     message: string,
     readonly traceback: string | null = null,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
   }
 }
 

@@ -1,11 +1,13 @@
 import { type QueueSettings, type ServiceContext, withTransaction } from '../core/context.ts';
-import type { Logger } from '../core/logger.ts';
+import { isDatabaseUnavailable, whileDatabaseAway } from '../core/database-away.ts';
+import { type Logger, loggableError } from '../core/logger.ts';
 import type { Notifier } from '../core/notifier.ts';
 import { readableImageFile } from '../images/readable.ts';
 import { type ItemRow, toQueueItem } from '../queue/item-dto.ts';
 import { publishStatusChanged } from '../queue/publish.ts';
 import type { Graph } from '../runtime/graph-schema.ts';
-import { type InferenceRuntime, RuntimeCanceled, RuntimeError } from '../runtime/interface.ts';
+import { type InferenceRuntime, RuntimeCanceled } from '../runtime/interface.ts';
+import { publicFailure } from '../runtime/public-failure.ts';
 import { claimNext } from './claim.ts';
 import { type FinishInput, finishItem, type LeaseRef, renewLease } from './leases.ts';
 import {
@@ -124,6 +126,8 @@ export class WorkerPool extends SharedWorkers {
   readonly #lanes: Lane[];
   #ctx: ServiceContext | null = null;
   #closed = false;
+  /** Aborted by `close()`: ends the waits for the database to come back. */
+  readonly #closing = new AbortController();
   #timer: ReturnType<typeof setInterval> | null = null;
   #unlisten: (() => Promise<void>) | null = null;
 
@@ -239,9 +243,7 @@ export class WorkerPool extends SharedWorkers {
       }
     } catch (err) {
       // The database is unreachable: the leases may lapse; the next renewal tells.
-      this.#opts.logger.error('lease renewal failed', {
-        err: err instanceof Error ? err.stack : String(err),
-      });
+      this.#opts.logger.error('lease renewal failed', loggableError(err));
     }
   }
 
@@ -263,6 +265,7 @@ export class WorkerPool extends SharedWorkers {
    */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#closing.abort();
     if (this.#timer) {
       clearInterval(this.#timer);
     }
@@ -288,11 +291,19 @@ export class WorkerPool extends SharedWorkers {
       try {
         worked = await this.#runNext(ctx, lane);
       } catch (err) {
-        // A database error while claiming or finishing: log it and try again after the poll interval.
-        this.#opts.logger.error('worker step failed', {
-          worker_id: lane.id.workerId,
-          err: err instanceof Error ? err.stack : String(err),
-        });
+        // A database error while claiming: log it and try again after the poll interval, or once the queue's
+        // notifications listen again after the database came back.
+        if (isDatabaseUnavailable(err)) {
+          this.#opts.logger.warn('database unavailable: claims wait for it', {
+            worker_id: lane.id.workerId,
+            ...loggableError(err),
+          });
+        } else {
+          this.#opts.logger.error('worker step failed', {
+            worker_id: lane.id.workerId,
+            ...loggableError(err),
+          });
+        }
       }
       if (!worked && !lane.woken && !this.#closed) {
         await this.#sleep(lane);
@@ -398,8 +409,14 @@ export class WorkerPool extends SharedWorkers {
           events: ctx.channels,
           isCanceled: () => running.canceled || running.lost,
           inferenceDone,
-          saveImage: (request) => this.#saveLeased(ctx, ref, running, row, request),
-          readImage: (imageName) => readableImageFile(ctx.db, ctx.blobs, row.userId, imageName),
+          saveImage: (request) =>
+            this.#untilRecorded('save the image', log, () =>
+              this.#saveLeased(ctx, ref, running, row, request),
+            ),
+          readImage: (imageName) =>
+            this.#untilRecorded('read the starting image', log, () =>
+              readableImageFile(ctx.db, ctx.blobs, row.userId, imageName),
+            ),
         },
       );
       counted = await this.#finish(ctx, ref, running, { status: 'completed' });
@@ -410,20 +427,18 @@ export class WorkerPool extends SharedWorkers {
         });
       }
     } catch (err) {
+      // Done with the runtime too: the item before finishes first, so outcomes keep the order of the starts.
+      await inferenceDone();
       counted = await this.#recordFailure(ctx, ref, running, log, err).catch((e: unknown) => {
-        this.#opts.logger.error('could not record how an item ended', {
-          ...log,
-          err: e instanceof Error ? e.stack : String(e),
-        });
+        this.#opts.logger.error('could not record how an item ended', { ...log, ...loggableError(e) });
         return false;
       });
     } finally {
       lane.running.delete(row.itemId);
-      await this.#markDone(ctx, lane, counted).catch((e: unknown) =>
-        this.#opts.logger.error('could not update the worker registry', {
-          ...log,
-          err: e instanceof Error ? e.message : String(e),
-        }),
+      await this.#untilRecorded('update the worker registry', log, () =>
+        this.#markDone(ctx, lane, counted),
+      ).catch((e: unknown) =>
+        this.#opts.logger.error('could not update the worker registry', { ...log, ...loggableError(e) }),
       );
       await inferenceDone();
     }
@@ -462,20 +477,40 @@ export class WorkerPool extends SharedWorkers {
     );
   }
 
+  /**
+   * Runs a step of an item that must reach the database, again and again while the database is away
+   * (PostgreSQL restarting, a dropped connection), until it does or the pool closes.
+   */
+  #untilRecorded<T>(what: string, log: Record<string, unknown>, fn: () => Promise<T>): Promise<T> {
+    return whileDatabaseAway(fn, {
+      signal: this.#closing.signal,
+      onWait: (err, attempt) => {
+        if (attempt === 1) {
+          this.#opts.logger.warn(`database unavailable: will ${what} once it is back`, {
+            ...log,
+            ...loggableError(err),
+          });
+        }
+      },
+    });
+  }
+
   /** Writes the outcome if the lease is still held, then publishes it; false when the lease was lost. */
   async #finish(ctx: ServiceContext, ref: LeaseRef, running: Running, input: FinishInput): Promise<boolean> {
     if (running.lost) {
       return false;
     }
     running.ending = true;
-    // The outcome and its event commit together.
-    const done = await withTransaction(ctx, async (tx) => {
-      const finished = await finishItem(tx.db, ref, input, tx.clock.now());
-      if (finished) {
-        await publishStatusChanged(tx.db, tx.channels, toQueueItem(finished));
-      }
-      return finished;
-    });
+    // The outcome and its event commit together, once the database is there to take them.
+    const done = await this.#untilRecorded(`record the item ${input.status}`, { item_id: ref.itemId }, () =>
+      withTransaction(ctx, async (tx) => {
+        const finished = await finishItem(tx.db, ref, input, tx.clock.now());
+        if (finished) {
+          await publishStatusChanged(tx.db, tx.channels, toQueueItem(finished));
+        }
+        return finished;
+      }),
+    );
     if (!done) {
       this.#loseLease(running);
       return false;
@@ -504,14 +539,8 @@ export class WorkerPool extends SharedWorkers {
       this.#opts.logger.info('item canceled', log);
       return true;
     }
-    const failure =
-      err instanceof RuntimeError
-        ? err
-        : new RuntimeError(
-            'InternalError',
-            err instanceof Error ? err.message : String(err),
-            err instanceof Error ? (err.stack ?? null) : null,
-          );
+    // Shown to the owner without paths or frames; the log gets the whole error.
+    const failure = publicFailure(err, 'InternalError');
     const recorded = await this.#finish(ctx, ref, running, {
       status: 'failed',
       errorType: failure.errorType,
@@ -523,8 +552,15 @@ export class WorkerPool extends SharedWorkers {
         ...log,
         error_type: failure.errorType,
         error_message: failure.message,
+        ...fullError(failure.cause),
       });
     }
     return recorded;
   }
+}
+
+/** A failure's whole story for the log: the child's traceback when it sent one, else the error's own. */
+function fullError(err: unknown): Record<string, unknown> {
+  const traceback = (err as { traceback?: unknown } | undefined)?.traceback;
+  return { ...loggableError(err), ...(typeof traceback === 'string' ? { traceback } : {}) };
 }

@@ -10,6 +10,7 @@ import {
   type RuntimeOutput,
 } from '../runtime/interface.ts';
 import { getInvocation, isValueInput } from '../runtime/invocations.ts';
+import { publicFailure } from '../runtime/public-failure.ts';
 
 /** The parts of a claimed queue item that running it needs. */
 export interface SessionItem {
@@ -165,14 +166,7 @@ export async function runSession(item: SessionItem, deps: RunSessionDeps): Promi
         if (err instanceof RuntimeCanceled) {
           throw err;
         }
-        const failure =
-          err instanceof RuntimeError
-            ? err
-            : new RuntimeError(
-                err instanceof Error ? err.name : 'Error',
-                err instanceof Error ? err.message : String(err),
-                err instanceof Error ? (err.stack ?? null) : null,
-              );
+        const failure = publicFailure(err, err instanceof Error ? err.name : 'Error');
         publish('invocation_error', nodeId, node.type, {
           error_type: failure.errorType,
           error_message: failure.message,

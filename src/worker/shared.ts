@@ -1,6 +1,6 @@
 import type { Clock } from '../core/clock.ts';
 import type { DbOrTx } from '../core/db.ts';
-import type { Logger } from '../core/logger.ts';
+import { type Logger, loggableError } from '../core/logger.ts';
 import type { ProcessorStatus, WorkerStats, Workers, WorkerView } from '../core/workers.ts';
 import { DEFAULT_LEASE_SECONDS, isQueuePaused, setQueuePaused } from './claim.ts';
 import { listWorkers, workerStats } from './registry.ts';
@@ -54,9 +54,7 @@ export class SharedWorkers implements Workers {
   wake(): void {
     this.wakeLocal();
     announceQueue(this.shared.db, 'default', 'enqueued').catch((err: unknown) =>
-      this.shared.logger?.warn('could not announce the queue change', {
-        err: err instanceof Error ? err.message : String(err),
-      }),
+      this.shared.logger?.warn('could not announce the queue change', loggableError(err)),
     );
   }
 

@@ -1,5 +1,5 @@
 import { type ServiceContext, withTransaction } from '../core/context.ts';
-import type { Logger } from '../core/logger.ts';
+import { type Logger, loggableError } from '../core/logger.ts';
 import { toQueueItem } from '../queue/item-dto.ts';
 import { publishStatusChanged } from '../queue/publish.ts';
 import { requeueLapsed } from './leases.ts';
@@ -52,7 +52,7 @@ export class LeaseSweeper {
     this.#timer = setInterval(() => {
       this.#running = this.#running.then(() =>
         sweepLapsed(this.ctx, this.logger).catch((err: unknown) =>
-          this.logger.error('lease sweep failed', { err: err instanceof Error ? err.stack : String(err) }),
+          this.logger.error('lease sweep failed', loggableError(err)),
         ),
       );
     }, this.intervalMs);

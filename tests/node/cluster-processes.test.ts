@@ -1,15 +1,10 @@
-import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import postgres from 'postgres';
+import type postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../../src/core/clock.ts';
-import { hs256Tokens } from '../../src/services/auth/tokens.ts';
-import { PG_ADMIN_URL, pgUrlFor } from '../helpers/database.ts';
 import { textToImageGraph, textToImageTrace } from '../helpers/graphs.ts';
 import { type SseFrame, SseReader, withIds } from '../helpers/sse.ts';
+import { api, connect, dataOf, enqueue, kill, ok, Q, Scratch, statusIs } from './process-api.ts';
 import { childEnv, freePort, projectRoot, type RunningServer, startServer } from './spawn.ts';
 
 // Issue 14's real-process tests: three processes (ROLE all, all, worker) of one installation on a PostgreSQL
@@ -21,8 +16,6 @@ const LEASE_SECONDS = 5;
 const JWT_SECRET = 'cluster-processes-test-secret-0123456789abcdef';
 const ADMIN = { email: 'admin@example.com', password: 'correct horse battery' };
 const PASSWORD = 'correct horse battery';
-const Q = '/api/v1/queue/default';
-const tokens = hs256Tokens(new TextEncoder().encode(JWT_SECRET), systemClock);
 /** A wait on a run or a start: only turns a missing event into a readable failure. */
 const WAIT = 60_000;
 
@@ -44,61 +37,8 @@ interface ItemView {
   error_type: string | null;
 }
 
-function api(proc: Proc, method: string, path: string, token?: string, json?: unknown) {
-  return fetch(`${proc.url}${path}`, {
-    method,
-    headers: {
-      ...(token ? { Authorization: `Bearer ${token}` } : {}),
-      ...(json === undefined ? {} : { 'Content-Type': 'application/json' }),
-    },
-    body: json === undefined ? undefined : JSON.stringify(json),
-  });
-}
-
-async function ok<T>(res: Response | Promise<Response>, status = 200): Promise<T> {
-  const r = await res;
-  const text = await r.text();
-  expect(r.status, text).toBe(status);
-  return (text === '' ? undefined : JSON.parse(text)) as T;
-}
-
-async function connect(proc: Proc, token: string, lastEventId?: string): Promise<SseReader> {
-  const res = await fetch(`${proc.url}/api/v1/events?queue_id=default`, {
-    headers: {
-      Authorization: `Bearer ${token}`,
-      ...(lastEventId === undefined ? {} : { 'Last-Event-ID': lastEventId }),
-    },
-  });
-  expect(res.status).toBe(200);
-  const sse = new SseReader(res.body);
-  await sse.untilEvent('connected');
-  return sse;
-}
-
-async function enqueue(proc: Proc, token: string, graph: ReturnType<typeof textToImageGraph>, runs = 1) {
-  return ok<{ item_ids: number[]; batch: { batch_id: string } }>(
-    api(proc, 'POST', `${Q}/enqueue_batch`, token, { batch: { graph, runs } }),
-    201,
-  );
-}
-
-/** Ends a process at once (SIGKILL) and resolves once it is gone. */
-async function kill(proc: Proc): Promise<void> {
-  if (proc.child.exitCode === null && proc.child.signalCode === null) {
-    const closed = once(proc.child, 'close');
-    proc.child.kill('SIGKILL');
-    await closed;
-  }
-}
-
-const dataOf = (f: SseFrame) => f.data as Record<string, unknown>;
 const ofItem = (frames: SseFrame[], itemId: number) =>
   withIds(frames).filter((f) => dataOf(f).item_id === itemId);
-const statusIs = (itemId: number, status: string) => (frames: SseFrame[]) =>
-  frames.some(
-    (f) =>
-      f.event === 'queue_item_status_changed' && dataOf(f).item_id === itemId && dataOf(f).status === status,
-  );
 const statuses = (frames: SseFrame[], itemId: number) =>
   ofItem(frames, itemId)
     .filter((f) => f.event === 'queue_item_status_changed')
@@ -129,9 +69,7 @@ const replayable = (frames: SseFrame[]) =>
 
 // Each test waits on runs, leases and process starts, each wait bounded by WAIT: a test's limit covers two.
 describe('three processes on one PostgreSQL (ROLE all, all, worker)', { timeout: 2 * WAIT }, () => {
-  let root: string;
-  let dbName: string;
-  let admin: postgres.Sql;
+  let scratch: Scratch;
   let db: postgres.Sql;
   const procs: Proc[] = [];
   let a: Proc;
@@ -152,13 +90,13 @@ describe('three processes on one PostgreSQL (ROLE all, all, worker)', { timeout:
     nodeId = name,
     adminVars = false,
   ): Promise<Proc> {
-    const dataDir = join(root, nodeId);
+    const dataDir = join(scratch.root, nodeId);
     const env = childEnv({
       HOST: '127.0.0.1',
       PORT: String(await freePort()),
       DATA_DIR: dataDir,
       MODELS_DIR: join(projectRoot, 'models'),
-      DATABASE_URL: pgUrlFor(dbName),
+      DATABASE_URL: scratch.url,
       JWT_SECRET,
       BLOB_STORE: 'postgres',
       ROLE: role,
@@ -172,22 +110,7 @@ describe('three processes on one PostgreSQL (ROLE all, all, worker)', { timeout:
     return proc;
   }
 
-  /**
-   * A token as the installation's login would issue it, signed with the shared JWT_SECRET: a login costs a
-   * 600,000-round password hash, seconds of CPU on a busy 2-core machine, and logins are not what is tested
-   * here (the one that is, the login limit, logs in for real).
-   */
-  async function tokenFor(email: string): Promise<Account> {
-    const [user] = await db`SELECT user_id, is_admin, epoch FROM users WHERE email = ${email}`;
-    if (!user) {
-      throw new Error(`no user ${email}`);
-    }
-    const { token } = await tokens.issue(
-      { userId: user.user_id, email, isAdmin: user.is_admin, epoch: user.epoch },
-      false,
-    );
-    return { userId: user.user_id, token };
-  }
+  const tokenFor = (email: string): Promise<Account> => scratch.tokenFor(email);
 
   async function createUser(email: string): Promise<Account> {
     await ok(api(a, 'POST', '/api/v1/users', adminToken, { email, password: PASSWORD }), 201);
@@ -221,11 +144,8 @@ describe('three processes on one PostgreSQL (ROLE all, all, worker)', { timeout:
   }
 
   beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), 'easel-cluster-'));
-    dbName = `easel_c_${crypto.randomUUID().replaceAll('-', '')}`;
-    admin = postgres(PG_ADMIN_URL, { max: 1, onnotice: () => {} });
-    await admin.unsafe(`CREATE DATABASE ${dbName}`);
-    db = postgres(pgUrlFor(dbName), { max: 1, onnotice: () => {} });
+    scratch = await Scratch.create(JWT_SECRET, 'c');
+    db = scratch.db;
     // In parallel: migrations run under an advisory lock; only A creates the admin.
     [a, b, c] = await Promise.all([start('a', 'all', 'a', true), start('b', 'all'), start('c', 'worker')]);
     adminToken = (await tokenFor(ADMIN.email)).token;
@@ -236,14 +156,7 @@ describe('three processes on one PostgreSQL (ROLE all, all, worker)', { timeout:
   afterAll(async () => {
     // SIGKILL: the restart test checks a graceful stop; here only the time matters.
     await Promise.all(procs.map(kill));
-    await db?.end();
-    if (admin) {
-      await admin.unsafe(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-      await admin.end();
-    }
-    if (root) {
-      await rm(root, { recursive: true, force: true });
-    }
+    await scratch?.drop();
   });
 
   it("gives Alice's tabs on A and B the same events for an item C ran; its image reads through A, its signed URL through B", async () => {

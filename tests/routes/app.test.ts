@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import { DrizzleQueryError } from 'drizzle-orm/errors';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type Harness, problem } from '../helpers/harness.ts';
 
@@ -232,6 +233,35 @@ describe('readiness and unexpected errors', () => {
     expect(await res.json()).toEqual(
       problem(res, 'unavailable', 503, 'Service unavailable', 'Not ready: model.'),
     );
+  });
+
+  it('a database that cannot be reached is 503 unavailable with Retry-After, not 500 (API.md section 1)', async (t) => {
+    const away = await createHarness(t, {
+      deps: {
+        readiness: () => {
+          // What Drizzle throws when PostgreSQL restarts under a statement.
+          throw new DrizzleQueryError(
+            'SELECT 1',
+            [],
+            Object.assign(new Error('terminating connection due to administrator command'), {
+              code: '57P01',
+            }),
+          );
+        },
+      },
+    });
+    const res = await away.get('/ready');
+    expect([res.status, res.headers.get('retry-after')]).toEqual([503, '5']);
+    expect(await res.json()).toEqual(
+      problem(
+        res,
+        'unavailable',
+        503,
+        'Service unavailable',
+        'The database is unavailable; try again shortly.',
+      ),
+    );
+    expect(away.logs.filter((l) => l.msg === 'unhandled error')).toEqual([]);
   });
 
   it('an unknown exception is a generic 500 without a stack, logged with the request id and stack', async (t) => {

@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import { DrizzleQueryError } from 'drizzle-orm/errors';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ServerEvent } from '../../src/core/events.ts';
 import { rowsOf } from '../../src/db/rows.ts';
@@ -184,6 +185,59 @@ describe('scheduler', () => {
       runtime.runs.filter((r) => r.sessionId === runtime.runs[0]?.sessionId).map((r) => r.nodeId),
     ).toEqual(['model', 'negative', 'noise', 'positive', 'denoise']);
     expect(saved.map((r) => r.itemId)).toEqual([next.item_ids[0]]);
+  });
+
+  it('shows the owner a failure without server paths or stack frames, and logs the whole of it', async () => {
+    const where = '/srv/easel/models/tiny-sd/unet/model.onnx';
+    const traceback = `Error: Load model from ${where} failed\n    at run (/srv/easel/src/node/inference-child.ts:90:11)`;
+    const { scheduler: s } = await startScheduler({
+      failWith: (inv) =>
+        inv.type === 'denoise_latents'
+          ? new RuntimeError('OrtError', `Load model from ${where} failed`, traceback)
+          : undefined,
+    });
+    await begin(s);
+    const itemId = (await enqueueGraph(alice)).item_ids[0] as number;
+    await h.events.waitFor(statusEvent(itemId, 'failed'));
+    const shown = {
+      error_type: 'OrtError',
+      error_message: 'Load model from model.onnx failed',
+      error_traceback: 'Error: Load model from model.onnx failed',
+    };
+    expect(h.events.events.find((e) => e.name === 'invocation_error')?.data).toMatchObject(shown);
+    const item = await (await h.get(`${Q}/i/${itemId}`, { token: alice.token })).json();
+    expect({
+      error_type: item.error_type,
+      error_message: item.error_message,
+      error_traceback: item.error_traceback,
+    }).toEqual(shown);
+    expect(h.logs.find((l) => l.msg === 'item failed' && l.item_id === itemId)).toMatchObject({
+      level: 'warn',
+      error_message: shown.error_message,
+      traceback,
+    });
+  });
+
+  it('saves an image again once the database answers after a dropped connection: the item completes, one image', async () => {
+    let attempts = 0;
+    const { scheduler: s } = await startScheduler({}, 'round_robin', () => {
+      attempts++;
+      if (attempts === 1) {
+        throw new DrizzleQueryError(
+          'INSERT INTO images …',
+          [],
+          Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }),
+        );
+      }
+    });
+    await begin(s);
+    const itemId = (await enqueueGraph(alice)).item_ids[0] as number;
+    await h.events.waitFor(statusEvent(itemId, 'completed'));
+    expect([attempts, saved.map((r) => r.itemId)]).toEqual([2, [itemId]]);
+    expect(trace(itemId)).toEqual(textToImageTrace(2));
+    expect(
+      h.logs.filter((l) => l.msg === 'database unavailable: will save the image once it is back'),
+    ).toMatchObject([{ level: 'warn', item_id: itemId, code: 'ECONNRESET' }]);
   });
 
   it('marks an item failed when a node fails, publishes invocation_error, and runs the next item', async () => {
