@@ -1,9 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ServerEvent } from '../../src/core/events.ts';
 import { rowsOf } from '../../src/db/rows.ts';
 import { createHarness, expectProblem, type Harness, type TestUser } from '../helpers/harness.ts';
-import { type SseFrame, SseReader } from '../helpers/sse.ts';
+import { publishSentinel, type SseFrame, SseReader } from '../helpers/sse.ts';
 import { decodeJwt, forgeToken } from '../helpers/tokens.ts';
 
 // API.md section 2: a token carries `sid`, its login session (one per login or setup, kept by every sliding
@@ -20,10 +19,7 @@ const open: SseReader[] = [];
 afterEach(async () => {
   await Promise.all(open.splice(0).map((s) => s.close()));
 });
-afterAll(async () => {
-  await Promise.all(open.splice(0).map((s) => s.close()));
-  await h.close();
-});
+afterAll(() => h.close());
 
 /** A new login session of `as` (`user` by default): its first token. */
 async function login(o: { rememberMe?: boolean; as?: TestUser } = {}): Promise<string> {
@@ -88,18 +84,6 @@ const CONNECTED: SseFrame = {
 };
 const REVOKED: SseFrame = { event: 'auth_expired', data: { reason: 'token_revoked' } };
 const noStatus = (frames: SseFrame[]) => frames.filter((f) => f.event !== 'queue_status');
-
-/** A queue-wide event every open stream receives: what a test waits on to know a stream is still open. */
-function sentinel(): ServerEvent {
-  const e: ServerEvent = {
-    name: 'queue_cleared',
-    queueId: 'default',
-    ownerId: null,
-    data: { queue_id: 'default' },
-  };
-  h.channels.publish(e);
-  return e;
-}
 
 describe('the sid claim', () => {
   it('a login’s token has a sid; its refresh keeps it (new jti); another login gets another', async () => {
@@ -223,7 +207,7 @@ describe('logout closes the session’s streams', () => {
     for (const sse of [byToken, byTicket]) {
       expect(noStatus(await sse.untilEnd())).toEqual([{ retry: 3000 }, CONNECTED, REVOKED]);
     }
-    sentinel();
+    publishSentinel(h.channels);
     expect(noStatus(await otherSession.untilEvent('queue_cleared')).map((f) => f.event)).toEqual([
       undefined,
       'connected',
