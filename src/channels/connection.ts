@@ -7,7 +7,7 @@ export interface ConnectionInfo {
   connectionId: string;
   userId: string;
   isAdmin: boolean;
-  /** The token behind the stream (`sid`: its login session): it closes when the token expires or is revoked. */
+  /** The token behind the stream (`sid`: its login session): it closes when it expires or is revoked. */
   token: { sid: string; exp: number; epoch: number } | null;
 }
 

@@ -8,7 +8,7 @@ import { revokedSessions, users } from '../db/schema/index.ts';
 /** The `NOTIFY` channel on which processes tell each other which streams to end. */
 export const REVOKE_NOTIFY = 'easel_revoke';
 
-/** What was revoked: one login session (logout), or a user's tokens older than `minEpoch` (all without one). */
+/** What was revoked: a login session (logout), or a user's tokens older than `minEpoch` (all without one). */
 export type Revocation =
   | { kind: 'session'; sid: string }
   | { kind: 'user'; userId: string; minEpoch?: number };
@@ -81,8 +81,9 @@ export class RevocationRelay implements ChannelPort {
   }
 
   /**
-   * Ends the open streams whose token was revoked while no notification could arrive: session logged out, older
-   * than the user's epoch, or of a deleted or inactive account. Returns how many tokens it revoked.
+   * Ends the open streams whose token was revoked while no notification could arrive: its session logged
+   * out, older than the user's epoch, or of a deleted or inactive account. Returns how many sessions and
+   * users it revoked.
    */
   async catchUp(): Promise<number> {
     const open = this.opts.hub.openTokens();

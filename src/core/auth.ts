@@ -13,7 +13,7 @@ export const TokenClaims = z.object({
   is_admin: z.boolean(),
   remember_me: z.boolean(),
   epoch: z.number().int().min(0),
-  /** The login session; absent from tokens issued before sessions existed (each is then a session of its own). */
+  /** The login session; absent from tokens issued before sessions existed (each a session of its own). */
   sid: z.string().min(1).optional(),
   jti: z.string().min(1),
   iat: z.number(),
@@ -35,7 +35,10 @@ export interface IssuedToken {
 
 /** Signs and checks HS256 tokens. Checks here cover the token alone; the account checks are in `authenticate`. */
 export interface TokenService {
-  /** A token of login session `sid` (a sliding refresh keeps its session), or of a new session without one (login, setup). */
+  /**
+   * A token of login session `sid` (a sliding refresh keeps its session), or without one of a new session
+   * (login, setup).
+   */
   issue(subject: TokenSubject, rememberMe: boolean, sid?: string): Promise<IssuedToken>;
   verify(token: string): Promise<TokenClaims>;
 }

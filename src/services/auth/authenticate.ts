@@ -45,8 +45,9 @@ export async function authenticateClaims({
   if (token.exp <= ctx.clock.now().getTime() / 1000) {
     throw new AuthError('token_expired', 'The token has expired.');
   }
-  // One round trip at most: the account and the session's revocation, from the identity cache (checked against
-  // the database's auth version) or read directly (docs/adr/0008-identity-cache-with-a-database-version.md).
+  // One round trip at most: the account and the session's revocation, from the identity cache (checked
+  // against the database's auth version) or read directly
+  // (docs/adr/0008-identity-cache-with-a-database-version.md).
   const account =
     userId === SYSTEM_USER_ID
       ? undefined

@@ -65,10 +65,10 @@ const ignore = () => {};
 /**
  * Token checks without reading the account on every request, and without ever trusting memory past a
  * revocation (API.md section 2, docs/adr/0008-identity-cache-with-a-database-version.md). Each entry holds
- * the account state of one (user, login session) and the `auth_version` it was read at; triggers bump that version in
- * every transaction that revokes. A cached entry is used only after a read of the version that *started
- * after the lookup was called* finds it unchanged, so any revocation committed before the request (on
- * any process) is seen. Concurrent lookups share that read: at most one is in flight, and callers that
+ * the account state of one (user, login session) and the `auth_version` it was read at; triggers bump that
+ * version in every transaction that revokes. A cached entry is used only after a read of the version that
+ * *started after the lookup was called* finds it unchanged, so any revocation committed before the request
+ * (on any process) is seen. Concurrent lookups share that read: at most one is in flight, and callers that
  * arrive while it runs wait for the next one, so under load the check costs one tiny query per batch of
  * requests instead of one per request.
  * @example const identities = new IdentityCache(database.db); const state = await identities.lookup(sub, sid);

@@ -3,7 +3,8 @@ import { findUserById } from '../users/user-dto.ts';
 
 /**
  * The sliding refresh: a new token of the same class (remember-me kept) and the same login session (`sid`)
- * for the acting token's account, with its current rights. None when the request itself revoked the token (its epoch moved, or it was deleted).
+ * for the acting token's account, with its current rights. None when the request itself revoked the token
+ * (its epoch moved, or it was deleted).
  */
 export async function refreshToken({ ctx }: { ctx: ServiceContext }): Promise<string | undefined> {
   const token = ctx.actor?.token;
