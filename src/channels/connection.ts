@@ -7,8 +7,8 @@ export interface ConnectionInfo {
   connectionId: string;
   userId: string;
   isAdmin: boolean;
-  /** The token behind the stream: it closes when the token expires or is revoked. */
-  token: { jti: string; exp: number; epoch: number } | null;
+  /** The token behind the stream (`sid`: its login session): it closes when it expires or is revoked. */
+  token: { sid: string; exp: number; epoch: number } | null;
 }
 
 /**

@@ -137,8 +137,8 @@ export class ChannelHub implements Channels {
   readonly #closing = new AbortController();
   /** Logged mode: the streams still replaying from the log. */
   readonly #attaching = new Set<Promise<void>>();
-  /** Recent `closeToken` calls: jti → when. */
-  readonly #revokedTokens = new Map<string, number>();
+  /** Recent `closeSession` calls: sid → when. */
+  readonly #revokedSessions = new Map<string, number>();
   /** Recent `closeUser` calls: user id → the lowest epoch still valid (Infinity: every token), and when. */
   readonly #revokedUsers = new Map<string, { minEpoch: number; at: number }>();
 
@@ -548,12 +548,12 @@ export class ChannelHub implements Channels {
     }
   }
 
-  /** Closes with `auth_expired` every stream of this token (logout). */
-  closeToken(jti: string): void {
-    this.#revokedTokens.delete(jti);
-    this.#revokedTokens.set(jti, this.opts.clock.now().getTime());
+  /** Closes with `auth_expired` every stream of this login session (logout). */
+  closeSession(sid: string): void {
+    this.#revokedSessions.delete(sid);
+    this.#revokedSessions.set(sid, this.opts.clock.now().getTime());
     this.#forgetOldRevocations();
-    this.#closeWhere((c) => c.info.token?.jti === jti, 'token_revoked');
+    this.#closeWhere((c) => c.info.token?.sid === sid, 'token_revoked');
   }
 
   /** Closes with `auth_expired` every stream of a user whose token is older than `minEpoch` (or all). */
@@ -572,12 +572,12 @@ export class ChannelHub implements Channels {
   }
 
   /** The token of every open stream, for a process that may have missed revocations to check them again. */
-  openTokens(): { userId: string; jti: string; epoch: number }[] {
-    const tokens: { userId: string; jti: string; epoch: number }[] = [];
+  openTokens(): { userId: string; sid: string; epoch: number }[] {
+    const tokens: { userId: string; sid: string; epoch: number }[] = [];
     for (const bucket of this.#buckets) {
       for (const conn of bucket) {
         if (conn.info.token) {
-          tokens.push({ userId: conn.info.userId, jti: conn.info.token.jti, epoch: conn.info.token.epoch });
+          tokens.push({ userId: conn.info.userId, sid: conn.info.token.sid, epoch: conn.info.token.epoch });
         }
       }
     }
@@ -649,17 +649,17 @@ export class ChannelHub implements Channels {
     }
     const user = this.#revokedUsers.get(info.userId);
     return (
-      this.#revokedTokens.has(info.token.jti) || (user !== undefined && info.token.epoch < user.minEpoch)
+      this.#revokedSessions.has(info.token.sid) || (user !== undefined && info.token.epoch < user.minEpoch)
     );
   }
 
   /** Drops revocations older than REVOCATION_MEMORY_MS (both maps are in the order they were noted). */
   #forgetOldRevocations(now = this.opts.clock.now().getTime()): void {
-    for (const [jti, at] of this.#revokedTokens) {
+    for (const [sid, at] of this.#revokedSessions) {
       if (now - at <= REVOCATION_MEMORY_MS) {
         break;
       }
-      this.#revokedTokens.delete(jti);
+      this.#revokedSessions.delete(sid);
     }
     for (const [userId, { at }] of this.#revokedUsers) {
       if (now - at <= REVOCATION_MEMORY_MS) {

@@ -3,13 +3,15 @@ import type { DbOrTx } from '../core/db.ts';
 import type { ChannelPort, ServerEvent } from '../core/events.ts';
 import { type Logger, loggableError } from '../core/logger.ts';
 import type { Notifier } from '../core/notifier.ts';
-import { revokedTokens, users } from '../db/schema/index.ts';
+import { revokedSessions, users } from '../db/schema/index.ts';
 
 /** The `NOTIFY` channel on which processes tell each other which streams to end. */
 export const REVOKE_NOTIFY = 'easel_revoke';
 
-/** What was revoked: one token (logout), or a user's tokens older than `minEpoch` (all without one). */
-export type Revocation = { kind: 'token'; jti: string } | { kind: 'user'; userId: string; minEpoch?: number };
+/** What was revoked: a login session (logout), or a user's tokens older than `minEpoch` (all without one). */
+export type Revocation =
+  | { kind: 'session'; sid: string }
+  | { kind: 'user'; userId: string; minEpoch?: number };
 
 /** A notification's payload as a `Revocation` (with the id of the process that sent it), or undefined. */
 export function parseRevocation(payload: string): (Revocation & { origin: string }) | undefined {
@@ -22,8 +24,8 @@ export function parseRevocation(payload: string): (Revocation & { origin: string
   if (typeof v !== 'object' || v === null || typeof v.origin !== 'string') {
     return undefined;
   }
-  if (v.kind === 'token' && typeof v.jti === 'string') {
-    return { kind: 'token', jti: v.jti, origin: v.origin };
+  if (v.kind === 'session' && typeof v.sid === 'string') {
+    return { kind: 'session', sid: v.sid, origin: v.origin };
   }
   if (v.kind === 'user' && typeof v.userId === 'string') {
     if (v.minEpoch !== undefined && !Number.isInteger(v.minEpoch)) {
@@ -41,7 +43,7 @@ export function parseRevocation(payload: string): (Revocation & { origin: string
 
 export interface RevocationRelayOptions {
   /** This process's hub: publishes, ends the streams it holds, and lists their tokens. */
-  hub: ChannelPort & { openTokens(): { userId: string; jti: string; epoch: number }[] };
+  hub: ChannelPort & { openTokens(): { userId: string; sid: string; epoch: number }[] };
   notifier: Notifier;
   /** Read when listening (re)starts, to end the streams whose revocation was missed meanwhile. */
   db: DbOrTx;
@@ -79,8 +81,9 @@ export class RevocationRelay implements ChannelPort {
   }
 
   /**
-   * Ends the open streams whose token was revoked while no notification could arrive: logged out, older
-   * than the user's epoch, or of a deleted or inactive account. Returns how many tokens it revoked.
+   * Ends the open streams whose token was revoked while no notification could arrive: its session logged
+   * out, older than the user's epoch, or of a deleted or inactive account. Returns how many sessions and
+   * users it revoked.
    */
   async catchUp(): Promise<number> {
     const open = this.opts.hub.openTokens();
@@ -88,15 +91,15 @@ export class RevocationRelay implements ChannelPort {
       return 0;
     }
     const { db, hub } = this.opts;
-    const jtis = [...new Set(open.map((t) => t.jti))];
+    const sids = [...new Set(open.map((t) => t.sid))];
     const userIds = [...new Set(open.map((t) => t.userId))];
     const revoked = new Set(
       (
         await db
-          .select({ jti: revokedTokens.jti })
-          .from(revokedTokens)
-          .where(inArray(revokedTokens.jti, jtis))
-      ).map((r) => r.jti),
+          .select({ sid: revokedSessions.sid })
+          .from(revokedSessions)
+          .where(inArray(revokedSessions.sid, sids))
+      ).map((r) => r.sid),
     );
     const accounts = new Map(
       (
@@ -107,8 +110,8 @@ export class RevocationRelay implements ChannelPort {
       ).map((r) => [r.userId, r]),
     );
     let ended = 0;
-    for (const jti of revoked) {
-      hub.closeToken(jti);
+    for (const sid of revoked) {
+      hub.closeSession(sid);
       ended++;
     }
     for (const userId of userIds) {
@@ -155,9 +158,9 @@ export class RevocationRelay implements ChannelPort {
     }
   }
 
-  closeToken(jti: string): void {
-    this.opts.hub.closeToken(jti);
-    this.#announce({ kind: 'token', jti });
+  closeSession(sid: string): void {
+    this.opts.hub.closeSession(sid);
+    this.#announce({ kind: 'session', sid });
   }
 
   closeUser(userId: string, minEpoch?: number): void {
@@ -191,8 +194,8 @@ export class RevocationRelay implements ChannelPort {
     if (revocation.origin === this.#origin) {
       return; // ended here already
     }
-    if (revocation.kind === 'token') {
-      this.opts.hub.closeToken(revocation.jti);
+    if (revocation.kind === 'session') {
+      this.opts.hub.closeSession(revocation.sid);
     } else {
       this.opts.hub.closeUser(revocation.userId, revocation.minEpoch);
     }

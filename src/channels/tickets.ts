@@ -4,7 +4,7 @@ export const TICKET_TTL_S = 60;
 
 /**
  * What a ticket stands for: the user who asked for it as they were authenticated then. A token user's claims
- * (`jti`, `epoch`, `exp`) are checked again when the ticket is used, since the token may have been revoked in
+ * (`sid`, `epoch`, `exp`) are checked again when the ticket is used, since the token may have been revoked in
  * between; the token itself is never kept.
  */
 export interface TicketHolder {

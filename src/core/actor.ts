@@ -6,8 +6,8 @@ export interface AuthUser {
   email: string;
   isAdmin: boolean;
   via: 'token' | 'single' | 'anonymous';
-  /** Set when `via` is `token`. */
-  token: { jti: string; exp: number; epoch: number; rememberMe: boolean } | null;
+  /** Set when `via` is `token`; `sid` is its login session (`sessionOf`). */
+  token: { sid: string; exp: number; epoch: number; rememberMe: boolean } | null;
 }
 
 /**

@@ -13,6 +13,8 @@ export const TokenClaims = z.object({
   is_admin: z.boolean(),
   remember_me: z.boolean(),
   epoch: z.number().int().min(0),
+  /** The login session; absent from tokens issued before sessions existed (each a session of its own). */
+  sid: z.string().min(1).optional(),
   jti: z.string().min(1),
   iat: z.number(),
   exp: z.number(),
@@ -33,7 +35,11 @@ export interface IssuedToken {
 
 /** Signs and checks HS256 tokens. Checks here cover the token alone; the account checks are in `authenticate`. */
 export interface TokenService {
-  issue(subject: TokenSubject, rememberMe: boolean): Promise<IssuedToken>;
+  /**
+   * A token of login session `sid` (a sliding refresh keeps its session), or without one of a new session
+   * (login, setup).
+   */
+  issue(subject: TokenSubject, rememberMe: boolean, sid?: string): Promise<IssuedToken>;
   verify(token: string): Promise<TokenClaims>;
 }
 
@@ -50,14 +56,26 @@ export interface LoginLimiter {
   succeed(key: string): void | Promise<void>;
 }
 
-/** What a token is checked against (API.md section 2): its account as it is, and whether its `jti` was logged out. */
+/**
+ * What a token is checked against (API.md section 2): its account as it is, and whether its login session
+ * was logged out.
+ */
 export interface AccountState {
   userId: string;
   email: string;
   isAdmin: boolean;
   isActive: boolean;
   epoch: number;
-  jtiRevoked: boolean;
+  sessionRevoked: boolean;
+}
+
+/**
+ * The login session of a token: its `sid`, or for a token issued before sessions existed its own `jti` (a
+ * session of one token, which its refreshes join).
+ * @example const sid = sessionOf(claims);
+ */
+export function sessionOf(claims: Pick<TokenClaims, 'sid' | 'jti'>): string {
+  return claims.sid ?? claims.jti;
 }
 
 /**
@@ -65,6 +83,6 @@ export interface AccountState {
  * database), so a revocation holds for every request after it. Implementations may cache, never past that.
  */
 export interface IdentityCheck {
-  /** The state of user `userId` and token `jti`; undefined when no such user exists. */
-  lookup(userId: string, jti: string): Promise<AccountState | undefined>;
+  /** The state of user `userId` and login session `sid`; undefined when no such user exists. */
+  lookup(userId: string, sid: string): Promise<AccountState | undefined>;
 }

@@ -44,7 +44,7 @@ function outboxPort(hub: ChannelPort, events: ServerEvent[]): ChannelPort {
     publish: (event) => {
       events.push(event);
     },
-    closeToken: (jti) => hub.closeToken(jti),
+    closeSession: (sid) => hub.closeSession(sid),
     closeUser: (userId, minEpoch) => hub.closeUser(userId, minEpoch),
   };
   outboxes.set(port, { events, hub });

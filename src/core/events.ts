@@ -32,8 +32,8 @@ export interface EventPublisher {
 
 /** Ends open event streams when their token stops being valid. */
 export interface StreamControl {
-  /** Every stream of this token (logout). */
-  closeToken(jti: string): void;
+  /** Every stream of this login session (logout). */
+  closeSession(sid: string): void;
   /** Every stream of the user, or only those of tokens older than `minEpoch`. */
   closeUser(userId: string, minEpoch?: number): void;
 }

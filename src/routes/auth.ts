@@ -62,7 +62,8 @@ const logoutRoute = createRoute({
   operationId: 'logout',
   tags,
   security: bearer,
-  summary: 'Revoke the token of this request',
+  summary:
+    'Revoke the login session (sid) of this token, with every token refreshed in it; its streams close',
   responses: { 204: { description: 'Logged out' }, ...problems('unauthorized') },
 });
 

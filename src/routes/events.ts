@@ -78,7 +78,7 @@ export const eventsRouter = createRouter()
         connectionId: crypto.randomUUID(),
         userId: user?.userId ?? SYSTEM_USER_ID,
         isAdmin: user?.isAdmin ?? false,
-        token: user?.token ? { jti: user.token.jti, exp: user.token.exp, epoch: user.token.epoch } : null,
+        token: user?.token ? { sid: user.token.sid, exp: user.token.exp, epoch: user.token.epoch } : null,
       },
     });
     // No body when the sink writes the response itself (Node): the app's final headers go with its frames.

@@ -503,7 +503,7 @@ describe('nothing is left behind', () => {
 
   it('close() ends every stream without auth_expired and stops every timer', async () => {
     const hub = makeHub();
-    const a = open(hub, { user: 'a', token: { jti: 'j', exp: NOW_S + 60, epoch: 0 } });
+    const a = open(hub, { user: 'a', token: { sid: 's', exp: NOW_S + 60, epoch: 0 } });
     const anon = open(hub, { anonymous: true });
     hub.publish(owned('batch_enqueued', 'a'));
     expect(hub.stats().timers).toBe(2);
@@ -521,9 +521,9 @@ describe('nothing is left behind', () => {
 });
 
 describe('revocation and expiry', () => {
-  const token = (jti: string, epoch = 0, exp = NOW_S + 86_400) => ({ jti, exp, epoch });
+  const token = (sid: string, epoch = 0, exp = NOW_S + 86_400) => ({ sid, exp, epoch });
 
-  it('closeToken ends that token’s streams only; closeUser those of older epochs, or all', async () => {
+  it('closeSession ends that login session’s streams only; closeUser those of older epochs, or all', async () => {
     const hub = makeHub();
     const a1 = open(hub, { user: 'a', token: token('j1') });
     const a1b = open(hub, { user: 'a', token: token('j1') });
@@ -534,7 +534,7 @@ describe('revocation and expiry', () => {
     const ended = async (s: { sse: SseReader; info: ConnectionInfo }, reason = 'token_revoked') =>
       expect(await s.sse.untilEnd()).toEqual([RETRY, connected(s.info), authExpired(reason)]);
 
-    hub.closeToken('j1');
+    hub.closeSession('j1');
     await ended(a1);
     await ended(a1b);
     expect(hub.stats().connections).toBe(4);
@@ -543,7 +543,7 @@ describe('revocation and expiry', () => {
     expect(hub.stats().connections).toBe(3);
     hub.closeUser('a');
     await ended(a3);
-    hub.closeToken('unknown');
+    hub.closeSession('unknown');
     hub.closeUser('c');
     hub.publish(cleared());
     for (const s of [b, anon]) {
@@ -571,7 +571,7 @@ describe('revocation and expiry', () => {
 
   it('a stream whose token was revoked between its authentication and its connect ends at once', async () => {
     const hub = makeHub();
-    hub.closeToken('j1'); // logout
+    hub.closeSession('j1'); // logout
     hub.closeUser('a', 2); // password change, demotion: epoch 2 from now on
     hub.closeUser('gone'); // deletion
     for (const o of [

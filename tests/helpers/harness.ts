@@ -226,7 +226,7 @@ async function buildHarness(opts: HarnessOptions = {}) {
     createUser: createTestUser,
     /** Empties every table but keeps the `system` user, for tests that need a database with no account. */
     async reset() {
-      await database.db.execute(sql`TRUNCATE audit_log, revoked_tokens, login_failures, sse_tickets`);
+      await database.db.execute(sql`TRUNCATE audit_log, revoked_sessions, login_failures, sse_tickets`);
       await database.db.execute(sql`DELETE FROM users WHERE user_id <> 'system'`);
     },
     revocations,

@@ -1,3 +1,5 @@
+import type { EventPublisher, ServerEvent } from '../../src/core/events.ts';
+
 /**
  * One server-sent-events frame as a client sees it: a comment (`: ping`), a `retry:`, or an event. Fields
  * absent from the frame are absent here, so tests compare whole frames with `toEqual`. `data` is parsed as
@@ -184,3 +186,19 @@ export class SseReader {
 
 /** The frames of channel events (those with an `id:`), in order. */
 export const withIds = (frames: SseFrame[]) => frames.filter((f) => f.id !== undefined);
+
+/**
+ * Publishes a queue-wide event that every open stream receives: what a test waits on to know that
+ * everything before it arrived, and that a stream is still open.
+ * @example const live = publishSentinel(h.channels); await sse.untilEvent('queue_cleared');
+ */
+export function publishSentinel(channels: EventPublisher): ServerEvent {
+  const e: ServerEvent = {
+    name: 'queue_cleared',
+    queueId: 'default',
+    ownerId: null,
+    data: { queue_id: 'default' },
+  };
+  channels.publish(e);
+  return e;
+}

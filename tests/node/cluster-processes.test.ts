@@ -265,12 +265,17 @@ describe('three processes on one PostgreSQL (ROLE all, all, worker)', { timeout:
   it('ends on B within 2 s a stream of a session logged out through A; a login limit reached through A holds on B; a ticket from A opens a stream on B', async () => {
     const second = (await tokenFor('alice@example.com')).token;
     const stream = await connect(b, second);
-    const loggedOut = await api(a, 'POST', '/api/v1/auth/logout', second);
+    // Logged out with a token refreshed from it: the whole session (its sid) ends.
+    const write = await api(a, 'PATCH', '/api/v1/auth/me', second, { display_name: 'Alice' });
+    expect(write.status).toBe(200);
+    const refreshed = write.headers.get('x-refreshed-token') as string;
+    const loggedOut = await api(a, 'POST', '/api/v1/auth/logout', refreshed);
     expect(loggedOut.status).toBe(204);
     const at = Date.now();
     await stream.untilEnd(2000);
     expect(Date.now() - at).toBeLessThan(2000);
     expect(stream.events.at(-1)).toEqual({ event: 'auth_expired', data: { reason: 'token_revoked' } });
+    expect((await api(b, 'GET', '/api/v1/auth/me', second)).status).toBe(401);
     // Only that session ended: Alice's other token still works on B (and its stream on B, read to its end
     // in the last test, stays open).
     expect(await ok(api(b, 'GET', '/api/v1/auth/me', alice.token))).toMatchObject({ user_id: alice.userId });

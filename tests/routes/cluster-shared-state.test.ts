@@ -98,7 +98,7 @@ describe('several processes on one database (API.md section 8)', () => {
     expect(other.done).toBe(false);
     expect(b.channels.stats().connections).toBe(1);
     // B remembers the revocation: a stream authenticated before it and opened after it is ended at once.
-    const claims = JSON.parse(atob(user.token.split('.')[1] as string)) as { jti: string; exp: number };
+    const claims = JSON.parse(atob(user.token.split('.')[1] as string)) as { sid: string; exp: number };
     const sink = nullSink();
     const conn = b.channels.connect({
       anonymous: false,
@@ -108,13 +108,37 @@ describe('several processes on one database (API.md section 8)', () => {
         connectionId: crypto.randomUUID(),
         userId: user.user.user_id,
         isAdmin: false,
-        token: { jti: claims.jti, exp: claims.exp, epoch: 0 },
+        token: { sid: claims.sid, exp: claims.exp, epoch: 0 },
       },
     });
     expect(conn.closed).toBe(true);
     expect(sink.frames.at(-1)).toBe('event: auth_expired\ndata: {"reason":"token_revoked"}\n\n');
     // And the token is refused on B as on A.
     expect((await b.get('/api/v1/auth/me', { token: user.token })).status).toBe(401);
+  });
+
+  it('logout through A with a refreshed token ends on B the streams of its session and refuses its first token', async () => {
+    const user = await a.createUser();
+    expect((await b.get('/api/v1/auth/me', { token: user.token })).status).toBe(200); // cached on B
+    const first = await connect(b, '', user.token);
+    const ticket = await b.post(`${EVENTS}/ticket`, { token: user.token });
+    const byTicket = await connect(b, `?ticket=${((await ticket.json()) as { ticket: string }).ticket}`);
+    const login = await a.post('/api/v1/auth/login', {
+      json: { email: user.user.email, password: user.password },
+    });
+    const otherSession = await connect(b, '', ((await login.json()) as { token: string }).token);
+    const refreshed = await a.patch('/api/v1/auth/me', {
+      token: user.token,
+      json: { display_name: 'Moved' },
+    });
+    const t2 = refreshed.headers.get('x-refreshed-token') as string;
+    expect((await a.post('/api/v1/auth/logout', { token: t2 })).status).toBe(204);
+    for (const sse of [first, byTicket]) {
+      expect(await sse.untilEnd(2000)).toEqual([RETRY, connectedAs(user.user.user_id, false), REVOKED]);
+    }
+    expect(otherSession.done).toBe(false);
+    const res = await b.get('/api/v1/auth/me', { token: user.token });
+    await expectProblem(res, 'unauthorized', 401, 'Unauthorized', 'The token has been revoked.');
   });
 
   it('a token logged out through A is refused by A on the very next request (its identity was cached)', async () => {
@@ -129,13 +153,13 @@ describe('several processes on one database (API.md section 8)', () => {
 
   // Written straight into the shared database: no NOTIFY and no call into either app, so B can learn of
   // them only from the database, on the request itself (API.md section 2: at once, on every process).
-  const jtiOf = (token: string) => (JSON.parse(atob(token.split('.')[1] as string)) as { jti: string }).jti;
+  const sidOf = (token: string) => (JSON.parse(atob(token.split('.')[1] as string)) as { sid: string }).sid;
   it.each([
     {
-      what: 'a logged-out jti',
+      what: 'a logged-out session',
       detail: 'The token has been revoked.',
-      revoke: (u: TestUser) => sql`INSERT INTO revoked_tokens (jti, user_id, expires_at)
-        VALUES (${jtiOf(u.token)}, ${u.user.user_id}, now() + interval '1 day')`,
+      revoke: (u: TestUser) => sql`INSERT INTO revoked_sessions (sid, user_id, expires_at)
+        VALUES (${sidOf(u.token)}, ${u.user.user_id}, now() + interval '1 day')`,
     },
     {
       what: 'a new epoch',

@@ -5,7 +5,7 @@ import { publishStatusChanged } from '../../src/queue/publish.ts';
 import { claimNext } from '../../src/worker/claim.ts';
 import { createHarness, type Harness, problem, type TestUser } from '../helpers/harness.ts';
 import { enqueue, Q } from '../helpers/queue.ts';
-import { type SseFrame, SseReader, withIds } from '../helpers/sse.ts';
+import { publishSentinel, type SseFrame, SseReader, withIds } from '../helpers/sse.ts';
 import { forgeToken } from '../helpers/tokens.ts';
 
 const EVENTS = '/api/v1/events';
@@ -51,17 +51,7 @@ const authExpired = (reason: 'token_revoked' | 'token_expired'): SseFrame => ({
   data: { reason },
 });
 
-/** A queue-wide event every stream receives: what a test waits on to know that everything before it arrived. */
-function sentinel(): ServerEvent {
-  const e: ServerEvent = {
-    name: 'queue_cleared',
-    queueId: 'default',
-    ownerId: null,
-    data: { queue_id: 'default' },
-  };
-  h.channels.publish(e);
-  return e;
-}
+const sentinel = () => publishSentinel(h.channels);
 
 /** The frame a client receives for a published event. */
 const frameOf = (e: ServerEvent): SseFrame => ({

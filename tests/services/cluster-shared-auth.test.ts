@@ -20,7 +20,7 @@ const user: AuthUser = {
   email: 'u1@x',
   isAdmin: false,
   via: 'token',
-  token: { jti: 'j', exp: 9, epoch: 0, rememberMe: false },
+  token: { sid: 's', exp: 9, epoch: 0, rememberMe: false },
 };
 
 beforeAll(async () => {

@@ -73,7 +73,14 @@ it('serves a cached identity after one version read; concurrent lookups share th
   await insertUser('c1');
   const w = watched(database.db);
   const cache = new IdentityCache(w.db);
-  const state = { userId: 'c1', email: 'c1@x', isAdmin: false, isActive: true, epoch: 0, jtiRevoked: false };
+  const state = {
+    userId: 'c1',
+    email: 'c1@x',
+    isAdmin: false,
+    isActive: true,
+    epoch: 0,
+    sessionRevoked: false,
+  };
   expect(await cache.lookup('c1', 'j1')).toEqual(state);
   expect(w.statements).toEqual(['SELECT v.version::text']); // the load
   w.statements.length = 0;
@@ -110,7 +117,7 @@ it('each kind of revocation changes the version, in the same transaction', async
   const cache = new IdentityCache(database.db);
   const states = [];
   const revocations = [
-    sql`INSERT INTO revoked_tokens (jti, user_id, expires_at) VALUES ('j3', 'c3', now() + interval '1 day')`,
+    sql`INSERT INTO revoked_sessions (sid, user_id, expires_at) VALUES ('j3', 'c3', now() + interval '1 day')`,
     sql`UPDATE users SET is_admin = true WHERE user_id = 'c3'`,
     sql`UPDATE users SET email = 'c3b@x' WHERE user_id = 'c3'`,
     sql`UPDATE users SET epoch = 5 WHERE user_id = 'c3'`,
@@ -122,14 +129,21 @@ it('each kind of revocation changes the version, in the same transaction', async
     await database.db.execute(revoke);
     states.push(await cache.lookup('c3', 'j3'));
   }
-  const base = { userId: 'c3', email: 'c3@x', isAdmin: false, isActive: true, epoch: 0, jtiRevoked: false };
+  const base = {
+    userId: 'c3',
+    email: 'c3@x',
+    isAdmin: false,
+    isActive: true,
+    epoch: 0,
+    sessionRevoked: false,
+  };
   expect(states).toEqual([
     base,
-    { ...base, jtiRevoked: true },
-    { ...base, jtiRevoked: true, isAdmin: true },
-    { ...base, jtiRevoked: true, isAdmin: true, email: 'c3b@x' },
-    { ...base, jtiRevoked: true, isAdmin: true, email: 'c3b@x', epoch: 5 },
-    { ...base, jtiRevoked: true, isAdmin: true, email: 'c3b@x', epoch: 5, isActive: false },
+    { ...base, sessionRevoked: true },
+    { ...base, sessionRevoked: true, isAdmin: true },
+    { ...base, sessionRevoked: true, isAdmin: true, email: 'c3b@x' },
+    { ...base, sessionRevoked: true, isAdmin: true, email: 'c3b@x', epoch: 5 },
+    { ...base, sessionRevoked: true, isAdmin: true, email: 'c3b@x', epoch: 5, isActive: false },
     undefined,
   ]);
 });

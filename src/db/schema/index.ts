@@ -5,7 +5,7 @@ export * from './boards.ts';
 export * from './channel-log.ts';
 export * from './images.ts';
 export * from './queue-state.ts';
-export * from './revoked-tokens.ts';
+export * from './revoked-sessions.ts';
 export * from './session-queue.ts';
 export * from './shared-auth.ts';
 export * from './users.ts';

@@ -1,4 +1,5 @@
 import type { AuthUser } from '../../core/actor.ts';
+import { sessionOf } from '../../core/auth.ts';
 import type { ServiceContext } from '../../core/context.ts';
 import { AuthError } from '../../core/errors.ts';
 import { SYSTEM_USER_ID } from '../users/user-dto.ts';
@@ -6,8 +7,8 @@ import { readAccountState } from './identity-cache.ts';
 
 /**
  * Turns a bearer token into the acting user, applying every rejection rule of API.md section 2: the token
- * itself (algorithm, signature, iss, aud, exp), a logged-out `jti`, a stale `epoch`, and a deleted or
- * inactive account. Rights come from the account as it is now.
+ * itself (algorithm, signature, iss, aud, exp), a logged-out session (`sid`), a stale `epoch`, and a deleted
+ * or inactive account. Rights come from the account as it is now.
  * @example const user = await authenticate({ ctx, input: { token } });
  */
 export async function authenticate({
@@ -22,14 +23,14 @@ export async function authenticate({
     ctx,
     input: {
       userId: claims.sub,
-      token: { jti: claims.jti, exp: claims.exp, epoch: claims.epoch, rememberMe: claims.remember_me },
+      token: { sid: sessionOf(claims), exp: claims.exp, epoch: claims.epoch, rememberMe: claims.remember_me },
     },
   });
 }
 
 /**
  * The account checks of `authenticate` for claims whose signature was checked earlier (an event-stream
- * ticket keeps them instead of the token): not expired, `jti` not logged out, `epoch` current, account
+ * ticket keeps them instead of the token): not expired, session not logged out, `epoch` current, account
  * active. Rights come from the account as it is now.
  * @example const user = await authenticateClaims({ ctx, input: { userId, token: holder.user.token } });
  */
@@ -44,15 +45,16 @@ export async function authenticateClaims({
   if (token.exp <= ctx.clock.now().getTime() / 1000) {
     throw new AuthError('token_expired', 'The token has expired.');
   }
-  // One round trip at most: the account and the jti's revocation, from the identity cache (checked against
-  // the database's auth version) or read directly (docs/adr/0008-identity-cache-with-a-database-version.md).
+  // One round trip at most: the account and the session's revocation, from the identity cache (checked
+  // against the database's auth version) or read directly
+  // (docs/adr/0008-identity-cache-with-a-database-version.md).
   const account =
     userId === SYSTEM_USER_ID
       ? undefined
       : ctx.identities
-        ? await ctx.identities.lookup(userId, token.jti)
-        : (await readAccountState(ctx.db, userId, token.jti)).state;
-  if (account?.jtiRevoked) {
+        ? await ctx.identities.lookup(userId, token.sid)
+        : (await readAccountState(ctx.db, userId, token.sid)).state;
+  if (account?.sessionRevoked) {
     throw new AuthError('unauthorized', 'The token has been revoked.');
   }
   if (!account?.isActive) {
@@ -66,6 +68,6 @@ export async function authenticateClaims({
     email: account.email,
     isAdmin: account.isAdmin,
     via: 'token',
-    token: { jti: token.jti, exp: token.exp, epoch: token.epoch, rememberMe: token.rememberMe },
+    token: { sid: token.sid, exp: token.exp, epoch: token.epoch, rememberMe: token.rememberMe },
   };
 }

@@ -15,20 +15,20 @@ interface StateRow {
 }
 
 /**
- * One prepared statement, one round trip, one snapshot: the account of `userId`, whether `jti` was logged
- * out, and the `auth_version` they were read at.
- * @example const { version, state } = await readAccountState(db, claims.sub, claims.jti);
+ * One prepared statement, one round trip, one snapshot: the account of `userId`, whether login session
+ * `sid` was logged out, and the `auth_version` they were read at.
+ * @example const { version, state } = await readAccountState(db, claims.sub, sessionOf(claims));
  */
 export async function readAccountState(
   db: DbOrTx,
   userId: string,
-  jti: string,
+  sid: string,
 ): Promise<{ version: string; state: AccountState | undefined }> {
   const [row] = rowsOf<StateRow>(
     await queryPrepared(
       db,
       sql`SELECT v.version::text AS version, u.user_id, u.email, u.is_admin, u.is_active, u.epoch,
-        EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.jti = ${jti}) AS revoked
+        EXISTS (SELECT 1 FROM revoked_sessions r WHERE r.sid = ${sid}) AS revoked
       FROM auth_version v LEFT JOIN users u ON u.user_id = ${userId}
       WHERE v.id = 1`,
     ),
@@ -45,7 +45,7 @@ export async function readAccountState(
           isAdmin: row.is_admin === true,
           isActive: row.is_active === true,
           epoch: Number(row.epoch),
-          jtiRevoked: row.revoked,
+          sessionRevoked: row.revoked,
         };
   return { version: row.version, state };
 }
@@ -65,13 +65,13 @@ const ignore = () => {};
 /**
  * Token checks without reading the account on every request, and without ever trusting memory past a
  * revocation (API.md section 2, docs/adr/0008-identity-cache-with-a-database-version.md). Each entry holds
- * the account state of one (user, jti) and the `auth_version` it was read at; triggers bump that version in
- * every transaction that revokes. A cached entry is used only after a read of the version that *started
- * after the lookup was called* finds it unchanged, so any revocation committed before the request (on
- * any process) is seen. Concurrent lookups share that read: at most one is in flight, and callers that
+ * the account state of one (user, login session) and the `auth_version` it was read at; triggers bump that
+ * version in every transaction that revokes. A cached entry is used only after a read of the version that
+ * *started after the lookup was called* finds it unchanged, so any revocation committed before the request
+ * (on any process) is seen. Concurrent lookups share that read: at most one is in flight, and callers that
  * arrive while it runs wait for the next one, so under load the check costs one tiny query per batch of
  * requests instead of one per request.
- * @example const identities = new IdentityCache(database.db); const state = await identities.lookup(sub, jti);
+ * @example const identities = new IdentityCache(database.db); const state = await identities.lookup(sub, sid);
  */
 export class IdentityCache implements IdentityCheck {
   readonly #entries = new Map<string, { version: string; state: AccountState }>();
@@ -84,13 +84,13 @@ export class IdentityCache implements IdentityCheck {
     private readonly maxEntries = 10_000,
   ) {}
 
-  async lookup(userId: string, jti: string): Promise<AccountState | undefined> {
-    const key = `${userId} ${jti}`;
+  async lookup(userId: string, sid: string): Promise<AccountState | undefined> {
+    const key = `${userId} ${sid}`;
     const entry = this.#entries.get(key);
     if (entry && (await this.#currentVersion()) === entry.version) {
       return entry.state;
     }
-    const { version, state } = await readAccountState(this.db, userId, jti);
+    const { version, state } = await readAccountState(this.db, userId, sid);
     this.#entries.delete(key);
     if (state) {
       if (this.#entries.size >= this.maxEntries) {
@@ -104,7 +104,7 @@ export class IdentityCache implements IdentityCheck {
     return state;
   }
 
-  /** How many (user, token) pairs are cached. */
+  /** How many (user, login session) pairs are cached. */
   get size(): number {
     return this.#entries.size;
   }

@@ -1,11 +1,15 @@
 import { lt } from 'drizzle-orm';
 import { type ServiceContext, withTransaction } from '../../core/context.ts';
-import { revokedTokens } from '../../db/schema/index.ts';
+import { revokedSessions } from '../../db/schema/index.ts';
 import { recordAudit } from '../audit/record-audit.ts';
+import { MAX_IAT_SKEW_S, REMEMBER_ME_LIFETIME_S, TOKEN_LIFETIME_S } from './tokens.ts';
 
 /**
- * Revokes the token that made the request (its event streams close); revoked ids are kept until they would
- * have expired.
+ * Revokes the login session of the token that made the request: every token with its `sid` (the one
+ * presented, those it was refreshed from, those refreshed from it, even while this runs), and closes the
+ * session's event streams on every process. The row is kept until the session's last token would have
+ * expired: a token refreshed before now (on any process, whose clock may run ahead by MAX_IAT_SKEW_S)
+ * expires within one lifetime of its class from now.
  */
 export async function logout({ ctx }: { ctx: ServiceContext }) {
   const actor = ctx.actor;
@@ -13,16 +17,19 @@ export async function logout({ ctx }: { ctx: ServiceContext }) {
     return;
   }
   const token = actor.token;
+  const now = ctx.clock.now();
+  const lifetime = (token.rememberMe ? REMEMBER_ME_LIFETIME_S : TOKEN_LIFETIME_S) + MAX_IAT_SKEW_S;
+  const expiresAt = new Date(Math.max(token.exp * 1000, now.getTime() + lifetime * 1000));
   await withTransaction(ctx, async (tx) => {
-    await tx.db.delete(revokedTokens).where(lt(revokedTokens.expiresAt, tx.clock.now()));
+    await tx.db.delete(revokedSessions).where(lt(revokedSessions.expiresAt, now));
     await tx.db
-      .insert(revokedTokens)
-      .values({ jti: token.jti, userId: actor.userId, expiresAt: new Date(token.exp * 1000) })
+      .insert(revokedSessions)
+      .values({ sid: token.sid, userId: actor.userId, expiresAt })
       .onConflictDoNothing();
     await recordAudit({
       ctx: tx,
       input: { action: 'auth.logout', targetType: 'user', targetId: actor.userId },
     });
   });
-  ctx.channels.closeToken(token.jti);
+  ctx.channels.closeSession(token.sid);
 }

@@ -2,8 +2,9 @@ import type { ServiceContext } from '../../core/context.ts';
 import { findUserById } from '../users/user-dto.ts';
 
 /**
- * The sliding refresh: a new token of the same class (remember-me kept) for the acting token's account, with
- * its current rights. None when the request itself revoked the token (its epoch moved, or it was deleted).
+ * The sliding refresh: a new token of the same class (remember-me kept) and the same login session (`sid`)
+ * for the acting token's account, with its current rights. None when the request itself revoked the token
+ * (its epoch moved, or it was deleted).
  */
 export async function refreshToken({ ctx }: { ctx: ServiceContext }): Promise<string | undefined> {
   const token = ctx.actor?.token;
@@ -17,6 +18,7 @@ export async function refreshToken({ ctx }: { ctx: ServiceContext }): Promise<st
   const issued = await ctx.tokens.issue(
     { userId: row.userId, email: row.email, isAdmin: row.isAdmin, epoch: row.epoch },
     token.rememberMe,
+    token.sid,
   );
   return issued.token;
 }

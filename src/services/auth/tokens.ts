@@ -16,7 +16,7 @@ export const MAX_IAT_SKEW_S = 60;
  */
 export function hs256Tokens(key: Uint8Array, clock: Clock): TokenService {
   return {
-    async issue(subject, rememberMe) {
+    async issue(subject, rememberMe, sid = crypto.randomUUID()) {
       const expiresIn = rememberMe ? REMEMBER_ME_LIFETIME_S : TOKEN_LIFETIME_S;
       const iat = Math.floor(clock.now().getTime() / 1000);
       const token = await new SignJWT({
@@ -24,6 +24,7 @@ export function hs256Tokens(key: Uint8Array, clock: Clock): TokenService {
         is_admin: subject.isAdmin,
         remember_me: rememberMe,
         epoch: subject.epoch,
+        sid,
       })
         .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
         .setSubject(subject.userId)

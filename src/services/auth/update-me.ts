@@ -8,7 +8,8 @@ import { UpdateMeInput } from './schemas.ts';
 
 /**
  * Changes the caller's own display name and/or password. A password change needs the current password
- * (missing or wrong: 400, never 401), revokes every earlier token (epoch + 1) and returns a replacement.
+ * (missing or wrong: 400, never 401), revokes every earlier token (epoch + 1) and returns a replacement in
+ * the same login session.
  */
 export async function updateMe({ ctx, input }: { ctx: ServiceContext; input: UpdateMeInput }) {
   const data = UpdateMeInput.parse(input);
@@ -51,6 +52,7 @@ export async function updateMe({ ctx, input }: { ctx: ServiceContext; input: Upd
       const issued = await tx.tokens.issue(
         { userId: updated.userId, email: updated.email, isAdmin: updated.isAdmin, epoch: updated.epoch },
         actor.token?.rememberMe ?? false,
+        actor.token?.sid,
       );
       replacement = issued.token;
     }
