@@ -177,7 +177,14 @@ export class WorkerPool extends SharedWorkers {
       this.#unlisten = await onQueueChange(
         this.#opts.notifier,
         (notice) => {
-          if (notice.queue_id === this.#opts.queueId && notice.change !== 'paused') {
+          if (notice.queue_id !== this.#opts.queueId) {
+            return;
+          }
+          if (notice.change === 'canceled') {
+            for (const itemId of notice.item_ids ?? []) {
+              this.cancelLocal(itemId);
+            }
+          } else if (notice.change !== 'paused') {
             this.wakeLocal();
           }
         },
@@ -200,7 +207,7 @@ export class WorkerPool extends SharedWorkers {
     return this.#lanes.some((l) => [...l.running.values()].some((r) => !r.ending && !r.canceled));
   }
 
-  override cancel(itemId: number): void {
+  protected override cancelLocal(itemId: number): void {
     for (const lane of this.#lanes) {
       const running = lane.running.get(itemId);
       if (running && !running.canceled) {
@@ -271,7 +278,7 @@ export class WorkerPool extends SharedWorkers {
     }
     for (const lane of this.#lanes) {
       for (const itemId of lane.running.keys()) {
-        this.cancel(itemId);
+        this.cancelLocal(itemId);
       }
     }
     this.wakeLocal();

@@ -48,7 +48,19 @@ export class SharedWorkers implements Workers {
     return this.status(queueId);
   }
 
-  cancel(_itemId: number): void {}
+  /**
+   * Stops a canceled item wherever it runs: a worker of this process at once, a worker of another process
+   * when it hears the notice (rather than at its next lease renewal).
+   */
+  cancel(itemId: number): void {
+    this.cancelLocal(itemId);
+    announceQueue(this.shared.db, 'default', 'canceled', [itemId]).catch((err: unknown) =>
+      this.shared.logger?.warn('could not announce the cancel', { item_id: itemId, ...loggableError(err) }),
+    );
+  }
+
+  /** Stops the item if a worker of this process runs it. */
+  protected cancelLocal(_itemId: number): void {}
 
   /** Tells the workers of every process (this one's at once) that items were enqueued. */
   wake(): void {

@@ -7,7 +7,10 @@ import { pgliteNotifier } from '../../src/db/pglite-notify.ts';
 import { rowsOf } from '../../src/db/rows.ts';
 import type { Database } from '../../src/db/types.ts';
 import { postgresNotifier } from '../../src/node/pg-notify.ts';
+import { openPostgres } from '../../src/node/postgres-client.ts';
 import { onQueueChange, type QueueNotice } from '../../src/worker/wakeup.ts';
+import { PG_ADMIN_URL } from './database.ts';
+import type { Harness } from './harness.ts';
 
 const T0 = Date.parse('2026-12-01T12:00:00.000Z');
 
@@ -97,4 +100,20 @@ export async function collectQueueNotices(database: Database) {
           });
     },
   };
+}
+
+/**
+ * The same database as `h`, through a new connection (PostgreSQL: its own pool and LISTEN connection, as a
+ * second process has) or the same client (PGlite, one process), with a notifier either way.
+ * @example const b = await createHarness({ database: await secondConnection(a) });
+ */
+export async function secondConnection(h: Harness): Promise<Database> {
+  if (h.driver === 'pglite') {
+    const shared: Database = { db: h.db, driver: 'pglite', close: async () => {} };
+    return { ...shared, notifier: testNotifier(shared) };
+  }
+  const [row] = rowsOf<{ name: string }>(await h.db.execute(sql`SELECT current_database() AS name`));
+  const url = new URL(PG_ADMIN_URL);
+  url.pathname = `/${row?.name}`;
+  return openPostgres(url.toString(), { max: 4 });
 }

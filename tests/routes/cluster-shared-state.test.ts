@@ -3,10 +3,7 @@ import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FrameSink } from '../../src/channels/sink.ts';
 import { rowsOf } from '../../src/db/rows.ts';
-import type { Database } from '../../src/db/types.ts';
-import { openPostgres } from '../../src/node/postgres-client.ts';
-import { testNotifier } from '../helpers/cluster.ts';
-import { PG_ADMIN_URL } from '../helpers/database.ts';
+import { secondConnection } from '../helpers/cluster.ts';
 import { createHarness, expectProblem, type Harness, problem, type TestUser } from '../helpers/harness.ts';
 import { IMAGES, imageFile, pixels, upload } from '../helpers/images.ts';
 import { type SseFrame, SseReader } from '../helpers/sse.ts';
@@ -18,18 +15,6 @@ let a: Harness;
 let b: Harness;
 let alice: TestUser;
 let admin: TestUser;
-
-/** The same database as `h`, through a new connection (PostgreSQL) or the same client (PGlite). */
-async function secondConnection(h: Harness): Promise<Database> {
-  if (h.driver === 'pglite') {
-    const shared: Database = { db: h.db, driver: 'pglite', close: async () => {} };
-    return { ...shared, notifier: testNotifier(shared) };
-  }
-  const [row] = rowsOf<{ name: string }>(await h.db.execute(sql`SELECT current_database() AS name`));
-  const url = new URL(PG_ADMIN_URL);
-  url.pathname = `/${row?.name}`;
-  return openPostgres(url.toString(), { max: 4 });
-}
 
 beforeAll(async () => {
   a = await createHarness({ blobStore: 'postgres' });
