@@ -2,7 +2,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { requestId } from 'hono/request-id';
 import type { AppDeps } from './deps.ts';
-import { renderDocsPage } from './http/docs-page.ts';
+import { DOCS_CSP, renderDocsPage } from './http/docs-page.ts';
 import { ApiError } from './http/errors.ts';
 import { allowedMethods } from './http/middleware/allowed-methods.ts';
 import { auth, requireAdmin } from './http/middleware/auth.ts';
@@ -27,8 +27,6 @@ export const API_PREFIX = '/api/v1';
 export const JSON_BODY_LIMIT = 1024 * 1024;
 
 /** The reference page is one HTML document with an inline style sheet: nothing else may load or frame it. */
-const DOCS_CSP =
-  "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 const PUBLIC_PATHS = ['status', 'setup', 'login'].map((p) => `${API_PREFIX}/auth/${p}`);
 const NO_REFRESH_PATHS = ['setup', 'login', 'logout'].map((p) => `${API_PREFIX}/auth/${p}`);
 

@@ -19,9 +19,27 @@ interface OpenApiDoc {
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'];
 
+/** The page's "Try it" forms (web/docs/try-it.js), served with the web UI's files. */
+export const TRY_IT_SCRIPT = '/assets/docs/try-it.js';
+
 /**
- * A self-contained HTML page (no external scripts, works offline) listing every operation of the OpenAPI
- * document, its parameters, request schema and responses, plus the error codes.
+ * The page's Content-Security-Policy: its inline styles, the "Try it" module from this origin and its
+ * requests to it (images it shows as `blob:` URLs); nothing else, and no framing.
+ */
+export const DOCS_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "connect-src 'self'",
+  "img-src 'self' blob:",
+  "style-src 'unsafe-inline'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/**
+ * An HTML page (nothing from other origins, works offline) listing every operation of the OpenAPI document,
+ * its parameters, request schema and responses, plus the error codes; `TRY_IT_SCRIPT` adds a form to send each.
  * @example app.get('/docs', (c) => c.html(renderDocsPage(app.getOpenAPI31Document(spec))));
  */
 export function renderDocsPage(document: { info: { title: string; version: string } }) {
@@ -44,13 +62,18 @@ body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding
 code,pre{font:13px ui-monospace,monospace}pre{background:#f4f4f6;padding:.75rem;overflow:auto}
 .op{border-top:1px solid #ddd;padding:.5rem 0}.m{display:inline-block;width:4.5rem;font-weight:700}
 table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:.25rem .5rem;text-align:left}
+.try{margin:.5rem 0 .5rem 1rem}.try label{display:inline-block;margin:.15rem 0}.try-out:empty{display:none}
+.try-out img{max-width:100%;display:block}.try-open{margin-left:.5rem}#try-token{font:13px ui-monospace,monospace}
 </style>
+<link rel="icon" href="/assets/favicon.svg" type="image/svg+xml">
+<script type="module" src="${TRY_IT_SCRIPT}"></script>
 </head>
 <body>
 <h1>${doc.info.title} API ${doc.info.version}</h1>
 <p>The machine-readable document is <a href="/openapi.json">/openapi.json</a>. Send <code>Authorization: Bearer &lt;token&gt;</code>
 to every <code>/api/v1</code> route but status, set-up and login. Mutating requests answer a fresh token in
-<code>X-Refreshed-Token</code>.</p>
+<code>X-Refreshed-Token</code>. With the web UI served (<code>npm start</code>), every operation has a
+<em>Try it</em> form that sends the request with the token of the signed-in UI, or one pasted in.</p>
 <h2>Operations</h2>
 ${ops.map(
   ({ path, method, op }) => html`<div class="op" id="${method}-${path}">

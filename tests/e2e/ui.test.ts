@@ -383,6 +383,53 @@ describe('web UI', () => {
     await screenshot(bob.page, 'user-labels-bob');
   });
 
+  it('sends requests from the API reference (/docs) with the signed-in token, and takes the refreshed one', async () => {
+    const page = await alice.page.context().newPage();
+    const problems: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') {
+        problems.push(m.text());
+      }
+    });
+    page.on('pageerror', (e) => problems.push(e.message));
+    await page.goto(`${stack.server.url}/docs`);
+    const token = page.locator('#try-token');
+    const signedIn = await page.evaluate(() => localStorage.getItem('easel.token'));
+    expect(await token.inputValue()).toBe(signedIn);
+
+    const me = page.locator('[id="get-/api/v1/auth/me"]');
+    await me.getByRole('button', { name: 'Try it' }).click();
+    await me.getByRole('button', { name: 'Send GET' }).click();
+    const meOut = me.locator('pre.try-out');
+    await meOut.filter({ hasText: 'HTTP 200' }).waitFor();
+    const [head, body] = ((await meOut.textContent()) ?? '').split('\n\n');
+    expect(head?.split('\n').slice(0, 2)).toEqual(['HTTP 200 OK', 'content-type: application/json']);
+    expect(JSON.parse(body ?? '')).toMatchObject({ email: ALICE.email, display_name: ALICE.display_name });
+
+    // A write answers a fresh token, which the field takes for the next request.
+    const patch = page.locator('[id="patch-/api/v1/auth/me"]');
+    await patch.getByRole('button', { name: 'Try it' }).click();
+    await patch.locator('textarea').fill(JSON.stringify({ display_name: ALICE.display_name }));
+    await patch.getByRole('button', { name: 'Send PATCH' }).click();
+    await patch.locator('pre.try-out').filter({ hasText: 'HTTP 200' }).waitFor();
+    expect(await patch.locator('pre.try-out').textContent()).toContain('x-refreshed-token: ');
+    const refreshed = await token.inputValue();
+    expect(refreshed).not.toBe(signedIn);
+    expect(refreshed.split('.')).toHaveLength(3);
+
+    // A path parameter, and a problem answer shown as it came.
+    const user = page.locator('[id="get-/api/v1/users/{user_id}"]');
+    await user.getByRole('button', { name: 'Try it' }).click();
+    await user.locator('input[name="user_id"]').fill(alice.login.user.user_id);
+    await user.getByRole('button', { name: 'Send GET' }).click();
+    await user.locator('pre.try-out').filter({ hasText: 'HTTP 403' }).waitFor();
+    expect(await user.locator('pre.try-out').textContent()).toContain('"code": "forbidden"');
+    await page.close();
+    // No script, style or request refused by the page's Content-Security-Policy, no script error; only the
+    // 403 the browser reports for the last request.
+    expect(problems).toEqual([expect.stringContaining('403')]);
+  });
+
   it('keeps the session through a 500 and a network error, and ends it on an expired token', async () => {
     const { page } = await loginPage(stack, BOB.email);
     await page.route('**/api/v1/queue/default/list*', (route) =>
