@@ -2,6 +2,9 @@ import type { MiddlewareHandler } from 'hono';
 import { ApiError } from '../errors.ts';
 import type { AppEnv } from '../types.ts';
 
+/** How many paths' methods are kept (then forgotten all at once): ids make most paths rare. */
+const KNOWN_PATHS = 2000;
+
 interface RouteEntry {
   method: string;
   path: string;
@@ -33,16 +36,28 @@ function pathPattern(path: string): RegExp {
  */
 export const allowedMethods = (routes: () => readonly RouteEntry[]): MiddlewareHandler<AppEnv> => {
   let table: { pattern: RegExp; method: string }[] | undefined;
+  // The methods of each path asked lately: a hot path (a list, a status poll) is matched against every
+  // route's pattern once, not on every request.
+  const known = new Map<string, ReadonlySet<string>>();
+  const methodsOf = (path: string): ReadonlySet<string> => {
+    let methods = known.get(path);
+    if (!methods) {
+      table ??= routes()
+        .filter((r) => r.method !== 'ALL')
+        .map((r) => ({ pattern: pathPattern(r.path), method: r.method }));
+      methods = new Set(table.filter((r) => r.pattern.test(path)).map((r) => r.method));
+      if (known.size >= KNOWN_PATHS) {
+        known.clear();
+      }
+      known.set(path, methods);
+    }
+    return methods;
+  };
   return async function allowedMethods(c, next) {
-    table ??= routes()
-      .filter((r) => r.method !== 'ALL')
-      .map((r) => ({ pattern: pathPattern(r.path), method: r.method }));
     const method = c.req.method === 'HEAD' ? 'GET' : c.req.method;
-    const matching = table.filter((r) => r.pattern.test(c.req.path));
-    if (method !== 'OPTIONS' && matching.length > 0 && !matching.some((r) => r.method === method)) {
-      const allow = [
-        ...new Set(matching.flatMap((r) => (r.method === 'GET' ? ['GET', 'HEAD'] : [r.method]))),
-      ];
+    const methods = methodsOf(c.req.path);
+    if (method !== 'OPTIONS' && methods.size > 0 && !methods.has(method)) {
+      const allow = [...new Set([...methods].flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : [m])))];
       throw new ApiError('method_not_allowed', `${c.req.path} does not answer ${c.req.method}.`, {
         headers: { Allow: allow.sort().join(', ') },
       });
@@ -50,3 +65,4 @@ export const allowedMethods = (routes: () => readonly RouteEntry[]): MiddlewareH
     await next();
   };
 };
+
