@@ -131,6 +131,22 @@ export class RateLimitedError extends ServiceError {
   }
 }
 
+/** Too much of one costly kind of work at once (password hashing): 503 `unavailable` with `Retry-After`. */
+export class BusyError extends ServiceError {
+  override name = 'BusyError';
+  readonly code = 'unavailable';
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+  }
+
+  override headers(): Record<string, string> {
+    return { 'Retry-After': String(this.retryAfterSeconds) };
+  }
+}
+
 /** This runtime has no image codec (the Deno entry); see `unavailableCodec`. */
 export class ImageCodecUnavailableError extends ServiceError {
   override name = 'ImageCodecUnavailableError';

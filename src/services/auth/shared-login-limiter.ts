@@ -3,48 +3,54 @@ import type { LoginLimiter } from '../../core/auth.ts';
 import type { Clock } from '../../core/clock.ts';
 import type { DbOrTx } from '../../core/db.ts';
 import { rowsOf } from '../../db/rows.ts';
-import { LOGIN_MAX_FAILURES, LOGIN_WINDOW_MS } from './login-rate-limiter.ts';
+import { ACCOUNT_LIMIT, LOGIN_WINDOW_MS, waitSeconds } from './login-rate-limiter.ts';
 
-/** Rows hold a SHA-256 of the key: the key has a NUL (text cannot) and names an email and a client. */
+/** Rows hold a SHA-256 of the key: the key has a NUL (text cannot) and names an email or a client. */
 async function stored(key: string): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(key)));
   return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 /**
- * Failed logins counted across processes (API.md section 8), with the rules of `LoginRateLimiter`: after 5
- * failures per key (`LoginRateLimiter.key(email, client)`) within 15 minutes, the key is refused until the
- * oldest of them leaves the window.
+ * Failed logins counted across processes (API.md section 8), with the rules of `LoginRateLimiter`: past its
+ * limit (per email and client, `LoginRateLimiter.key`, by default; per client address,
+ * `LoginRateLimiter.addressKey`, with `ADDRESS_LIMIT`) a key is refused until the oldest of its failures
+ * leaves the window.
  * @example const wait = await sharedLoginLimiter.blockedFor(db, key, now); if (wait > 0) throw new RateLimitedError('…', wait);
  */
 export const sharedLoginLimiter = {
   /** Seconds until the key may try again; 0 when it may try now. */
-  async blockedFor(db: DbOrTx, key: string, now: Date): Promise<number> {
+  async blockedFor(db: DbOrTx, key: string, now: Date, limit = ACCOUNT_LIMIT): Promise<number> {
     const hashed = await stored(key);
-    const since = new Date(now.getTime() - LOGIN_WINDOW_MS).toISOString();
+    const since = new Date(now.getTime() - limit.windowMs).toISOString();
     const [row] = rowsOf<{ n: number; oldest: string | Date | null }>(
       await db.execute(sql`SELECT count(*)::int AS n, min(failed_at) AS oldest FROM login_failures
         WHERE key = ${hashed} AND failed_at > ${since}::timestamptz`),
     );
-    if (!row || row.n < LOGIN_MAX_FAILURES || row.oldest === null) {
+    if (!row || row.n < limit.max || row.oldest === null) {
       return 0;
     }
-    const oldest = new Date(row.oldest).getTime();
-    return Math.max(1, Math.ceil((oldest + LOGIN_WINDOW_MS - now.getTime()) / 1000));
+    return waitSeconds(new Date(row.oldest).getTime(), limit, now.getTime());
   },
 
-  /** Records a failure (and drops the key's failures that left the window). */
-  async fail(db: DbOrTx, key: string, now: Date): Promise<void> {
+  /**
+   * Records a failure (and drops the key's failures that left the window); returns the key's failures
+   * within the window, this one included.
+   */
+  async fail(db: DbOrTx, key: string, now: Date, limit = ACCOUNT_LIMIT): Promise<number> {
     const hashed = await stored(key);
-    const since = new Date(now.getTime() - LOGIN_WINDOW_MS).toISOString();
+    const since = new Date(now.getTime() - limit.windowMs).toISOString();
     await db.execute(
       sql`DELETE FROM login_failures WHERE key = ${hashed} AND failed_at <= ${since}::timestamptz`,
     );
     await db.execute(
       sql`INSERT INTO login_failures (key, failed_at) VALUES (${hashed}, ${now.toISOString()}::timestamptz)`,
     );
+    const [row] = rowsOf<{ n: number }>(
+      await db.execute(sql`SELECT count(*)::int AS n FROM login_failures WHERE key = ${hashed}`),
+    );
+    return Number(row?.n ?? 1);
   },
-
   /** A successful login forgets the key's failures. */
   async succeed(db: DbOrTx, key: string): Promise<void> {
     await db.execute(sql`DELETE FROM login_failures WHERE key = ${await stored(key)}`);
@@ -69,11 +75,11 @@ export const sharedLoginLimiter = {
  */
 export function databaseLoginLimiter(db: DbOrTx, clock: Clock): LoginLimiter {
   return {
-    blockedFor: (key) => sharedLoginLimiter.blockedFor(db, key, clock.now()),
-    fail: async (key) => {
+    blockedFor: (key, limit) => sharedLoginLimiter.blockedFor(db, key, clock.now(), limit),
+    fail: async (key, limit) => {
       const now = clock.now();
       await sharedLoginLimiter.prune(db, now);
-      await sharedLoginLimiter.fail(db, key, now);
+      return sharedLoginLimiter.fail(db, key, now, limit);
     },
     succeed: (key) => sharedLoginLimiter.succeed(db, key),
   };
