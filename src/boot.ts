@@ -133,6 +133,9 @@ export async function readModelCatalog(
   return staticCatalog(models, paths);
 }
 
+/** How long the server holds a refused login's answer (429, 503): a flood's connections then wait too. */
+export const LOGIN_REFUSAL_DELAY_MS = 1000;
+
 /**
  * What both entries do after opening the database: apply the migrations, load the secret and the models,
  * build the deps, and create the `ADMIN_EMAIL` admin when no account exists.
@@ -216,6 +219,7 @@ export async function buildDeps(opts: {
       corsOrigins: env.CORS_ORIGINS ?? [],
       userMaxPending: env.USER_MAX_PENDING,
       queue: { fairness: env.QUEUE_FAIRNESS, maxSize: env.QUEUE_MAX_SIZE },
+      loginRefusalDelayMs: LOGIN_REFUSAL_DELAY_MS,
     },
     db: database.db,
     clock,

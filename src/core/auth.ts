@@ -4,6 +4,11 @@ import { z } from 'zod';
 export interface PasswordHasher {
   hash(password: string): Promise<string>;
   verify(password: string, stored: string): Promise<boolean>;
+  /**
+   * Throws `BusyError` when a call now would be refused (a bounded hasher at its bound), so that a login
+   * refuses before its database reads; absent on unbounded hashers.
+   */
+  admit?(): void;
 }
 
 /** The claims of an Easel token besides `iss` and `aud`. */

@@ -1,10 +1,17 @@
 import { Worker } from 'node:worker_threads';
 import type { DeriveBits } from '../services/auth/passwords.ts';
 
-/** The threads' code (CommonJS, evaluated): `pbkdf2Sync` runs on the thread itself, not on libuv's pool. */
+/**
+ * The threads' code (CommonJS, evaluated): `pbkdf2Sync` runs on the thread itself, not on libuv's pool. The
+ * thread lowers its own priority (nice 19; on Linux a thread's own): hashing gets the CPU the event loop
+ * leaves, so a login flood slows logins, never the other routes.
+ */
 const THREAD_CODE = `
 const { parentPort } = require('node:worker_threads');
 const { pbkdf2Sync } = require('node:crypto');
+try {
+  require('node:os').setPriority(19);
+} catch {}
 parentPort.on('message', ({ id, password, salt, iterations }) => {
   try {
     const bits = new Uint8Array(pbkdf2Sync(password, salt, iterations, 32, 'sha256'));
@@ -31,8 +38,8 @@ interface Reply {
 
 /**
  * PBKDF2-SHA256 on `threads` worker threads of their own, started on first use and unref'd (they never keep
- * the process alive). Node's Web Crypto and async `pbkdf2` run on libuv's thread pool, which file reads share:
- * a login flood there stalls every image file. Each thread runs one derivation at a time; jobs beyond the
+ * the process alive), at the lowest priority. Node's Web Crypto and async `pbkdf2` run on libuv's thread
+ * pool, which file reads share: a login flood there stalls every image file. Each thread runs one derivation at a time; jobs beyond the
  * threads wait here in order (`boundedHasher` keeps that short). Runs on Node and on Deno's Node compatibility.
  * @example const passwords = boundedHasher(pbkdf2Hasher(undefined, new Pbkdf2Threads(2).derive), bounds);
  */

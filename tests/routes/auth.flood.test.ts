@@ -89,7 +89,7 @@ describe('at most 30 failed logins a minute per client address', () => {
 });
 
 describe('bounded password hashing', () => {
-  it('a login while every derivation is busy and the queue is full is 503 unavailable with Retry-After', async (t) => {
+  it('a login while every derivation is busy and the queue is full is 503 unavailable with Retry-After, held for the refusal delay', async (t) => {
     const inner = pbkdf2Hasher(1000);
     let enter: () => void = () => {};
     let release: () => void = () => {};
@@ -111,16 +111,20 @@ describe('bounded password hashing', () => {
       },
     };
     const busy = await createHarness(t, {
+      config: { loginRefusalDelayMs: 40 },
       deps: { passwords: boundedHasher(slow, { concurrency: 1, queue: 0 }) },
     });
     const u = await busy.createUser();
     gated = true;
     const first = busy.post('/api/v1/auth/login', { json: { email: u.user.email, password: u.password } });
     await entered;
+    const sent = performance.now();
     const refused = await busy.post('/api/v1/auth/login', {
       json: { email: u.user.email, password: u.password },
     });
     expect(refused.status).toBe(503);
+    // Held for `loginRefusalDelayMs` before the answer (a timer may fire a millisecond early).
+    expect(performance.now() - sent).toBeGreaterThanOrEqual(38);
     expect(refused.headers.get('retry-after')).toBe('1');
     expect(await refused.json()).toEqual(
       problem(

@@ -25,12 +25,14 @@ describe('boundedHasher', () => {
   it('runs `concurrency` calls at once, queues `queue` more in order, and refuses the next with BusyError', async () => {
     const slow = slowHasher();
     const bounded = boundedHasher(slow.hasher, { concurrency: 2, queue: 1 });
+    expect(() => bounded.admit?.()).not.toThrow();
     const a = bounded.verify('a', 's');
     const b = bounded.hash('b');
     const c = bounded.verify('c', 's');
     await settle();
     expect(slow.calls.map((x) => x.password)).toEqual(['a', 'b']);
 
+    expect(() => bounded.admit?.()).toThrow(BusyError);
     const refused = bounded.verify('d', 's');
     await expect(refused).rejects.toBeInstanceOf(BusyError);
     await expect(refused).rejects.toMatchObject({

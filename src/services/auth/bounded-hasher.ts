@@ -22,14 +22,19 @@ export function boundedHasher(inner: PasswordHasher, bounds: HashBounds): Passwo
   let running = 0;
   const waiting: (() => void)[] = [];
 
+  function admit(): void {
+    if (running >= bounds.concurrency && waiting.length >= bounds.queue) {
+      throw new BusyError('Too many logins at once; try again in 1 second.', HASHER_BUSY_RETRY_S);
+    }
+  }
+
   async function bounded<T>(work: () => Promise<T>): Promise<T> {
+    admit();
     if (running < bounds.concurrency) {
       running++;
-    } else if (waiting.length < bounds.queue) {
+    } else {
       // The slot of the call that ends is handed over: `running` stays as it is.
       await new Promise<void>((resolve) => waiting.push(resolve));
-    } else {
-      throw new BusyError('Too many logins at once; try again in 1 second.', HASHER_BUSY_RETRY_S);
     }
     try {
       return await work();
@@ -46,5 +51,6 @@ export function boundedHasher(inner: PasswordHasher, bounds: HashBounds): Passwo
   return {
     hash: (password) => bounded(() => inner.hash(password)),
     verify: (password, stored) => bounded(() => inner.verify(password, stored)),
+    admit,
   };
 }

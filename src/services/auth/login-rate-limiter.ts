@@ -7,11 +7,11 @@ export const LOGIN_WINDOW_MS = 15 * 60 * 1000;
 export const ACCOUNT_LIMIT: LoginLimit = { max: LOGIN_MAX_FAILURES, windowMs: LOGIN_WINDOW_MS };
 /** Failures per client address, whatever the emails: 30 within a minute (API.md section 2). */
 export const ADDRESS_LIMIT: LoginLimit = { max: 30, windowMs: 60 * 1000 };
-const SWEEP_ABOVE = 10_000;
+/** Past this many keys held in memory, the expired ones are dropped. */
+export const SWEEP_ABOVE = 10_000;
 
-/** Seconds until a key whose oldest failure in the window is `oldest` may try again (at least 1). */
-export const waitSeconds = (oldest: number, limit: LoginLimit, now: number) =>
-  Math.max(1, Math.ceil((oldest + limit.windowMs - now) / 1000));
+/** Seconds from `now` until `until` (ms since the epoch), at least 1: a blocked key's `Retry-After`. */
+export const waitSeconds = (until: number, now: number) => Math.max(1, Math.ceil((until - now) / 1000));
 
 /**
  * Counts failed logins per key in a sliding window: per email and client (`key`, 5 within 15 minutes) and
@@ -40,7 +40,7 @@ export class LoginRateLimiter {
     if (recent.length < limit.max || oldest === undefined) {
       return 0;
     }
-    return waitSeconds(oldest, limit, this.clock.now().getTime());
+    return waitSeconds(oldest + limit.windowMs, this.clock.now().getTime());
   }
 
   /** Records a failure; returns the key's failures within the limit's window, this one included. */

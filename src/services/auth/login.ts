@@ -35,6 +35,8 @@ export async function login({
 }): Promise<TokenResponse> {
   const data = LoginInput.parse(input);
   const email = data.email.toLowerCase();
+  // A flood the hasher cannot take is refused before it costs a database read.
+  ctx.passwords.admit?.();
   const key = LoginRateLimiter.key(email, client);
   const address = LoginRateLimiter.addressKey(client);
   const wait = Math.max(
