@@ -242,14 +242,17 @@ for (const driver of DRIVERS) {
     `### ${driver === 'pglite' ? 'PGlite' : 'PostgreSQL'}`,
     '',
     before
-      ? '| phase | route | before p50 / p95 / max ms | after p50 / p95 / max ms | after samples (non-200) |'
+      ? '| phase | route | before p50 / p95 / max ms | after p50 / p95 / max ms | samples before / after (non-200) |'
       : '| phase | route | p50 / p95 / max ms | samples (non-200) |',
     before ? '|---|---|---:|---:|---:|' : '|---|---|---:|---:|',
   ];
   for (const [i, r] of after.rows.entries()) {
     const b = before?.rows[i];
     const cell = (x: Row) => `${ms(x.p50)} / ${ms(x.p95)} / ${ms(x.max)}`;
-    lines.push(`| ${r.phase} | ${r.label} | ${b ? `${cell(b)} | ` : ''}${cell(r)} | ${r.n} (${r.failed}) |`);
+    const n = (x: Row) => `${x.n} (${x.failed})`;
+    lines.push(
+      `| ${r.phase} | ${r.label} | ${b ? `${cell(b)} | ` : ''}${cell(r)} | ${b ? `${n(b)} / ` : ''}${n(r)} |`,
+    );
   }
   lines.push(
     '',
