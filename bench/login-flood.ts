@@ -23,9 +23,9 @@ import { once } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import postgres from 'postgres';
 import sharp from 'sharp';
 import { childEnv, freePort, projectRoot, startServer } from '../tests/node/spawn.ts';
+import { scratchDatabase } from './scratch-database.ts';
 
 const argv = process.argv.slice(2);
 const arg = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -33,8 +33,6 @@ const SECONDS = Number(arg('seconds') ?? 12);
 const BEFORE = arg('before');
 const DRIVERS = (arg('db') ? [arg('db')] : ['pglite', 'postgres']) as ('pglite' | 'postgres')[];
 const CONNECTIONS = 40;
-const PG_ADMIN_URL =
-  process.env.BENCH_PG_URL ?? process.env.EASEL_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const ADMIN = { email: 'admin@bench.example', password: 'correct horse battery' };
 const PHASES = ['rest', 'flood, one address', 'flood, many addresses'] as const;
 type Phase = (typeof PHASES)[number];
@@ -131,20 +129,8 @@ async function api<T>(url: string, path: string, init: RequestInit): Promise<T> 
 /** One server (the checkout at `root`) on one database through the three phases. */
 async function run(root: string, driver: 'pglite' | 'postgres') {
   const dataDir = await mkdtemp(join(tmpdir(), 'easel-bench-flood-'));
-  let dropDb: (() => Promise<void>) | undefined;
-  let databaseUrl: string | undefined;
-  if (driver === 'postgres') {
-    const name = `easel_bench_${crypto.randomUUID().replaceAll('-', '')}`;
-    const admin = postgres(PG_ADMIN_URL, { max: 1, onnotice: () => {} });
-    await admin.unsafe(`CREATE DATABASE ${name}`);
-    const u = new URL(PG_ADMIN_URL);
-    u.pathname = `/${name}`;
-    databaseUrl = u.toString();
-    dropDb = async () => {
-      await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await admin.end();
-    };
-  }
+  const scratch = driver === 'postgres' ? await scratchDatabase() : undefined;
+  const databaseUrl = scratch?.url;
   const env = childEnv({
     PORT: String(await freePort()),
     DATA_DIR: dataDir,
@@ -216,7 +202,7 @@ async function run(root: string, driver: 'pglite' | 'postgres') {
     }
   } finally {
     await server.stop();
-    await dropDb?.();
+    await scratch?.drop();
     await rm(dataDir, { recursive: true, force: true });
   }
   return { rows, floods, cpu };

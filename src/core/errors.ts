@@ -116,9 +116,8 @@ export class AuthError extends ServiceError {
   }
 }
 
-export class RateLimitedError extends ServiceError {
-  override name = 'RateLimitedError';
-  readonly code = 'rate_limited';
+/** A refusal that says when to try again (`Retry-After`, in seconds). */
+export abstract class RetryLaterError extends ServiceError {
   constructor(
     message: string,
     readonly retryAfterSeconds: number,
@@ -131,20 +130,15 @@ export class RateLimitedError extends ServiceError {
   }
 }
 
+export class RateLimitedError extends RetryLaterError {
+  override name = 'RateLimitedError';
+  readonly code = 'rate_limited';
+}
+
 /** Too much of one costly kind of work at once (password hashing): 503 `unavailable` with `Retry-After`. */
-export class BusyError extends ServiceError {
+export class BusyError extends RetryLaterError {
   override name = 'BusyError';
   readonly code = 'unavailable';
-  constructor(
-    message: string,
-    readonly retryAfterSeconds: number,
-  ) {
-    super(message);
-  }
-
-  override headers(): Record<string, string> {
-    return { 'Retry-After': String(this.retryAfterSeconds) };
-  }
 }
 
 /** This runtime has no image codec (the Deno entry); see `unavailableCodec`. */

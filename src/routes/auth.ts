@@ -1,6 +1,6 @@
 import { createRoute } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { BusyError, ConflictError, RateLimitedError } from '../core/errors.ts';
+import { ConflictError, RetryLaterError } from '../core/errors.ts';
 import { bearer, createRouter, jsonBody, jsonResponse, problems } from '../http/openapi.ts';
 import { serviceContext } from '../http/service-context.ts';
 import type { AppEnv } from '../http/types.ts';
@@ -107,7 +107,7 @@ async function slowRefusal<T>(c: Context<AppEnv>, work: () => Promise<T>): Promi
     return await work();
   } catch (err) {
     const delay = c.var.deps.config.loginRefusalDelayMs ?? 0;
-    if (delay > 0 && (err instanceof RateLimitedError || err instanceof BusyError)) {
+    if (delay > 0 && err instanceof RetryLaterError) {
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
     throw err;
