@@ -22,13 +22,13 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
-import postgres from 'postgres';
 import { openPglite } from '../src/db/pglite.ts';
 import { rowsOf } from '../src/db/rows.ts';
 import type { Database } from '../src/db/types.ts';
 import { openPostgres } from '../src/node/postgres-client.ts';
 import { textToImageGraph } from '../tests/helpers/graphs.ts';
 import { childEnv, freePort, projectRoot } from '../tests/node/spawn.ts';
+import { scratchDatabase } from './scratch-database.ts';
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
@@ -51,8 +51,6 @@ const runtimes = (RUNTIME_ARG === 'both' ? ['node', 'deno'] : [RUNTIME_ARG]) as 
 const WARMUP_S = QUICK ? 1 : 3;
 const DURATION_S = QUICK ? 2 : 10;
 const CONNECTIONS = 50;
-const PG_ADMIN_URL =
-  process.env.BENCH_PG_URL ?? process.env.EASEL_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const ADMIN = { email: 'admin@bench.example', password: 'correct horse battery' };
 const USERS = ['alice', 'bob', 'carol'].map((n) => `${n}@bench.example`);
 const ITEMS_PER_USER = 500;
@@ -232,20 +230,8 @@ async function cannon(url: string, route: Route, token: string, seconds: number)
 
 async function runDriver(driver: 'pglite' | 'postgres', runtime: Runtime): Promise<Result[]> {
   const dataDir = await mkdtemp(join(tmpdir(), 'easel-bench-api-'));
-  let dropDb: (() => Promise<void>) | undefined;
-  let databaseUrl: string | undefined;
-  if (driver === 'postgres') {
-    const name = `easel_bench_${crypto.randomUUID().replaceAll('-', '')}`;
-    const admin = postgres(PG_ADMIN_URL, { max: 1, onnotice: () => {} });
-    await admin.unsafe(`CREATE DATABASE ${name}`);
-    const u = new URL(PG_ADMIN_URL);
-    u.pathname = `/${name}`;
-    databaseUrl = u.toString();
-    dropDb = async () => {
-      await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await admin.end();
-    };
-  }
+  const scratch = driver === 'postgres' ? await scratchDatabase() : undefined;
+  const databaseUrl = scratch?.url;
   const env = childEnv({
     PORT: String(await freePort()),
     DATA_DIR: dataDir,
@@ -345,7 +331,7 @@ async function runDriver(driver: 'pglite' | 'postgres', runtime: Runtime): Promi
     }
   } finally {
     await server?.stop();
-    await dropDb?.();
+    await scratch?.drop();
     await rm(dataDir, { recursive: true, force: true });
   }
   return results;

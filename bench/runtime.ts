@@ -13,7 +13,6 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import postgres from 'postgres';
 import { writeTinyModel } from '../scripts/tiny-model/write.ts';
 import { createApp } from '../src/app.ts';
 import { startWorkers } from '../src/boot.ts';
@@ -24,6 +23,7 @@ import { buildNodeDeps } from '../src/node/boot.ts';
 import { loadDiffusionModel } from '../src/node/onnx-model.ts';
 import { decodeLatents, denoise, encodePrompt, makeNoise } from '../src/runtime/pipeline.ts';
 import { textToImageGraph } from '../tests/helpers/graphs.ts';
+import { scratchDatabase } from './scratch-database.ts';
 
 interface Case {
   label: string;
@@ -66,21 +66,6 @@ const CASES: Case[] = [
 const ADMIN = { email: 'bench@example.com', password: 'correct horse battery' };
 /** With `BENCH_PG_URL`, Easel runs on a fresh PostgreSQL database per case instead of PGlite. */
 const PG_URL = process.env.BENCH_PG_URL;
-
-async function createDatabase(adminUrl: string) {
-  const name = `easel_bench_${crypto.randomUUID().replaceAll('-', '')}`;
-  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`CREATE DATABASE ${name}`);
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await admin.end();
-    },
-  };
-}
 
 interface Row {
   label: string;
@@ -138,7 +123,7 @@ async function bare(folder: string, c: Case): Promise<number> {
 
 async function easel(modelsDir: string, c: Case): Promise<Omit<Row, 'label' | 'bareMs'>> {
   const dataDir = await mkdtemp(join(tmpdir(), 'easel-bench-runtime-'));
-  const pg = PG_URL ? await createDatabase(PG_URL) : null;
+  const pg = PG_URL ? await scratchDatabase(PG_URL) : null;
   const env = parseEnv({
     DATABASE_URL: pg?.url,
     DATA_DIR: dataDir,

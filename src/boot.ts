@@ -18,8 +18,9 @@ import { staticCatalog } from './models/catalog.ts';
 import { queueStatusCounts } from './queue/status-counts.ts';
 import type { InferenceRuntime } from './runtime/interface.ts';
 import { bootstrapAdmin } from './services/auth/bootstrap-admin.ts';
+import { boundedHasher, type HashBounds } from './services/auth/bounded-hasher.ts';
 import { IdentityCache } from './services/auth/identity-cache.ts';
-import { pbkdf2Hasher } from './services/auth/passwords.ts';
+import { type DeriveBits, PBKDF2_MIN_ITERATIONS, pbkdf2Hasher } from './services/auth/passwords.ts';
 import { databaseLoginLimiter } from './services/auth/shared-login-limiter.ts';
 import { hs256Tokens } from './services/auth/tokens.ts';
 import { IdleWorkers } from './worker/idle.ts';
@@ -132,6 +133,9 @@ export async function readModelCatalog(
   return staticCatalog(models, paths);
 }
 
+/** How long the server holds a refused login's answer (429, 503): a flood's connections then wait too. */
+export const LOGIN_REFUSAL_DELAY_MS = 1000;
+
 /**
  * What both entries do after opening the database: apply the migrations, load the secret and the models,
  * build the deps, and create the `ADMIN_EMAIL` admin when no account exists.
@@ -166,6 +170,11 @@ export async function buildDeps(opts: {
    */
   runtime?: InferenceRuntime;
   workers?: WorkerSpec[];
+  /**
+   * How this runtime derives password keys, and the threads it gives them (the `PASSWORD_HASH_THREADS`
+   * default); without it, Web Crypto with one derivation at a time.
+   */
+  derive?: { derive: DeriveBits; threads: number };
 }): Promise<{ deps: AppDeps; pool: WorkerPool | null }> {
   const { env, database, files, logger, projectRoot } = opts;
   const specs = opts.workers ?? (opts.runtime ? [{ device: 'cpu', runtime: opts.runtime }] : []);
@@ -210,11 +219,15 @@ export async function buildDeps(opts: {
       corsOrigins: env.CORS_ORIGINS ?? [],
       userMaxPending: env.USER_MAX_PENDING,
       queue: { fairness: env.QUEUE_FAIRNESS, maxSize: env.QUEUE_MAX_SIZE },
+      loginRefusalDelayMs: LOGIN_REFUSAL_DELAY_MS,
     },
     db: database.db,
     clock,
     logger,
-    passwords: pbkdf2Hasher(),
+    passwords: boundedHasher(
+      pbkdf2Hasher(PBKDF2_MIN_ITERATIONS, opts.derive?.derive),
+      hashBounds(env, opts.derive?.threads ?? 1),
+    ),
     tokens: hs256Tokens(new TextEncoder().encode(secret), clock),
     identities: new IdentityCache(database.db),
     loginLimiter: databaseLoginLimiter(database.db, clock),
@@ -248,6 +261,19 @@ export async function buildDeps(opts: {
     }
   }
   return { deps, pool };
+}
+
+/**
+ * The password hasher's bounds: `PASSWORD_HASH_THREADS` derivations at once (default `threads`), and
+ * `PASSWORD_HASH_QUEUE` calls waiting (default 4 per derivation).
+ * @example boundedHasher(pbkdf2Hasher(), hashBounds(env, 1));
+ */
+export function hashBounds(
+  env: Pick<Env, 'PASSWORD_HASH_THREADS' | 'PASSWORD_HASH_QUEUE'>,
+  threads: number,
+): HashBounds {
+  const concurrency = env.PASSWORD_HASH_THREADS ?? threads;
+  return { concurrency, queue: env.PASSWORD_HASH_QUEUE ?? 4 * concurrency };
 }
 
 /** Lapsed leases are looked for this often (at most 5 s), so an item is back within `LEASE_SECONDS` + 10 s. */

@@ -21,6 +21,8 @@ export interface AppConfig {
   corsOrigins: string[];
   userMaxPending: number;
   queue: QueueSettings;
+  /** How long a refused login (429, 503) waits before its answer (the server's: 1000 ms; none when unset). */
+  loginRefusalDelayMs?: number;
 }
 
 /** Everything `createApp` runs on, built once at boot (or by the test harness). */

@@ -56,6 +56,13 @@ export const EnvSchema = z
       .regex(/^[A-Za-z0-9._:-]{1,100}$/, 'must be 1 to 100 letters, digits, dots, dashes, colons')
       .optional(),
     LEASE_SECONDS: z.coerce.number().int().min(5).max(3600).default(30),
+    /**
+     * Password derivations (600,000-round PBKDF2) run at once, each on a thread of its own; the default is
+     * half the cores (at least 1). Logins beyond these and `PASSWORD_HASH_QUEUE` waiting get 503.
+     */
+    PASSWORD_HASH_THREADS: z.coerce.number().int().min(1).max(64).optional(),
+    /** Logins (and password changes) that may wait for a hashing thread; default 4 per thread. */
+    PASSWORD_HASH_QUEUE: z.coerce.number().int().min(0).max(1000).optional(),
   })
   .refine((e) => (e.ADMIN_EMAIL === undefined) === (e.ADMIN_PASSWORD === undefined), {
     message: 'ADMIN_EMAIL and ADMIN_PASSWORD must be set together',

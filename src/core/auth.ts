@@ -4,6 +4,11 @@ import { z } from 'zod';
 export interface PasswordHasher {
   hash(password: string): Promise<string>;
   verify(password: string, stored: string): Promise<boolean>;
+  /**
+   * Throws `BusyError` when a call now would be refused (a bounded hasher at its bound), so that a login
+   * refuses before its database reads; absent on unbounded hashers.
+   */
+  admit?(): void;
 }
 
 /** The claims of an Easel token besides `iss` and `aud`. */
@@ -43,15 +48,22 @@ export interface TokenService {
   verify(token: string): Promise<TokenClaims>;
 }
 
+/** How many failed logins a key may have within a sliding window before it is refused. */
+export interface LoginLimit {
+  max: number;
+  windowMs: number;
+}
+
 /**
  * Counts failed logins and says how long a client must wait. The server's is the database's
- * (`databaseLoginLimiter`, counted across processes); `LoginRateLimiter` keeps them in memory.
+ * (`databaseLoginLimiter`, counted across processes); `LoginRateLimiter` keeps them in memory. A key is
+ * counted under one limit (per email and client, or per client address); without one, the per-email limit.
  */
 export interface LoginLimiter {
   /** Seconds until this key may try again; 0 when it may try now. */
-  blockedFor(key: string): number | Promise<number>;
-  /** Records a failed attempt. */
-  fail(key: string): void | Promise<void>;
+  blockedFor(key: string, limit?: LoginLimit): number | Promise<number>;
+  /** Records a failed attempt; returns the key's failures within the limit's window, this one included. */
+  fail(key: string, limit?: LoginLimit): number | Promise<number>;
   /** Forgets the key's failures (a successful login). */
   succeed(key: string): void | Promise<void>;
 }

@@ -116,9 +116,8 @@ export class AuthError extends ServiceError {
   }
 }
 
-export class RateLimitedError extends ServiceError {
-  override name = 'RateLimitedError';
-  readonly code = 'rate_limited';
+/** A refusal that says when to try again (`Retry-After`, in seconds). */
+export abstract class RetryLaterError extends ServiceError {
   constructor(
     message: string,
     readonly retryAfterSeconds: number,
@@ -129,6 +128,17 @@ export class RateLimitedError extends ServiceError {
   override headers(): Record<string, string> {
     return { 'Retry-After': String(this.retryAfterSeconds) };
   }
+}
+
+export class RateLimitedError extends RetryLaterError {
+  override name = 'RateLimitedError';
+  readonly code = 'rate_limited';
+}
+
+/** Too much of one costly kind of work at once (password hashing): 503 `unavailable` with `Retry-After`. */
+export class BusyError extends RetryLaterError {
+  override name = 'BusyError';
+  readonly code = 'unavailable';
 }
 
 /** This runtime has no image codec (the Deno entry); see `unavailableCodec`. */

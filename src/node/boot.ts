@@ -14,6 +14,7 @@ import { DbBlobStore } from '../images/db-blob-store.ts';
 import type { WorkerPool, WorkerSpec } from '../worker/pool.ts';
 import { ChildRuntime } from './child-runtime.ts';
 import { FsBlobStore } from './fs-blob-store.ts';
+import { Pbkdf2Threads } from './pbkdf2-threads.ts';
 import { openPostgres } from './postgres-client.ts';
 import { nodeStreamSinks } from './response-sink.ts';
 import { sharpCodec } from './sharp-images.ts';
@@ -74,6 +75,10 @@ export async function buildNodeDeps(
   const database = env.DATABASE_URL
     ? openPostgres(env.DATABASE_URL)
     : await openPglite(join(env.DATA_DIR, 'db'));
+  // Password derivations on threads of their own, off libuv's pool that file reads use (docs/operations.md).
+  const hashThreads = new Pbkdf2Threads(
+    env.PASSWORD_HASH_THREADS ?? Math.max(1, Math.floor(availableParallelism() / 2)),
+  );
   let catalog: ModelCatalog | undefined;
   const workers: WorkerSpec[] = (env.ROLE === 'api' ? [] : env.DEVICES).map((device) => ({
     device,
@@ -100,6 +105,7 @@ export async function buildNodeDeps(
     blobs: env.BLOB_STORE === 'postgres' ? new DbBlobStore(database.db) : new FsBlobStore(env.DATA_DIR),
     streamSinks: edge.streamSinks,
     workers,
+    derive: hashThreads,
   });
   catalog = deps.models;
   return { deps, pool, database, runtimes: workers.map((w) => w.runtime as ChildRuntime) };

@@ -1,6 +1,6 @@
 import { createRoute } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { ConflictError } from '../core/errors.ts';
+import { ConflictError, RetryLaterError } from '../core/errors.ts';
 import { bearer, createRouter, jsonBody, jsonResponse, problems } from '../http/openapi.ts';
 import { serviceContext } from '../http/service-context.ts';
 import type { AppEnv } from '../http/types.ts';
@@ -97,6 +97,23 @@ function refuseInSingleMode(c: Context<AppEnv>) {
   }
 }
 
+/**
+ * A refused login (429, or 503 with hashing at its bound) is answered after `config.loginRefusalDelayMs`:
+ * a client that retries as soon as it is answered (a flood over a few connections) then costs the server
+ * a few requests a second, not hundreds, and the other routes keep their latency.
+ */
+async function slowRefusal<T>(c: Context<AppEnv>, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    const delay = c.var.deps.config.loginRefusalDelayMs ?? 0;
+    if (delay > 0 && err instanceof RetryLaterError) {
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+    throw err;
+  }
+}
+
 export const authRouter = createRouter()
   .openapi(statusRoute, async (c) => {
     const status = await getAuthStatus({
@@ -117,7 +134,8 @@ export const authRouter = createRouter()
   .openapi(loginRoute, async (c) => {
     refuseInSingleMode(c);
     const client = c.var.deps.clientAddress(c) ?? 'unknown';
-    const result = await login({ ctx: serviceContext(c), input: c.req.valid('json'), client });
+    const input = c.req.valid('json');
+    const result = await slowRefusal(c, () => login({ ctx: serviceContext(c), input, client }));
     return c.json(result, 200);
   })
   .openapi(logoutRoute, async (c) => {

@@ -9,7 +9,7 @@ import {
 import type { AuthUser } from '../../src/core/actor.ts';
 import { rowsOf } from '../../src/db/rows.ts';
 import type { Database } from '../../src/db/types.ts';
-import { LoginRateLimiter } from '../../src/services/auth/login-rate-limiter.ts';
+import { ADDRESS_LIMIT, LoginRateLimiter } from '../../src/services/auth/login-rate-limiter.ts';
 import { sharedLoginLimiter } from '../../src/services/auth/shared-login-limiter.ts';
 import { openTestDatabase } from '../helpers/database.ts';
 
@@ -79,5 +79,22 @@ describe('shared login limiter', () => {
     expect(await sharedLoginLimiter.prune(database.db, T(900))).toBe(1);
     await sharedLoginLimiter.succeed(database.db, key);
     expect(await sharedLoginLimiter.prune(database.db, T(10_000))).toBe(0);
+  });
+
+  it('counts an address under its own key and limit (30 a minute), for every process on the database', async () => {
+    const address = LoginRateLimiter.addressKey('1.2.3.4');
+    const accountKeys = Array.from({ length: 30 }, (_, i) => LoginRateLimiter.key(`u${i}@x`, '1.2.3.4'));
+    const counts: number[] = [];
+    for (const [i, key] of accountKeys.entries()) {
+      await sharedLoginLimiter.fail(database.db, key, T(i));
+      counts.push(await sharedLoginLimiter.fail(database.db, address, T(i), ADDRESS_LIMIT));
+    }
+    expect(counts).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    // The oldest failure (0 s) leaves the minute at 60 s; no account key is blocked.
+    expect(await sharedLoginLimiter.blockedFor(database.db, address, T(30), ADDRESS_LIMIT)).toBe(30);
+    expect(await sharedLoginLimiter.blockedFor(database.db, accountKeys[0] as string, T(30))).toBe(0);
+    expect(await sharedLoginLimiter.blockedFor(database.db, address, T(60), ADDRESS_LIMIT)).toBe(0);
+    // A failure drops the key's failures that left its window: 29 of the 30 are still in it at 60.5 s.
+    expect(await sharedLoginLimiter.fail(database.db, address, T(60.5), ADDRESS_LIMIT)).toBe(30);
   });
 });

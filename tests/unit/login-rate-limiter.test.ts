@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { LOGIN_WINDOW_MS, LoginRateLimiter } from '../../src/services/auth/login-rate-limiter.ts';
+import {
+  ADDRESS_LIMIT,
+  LOGIN_WINDOW_MS,
+  LoginRateLimiter,
+} from '../../src/services/auth/login-rate-limiter.ts';
 import { FakeClock } from '../helpers/harness.ts';
 
 describe('LoginRateLimiter', () => {
@@ -43,5 +47,21 @@ describe('LoginRateLimiter', () => {
     clock.advance(LOGIN_WINDOW_MS + 1);
     limiter.fail(LoginRateLimiter.key('last@example.com', 'c'));
     expect(limiter.size).toBe(1);
+  });
+
+  it('counts an address under its own key: 30 failures within a minute, whatever the emails', () => {
+    const clock = new FakeClock();
+    const limiter = new LoginRateLimiter(clock);
+    const address = LoginRateLimiter.addressKey('c');
+    expect(address).not.toBe(LoginRateLimiter.key('', 'c'));
+    for (let i = 1; i <= 30; i++) {
+      expect(limiter.fail(address, ADDRESS_LIMIT)).toBe(i);
+      clock.advance(1000);
+    }
+    // The first failure (30 s ago) leaves the minute in 30 s.
+    expect(limiter.blockedFor(address, ADDRESS_LIMIT)).toBe(30);
+    clock.advance(30_000);
+    expect(limiter.blockedFor(address, ADDRESS_LIMIT)).toBe(0);
+    expect(limiter.fail(address, ADDRESS_LIMIT)).toBe(30);
   });
 });

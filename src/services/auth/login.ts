@@ -4,7 +4,7 @@ import { AuthError, RateLimitedError } from '../../core/errors.ts';
 import { users } from '../../db/schema/index.ts';
 import { recordAudit } from '../audit/record-audit.ts';
 import { SYSTEM_USER_ID, toUserDto } from '../users/user-dto.ts';
-import { LoginRateLimiter } from './login-rate-limiter.ts';
+import { ACCOUNT_LIMIT, ADDRESS_LIMIT, LoginRateLimiter } from './login-rate-limiter.ts';
 import { LoginInput, type TokenResponse } from './schemas.ts';
 
 /** Checked when the email is unknown so that both failures cost the same time. */
@@ -12,8 +12,16 @@ const DUMMY_HASH =
   'pbkdf2-sha256$600000$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
 
 /**
+ * A client address's failures audited one by one within the per-address window; past them only the one
+ * that reaches the limit is, and none while it holds (docs/operations.md, "Login limits").
+ */
+export const AUDITED_FAILURES_PER_ADDRESS = 5;
+
+/**
  * Exchanges email and password for a token. Unknown email, wrong password and inactive account fail alike;
- * after 5 failures per email and client within 15 minutes the pair is refused until the window passes.
+ * after 5 failures per email and client within 15 minutes the pair is refused until the window passes, and
+ * after 30 failures from one client address within a minute (whatever the emails) so is the address.
+ * Successes never count. Throws `BusyError` (503) when password hashing is at its bound.
  * @example const { token } = await login({ ctx, input: { email, password }, client: '127.0.0.1' });
  */
 export async function login({
@@ -27,8 +35,14 @@ export async function login({
 }): Promise<TokenResponse> {
   const data = LoginInput.parse(input);
   const email = data.email.toLowerCase();
+  // A flood the hasher cannot take is refused before it costs a database read.
+  ctx.passwords.admit?.();
   const key = LoginRateLimiter.key(email, client);
-  const wait = await ctx.loginLimiter.blockedFor(key);
+  const address = LoginRateLimiter.addressKey(client);
+  const wait = Math.max(
+    await ctx.loginLimiter.blockedFor(address, ADDRESS_LIMIT),
+    await ctx.loginLimiter.blockedFor(key, ACCOUNT_LIMIT),
+  );
   if (wait > 0) {
     throw new RateLimitedError(`Too many failed logins; try again in ${wait} seconds.`, wait);
   }
@@ -39,20 +53,28 @@ export async function login({
     .limit(1);
   const passwordOk = await ctx.passwords.verify(data.password, row?.passwordHash ?? DUMMY_HASH);
   if (!row || !passwordOk || !row.isActive) {
-    await ctx.loginLimiter.fail(key);
-    await recordAudit({
-      ctx,
-      input: {
-        action: 'auth.login_failed',
-        targetType: 'user',
-        targetId: row?.userId,
-        details: { email, client },
-        // Nobody proved who they are: the account is the target, never the actor.
-        actorUserId: null,
-      },
-    });
+    await ctx.loginLimiter.fail(key, ACCOUNT_LIMIT);
+    const failures = await ctx.loginLimiter.fail(address, ADDRESS_LIMIT);
+    if (failures <= AUDITED_FAILURES_PER_ADDRESS || failures === ADDRESS_LIMIT.max) {
+      await recordAudit({
+        ctx,
+        input: {
+          action: 'auth.login_failed',
+          targetType: 'user',
+          targetId: row?.userId,
+          // The row that reaches the limit says so: the failures since the last audited one were counted only.
+          details:
+            failures === ADDRESS_LIMIT.max
+              ? { email, client, address_failures: failures }
+              : { email, client },
+          // Nobody proved who they are: the account is the target, never the actor.
+          actorUserId: null,
+        },
+      });
+    }
     throw new AuthError('invalid_credentials', 'The email or password is incorrect.');
   }
+  // Only the pair is forgiven: a success from an address does not clear the others' failures there.
   await ctx.loginLimiter.succeed(key);
   const now = ctx.clock.now();
   await ctx.db.update(users).set({ lastLoginAt: now }).where(eq(users.userId, row.userId));

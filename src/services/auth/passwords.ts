@@ -6,7 +6,11 @@ const encoder = new TextEncoder();
 const b64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
 const unb64 = (s: string) => Uint8Array.from(atob(s), (ch) => ch.charCodeAt(0));
 
-async function derive(password: string, salt: Uint8Array, iterations: number): Promise<Uint8Array> {
+/** Derives the 32-byte PBKDF2-SHA256 key of a password (Web Crypto by default; a thread pool on Node). */
+export type DeriveBits = (password: string, salt: Uint8Array, iterations: number) => Promise<Uint8Array>;
+
+/** PBKDF2-SHA256 through Web Crypto (on Node, libuv's shared thread pool; on Deno, its blocking pool). */
+export const webCryptoDerive: DeriveBits = async (password, salt, iterations) => {
   const key = await crypto.subtle.importKey('raw', encoder.encode(password), 'PBKDF2', false, ['deriveBits']);
   const bits = await crypto.subtle.deriveBits(
     { name: 'PBKDF2', hash: 'SHA-256', salt: salt as BufferSource, iterations },
@@ -14,7 +18,7 @@ async function derive(password: string, salt: Uint8Array, iterations: number): P
     256,
   );
   return new Uint8Array(bits);
-}
+};
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   let diff = a.length ^ b.length;
@@ -25,11 +29,12 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /**
- * PBKDF2-SHA256 with a 16-byte random salt, stored as `pbkdf2-sha256$<rounds>$<salt>$<hash>` (Web Crypto,
- * so it runs on Node and Deno). Verification uses the rounds stored with each hash.
+ * PBKDF2-SHA256 with a 16-byte random salt, stored as `pbkdf2-sha256$<rounds>$<salt>$<hash>` (Web Crypto by
+ * default, so it runs on Node and Deno). Verification uses the rounds stored with each hash. Unbounded: the
+ * server wraps it in `boundedHasher`.
  * @example const hasher = pbkdf2Hasher(); const stored = await hasher.hash('correct horse');
  */
-export function pbkdf2Hasher(iterations = PBKDF2_MIN_ITERATIONS): PasswordHasher {
+export function pbkdf2Hasher(iterations = PBKDF2_MIN_ITERATIONS, derive = webCryptoDerive): PasswordHasher {
   return {
     async hash(password) {
       const salt = crypto.getRandomValues(new Uint8Array(16));
