@@ -65,4 +65,3 @@ export const allowedMethods = (routes: () => readonly RouteEntry[]): MiddlewareH
     await next();
   };
 };
-
