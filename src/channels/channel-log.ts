@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { DbOrTx } from '../core/db.ts';
 import type { ServerEvent, ServerEventName } from '../core/events.ts';
+import { executePrepared } from '../db/prepared.ts';
 import { rowsOf } from '../db/rows.ts';
 
 /** The NOTIFY channel that announces new channel-log rows (docs/adr/0004-channel-log.md). */
@@ -79,15 +80,20 @@ export function noticePayloads(
 const isPreview = (v: unknown): v is PreviewImage =>
   typeof v === 'object' && v !== null && typeof (v as PreviewImage).dataURL === 'string';
 
+/** Rough bytes of a `{ c }` notice over these channels (ids of up to 16 digits), to tell whether it fits. */
+const headsNoticeBytes = (users: string[]) => users.reduce((sum, u) => sum + byteLength(u) + 24, 16);
+
 /**
  * Writes events to the channel log in the caller's transaction, and announces them with `pg_notify` (sent
  * by PostgreSQL only when that transaction commits, in commit order). An owned event goes to the owner's
- * channel and a copy to each active admin's (admins read once per call); a queue-wide event (`ownerId` null)
- * to every active user's channel and the anonymous one. Each channel's head row is bumped
+ * channel and a copy to each active admin's; a queue-wide event (`ownerId` null) to every active user's
+ * channel and the anonymous one (the users are read once per call). Each channel's head row is bumped
  * (`last_id + n`, locked until commit), which serialises the writers of a channel: its ids commit in order,
  * without gaps. Heads are locked in user-id order; call this once per transaction, as its last write, so the
  * locks are held briefly and never taken in two orders. `invocation_progress` images are stored as `null`;
- * the image travels in the notification when it fits. Returns, per event, the channel ids it got.
+ * the image travels in the notification when it fits. Two prepared statements (the users; the heads, the
+ * rows and, when there are no previews and it fits, the notification), a third for the notification
+ * otherwise. Returns, per event, the channel ids it got.
  * @example const ids = await db.transaction(async (tx) => { …; return appendEvents(tx, [event], clock.now()); });
  */
 export async function appendEvents(
@@ -98,70 +104,78 @@ export async function appendEvents(
   if (events.length === 0) {
     return [];
   }
-  const anyOwned = events.some((e) => e.ownerId !== null);
   const anyWide = events.some((e) => e.ownerId === null);
-  const admins = anyOwned
-    ? rowsOf<{ user_id: string }>(
-        await tx.execute(sql`SELECT user_id FROM users WHERE is_admin AND is_active ORDER BY user_id`),
-      ).map((r) => r.user_id)
-    : [];
-  const everyone = anyWide
-    ? [
-        ...rowsOf<{ user_id: string }>(
-          await tx.execute(sql`SELECT user_id FROM users WHERE is_active ORDER BY user_id`),
-        ).map((r) => r.user_id),
-        ANONYMOUS_CHANNEL_ID,
-      ]
-    : [];
+  const users = rowsOf<{ user_id: string; is_admin: boolean }>(
+    await executePrepared(
+      tx,
+      anyWide
+        ? sql`SELECT user_id, is_admin FROM users WHERE is_active ORDER BY user_id`
+        : sql`SELECT user_id, is_admin FROM users WHERE is_admin AND is_active ORDER BY user_id`,
+    ),
+  );
+  const admins = users.filter((r) => r.is_admin).map((r) => r.user_id);
+  const everyone = anyWide ? [...users.map((r) => r.user_id), ANONYMOUS_CHANNEL_ID] : [];
   const targets = events.map((e) =>
     e.ownerId === null ? everyone : [e.ownerId, ...admins.filter((a) => a !== e.ownerId)],
   );
+  // Each row's place among its channel's rows of this call (1-based): its id is the new head - n + k.
   const counts = new Map<string, number>();
-  for (const list of targets) {
-    for (const u of list) {
-      counts.set(u, (counts.get(u) ?? 0) + 1);
-    }
-  }
-  const bumps = [...counts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([u, n]) => ({ u, n }));
-  const heads = new Map(
-    rowsOf<{ user_id: string; last_id: string | number }>(
-      await tx.execute(sql`INSERT INTO channel_heads (user_id, last_id)
-        SELECT u, n FROM jsonb_to_recordset(${JSON.stringify(bumps)}::jsonb) AS t(u text, n bigint) ORDER BY u
-        ON CONFLICT (user_id) DO UPDATE SET last_id = channel_heads.last_id + EXCLUDED.last_id
-        RETURNING user_id, last_id`),
-    ).map((r) => [r.user_id, Number(r.last_id)]),
-  );
-  // The next id to hand out in each channel.
-  const next = new Map(bumps.map(({ u, n }) => [u, (heads.get(u) ?? 0) - n + 1]));
-  const rows: { u: string; i: number; q: string; e: string; o: string | null; d: Record<string, unknown> }[] =
+  const rows: { u: string; k: number; q: string; e: string; o: string | null; d: Record<string, unknown> }[] =
     [];
-  const previews: NonNullable<ChannelNotice['p']> = [];
-  const ids = events.map((event, k) => {
+  const places = events.map((event, k) => {
     const image = event.name === 'invocation_progress' ? event.data.image : undefined;
     const data = isPreview(image) ? { ...event.data, image: null } : event.data;
-    const at = (targets[k] ?? []).map((u) => {
-      const id = next.get(u) ?? 0;
-      next.set(u, id + 1);
-      rows.push({ u, i: id, q: event.queueId, e: event.name, o: event.ownerId, d: data });
-      return { userId: u, id };
+    return (targets[k] ?? []).map((u) => {
+      const place = (counts.get(u) ?? 0) + 1;
+      counts.set(u, place);
+      rows.push({ u, k: place, q: event.queueId, e: event.name, o: event.ownerId, d: data });
+      return { u, place };
     });
-    if (isPreview(image) && at.length > 0) {
-      previews.push({ at: at.map((x) => [x.userId, x.id]), image });
-    }
-    return at;
   });
-  if (rows.length > 0) {
-    await tx.execute(sql`INSERT INTO channel_log (user_id, id, queue_id, event, owner, data, created_at)
-      SELECT u, i, q, e, o, d, ${now.toISOString()}::timestamptz
-      FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-        AS t(u text, i bigint, q text, e text, o text, d jsonb)`);
-  }
-  const payloads = noticePayloads(
-    bumps.map(({ u }) => [u, heads.get(u) ?? 0]),
-    previews,
+  const bumps = [...counts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([u, n]) => ({ u, n }));
+  const withPreviews = events.some((e) => e.name === 'invocation_progress' && isPreview(e.data.image));
+  const notifyHere = !withPreviews && headsNoticeBytes(bumps.map((b) => b.u)) <= MAX_NOTIFY_BYTES;
+  const heads = new Map(
+    rowsOf<{ user_id: string; last_id: string | number }>(
+      await executePrepared(
+        tx,
+        sql`WITH bumps AS (SELECT u, n FROM jsonb_to_recordset(${JSON.stringify(bumps)}::jsonb) AS t(u text, n bigint)),
+        heads AS (INSERT INTO channel_heads (user_id, last_id) SELECT u, n FROM bumps ORDER BY u
+          ON CONFLICT (user_id) DO UPDATE SET last_id = channel_heads.last_id + EXCLUDED.last_id
+          RETURNING user_id, last_id),
+        logged AS (INSERT INTO channel_log (user_id, id, queue_id, event, owner, data, created_at)
+          SELECT r.u, h.last_id - b.n + r.k, r.q, r.e, r.o, r.d, ${now.toISOString()}::timestamptz
+          FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+            AS r(u text, k bigint, q text, e text, o text, d jsonb)
+          JOIN heads h ON h.user_id = r.u JOIN bumps b ON b.u = r.u)
+        ${
+          notifyHere
+            ? sql`, notified AS (SELECT pg_notify(${CHANNEL_NOTIFY},
+                json_build_object('c', (SELECT json_agg(json_build_array(user_id, last_id)) FROM heads))::text))
+              SELECT user_id, last_id FROM heads LEFT JOIN notified ON true`
+            : sql`SELECT user_id, last_id FROM heads`
+        }`,
+      ),
+    ).map((r) => [r.user_id, Number(r.last_id)]),
   );
-  for (const payload of payloads) {
-    await tx.execute(sql`SELECT pg_notify(${CHANNEL_NOTIFY}, ${payload})`);
+  const idOf = (u: string, place: number) => (heads.get(u) ?? 0) - (counts.get(u) ?? 0) + place;
+  const ids = places.map((at) => at.map(({ u, place }) => ({ userId: u, id: idOf(u, place) })));
+  if (!notifyHere) {
+    const previews: NonNullable<ChannelNotice['p']> = [];
+    events.forEach((event, k) => {
+      const image = event.name === 'invocation_progress' ? event.data.image : undefined;
+      const at = ids[k] ?? [];
+      if (isPreview(image) && at.length > 0) {
+        previews.push({ at: at.map((x) => [x.userId, x.id]), image });
+      }
+    });
+    const payloads = noticePayloads(
+      bumps.map(({ u }) => [u, heads.get(u) ?? 0]),
+      previews,
+    );
+    for (const payload of payloads) {
+      await executePrepared(tx, sql`SELECT pg_notify(${CHANNEL_NOTIFY}, ${payload})`);
+    }
   }
   return ids;
 }
