@@ -7,7 +7,7 @@
  * process's JavaScript self time by function and by file (the V8 profiler, over the measured run only);
  * `--codec=none` replaces sharp by a codec that encodes nothing (what the encodes cost). See bench/README.md.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { availableParallelism, loadavg } from 'node:os';
 import postgres from 'postgres';
@@ -28,10 +28,11 @@ import { createUser } from '../src/services/users/index.ts';
 import { setQueuePaused } from '../src/worker/claim.ts';
 import { PG_ADMIN_URL } from '../tests/helpers/database.ts';
 import { textToImageGraph } from '../tests/helpers/graphs.ts';
+import { backendCpu, cpuSince } from './pg-cpu.ts';
 
 const arg = (name: string, fallback: string) =>
   process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
-const ITEMS = Number(arg('items', '200'));
+const ITEMS = Number(arg('items', '300'));
 const USERS = Number(arg('users', '20'));
 const ITEM_MS = Number(arg('item-ms', '50'));
 const CODEC = arg('codec', 'sharp');
@@ -66,21 +67,6 @@ class StatementCounter {
       this.commits++;
     }
   }
-}
-
-/** CPU time (ms) of the database's backends by pid, from /proc (10 ms ticks). */
-async function pgCpu(admin: postgres.Sql, name: string): Promise<Map<number, number>> {
-  const rows = await admin<{ pid: number }[]>`SELECT pid FROM pg_stat_activity WHERE datname = ${name}`;
-  const out = new Map<number, number>();
-  for (const { pid } of rows) {
-    try {
-      const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
-      out.set(pid, (Number(fields[11]) + Number(fields[12])) * 10);
-    } catch {
-      // Gone meanwhile: not counted.
-    }
-  }
-  return out;
 }
 
 /** A codec that encodes nothing: what the run costs without sharp. */
@@ -196,7 +182,7 @@ async function main() {
       await session.post('Profiler.enable');
       await session.post('Profiler.start');
     }
-    const pg0 = await pgCpu(admin, name);
+    const pg0 = await backendCpu(admin, name);
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     counter.counting = true;
@@ -208,12 +194,8 @@ async function main() {
     await sleep(400);
     counter.counting = false;
     const cpu = process.cpuUsage(cpu0);
-    const pg1 = await pgCpu(admin, name);
+    const pgMs = cpuSince(pg0, await backendCpu(admin, name));
     const profile = PROFILE ? (await session.post('Profiler.stop')).profile : undefined;
-    let pgMs = 0;
-    for (const [pid, ms] of pg1) {
-      pgMs += ms - (pg0.get(pid) ?? 0);
-    }
     await pool?.close();
     await sweeper.close();
     await deps.channels.shutdown();
