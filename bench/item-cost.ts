@@ -5,7 +5,9 @@
  * blob store. Runs `--items` items of `--users` users (round robin) and prints per item: transactions
  * (commits), statements by kind, the process's CPU and the database backends' CPU. `--profile` adds the
  * process's JavaScript self time by function and by file (the V8 profiler, over the measured run only);
- * `--codec=none` replaces sharp by a codec that encodes nothing (what the encodes cost). See bench/README.md.
+ * `--codec=none` replaces sharp by a codec that encodes nothing (what the encodes cost);
+ * `ITEM_COST_PROFILE_OUT=<file>` with `--profile` also writes the raw `.cpuprofile` (for a caller tree).
+ * See bench/README.md.
  */
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
