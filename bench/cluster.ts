@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -37,6 +37,7 @@ import { claimCandidateQuery, setQueuePaused } from '../src/worker/claim.ts';
 import { PG_ADMIN_URL } from '../tests/helpers/database.ts';
 import { textToImageGraph } from '../tests/helpers/graphs.ts';
 import type { NodeCommand, NodeReply } from './cluster-protocol.ts';
+import { backendCpu, cpuSince } from './pg-cpu.ts';
 
 // ---- settings -------------------------------------------------------------------------------------------
 const QUICK = process.argv.includes('--quick');
@@ -286,22 +287,6 @@ async function withNodes<T>(
 }
 
 // ---- CPU accounting ------------------------------------------------------------------------------------
-/** CPU time (ms) of this database's PostgreSQL backends by pid, from /proc (the server runs on this machine). */
-async function pgCpu(b: Bench): Promise<Map<number, number>> {
-  const rows = await b.admin<{ pid: number }[]>`SELECT pid FROM pg_stat_activity WHERE datname = ${b.name}`;
-  const out = new Map<number, number>();
-  for (const { pid } of rows) {
-    try {
-      const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
-      // utime and stime, in clock ticks of 10 ms.
-      out.set(pid, (Number(fields[11]) + Number(fields[12])) * 10);
-    } catch {
-      // Gone meanwhile, or not readable: not counted.
-    }
-  }
-  return out;
-}
-
 async function nodeCpu(node: Node): Promise<number> {
   const r = await node.call({ cmd: 'cpu' });
   return r.reply === 'cpu' ? r.ms : Number.NaN;
@@ -319,15 +304,11 @@ async function cpuWhile<T>(
   nodes: Node[],
   fn: () => Promise<T>,
 ): Promise<{ value: T; cpu: CpuUsed }> {
-  const pg0 = await pgCpu(b);
+  const pg0 = await backendCpu(b.admin, b.name);
   const n0 = await Promise.all(nodes.map(nodeCpu));
   const value = await fn();
   const n1 = await Promise.all(nodes.map(nodeCpu));
-  const pg1 = await pgCpu(b);
-  let pg = 0;
-  for (const [pid, ms] of pg1) {
-    pg += ms - (pg0.get(pid) ?? 0);
-  }
+  const pg = cpuSince(pg0, await backendCpu(b.admin, b.name));
   return { value, cpu: { nodes: n1.map((v, i) => v - (n0[i] ?? 0)), pg } };
 }
 

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { DbOrTx } from '../core/db.ts';
 import type { ServerEvent, ServerEventName } from '../core/events.ts';
+import { executePrepared } from '../db/prepared.ts';
 import { rowsOf } from '../db/rows.ts';
 
 /** The NOTIFY channel that announces new channel-log rows (docs/adr/0004-channel-log.md). */
@@ -82,12 +83,14 @@ const isPreview = (v: unknown): v is PreviewImage =>
 /**
  * Writes events to the channel log in the caller's transaction, and announces them with `pg_notify` (sent
  * by PostgreSQL only when that transaction commits, in commit order). An owned event goes to the owner's
- * channel and a copy to each active admin's (admins read once per call); a queue-wide event (`ownerId` null)
- * to every active user's channel and the anonymous one. Each channel's head row is bumped
- * (`last_id + n`, locked until commit), which serialises the writers of a channel: its ids commit in order,
- * without gaps. Heads are locked in user-id order; call this once per transaction, as its last write, so the
- * locks are held briefly and never taken in two orders. `invocation_progress` images are stored as `null`;
- * the image travels in the notification when it fits. Returns, per event, the channel ids it got.
+ * channel and a copy to each active admin's; a queue-wide event (`ownerId` null) to every active user's
+ * channel and the anonymous one. Each channel's head row is bumped (`last_id + n`, locked until commit),
+ * which serialises the writers of a channel: its ids commit in order, without gaps. Heads are locked in
+ * user-id order; call this once per transaction, as its last write, so the locks are held briefly and never
+ * taken in two orders. `invocation_progress` images are stored as `null`; the image travels in the
+ * notification when it fits. One prepared statement does it all (the fan-out, the heads, the rows and,
+ * without previews, the notification when it fits); otherwise the notifications follow. Returns, per event,
+ * the channel ids it got (the owner's first, then the admins' or everyone's by user id, then anonymous).
  * @example const ids = await db.transaction(async (tx) => { …; return appendEvents(tx, [event], clock.now()); });
  */
 export async function appendEvents(
@@ -98,70 +101,71 @@ export async function appendEvents(
   if (events.length === 0) {
     return [];
   }
-  const anyOwned = events.some((e) => e.ownerId !== null);
-  const anyWide = events.some((e) => e.ownerId === null);
-  const admins = anyOwned
-    ? rowsOf<{ user_id: string }>(
-        await tx.execute(sql`SELECT user_id FROM users WHERE is_admin AND is_active ORDER BY user_id`),
-      ).map((r) => r.user_id)
-    : [];
-  const everyone = anyWide
-    ? [
-        ...rowsOf<{ user_id: string }>(
-          await tx.execute(sql`SELECT user_id FROM users WHERE is_active ORDER BY user_id`),
-        ).map((r) => r.user_id),
-        ANONYMOUS_CHANNEL_ID,
-      ]
-    : [];
-  const targets = events.map((e) =>
-    e.ownerId === null ? everyone : [e.ownerId, ...admins.filter((a) => a !== e.ownerId)],
-  );
-  const counts = new Map<string, number>();
-  for (const list of targets) {
-    for (const u of list) {
-      counts.set(u, (counts.get(u) ?? 0) + 1);
-    }
-  }
-  const bumps = [...counts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([u, n]) => ({ u, n }));
-  const heads = new Map(
-    rowsOf<{ user_id: string; last_id: string | number }>(
-      await tx.execute(sql`INSERT INTO channel_heads (user_id, last_id)
-        SELECT u, n FROM jsonb_to_recordset(${JSON.stringify(bumps)}::jsonb) AS t(u text, n bigint) ORDER BY u
-        ON CONFLICT (user_id) DO UPDATE SET last_id = channel_heads.last_id + EXCLUDED.last_id
-        RETURNING user_id, last_id`),
-    ).map((r) => [r.user_id, Number(r.last_id)]),
-  );
-  // The next id to hand out in each channel.
-  const next = new Map(bumps.map(({ u, n }) => [u, (heads.get(u) ?? 0) - n + 1]));
-  const rows: { u: string; i: number; q: string; e: string; o: string | null; d: Record<string, unknown> }[] =
-    [];
-  const previews: NonNullable<ChannelNotice['p']> = [];
-  const ids = events.map((event, k) => {
+  const previewOf = (event: ServerEvent) => {
     const image = event.name === 'invocation_progress' ? event.data.image : undefined;
-    const data = isPreview(image) ? { ...event.data, image: null } : event.data;
-    const at = (targets[k] ?? []).map((u) => {
-      const id = next.get(u) ?? 0;
-      next.set(u, id + 1);
-      rows.push({ u, i: id, q: event.queueId, e: event.name, o: event.ownerId, d: data });
-      return { userId: u, id };
-    });
-    if (isPreview(image) && at.length > 0) {
-      previews.push({ at: at.map((x) => [x.userId, x.id]), image });
-    }
-    return at;
-  });
-  if (rows.length > 0) {
-    await tx.execute(sql`INSERT INTO channel_log (user_id, id, queue_id, event, owner, data, created_at)
-      SELECT u, i, q, e, o, d, ${now.toISOString()}::timestamptz
-      FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-        AS t(u text, i bigint, q text, e text, o text, d jsonb)`);
-  }
-  const payloads = noticePayloads(
-    bumps.map(({ u }) => [u, heads.get(u) ?? 0]),
-    previews,
+    return isPreview(image) ? image : undefined;
+  };
+  const rows = events.map((event, k) => ({
+    k,
+    q: event.queueId,
+    e: event.name,
+    o: event.ownerId,
+    d: previewOf(event) ? { ...event.data, image: null } : event.data,
+  }));
+  const notifyHere = !events.some(previewOf);
+  const written = rowsOf<{ k: number; u: string; id: string | number; notified: number }>(
+    await executePrepared(
+      tx,
+      sql`WITH ev AS (SELECT k, q, e, o, d FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+          AS t(k int, q text, e text, o text, d jsonb)),
+        targets AS (
+          SELECT ev.k, ev.o AS u, 0 AS rank FROM ev WHERE ev.o IS NOT NULL
+          UNION ALL SELECT ev.k, a.user_id, 1 FROM ev JOIN users a
+            ON a.is_admin AND a.is_active AND a.user_id <> ev.o
+          UNION ALL SELECT ev.k, a.user_id, 1 FROM ev JOIN users a ON a.is_active WHERE ev.o IS NULL
+          UNION ALL SELECT ev.k, ${ANONYMOUS_CHANNEL_ID}::text, 2 FROM ev WHERE ev.o IS NULL),
+        bumps AS (SELECT u, count(*) AS n FROM targets GROUP BY u),
+        heads AS (INSERT INTO channel_heads (user_id, last_id) SELECT u, n FROM bumps ORDER BY u
+          ON CONFLICT (user_id) DO UPDATE SET last_id = channel_heads.last_id + EXCLUDED.last_id
+          RETURNING user_id, last_id),
+        numbered AS (SELECT t.k, t.u, t.rank,
+            h.last_id - b.n + row_number() OVER (PARTITION BY t.u ORDER BY t.k) AS id
+          FROM targets t JOIN bumps b ON b.u = t.u JOIN heads h ON h.user_id = t.u),
+        logged AS (INSERT INTO channel_log (user_id, id, queue_id, event, owner, data, created_at)
+          SELECT n.u, n.id, ev.q, ev.e, ev.o, ev.d, ${now.toISOString()}::timestamptz
+          FROM numbered n JOIN ev ON ev.k = n.k)
+        ${
+          notifyHere
+            ? sql`, notice AS (SELECT json_build_object('c', json_agg(json_build_array(user_id, last_id)))::text
+                  AS payload FROM heads),
+                notified AS (SELECT pg_notify(${CHANNEL_NOTIFY}, payload) FROM notice
+                  WHERE octet_length(payload) <= ${MAX_NOTIFY_BYTES})
+                SELECT k, u, id, (SELECT count(*) FROM notified)::int AS notified FROM numbered`
+            : sql`SELECT k, u, id, 0 AS notified FROM numbered`
+        }
+        ORDER BY k, rank, u`,
+    ),
   );
-  for (const payload of payloads) {
-    await tx.execute(sql`SELECT pg_notify(${CHANNEL_NOTIFY}, ${payload})`);
+  const ids: { userId: string; id: number }[][] = events.map(() => []);
+  const heads = new Map<string, number>();
+  for (const r of written) {
+    const id = Number(r.id);
+    ids[r.k]?.push({ userId: r.u, id });
+    heads.set(r.u, Math.max(heads.get(r.u) ?? 0, id));
+  }
+  if (Number(written[0]?.notified ?? 0) === 0) {
+    const previews: NonNullable<ChannelNotice['p']> = [];
+    events.forEach((event, k) => {
+      const image = previewOf(event);
+      const at = ids[k] ?? [];
+      if (image && at.length > 0) {
+        previews.push({ at: at.map((x) => [x.userId, x.id]), image });
+      }
+    });
+    const sorted = [...heads].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const payload of noticePayloads(sorted, previews)) {
+      await executePrepared(tx, sql`SELECT pg_notify(${CHANNEL_NOTIFY}, ${payload})`);
+    }
   }
   return ids;
 }

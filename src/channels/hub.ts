@@ -1,7 +1,7 @@
 import type { Clock } from '../core/clock.ts';
 import { whileDatabaseAway } from '../core/database-away.ts';
 import type { DbOrTx } from '../core/db.ts';
-import type { ServerEvent } from '../core/events.ts';
+import type { PendingEvents, ServerEvent } from '../core/events.ts';
 import { type Logger, loggableError } from '../core/logger.ts';
 import type { Notifier } from '../core/notifier.ts';
 import {
@@ -189,8 +189,48 @@ export class ChannelHub implements Channels {
   }
 
   /** Logged mode: resolves once every event `publish` took so far is in the log (committed). */
-  appended(): Promise<void> {
-    return this.#flush();
+  async appended(): Promise<void> {
+    await this.#flush();
+  }
+
+  /**
+   * Logged mode: hands the events waiting to be written to the caller's transaction (`withTransaction`), once
+   * no write of earlier ones is in flight; until `release`, the hub writes nothing (later events wait, so
+   * they keep their order). Released uncommitted, the events go back first in line and the hub writes them.
+   */
+  async takePending(): Promise<PendingEvents> {
+    while (this.#appendRunning) {
+      await this.#appending;
+    }
+    const log = this.opts.log;
+    if (!log || this.#pending.length === 0) {
+      return { events: [], release: () => {} };
+    }
+    clearTimeout(this.#gatherTimer);
+    this.#gatherTimer = undefined;
+    const events = this.#pending.splice(0);
+    let done: () => void = () => {};
+    this.#appendRunning = true;
+    this.#appending = new Promise<void>((resolve) => {
+      done = resolve;
+    });
+    return {
+      events,
+      release: (committed) => {
+        if (committed) {
+          for (const queueId of new Set(events.map((e) => e.queueId))) {
+            this.#statusAfterDelivery(queueId);
+          }
+        } else {
+          this.#pending.unshift(...events);
+        }
+        this.#appendRunning = false;
+        done();
+        if (this.#pending.length > 0) {
+          this.#startAppend(log);
+        }
+      },
+    };
   }
 
   /** Starts an append after the gathering wait, unless one runs (it takes what was published meanwhile). */
@@ -216,14 +256,17 @@ export class ChannelHub implements Channels {
     }
   }
 
-  /** Ends a gathering wait at once: the pending events' append, and any running one. */
-  #flush(): Promise<void> {
-    if (this.#gatherTimer && this.opts.log) {
-      clearTimeout(this.#gatherTimer);
-      this.#gatherTimer = undefined;
-      this.#startAppend(this.opts.log);
+  /** Ends a gathering wait at once, and waits until no event `publish` took is left unwritten. */
+  async #flush(): Promise<void> {
+    const log = this.opts.log;
+    while (log && (this.#appendRunning || this.#pending.length > 0)) {
+      if (!this.#appendRunning) {
+        clearTimeout(this.#gatherTimer);
+        this.#gatherTimer = undefined;
+        this.#startAppend(log);
+      }
+      await this.#appending;
     }
-    return this.#appending;
   }
 
   /**

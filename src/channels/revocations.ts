@@ -1,6 +1,6 @@
 import { inArray } from 'drizzle-orm';
 import type { DbOrTx } from '../core/db.ts';
-import type { ChannelPort, ServerEvent } from '../core/events.ts';
+import type { ChannelPort, PendingEvents, ServerEvent } from '../core/events.ts';
 import { type Logger, loggableError } from '../core/logger.ts';
 import type { Notifier } from '../core/notifier.ts';
 import { revokedSessions, users } from '../db/schema/index.ts';
@@ -142,6 +142,10 @@ export class RevocationRelay implements ChannelPort {
   // these, services' events were written after their commit, in a transaction of their own.
   appended(): Promise<void> {
     return this.opts.hub.appended?.() ?? Promise.resolve();
+  }
+
+  takePending(): Promise<PendingEvents> {
+    return this.opts.hub.takePending?.() ?? Promise.resolve({ events: [], release: () => {} });
   }
 
   async appendIn(db: DbOrTx, events: ServerEvent[]): Promise<void> {

@@ -2,7 +2,7 @@ import type { AuthUser } from './actor.ts';
 import type { IdentityCheck, LoginLimiter, PasswordHasher, TokenService } from './auth.ts';
 import type { Clock } from './clock.ts';
 import type { DbOrTx } from './db.ts';
-import type { ChannelPort, ServerEvent } from './events.ts';
+import type { ChannelPort, PendingEvents, ServerEvent } from './events.ts';
 import type { BlobStore, ImageCodec, UrlSigner } from './images.ts';
 import type { ModelCatalog } from './models.ts';
 import type { Workers } from './workers.ts';
@@ -56,7 +56,8 @@ function outboxPort(hub: ChannelPort, events: ServerEvent[]): ChannelPort {
  * when it throws, and commit with the outer transaction. Events `fn` publishes on its context's `channels`
  * are written in the transaction, as its last statements (the channel log: an event exists exactly when
  * the change it announces committed), and handed to the hub once it committed; a savepoint's events join
- * the outer transaction's when it succeeds, and are dropped with it when it throws.
+ * the outer transaction's when it succeeds, and are dropped with it when it throws. The hub's events not
+ * written yet (published outside any transaction) are written first, in the same statements.
  * @example await withTransaction(ctx, async (tx) => { …; tx.channels.publish(event); });
  */
 export async function withTransaction<T>(
@@ -73,15 +74,29 @@ export async function withTransaction<T>(
     return result;
   }
   const hub = ctx.channels;
-  // Events published before this transaction (a worker's invocation events) get the earlier ids.
-  await hub.appended?.();
-  const result = await ctx.db.transaction(async (tx) => {
-    const value = await fn({ ...ctx, db: tx, channels: outboxPort(hub, events) });
-    if (events.length > 0) {
-      await hub.appendIn?.(tx, events);
-    }
-    return value;
-  });
+  // Events published before this transaction (a worker's invocation events) are written first in it: the
+  // earlier ids, and no transaction of their own.
+  let pending: PendingEvents | undefined;
+  if (hub.takePending) {
+    pending = await hub.takePending();
+  } else {
+    await hub.appended?.();
+  }
+  let result: T;
+  let committed = false;
+  try {
+    result = await ctx.db.transaction(async (tx) => {
+      const value = await fn({ ...ctx, db: tx, channels: outboxPort(hub, events) });
+      const all = pending && pending.events.length > 0 ? [...pending.events, ...events] : events;
+      if (all.length > 0) {
+        await hub.appendIn?.(tx, all);
+      }
+      return value;
+    });
+    committed = true;
+  } finally {
+    pending?.release(committed);
+  }
   if (events.length > 0) {
     if (hub.committed) {
       hub.committed(events);

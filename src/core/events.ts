@@ -30,6 +30,13 @@ export interface EventPublisher {
   publish(event: ServerEvent): void;
 }
 
+/** Events handed to a transaction by `ChannelPort.takePending`. */
+export interface PendingEvents {
+  events: ServerEvent[];
+  /** Once the transaction ended: `committed` true when the events were written with it. */
+  release(committed: boolean): void;
+}
+
 /** Ends open event streams when their token stops being valid. */
 export interface StreamControl {
   /** Every stream of this login session (logout). */
@@ -46,6 +53,12 @@ export interface StreamControl {
 export interface ChannelPort extends EventPublisher, StreamControl {
   /** Resolves once the events `publish` took outside transactions are written (they keep their order). */
   appended?(): Promise<void>;
+  /**
+   * The events `publish` took outside transactions and not yet written, for the caller's transaction to write
+   * first (after any write of them in flight): nothing else is written until `release` says whether that
+   * transaction committed them; if not, the hub writes them itself, still first.
+   */
+  takePending?(): Promise<PendingEvents>;
   appendIn?(db: DbOrTx, events: ServerEvent[]): Promise<void>;
   committed?(events: ServerEvent[]): void;
 }

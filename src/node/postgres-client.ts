@@ -7,8 +7,20 @@ import { postgresNotifier } from './pg-notify.ts';
  * Connects to PostgreSQL through the `postgres` driver.
  * @example const database = openPostgres('postgres://127.0.0.1:5432/easel');
  */
-export function openPostgres(url: string, options: { max?: number } = {}): Database {
-  const client = postgres(url, { max: options.max ?? 10, onnotice: () => {} });
+export function openPostgres(
+  url: string,
+  options: {
+    max?: number;
+    /** Sees every statement sent, with its connection's id (benchmarks count them). */
+    onQuery?: (connection: number, text: string) => void;
+  } = {},
+): Database {
+  const onQuery = options.onQuery;
+  const client = postgres(url, {
+    max: options.max ?? 10,
+    onnotice: () => {},
+    ...(onQuery ? { debug: (connection: number, text: string) => onQuery(connection, text) } : {}),
+  });
   const db = drizzle({ client });
   return {
     db,

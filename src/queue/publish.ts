@@ -1,11 +1,12 @@
 import type { DbOrTx } from '../core/db.ts';
 import type { EventPublisher } from '../core/events.ts';
 import type { QueueItem } from './schemas.ts';
-import { batchCounts, queueCounts } from './status-counts.ts';
+import { statusChangeCounts } from './status-counts.ts';
 
 /**
  * Publishes `queue_item_status_changed` for an item, with its batch's and the queue's counts read after the
- * change (in its transaction, with the transaction's `channels`: the event commits with the change).
+ * change (in its transaction, with the transaction's `channels`: the event commits with the change), both
+ * from one statement.
  */
 export async function publishStatusChanged(
   db: DbOrTx,
@@ -13,10 +14,12 @@ export async function publishStatusChanged(
   item: QueueItem,
 ): Promise<void> {
   const batchId = item.batch_id ?? '';
-  const [batchStatus, queueStatus] = await Promise.all([
-    batchCounts(db, item.queue_id, batchId, item.user_id),
-    queueCounts(db, item.queue_id),
-  ]);
+  const { batch: batchStatus, queue: queueStatus } = await statusChangeCounts(
+    db,
+    item.queue_id,
+    batchId,
+    item.user_id,
+  );
   events.publish({
     name: 'queue_item_status_changed',
     queueId: item.queue_id,

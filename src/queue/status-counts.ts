@@ -5,16 +5,26 @@ import { rowsOf } from '../db/rows.ts';
 import { QUEUE_STATUSES, type QueueStatus, sessionQueue } from '../db/schema/index.ts';
 import { countByStatus } from './counts.ts';
 
-/** The queue's counts with the running item id (what `queue_item_status_changed` carries as `queue_status`). */
-export async function queueCounts(db: DbOrTx, queueId: string) {
-  const counts = await countByStatus(db, eq(sessionQueue.queueId, queueId));
-  const [current] = await db
-    .select({ itemId: sessionQueue.itemId })
-    .from(sessionQueue)
-    .where(and(eq(sessionQueue.queueId, queueId), eq(sessionQueue.status, 'in_progress')))
-    .orderBy(asc(sessionQueue.startedAt), asc(sessionQueue.itemId))
-    .limit(1);
-  return { queue_id: queueId, item_id: current?.itemId ?? null, ...counts };
+const zeroCounts = () => Object.fromEntries(QUEUE_STATUSES.map((s) => [s, 0])) as Record<QueueStatus, number>;
+const total = (c: Record<QueueStatus, number>) => QUEUE_STATUSES.reduce((sum, s) => sum + c[s], 0);
+
+/** One row per status of the queue: its count, a part's count (one user's, one batch's), the running item. */
+type TallyRow = { status: QueueStatus; n: number; part: number; current: number | null };
+
+/** The queue's counts with its running item id, and the part's counts, from `TallyRow`s. */
+function tally(queueId: string, rows: TallyRow[]) {
+  const queue = zeroCounts();
+  const part = zeroCounts();
+  let current: number | null = null;
+  for (const r of rows) {
+    queue[r.status] = Number(r.n);
+    part[r.status] = Number(r.part);
+    current = r.current === null ? current : Number(r.current);
+  }
+  return {
+    queue: { queue_id: queueId, item_id: current, ...queue, total: total(queue) },
+    part: { ...part, total: total(part) },
+  };
 }
 
 /** The `queue_status` event's data: the queue's counts, no item data. */
@@ -52,28 +62,52 @@ export async function batchCounts(db: DbOrTx, queueId: string, batchId: string, 
  * @example const { queue, mine } = await queueAndUserCounts(db, 'default', actor.userId);
  */
 export async function queueAndUserCounts(db: DbOrTx, queueId: string, userId: string) {
-  const rows = rowsOf<{ status: QueueStatus; n: number; mine: number; current: number | null }>(
+  const rows = rowsOf<TallyRow>(
     await executePrepared(
       db,
-      sql`SELECT s.status, s.n, s.mine,
+      sql`SELECT s.status, s.n, s.part,
           (SELECT c.item_id FROM session_queue c WHERE c.queue_id = ${queueId} AND c.status = 'in_progress'
             ORDER BY c.started_at, c.item_id LIMIT 1) AS current
-        FROM (SELECT status, count(*)::int AS n, (count(*) FILTER (WHERE user_id = ${userId}))::int AS mine
+        FROM (SELECT status, count(*)::int AS n, (count(*) FILTER (WHERE user_id = ${userId}))::int AS part
           FROM session_queue WHERE queue_id = ${queueId} GROUP BY status) s`,
     ),
   );
-  const zero = () => Object.fromEntries(QUEUE_STATUSES.map((s) => [s, 0])) as Record<QueueStatus, number>;
-  const queue = zero();
-  const mine = zero();
-  let current: number | null = null;
-  for (const r of rows) {
-    queue[r.status] = Number(r.n);
-    mine[r.status] = Number(r.mine);
-    current = r.current === null ? current : Number(r.current);
-  }
-  const total = (c: Record<QueueStatus, number>) => QUEUE_STATUSES.reduce((sum, s) => sum + c[s], 0);
+  const { queue, part } = tally(queueId, rows);
+  return { queue, mine: part };
+}
+
+/**
+ * What `queue_item_status_changed` carries: the item's batch counts (over the owner's items of the batch)
+ * and the queue's counts with its running item id, in one prepared statement and one pass over the queue's
+ * rows (`batchCounts` and `queueCounts` take four round trips; a worker publishes this twice per item).
+ * @example const { batch, queue } = await statusChangeCounts(tx.db, 'default', item.batch_id, item.user_id);
+ */
+export async function statusChangeCounts(db: DbOrTx, queueId: string, batchId: string, userId: string) {
+  const rows = rowsOf<TallyRow & { origin: string | null; destination: string | null }>(
+    await executePrepared(
+      db,
+      sql`SELECT s.status, s.n, s.part,
+          (SELECT c.item_id FROM session_queue c WHERE c.queue_id = ${queueId} AND c.status = 'in_progress'
+            ORDER BY c.started_at, c.item_id LIMIT 1) AS current,
+          f.origin, f.destination
+        FROM (SELECT status, count(*)::int AS n,
+            (count(*) FILTER (WHERE batch_id = ${batchId} AND user_id = ${userId}))::int AS part
+          FROM session_queue WHERE queue_id = ${queueId} GROUP BY status) s
+        LEFT JOIN (SELECT origin, destination FROM session_queue
+          WHERE queue_id = ${queueId} AND batch_id = ${batchId} AND user_id = ${userId}
+          ORDER BY item_id LIMIT 1) f ON true`,
+    ),
+  );
+  const { queue, part } = tally(queueId, rows);
+  const first = rows[0];
   return {
-    queue: { queue_id: queueId, item_id: current, ...queue, total: total(queue) },
-    mine: { ...mine, total: total(mine) },
+    batch: {
+      queue_id: queueId,
+      batch_id: batchId,
+      origin: first?.origin ?? null,
+      destination: first?.destination ?? null,
+      ...part,
+    },
+    queue,
   };
 }

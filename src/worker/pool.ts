@@ -349,8 +349,11 @@ export class WorkerPool extends SharedWorkers {
         leaseSeconds: this.#opts.leaseSeconds,
       });
       if (claimed) {
-        await markBusy(tx.db, lane.id.workerId, claimed.itemId, tx.clock.now());
-        await publishStatusChanged(tx.db, tx.channels, toQueueItem(claimed));
+        // Sent together (one round trip on PostgreSQL): neither reads what the other writes.
+        await Promise.all([
+          markBusy(tx.db, lane.id.workerId, claimed.itemId, tx.clock.now()),
+          publishStatusChanged(tx.db, tx.channels, toQueueItem(claimed)),
+        ]);
       }
       return claimed;
     });

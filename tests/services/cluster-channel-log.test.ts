@@ -1,7 +1,7 @@
 import type { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
 import type { Sql } from 'postgres';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   appendEvents,
   CHANNEL_NOTIFY,
@@ -140,6 +140,54 @@ describe('appendEvents', () => {
     await stop();
     const { events } = await readAfter(database.db, 'bob', 0, 10);
     expect(events.map((e) => e.data)).toEqual([{ step: 1, image: null }]);
+  });
+
+  it('announces a commit without previews with each channel written and its new head, in one notification', async () => {
+    await append([owned('alice', 1)]);
+    const got: ChannelNotice[] = [];
+    const two = deferred<void>();
+    const stop = await notifier.listen(CHANNEL_NOTIFY, (p) => {
+      got.push(JSON.parse(p) as ChannelNotice);
+      if (got.length === 2) {
+        two.resolve();
+      }
+    });
+    await append([owned('alice', 2), owned('alice', 3)]);
+    await append([owned('bob', 4)]);
+    await two.promise;
+    await stop();
+    const sorted = (n: ChannelNotice | undefined) => [...(n?.c ?? [])].sort(([a], [b]) => (a < b ? -1 : 1));
+    expect(got.map(sorted)).toEqual([
+      [
+        ['alice', 3],
+        ['root', 3],
+        ['zadmin', 3],
+      ],
+      [
+        ['bob', 1],
+        ['root', 4],
+        ['zadmin', 4],
+      ],
+    ]);
+  });
+
+  it('splits the notification of a fan-out too large for one payload, every channel in one of them', async () => {
+    await database.db.execute(sql`INSERT INTO users (user_id, email, display_name, password_hash)
+      SELECT 'user-with-a-long-id-' || lpad(i::text, 20, '0'), i || '@y', 'u', '!' FROM generate_series(1, 300) i`);
+    const heads = new Map<string, number>();
+    const sizes: number[] = [];
+    const stop = await notifier.listen(CHANNEL_NOTIFY, (p) => {
+      sizes.push(new TextEncoder().encode(p).length);
+      for (const [u, id] of (JSON.parse(p) as ChannelNotice).c) {
+        heads.set(u, id);
+      }
+    });
+    const [ids] = await append([{ name: 'queue_cleared', queueId: 'default', ownerId: null, data: {} }]);
+    await vi.waitFor(() => expect(heads.size).toBe(ids?.length));
+    await stop();
+    expect(ids?.every((x) => heads.get(x.userId) === x.id)).toBe(true);
+    expect(sizes.length).toBeGreaterThan(1);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(MAX_NOTIFY_BYTES);
   });
 });
 

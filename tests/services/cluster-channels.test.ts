@@ -386,6 +386,36 @@ describe('events written in the transaction of their change', () => {
     ).map((r) => Number(r.id));
     expect(logged).toEqual([1, 2, 3, 4, 5]);
   });
+
+  it('events published outside a transaction are written first in the next one, in its commit; a rollback hands them back, still first', async () => {
+    const a = await startHub(database);
+    const ctx = ctxOf(a);
+    a.publish(progress('alice', 1));
+    await withTransaction(ctx, async (tx) => {
+      tx.channels.publish(status('alice', 2));
+    });
+    a.publish(progress('alice', 3));
+    await expect(
+      withTransaction(ctx, async (tx) => {
+        tx.channels.publish(status('alice', 4));
+        throw new Error('rolled back');
+      }),
+    ).rejects.toThrow('rolled back');
+    a.publish(progress('alice', 5));
+    await a.settled();
+    const rows = rowsOf<{ id: number; item: number; tx: string }>(
+      await database.db.execute(sql`SELECT id, (data->>'item_id')::int AS item, xmin::text AS tx
+        FROM channel_log WHERE user_id = 'alice' ORDER BY id`),
+    );
+    expect(rows.map((r) => [Number(r.id), r.item])).toEqual([
+      [1, 1],
+      [2, 2],
+      [3, 3],
+      [4, 5],
+    ]);
+    // One commit for the carried event and the transaction's own.
+    expect(rows[0]?.tx).toBe(rows[1]?.tx);
+  });
 });
 
 describe.runIf(testDriver() === 'pglite')('the embedded database (one process)', () => {
