@@ -13,10 +13,9 @@ import { createHarness, type Harness } from '../helpers/harness.ts';
 // A claim whose event cannot be written does not happen: no item runs without its `in_progress` event.
 it('a claim commits with its event: when the log refuses the event, the item stays pending and runs later', async (t) => {
   const h = await createHarness(t, { channelLog: true });
-  const user = await h.createUser();
   await h.db.execute(sql`ALTER TABLE channel_log ADD CONSTRAINT refuse_in_progress
     CHECK (NOT (event = 'queue_item_status_changed' AND data->>'status' = 'in_progress'))`);
-  const [itemId] = await insertItems(h.db, user.user.user_id, 1);
+  const itemId = await insertValueItem(h);
   const stepFailed = deferred();
   const statuses: string[] = [];
   const done = deferred();
@@ -30,11 +29,6 @@ it('a claim commits with its event: when the log refuses the event, the item sta
   });
   t.onTestFinished(stop);
   const log = h.deps.logger;
-  await h.db.execute(
-    sql`UPDATE session_queue SET session = ${JSON.stringify({
-      graph: { id: 'g', nodes: { v: { id: 'v', type: 'integer', value: 1 } }, edges: [] },
-    })}::jsonb`,
-  );
   const pool = await startPool(t, h, {
     ...log,
     error: (msg, fields) => {
@@ -65,13 +59,7 @@ it.runIf(testDriver() === 'postgres')(
   'a renewal that meets the outcome being written is not a lost lease: no warning, the item completes',
   async (t) => {
     const h = await createHarness(t, { channelLog: true });
-    const user = await h.createUser();
-    const [itemId] = await insertItems(h.db, user.user.user_id, 1);
-    await h.db.execute(
-      sql`UPDATE session_queue SET session = ${JSON.stringify({
-        graph: { id: 'g', nodes: { v: { id: 'v', type: 'integer', value: 1 } }, edges: [] },
-      })}::jsonb`,
-    );
+    const itemId = await insertValueItem(h);
     // The outcome's transaction stops before its commit, its row updated (and locked), until released.
     const finishing = deferred();
     const release = deferred();
@@ -115,13 +103,7 @@ it.runIf(testDriver() === 'postgres')(
 // item: from the moment that outcome is written, `processor.is_processing` no longer counts the item.
 it('the item whose outcome is being written no longer counts as processing', async (t) => {
   const h = await createHarness(t, { channelLog: true });
-  const user = await h.createUser();
-  const [itemId] = await insertItems(h.db, user.user.user_id, 1);
-  await h.db.execute(
-    sql`UPDATE session_queue SET session = ${JSON.stringify({
-      graph: { id: 'g', nodes: { v: { id: 'v', type: 'integer', value: 1 } }, edges: [] },
-    })}::jsonb`,
-  );
+  const itemId = await insertValueItem(h);
   const seen: [string, boolean][] = [];
   const done = deferred();
   let pool: WorkerPool | undefined;
@@ -165,4 +147,16 @@ async function startPool(
   t.onTestFinished(() => pool.close());
   await pool.start(contextFromDeps(h.deps, 'workers', null));
   return pool;
+}
+
+/** A pending item of a new user whose graph is one value node (no runtime call); returns its id. */
+async function insertValueItem(h: Harness): Promise<number> {
+  const user = await h.createUser();
+  const [itemId] = await insertItems(h.db, user.user.user_id, 1);
+  await h.db.execute(
+    sql`UPDATE session_queue SET session = ${JSON.stringify({
+      graph: { id: 'g', nodes: { v: { id: 'v', type: 'integer', value: 1 } }, edges: [] },
+    })}::jsonb WHERE item_id = ${itemId as number}`,
+  );
+  return itemId as number;
 }
