@@ -2,6 +2,7 @@ import { drizzle } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import type { Database } from '../db/types.ts';
 import { postgresNotifier } from './pg-notify.ts';
+import { guardTransactions } from './postgres-transactions.ts';
 
 /**
  * Connects to PostgreSQL through the `postgres` driver.
@@ -21,7 +22,8 @@ export function openPostgres(
     onnotice: () => {},
     ...(onQuery ? { debug: (connection: number, text: string) => onQuery(connection, text) } : {}),
   });
-  const db = drizzle({ client });
+  // Transactions stop at a lost connection instead of poisoning it (see guardTransactions).
+  const db = drizzle({ client: guardTransactions(client) });
   return {
     db,
     driver: 'postgres',

@@ -98,8 +98,19 @@ describe('PostgreSQL away while items run', { timeout: 2 * WAIT }, () => {
     await untilOutput(server, /database unavailable: will /, WAIT);
     await proxy.restore();
 
-    for (const id of item_ids) {
-      await adminStream.until(statusIs(id, 'completed'), `item ${id} completed`, WAIT);
+    try {
+      for (const id of item_ids) {
+        await adminStream.until(statusIs(id, 'completed'), `item ${id} completed`, WAIT);
+      }
+    } catch (error) {
+      // A stall here is a real fault: say what the server and the database saw.
+      const items = await scratch.db`SELECT item_id, status, worker_id FROM session_queue ORDER BY item_id`;
+      const logged = await scratch.db`SELECT user_id, max(id)::int AS last_id, count(*)::int AS n
+        FROM channel_log GROUP BY user_id`;
+      throw new Error(
+        `${(error as Error).message}\nitems: ${JSON.stringify(items)}\nlog: ${JSON.stringify(logged)}` +
+          `\nserver output:\n${(server.output.stdout + server.output.stderr).slice(-6000)}`,
+      );
     }
     const rows = await scratch.db`SELECT q.item_id, q.status, q.error_type, q.interruptions,
         (SELECT count(*)::int FROM images i WHERE i.queue_item_id = q.item_id) AS images
