@@ -4,12 +4,47 @@ import { pgliteNotifier } from './pglite-notify.ts';
 import type { Database } from './types.ts';
 
 /**
- * Opens the embedded PGlite database (WASM, portable): in memory without a path, else in that folder.
+ * Settings kept in the data folder (`postgresql.auto.conf`), read at every start. PostgreSQL's default
+ * `shared_buffers` (128 MB) is allocated and written at start inside the process's WASM memory, which never
+ * shrinks: 16 MB holds a team's queue and image rows, and the operating system caches the data folder's files
+ * beneath it (docs/operations.md, "Memory"; bench/results/memory.md).
+ */
+export const PGLITE_SETTINGS = { shared_buffers: '16MB' } as const;
+
+/**
+ * Opens the embedded PGlite database (WASM, portable): in memory without a path, else in that folder, whose
+ * `PGLITE_SETTINGS` it writes for the next start when they differ (a folder made before they existed, or by
+ * `createPgliteFolder` with other ones).
  * @example const database = await openPglite(`${dataDir}/db`);
  */
 export async function openPglite(dataDir?: string): Promise<Database> {
   const client = dataDir ? new PGlite(dataDir) : new PGlite();
   await client.waitReady;
+  if (dataDir) {
+    await keepSettings(client);
+  }
   const db = drizzle({ client });
   return { db, driver: 'pglite', notifier: pgliteNotifier(client), close: () => client.close() };
+}
+
+/**
+ * Creates a PGlite data folder with `PGLITE_SETTINGS` and closes it. Creating one runs `initdb` and a first
+ * start with PostgreSQL's defaults (~750 MB of WASM memory that a process keeps), so the Node entry runs it in
+ * a short-lived child process (src/node/pglite-folder.ts) and opens the folder afterwards.
+ */
+export async function createPgliteFolder(dataDir: string): Promise<void> {
+  const client = new PGlite(dataDir);
+  await client.waitReady;
+  await keepSettings(client);
+  await client.close();
+}
+
+async function keepSettings(client: PGlite): Promise<void> {
+  for (const [name, value] of Object.entries(PGLITE_SETTINGS)) {
+    // `current_setting` shows a size as it was written ('16MB', '128MB').
+    const { rows } = await client.query<{ value: string }>('SELECT current_setting($1) AS value', [name]);
+    if (rows[0]?.value !== value) {
+      await client.exec(`ALTER SYSTEM SET ${name} = '${value}'`);
+    }
+  }
 }

@@ -15,6 +15,7 @@ import type { WorkerPool, WorkerSpec } from '../worker/pool.ts';
 import { ChildRuntime } from './child-runtime.ts';
 import { FsBlobStore } from './fs-blob-store.ts';
 import { Pbkdf2Threads } from './pbkdf2-threads.ts';
+import { ensurePgliteFolder } from './pglite-folder.ts';
 import { openPostgres } from './postgres-client.ts';
 import { nodeStreamSinks } from './response-sink.ts';
 import { sharpCodec } from './sharp-images.ts';
@@ -72,6 +73,9 @@ export async function buildNodeDeps(
   // Before the database opens: a bad secret file stops the start at once (creating a PGlite database takes
   // seconds).
   const secret = await loadJwtSecret(nodeFiles, env);
+  if (!env.DATABASE_URL) {
+    await ensurePgliteFolder(join(env.DATA_DIR, 'db'), (msg, fields) => logger.info(msg, fields));
+  }
   const database = env.DATABASE_URL
     ? openPostgres(env.DATABASE_URL)
     : await openPglite(join(env.DATA_DIR, 'db'));
