@@ -17,7 +17,7 @@ import { writeTinyModel } from '../scripts/tiny-model/write.ts';
 import { createApp } from '../src/app.ts';
 import { startWorkers } from '../src/boot.ts';
 import type { ServerEvent } from '../src/core/events.ts';
-import { createJsonLogger } from '../src/core/logger.ts';
+import { createJsonLogger, type Logger } from '../src/core/logger.ts';
 import { parseEnv } from '../src/env.ts';
 import { buildNodeDeps } from '../src/node/boot.ts';
 import { loadDiffusionModel } from '../src/node/onnx-model.ts';
@@ -77,6 +77,9 @@ interface Row {
   itemsPerMin: number;
   rssMb: number;
   childRssMb: number;
+  /** Medians over the items: Easel's steps (from each `item completed` log line) and the bare loop's. */
+  easelPhases: Phases;
+  barePhases: Phases;
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -91,12 +94,23 @@ async function childRss(pid: number | undefined): Promise<number> {
 }
 
 /** The same inference the scheduler asks of its child, in this process, nothing else. */
-async function bare(folder: string, c: Case): Promise<number> {
+async function bare(folder: string, c: Case): Promise<{ ms: number; phases: Phases }> {
   const model = await loadDiffusionModel(folder, { executionProvider: 'cpu', warn: () => {}, threads: 0 });
+  let phases: Phases = {};
+  const all: Phases[] = [];
   const once = async (seed: number) => {
+    phases = {};
+    let t = performance.now();
+    const lap = (phase: string) => {
+      const now = performance.now();
+      phases[phase] = (phases[phase] ?? 0) + now - t;
+      t = now;
+    };
     const positive = await encodePrompt(model, 'a lighthouse at dusk');
     const negative = await encodePrompt(model, '');
+    lap('compel');
     const noise = makeNoise(seed, c.size, c.size, model.manifest);
+    lap('noise');
     const latents = await denoise(model, {
       positive,
       negative,
@@ -108,7 +122,9 @@ async function bare(folder: string, c: Case): Promise<number> {
       denoisingEnd: 1,
       seed,
     });
+    lap('denoise_latents');
     await decodeLatents(model, latents);
+    lap('l2i');
   };
   await once(0); // warm-up
   const times: number[] = [];
@@ -116,12 +132,27 @@ async function bare(folder: string, c: Case): Promise<number> {
     const t = performance.now();
     await once(i + 1);
     times.push(performance.now() - t);
+    all.push(phases);
   }
   await model.release();
-  return mean(times);
+  return { ms: mean(times), phases: medianPhases(all) };
 }
 
-async function easel(modelsDir: string, c: Case): Promise<Omit<Row, 'label' | 'bareMs'>> {
+/** Milliseconds by step of one item: `compel` (both prompts), `noise`, `denoise_latents`, `l2i`, …. */
+type Phases = Record<string, number>;
+
+/** Each step's median over the items. */
+function medianPhases(items: Phases[]): Phases {
+  const keys = [...new Set(items.flatMap((p) => Object.keys(p)))];
+  return Object.fromEntries(
+    keys.map((k) => {
+      const xs = items.map((p) => p[k] ?? 0).sort((a, b) => a - b);
+      return [k, xs[Math.floor(xs.length / 2)] ?? 0];
+    }),
+  );
+}
+
+async function easel(modelsDir: string, c: Case): Promise<Omit<Row, 'label' | 'bareMs' | 'barePhases'>> {
   const dataDir = await mkdtemp(join(tmpdir(), 'easel-bench-runtime-'));
   const pg = PG_URL ? await scratchDatabase(PG_URL) : null;
   const env = parseEnv({
@@ -132,7 +163,17 @@ async function easel(modelsDir: string, c: Case): Promise<Omit<Row, 'label' | 'b
     ADMIN_PASSWORD: ADMIN.password,
     LOG_LEVEL: 'warn',
   });
-  const logger = createJsonLogger({ level: 'warn' });
+  const json = createJsonLogger({ level: 'warn' });
+  // Warnings as the server logs them; each item's `timings_ms` kept for the breakdown.
+  const timings: Phases[] = [];
+  const logger: Logger = {
+    ...json,
+    info: (msg, fields) => {
+      if (msg === 'item completed' && fields?.timings_ms) {
+        timings.push(fields.timings_ms as Phases);
+      }
+    },
+  };
   const { deps, pool, database, runtimes } = await buildNodeDeps(env, logger);
   const runtime = runtimes[0] as (typeof runtimes)[number];
   const seen: ServerEvent[] = [];
@@ -196,6 +237,7 @@ async function easel(modelsDir: string, c: Case): Promise<Omit<Row, 'label' | 'b
       call('POST', '/api/v1/queue/default/enqueue_batch', token, { batch: { graph: graph(0), runs: 1 } }),
     );
     seen.length = 0;
+    timings.length = 0;
 
     const loop = monitorEventLoopDelay({ resolution: 1 });
     loop.enable();
@@ -220,6 +262,7 @@ async function easel(modelsDir: string, c: Case): Promise<Omit<Row, 'label' | 'b
       itemsPerMin: (c.items / wallMs) * 60_000,
       rssMb: process.memoryUsage().rss / 2 ** 20,
       childRssMb: await childRss(runtime.pid),
+      easelPhases: medianPhases(timings),
     };
   } finally {
     for (const close of closers) {
@@ -246,8 +289,25 @@ function report(rows: Row[], header: string): string {
         `| ${r.label} | ${f(r.easelMs)} | ${f(r.bareMs)} | ${f(r.easelMs / r.bareMs, 2)}× | ${f(r.loopP99)} / ${f(r.loopMax)} | ${f(r.progressPerS)} | ${f(r.itemsPerMin, 0)} | ${f(r.rssMb, 0)} / ${f(r.childRssMb, 0)} |`,
     ),
   ];
-  return `${header}\n\n${lines.join('\n')}\n`;
+  const steps = ['claim', 'main_model_loader', 'compel', 'noise', 'denoise_latents', 'l2i', 'save', 'finish'];
+  const cell = (p: Phases, k: string) => (p[k] === undefined ? '–' : f(p[k] as number));
+  const breakdown = [
+    `| Case | ${steps.join(' | ')} |`,
+    `|---|${steps.map(() => '---:').join('|')}|`,
+    ...rows.flatMap((r) => [
+      `| ${r.label}: Easel | ${steps.map((k) => cell(r.easelPhases, k)).join(' | ')} |`,
+      `| ${r.label}: bare | ${steps.map((k) => cell(r.barePhases, k)).join(' | ')} |`,
+    ]),
+  ];
+  return `${header}\n\n${lines.join('\n')}\n\n${BREAKDOWN_NOTE}\n\n${breakdown.join('\n')}\n`;
 }
+
+const BREAKDOWN_NOTE = `Where one item's time goes (ms, median over the items). Easel: from the worker's \`item completed\` log
+line (\`timings_ms\`): \`claim\` (its transaction, with the events carried into it), each runtime node (the
+inference process's work plus the round trip to it; \`compel\` is both prompts, \`l2i\` the VAE decode and the
+decoded pixels' transfer), \`save\` (the lease renewal, PNG, thumbnail, files and the image row) and \`finish\` (the outcome's
+transaction). Steps overlap across items: the next item's inference runs during this one's save and finish.
+Bare: the same calls in this process, nothing else.`;
 
 async function main() {
   const load = loadavg()
@@ -259,9 +319,10 @@ async function main() {
     await writeTinyModel({ out: join(modelsDir, 'tiny-sd-large'), profile: 'large', layout: 'optimum' });
     const rows: Row[] = [];
     for (const c of CASES) {
-      const bareMs = await bare(join(modelsDir, c.model), c);
+      const b = await bare(join(modelsDir, c.model), c);
       const e = await easel(modelsDir, c);
-      const row = { label: c.label, bareMs, ...e };
+      const bareMs = b.ms;
+      const row = { label: c.label, bareMs, barePhases: b.phases, ...e };
       rows.push(row);
       console.error(`${c.label}: easel ${row.easelMs.toFixed(1)} ms/item, bare ${bareMs.toFixed(1)} ms/item`);
     }

@@ -67,7 +67,15 @@ export interface ChannelLogOptions {
    * once), so that a worker's run of invocation events shares a transaction instead of one each.
    */
   gatherMs?: number;
+  /**
+   * At most this many events wait to be written (the database away): beyond it, new `invocation_progress`
+   * events are dropped (counted and logged once written again); every other event is kept.
+   */
+  maxPending?: number;
 }
+
+/** `maxPending` by default: a long outage's progress events of a few running items, in a few MB. */
+export const DEFAULT_MAX_PENDING = 10_000;
 
 /** `gatherMs` by default: a few ms on live events, for several times fewer commits per item (bench/README.md). */
 export const DEFAULT_GATHER_MS = 5;
@@ -127,6 +135,8 @@ export class ChannelHub implements Channels {
    * transaction each), in publish order.
    */
   #pending: ServerEvent[] = [];
+  /** Progress events dropped since the last append succeeded (more than `maxPending` waited). */
+  #droppedProgress = 0;
   #appending: Promise<void> = Promise.resolve();
   #appendRunning = false;
   #gatherTimer: ReturnType<typeof setTimeout> | undefined;
@@ -221,6 +231,7 @@ export class ChannelHub implements Channels {
           for (const queueId of new Set(events.map((e) => e.queueId))) {
             this.#statusAfterDelivery(queueId);
           }
+          this.#reportDropped();
         } else {
           this.#pending.unshift(...events);
         }
@@ -323,7 +334,16 @@ export class ChannelHub implements Channels {
     const log = this.opts.log;
     if (log && isLogged(event)) {
       // An event that announces no database change: written in a transaction of its own, in publish order.
-      this.#pending.push(event);
+      if (
+        event.name === 'invocation_progress' &&
+        this.#pending.length >= (log.maxPending ?? DEFAULT_MAX_PENDING)
+      ) {
+        // The database is away (nothing else makes them pile up): progress is the one event a stream can do
+        // without; what changed (status, results, errors) keeps its place.
+        this.#droppedProgress++;
+      } else {
+        this.#pending.push(event);
+      }
       this.#scheduleAppend(log);
     } else {
       this.#deliver(event);
@@ -392,6 +412,7 @@ export class ChannelHub implements Channels {
           for (const queueId of new Set(batch.map((e) => e.queueId))) {
             this.#statusAfterDelivery(queueId);
           }
+          this.#reportDropped();
         } catch (error) {
           this.opts.logger.error('channel log append failed', {
             events: batch.length,
@@ -401,6 +422,15 @@ export class ChannelHub implements Channels {
       }
     } finally {
       this.#appendRunning = false;
+    }
+  }
+
+  #reportDropped(): void {
+    if (this.#droppedProgress > 0) {
+      this.opts.logger.warn('channel events written again: progress events dropped while they waited', {
+        dropped: this.#droppedProgress,
+      });
+      this.#droppedProgress = 0;
     }
   }
 

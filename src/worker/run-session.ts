@@ -56,6 +56,12 @@ export interface RunSessionDeps {
   /** True once the item was canceled: no further node starts. */
   isCanceled(): boolean;
   /**
+   * Told how long each step took, in ms: a runtime node by its type (the inference process's time and the
+   * round trip to it; a type run twice, like `compel`, is told twice) and `save` (the image's encoding, files
+   * and row).
+   */
+  onTimed?(step: string, ms: number): void;
+  /**
    * Called once the session needs the runtime no more (what is left: saving, events); the rest of the
    * session waits for the promise it returns.
    */
@@ -124,6 +130,7 @@ export async function runSession(item: SessionItem, deps: RunSessionDeps): Promi
       sources.set(nodeId, edgeSources(item.graph, nodeId));
       publish('invocation_started', nodeId, node.type);
       try {
+        const began = performance.now();
         const output = await runNode(item, nodeId, node.type, inputs, deps, (p) =>
           publish('invocation_progress', nodeId, node.type, {
             step: p.step,
@@ -133,6 +140,9 @@ export async function runSession(item: SessionItem, deps: RunSessionDeps): Promi
             image: p.image,
           }),
         );
+        if (RUNTIME_TYPES.has(node.type)) {
+          deps.onTimed?.(node.type, performance.now() - began);
+        }
         if (nodeId === lastRuntimeNode) {
           await deps.inferenceDone?.();
         }
@@ -143,6 +153,7 @@ export async function runSession(item: SessionItem, deps: RunSessionDeps): Promi
           }
           const image = output.image as DecodedImage;
           const board = inputs.board as { board_id: string } | undefined;
+          const saving = performance.now();
           const saved = await deps.saveImage({
             image,
             nodeId,
@@ -150,6 +161,7 @@ export async function runSession(item: SessionItem, deps: RunSessionDeps): Promi
             isIntermediate: inputs.is_intermediate === true,
             metadata: traceMetadata(nodeId, resolved, sources),
           });
+          deps.onTimed?.('save', performance.now() - saving);
           outputs.set(nodeId, { image: saved, width: image.width, height: image.height });
           result = {
             type: 'image_output',

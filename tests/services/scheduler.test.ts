@@ -151,6 +151,13 @@ describe('scheduler', () => {
     // Every session's tensors were freed.
     expect(runtime.ended.length).toBe(3);
     expect(await s.status('default')).toEqual({ is_started: true, is_processing: false });
+    // The first item's log line (written before the next items ended) tells where its time went, by step.
+    const timings = h.logs.find((l) => l.msg === 'item completed' && l.item_id === item_ids[0])?.timings_ms;
+    expect(Object.entries(timings as Record<string, number>).sort()).toEqual(
+      ['claim', 'compel', 'denoise_latents', 'finish', 'l2i', 'main_model_loader', 'noise', 'save'].map(
+        (k) => [k, expect.any(Number)],
+      ),
+    );
   });
 
   it('cancels a running item before its next step: no image, item canceled, the next item runs', async () => {
