@@ -1,5 +1,6 @@
 import { type QueueSettings, type ServiceContext, withTransaction } from '../core/context.ts';
 import { isDatabaseUnavailable, whileDatabaseAway } from '../core/database-away.ts';
+import type { DbOrTx } from '../core/db.ts';
 import { type Logger, loggableError } from '../core/logger.ts';
 import type { Notifier } from '../core/notifier.ts';
 import { readableImageFile } from '../images/readable.ts';
@@ -95,6 +96,8 @@ interface Running {
    * the lease); the write itself tells whether the lease was lost.
    */
   ending: boolean;
+  /** The worker's registry row was updated in the outcome's transaction (nothing left to write for it). */
+  registered: boolean;
   lane: Lane;
 }
 
@@ -367,6 +370,7 @@ export class WorkerPool extends SharedWorkers {
       canceled: false,
       lost: false,
       ending: false,
+      registered: false,
       lane,
     };
     lane.running.set(row.itemId, running);
@@ -459,22 +463,27 @@ export class WorkerPool extends SharedWorkers {
       });
     } finally {
       lane.running.delete(row.itemId);
-      await this.#untilRecorded('update the worker registry', log, () =>
-        this.#markDone(ctx, lane, counted),
-      ).catch((e: unknown) =>
-        this.#opts.logger.error('could not update the worker registry', { ...log, ...loggableError(e) }),
-      );
+      if (!running.registered) {
+        await this.#untilRecorded('update the worker registry', log, () =>
+          this.#markDone(ctx.db, lane, ctx.clock.now(), counted),
+        ).catch((e: unknown) =>
+          this.#opts.logger.error('could not update the worker registry', { ...log, ...loggableError(e) }),
+        );
+      }
       await inferenceDone();
     }
   }
 
-  /** The worker's item ended: idle unless it already runs the next one. */
-  async #markDone(ctx: ServiceContext, lane: Lane, counted: boolean): Promise<void> {
-    const [next] = lane.running.values();
+  /**
+   * The worker's item ended: idle unless it already runs the next one (`except`: the ended item, when it is
+   * still in `lane.running`). No next item can be claimed meanwhile: a claim waits for the item before.
+   */
+  async #markDone(db: DbOrTx, lane: Lane, now: Date, counted: boolean, except?: number): Promise<void> {
+    const next = [...lane.running.keys()].some((id) => id !== except);
     if (next) {
-      await countItemDone(ctx.db, lane.id.workerId, ctx.clock.now(), counted);
+      await countItemDone(db, lane.id.workerId, now, counted);
     } else {
-      await markIdle(ctx.db, lane.id.workerId, ctx.clock.now(), counted);
+      await markIdle(db, lane.id.workerId, now, counted);
     }
   }
 
@@ -530,7 +539,11 @@ export class WorkerPool extends SharedWorkers {
       withTransaction(ctx, async (tx) => {
         const finished = await finishItem(tx.db, ref, input, tx.clock.now());
         if (finished) {
-          await publishStatusChanged(tx.db, tx.channels, toQueueItem(finished));
+          // Sent together (one round trip on PostgreSQL), and the worker's registry row with them.
+          await Promise.all([
+            publishStatusChanged(tx.db, tx.channels, toQueueItem(finished)),
+            this.#markDone(tx.db, running.lane, tx.clock.now(), true, ref.itemId),
+          ]);
         }
         return finished;
       }),
@@ -539,6 +552,7 @@ export class WorkerPool extends SharedWorkers {
       this.#loseLease(running);
       return false;
     }
+    running.registered = true;
     return true;
   }
 
