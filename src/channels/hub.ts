@@ -1,5 +1,5 @@
 import type { Clock } from '../core/clock.ts';
-import { whileDatabaseAway } from '../core/database-away.ts';
+import { DatabaseAwayError, whileDatabaseAway } from '../core/database-away.ts';
 import type { DbOrTx } from '../core/db.ts';
 import type { PendingEvents, ServerEvent } from '../core/events.ts';
 import { type Logger, loggableError } from '../core/logger.ts';
@@ -91,6 +91,15 @@ const controlFrame = (event: 'resync' | 'auth_expired', reason: string) =>
   encodeFrame(sseFrame(event, { reason }));
 
 const TICK_MS = 1000;
+
+/** A promise and the function that resolves it. */
+function notice(): { promise: Promise<void>; resolve: () => void } {
+  let resolve: () => void = () => {};
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
 /**
  * How long a revocation is remembered: a request that authenticated just before it (its checks read the
  * database before the revocation committed) may connect just after, and must still be ended.
@@ -139,6 +148,9 @@ export class ChannelHub implements Channels {
   #droppedProgress = 0;
   #appending: Promise<void> = Promise.resolve();
   #appendRunning = false;
+  /** The append in flight is waiting for the database (away); `#awayNotice` resolves when that starts. */
+  #away = false;
+  #awayNotice = notice();
   #gatherTimer: ReturnType<typeof setTimeout> | undefined;
   #pruneTimer: ReturnType<typeof setInterval> | undefined;
   /** `close()` was called: no timer starts again (a late status must not read a closed database). */
@@ -210,7 +222,12 @@ export class ChannelHub implements Channels {
    */
   async takePending(): Promise<PendingEvents> {
     while (this.#appendRunning) {
-      await this.#appending;
+      if (this.#away) {
+        // The events before this transaction's wait for the database: so would the transaction. Refused at
+        // once, so its caller waits for the database as for its own failure (and says so in the log).
+        throw new DatabaseAwayError('channel events are waiting for the database');
+      }
+      await Promise.race([this.#appending, this.#awayNotice.promise]);
     }
     const log = this.opts.log;
     if (!log || this.#pending.length === 0) {
@@ -399,7 +416,14 @@ export class ChannelHub implements Channels {
             () => log.db.transaction((tx) => appendEvents(tx, batch, this.opts.clock.now())),
             {
               signal: this.#closing.signal,
+              // Transactions are refused while these events wait (takePending): retried often, so that they
+              // go on within a second of the database's return.
+              maxWaitMs: 1000,
               onWait: (error, attempt) => {
+                if (!this.#away) {
+                  this.#away = true;
+                  this.#awayNotice.resolve();
+                }
                 if (attempt === 1) {
                   this.opts.logger.warn('database unavailable: channel events wait for it', {
                     events: batch.length,
@@ -409,6 +433,7 @@ export class ChannelHub implements Channels {
               },
             },
           );
+          this.#databaseBack();
           for (const queueId of new Set(batch.map((e) => e.queueId))) {
             this.#statusAfterDelivery(queueId);
           }
@@ -422,6 +447,14 @@ export class ChannelHub implements Channels {
       }
     } finally {
       this.#appendRunning = false;
+      this.#databaseBack();
+    }
+  }
+
+  #databaseBack(): void {
+    if (this.#away) {
+      this.#away = false;
+      this.#awayNotice = notice();
     }
   }
 

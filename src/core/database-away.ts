@@ -39,6 +39,17 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   return false;
 }
 
+/**
+ * A step that needs the database refused at once because something before it is already waiting for the
+ * database (SQLSTATE 08006, connection failure): `isDatabaseUnavailable` holds for it, so callers wait and
+ * log as they do for the driver's own errors.
+ * @example throw new DatabaseAwayError('channel events wait for the database');
+ */
+export class DatabaseAwayError extends Error {
+  readonly code = '08006';
+  override name = 'DatabaseAwayError';
+}
+
 /** The first wait after a failure; it doubles up to `MAX_WAIT_MS`. */
 const FIRST_WAIT_MS = 250;
 const MAX_WAIT_MS = 5000;
@@ -48,6 +59,8 @@ export interface WhileAwayOptions {
   onWait: (err: unknown, attempt: number) => void;
   /** Aborted when the caller stops (server shutdown): the wait ends and the last failure is thrown. */
   signal: AbortSignal;
+  /** The longest wait between attempts (`MAX_WAIT_MS` unless given). */
+  maxWaitMs?: number;
 }
 
 /**
@@ -65,7 +78,7 @@ export async function whileDatabaseAway<T>(fn: () => Promise<T>, opts: WhileAway
         throw err;
       }
       opts.onWait(err, attempt);
-      await pause(Math.min(MAX_WAIT_MS, FIRST_WAIT_MS * 2 ** (attempt - 1)), opts.signal);
+      await pause(Math.min(opts.maxWaitMs ?? MAX_WAIT_MS, FIRST_WAIT_MS * 2 ** (attempt - 1)), opts.signal);
     }
   }
 }

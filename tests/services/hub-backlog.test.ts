@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChannelHub } from '../../src/channels/hub.ts';
+import { DatabaseAwayError, isDatabaseUnavailable } from '../../src/core/database-away.ts';
 import type { DbOrTx } from '../../src/core/db.ts';
 import type { ServerEvent } from '../../src/core/events.ts';
 import { createJsonLogger } from '../../src/core/logger.ts';
@@ -34,9 +35,9 @@ describe('a logged hub while the database is away', () => {
     data: { item_id: 2, status: 'in_progress' },
   };
 
-  it('keeps at most maxPending events: later progress is dropped, a status change is kept', async () => {
+  /** A logged hub over the test database, every transaction refused (a restart) while `gate.away`. */
+  function gatedHub(maxPending?: number) {
     const gate = { away: true };
-    // The database as the hub sees it: every transaction refused (a restart) until the gate opens.
     const db = new Proxy(ctx.database.db, {
       get(target, prop, receiver) {
         if (prop === 'transaction' && gate.away) {
@@ -63,11 +64,16 @@ describe('a logged hub while the database is away', () => {
         db,
         notifier: { listen: async () => async () => {}, notify: async () => {} },
         gatherMs: 0,
-        maxPending: 3,
+        maxPending,
         pollIntervalMs: 0,
         pruneIntervalMs: 0,
       },
     });
+    return { hub, gate, logs };
+  }
+
+  it('keeps at most maxPending events: later progress is dropped, a status change is kept', async () => {
+    const { hub, gate, logs } = gatedHub(3);
     try {
       // Step 1 is taken at once by an append that now waits for the database; 2–4 wait behind it (3 in all).
       for (const step of [1, 2, 3, 4, 5]) {
@@ -92,6 +98,25 @@ describe('a logged hub while the database is away', () => {
         ['database unavailable: channel events wait for it', 1],
         ['channel events written again: progress events dropped while they waited', 2],
       ]);
+    } finally {
+      await hub.shutdown();
+    }
+  });
+
+  it('refuses a transaction the events before it wait for, at once, as the database being away', async () => {
+    const { hub, gate } = gatedHub();
+    try {
+      hub.publish(progress(1));
+      // A worker's transaction would write this event first: it is refused rather than left waiting
+      // silently, so the worker logs that it waits for the database and tries again (whileDatabaseAway).
+      const refused = await hub.takePending().catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(DatabaseAwayError);
+      expect(isDatabaseUnavailable(refused)).toBe(true);
+      gate.away = false;
+      await hub.appended();
+      const taken = await hub.takePending();
+      expect(taken.events).toEqual([]);
+      taken.release(true);
     } finally {
       await hub.shutdown();
     }
