@@ -21,7 +21,7 @@ export async function openPglite(dataDir?: string): Promise<Database> {
   const client = dataDir ? new PGlite(dataDir) : new PGlite();
   await client.waitReady;
   if (dataDir) {
-    await keepSettings(client);
+    await keepPgliteSettings(client);
   }
   const db = drizzle({ client });
   return { db, driver: 'pglite', notifier: pgliteNotifier(client), close: () => client.close() };
@@ -35,11 +35,12 @@ export async function openPglite(dataDir?: string): Promise<Database> {
 export async function createPgliteFolder(dataDir: string): Promise<void> {
   const client = new PGlite(dataDir);
   await client.waitReady;
-  await keepSettings(client);
+  await keepPgliteSettings(client);
   await client.close();
 }
 
-async function keepSettings(client: PGlite): Promise<void> {
+/** Writes `PGLITE_SETTINGS` that differ into the folder's `postgresql.auto.conf` (read at its next start). */
+export async function keepPgliteSettings(client: PGlite): Promise<void> {
   for (const [name, value] of Object.entries(PGLITE_SETTINGS)) {
     // `current_setting` shows a size as it was written ('16MB', '128MB').
     const { rows } = await client.query<{ value: string }>('SELECT current_setting($1) AS value', [name]);

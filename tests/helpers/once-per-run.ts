@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { drizzle } from 'drizzle-orm/pglite';
 import { migrate } from '../../src/db/migrate.ts';
+import { keepPgliteSettings } from '../../src/db/pglite.ts';
 import { readMigrationsFromDir } from '../../src/node/migrations-fs.ts';
 import { migrationsDir } from './database.ts';
 
@@ -80,6 +81,8 @@ export function migratedPgliteDataDir() {
         loadDataDir: new Blob([await readFile(snapshot.value)]),
       });
       await client.waitReady;
+      // As a server's first start leaves it (src/node/pglite-folder.ts): every copy starts with these.
+      await keepPgliteSettings(client);
       await client.close();
       return { root, releaseSnapshot: snapshot.release };
     },
