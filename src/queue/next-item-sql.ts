@@ -6,7 +6,8 @@ import type { ItemRow } from './item-dto.ts';
 /**
  * The id of the item that runs next, as one SELECT (API.md section 4, order of work).
  * - `fifo`: the pending item with the highest priority, then the lowest item_id.
- * - `round_robin`: among users with pending items (found by a loose index scan), the one whose last started
+ * - `round_robin`: among users with pending items (found by a loose index scan of the pending items' partial
+ *   index, as in `claimCandidateQuery`), the one whose last started
  *   item is oldest, a user never served first, ties by the lowest next item_id; then that user's pending
  *   item with the highest priority, then the lowest item_id. A user's priority orders only their own items.
  * With `lock`, the candidate rows are locked `FOR UPDATE SKIP LOCKED`, so concurrent claimers never pick
@@ -20,11 +21,11 @@ export function nextItemIdQuery(queueId: string, fairness: QueueSettings['fairne
       ORDER BY priority DESC, item_id ASC LIMIT 1${locking}`;
   }
   return sql`WITH RECURSIVE owners(user_id) AS (
-      (SELECT user_id FROM session_queue WHERE queue_id = ${queueId} AND status = 'pending' ORDER BY user_id LIMIT 1)
+      (SELECT user_id FROM session_queue WHERE queue_id = ${queueId} AND status = 'pending' ORDER BY user_id, priority DESC, item_id LIMIT 1)
       UNION ALL
       SELECT (SELECT s.user_id FROM session_queue s
               WHERE s.queue_id = ${queueId} AND s.status = 'pending' AND s.user_id > o.user_id
-              ORDER BY s.user_id LIMIT 1)
+              ORDER BY s.user_id, s.priority DESC, s.item_id LIMIT 1)
       FROM owners o WHERE o.user_id IS NOT NULL
     )
     SELECT head.item_id FROM owners o

@@ -37,7 +37,9 @@ const notPaused = (queueId: string) =>
  * The row to claim, locked `FOR UPDATE SKIP LOCKED` (API.md section 4, order of work); nothing while the
  * queue is paused.
  * - `fifo`: the pending item with the highest priority, then the lowest item_id.
- * - `round_robin`: the users with pending items (a loose index scan), each with their next
+ * - `round_robin`: the users with pending items (a loose index scan of the pending items' partial index:
+ *   ordered as only that index is, so the planner cannot take `(queue_id, user_id, status)`, where each step
+ *   walked the user's whole history of `completed` … `in_progress` rows sorted before `pending`), each with their next
  *   ⌈`candidates` / users⌉ pending items (at least their head: with many users, only the heads, so a claim
  *   reads one row per user) in their own order (priority desc, item_id); candidates are taken by
  *   their place in their user's line first (every user's head before anyone's second item), then by the
@@ -58,11 +60,11 @@ export function claimCandidateQuery(queueId: string, fairness: Fairness, candida
       ORDER BY priority DESC, item_id ASC LIMIT 1 FOR UPDATE SKIP LOCKED`;
   }
   return sql`WITH RECURSIVE owners(user_id) AS (
-      (SELECT user_id FROM session_queue WHERE queue_id = ${queueId} AND status = 'pending' ORDER BY user_id LIMIT 1)
+      (SELECT user_id FROM session_queue WHERE queue_id = ${queueId} AND status = 'pending' ORDER BY user_id, priority DESC, item_id LIMIT 1)
       UNION ALL
       SELECT (SELECT s.user_id FROM session_queue s
               WHERE s.queue_id = ${queueId} AND s.status = 'pending' AND s.user_id > o.user_id
-              ORDER BY s.user_id LIMIT 1)
+              ORDER BY s.user_id, s.priority DESC, s.item_id LIMIT 1)
       FROM owners o WHERE o.user_id IS NOT NULL
     ),
     candidates AS MATERIALIZED (
