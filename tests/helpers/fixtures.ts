@@ -1,8 +1,16 @@
 import { test as base } from 'vitest';
-import { createHarness, type Harness, type HarnessOptions } from './harness.ts';
+import { createHarness, type Harness, type HarnessOptions, type TestUser } from './harness.ts';
 
 /** How `alice`, `bob` or `admin` is made (`h.createUser`'s options; `admin` is always an admin). */
 export type FixtureUserOptions = NonNullable<Parameters<Harness['createUser']>[0]>;
+
+/** The file-scoped fixtures, for helpers that take several: `getItem({ h, admin }: Pick<Fixtures, 'h' | 'admin'>, id)`. */
+export interface Fixtures {
+  h: Harness;
+  alice: TestUser;
+  bob: TestUser;
+  admin: TestUser;
+}
 
 /**
  * A test API with the file's harness and three users on it as file-scoped fixtures: `h` (closed after the
@@ -29,6 +37,13 @@ export function harnessTest(
       .extend('admin', { scope: 'file' }, ({ h }) => h.createUser({ ...users.admin, isAdmin: true }))
   );
 }
+
+/** Users with display names, for files whose assertions show them: `harnessTest({}, NAMED_USERS)`. */
+export const NAMED_USERS = {
+  alice: { displayName: 'Alice' },
+  bob: { displayName: 'Bob' },
+  admin: { displayName: 'Admin' },
+} as const;
 
 /**
  * The test API of a file on the default harness: the file's state lives in these fixtures, not in
