@@ -1,5 +1,6 @@
 import { test as base } from 'vitest';
 import { createHarness, type Harness, type HarnessOptions, type TestUser } from './harness.ts';
+import type { SseReader } from './sse.ts';
 
 /** How `alice`, `bob` or `admin` is made (`h.createUser`'s options; `admin` is always an admin). */
 export type FixtureUserOptions = NonNullable<Parameters<Harness['createUser']>[0]>;
@@ -16,7 +17,8 @@ export interface Fixtures {
  * A test API with the file's harness and three users on it as file-scoped fixtures: `h` (closed after the
  * file's last test), `alice` and `bob` (users) and `admin` (an admin). Each is made the first time a test or
  * a `test.beforeAll` of the file asks for it, so a file opens one database however many tests it has, and a
- * file that names none of them opens none.
+ * file that names none of them opens none. `streams` is the test's own: the event streams it pushes there
+ * are closed when it finishes.
  * @example const test = harnessTest({ config: { authMode: 'single' } });
  * @example const test = harnessTest({}, { alice: { displayName: 'Alice' } });
  */
@@ -35,6 +37,14 @@ export function harnessTest(
       .extend('alice', { scope: 'file' }, ({ h }) => h.createUser(users.alice))
       .extend('bob', { scope: 'file' }, ({ h }) => h.createUser(users.bob))
       .extend('admin', { scope: 'file' }, ({ h }) => h.createUser({ ...users.admin, isAdmin: true }))
+      // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from this pattern.
+      .extend('streams', async ({}, { onCleanup }) => {
+        const streams: SseReader[] = [];
+        onCleanup(async () => {
+          await Promise.all(streams.splice(0).map((s) => s.close()));
+        });
+        return streams;
+      })
   );
 }
 

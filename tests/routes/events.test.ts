@@ -18,28 +18,19 @@ type Connect = (o?: {
 }) => Promise<SseReader>;
 
 /**
- * The file's test API with two test-scoped fixtures: `open`, the streams the test opened (closed after it),
- * and `connect`, which opens the event stream (200 expected) and reads up to `connected`.
+ * The file's test API with `connect`, which opens the event stream (200 expected), reads up to `connected`
+ * and puts it in the test's `streams` (closed when the test finishes).
  */
-const test = harnessTest({}, NAMED_USERS)
-  // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from this pattern.
-  .extend('open', async ({}, { onCleanup }) => {
-    const open: SseReader[] = [];
-    onCleanup(async () => {
-      await Promise.all(open.splice(0).map((s) => s.close()));
-    });
-    return open;
-  })
-  .extend('connect', async ({ h, open }): Promise<Connect> => {
-    return async (o = {}) => {
-      const res = await h.get(`${EVENTS}${o.query ?? ''}`, { token: o.token, headers: o.headers });
-      expect(res.status).toBe(200);
-      const sse = new SseReader(res.body);
-      open.push(sse);
-      await sse.untilEvent('connected');
-      return sse;
-    };
-  });
+const test = harnessTest({}, NAMED_USERS).extend('connect', async ({ h, streams }): Promise<Connect> => {
+  return async (o = {}) => {
+    const res = await h.get(`${EVENTS}${o.query ?? ''}`, { token: o.token, headers: o.headers });
+    expect(res.status).toBe(200);
+    const sse = new SseReader(res.body);
+    streams.push(sse);
+    await sse.untilEvent('connected');
+    return sse;
+  };
+});
 const it = test;
 
 const RETRY: SseFrame = { retry: 3000 };
@@ -136,7 +127,7 @@ function invocationEvent(
 
 describe('connecting', () => {
   it('answers text/event-stream: retry: 3000, then connected {connection_id, user_id, is_admin}', async ({
-    open,
+    streams,
     connect,
     h,
     alice,
@@ -150,7 +141,7 @@ describe('connecting', () => {
     expect(res.headers.get('x-request-id')).toEqual(expect.any(String));
     expect(res.headers.get('x-refreshed-token')).toBeNull();
     const sse = new SseReader(res.body);
-    open.push(sse);
+    streams.push(sse);
     expect(await sse.untilEvent('connected')).toEqual([RETRY, connectedAs(alice.user.user_id, false)]);
     expect(sse.text).toMatch(/^retry: 3000\n\nevent: connected\ndata: \{.*\}\n\n$/);
 
