@@ -5,7 +5,7 @@ import { describe, expect } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { nodeStreamSinks } from '../../src/node/response-sink.ts';
 import { harnessTest } from '../helpers/fixtures.ts';
-import { type TestUser } from '../helpers/harness.ts';
+import type { TestUser } from '../helpers/harness.ts';
 import { SseReader } from '../helpers/sse.ts';
 
 // Node's response sink must answer exactly what the portable `ReadableStream` body answers: the same status
