@@ -1,4 +1,5 @@
 import { test as base } from 'vitest';
+import { openTestDatabase } from './database.ts';
 import { createHarness, type Harness, type HarnessOptions, type TestUser } from './harness.ts';
 import type { SseReader } from './sse.ts';
 
@@ -66,3 +67,19 @@ export const it = test;
 
 /** The test API `harnessTest` returns, for helpers that add tests to a file (`runCommonAuthTests`). */
 export type HarnessTest = ReturnType<typeof harnessTest>;
+
+/**
+ * The test API of a file that needs only a database (service tests): `database`, a fresh test database of
+ * the file's, closed after its last test.
+ * @example it('stores a blob', async ({ database }) => { const store = new DbBlobStore(database.db); … });
+ */
+export const databaseTest = base.extend(
+  'database',
+  { scope: 'file' },
+  // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from this pattern.
+  async ({}, { onCleanup }) => {
+    const database = await openTestDatabase();
+    onCleanup(() => database.close());
+    return database;
+  },
+);
