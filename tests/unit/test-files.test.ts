@@ -33,11 +33,9 @@ function fileLevelLets(source: string): string[] {
  */
 const NOT_YET = new Set([
   'tests/helpers/database.ts',
-  'tests/node/static.test.ts',
   'tests/services/cluster-channels.test.ts',
   'tests/services/cluster-channel-log.test.ts',
   'tests/services/cluster-claim.test.ts',
-  'tests/services/queue-order.test.ts',
   'tests/services/scheduler.test.ts',
   'tests/services/workers.test.ts',
   'tests/channels/hub.test.ts',
