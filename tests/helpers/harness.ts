@@ -84,8 +84,8 @@ export interface HarnessOptions {
  * One app on its own fresh database, with a fake clock, captured logs and fixture builders. Given the test's
  * context it is that test's own and closes when the test finishes (STYLE.md rule 20); without one the caller
  * closes it (a harness shared by a file's tests).
- * @example it('…', async (t) => { const h = await createHarness(t, { config: { queue: { maxSize: 4 } } }); });
- * @example let h: Harness; beforeAll(async () => { h = await createHarness(); }); afterAll(() => h.close());
+ * @example it('…', async ({ onTestFinished }) => { const h = await createHarness({ onTestFinished }, { config: { queue: { maxSize: 4 } } }); });
+ * @example const test = harnessTest(opts); // a file's shared harness: tests/helpers/fixtures.ts
  */
 export async function createHarness(
   t: Pick<TestContext, 'onTestFinished'>,

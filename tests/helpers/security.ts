@@ -1,5 +1,6 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { expectNoToken } from './common.ts';
+import type { HarnessTest } from './fixtures.ts';
 import { type Harness, problem, type RequestOptions, type TestUser } from './harness.ts';
 import { forgeToken } from './tokens.ts';
 
@@ -15,8 +16,6 @@ export interface PreparedRequest {
 }
 
 export interface CommonAuthOptions {
-  /** The file's harness (read once the file's `beforeAll` has run). */
-  harness: () => Harness;
   /** Makes a resource of `owner` and returns the request that reaches it. Called once per test. */
   prepareRequest: (h: Harness, owner: TestUser) => Promise<PreparedRequest>;
 }
@@ -32,56 +31,56 @@ async function expectInvalidToken(res: Response, code: 'unauthorized' | 'token_e
 /**
  * The security tests every authenticated route shares (STYLE.md rule 22): no token, a malformed token and an
  * expired token are 401 with the exact problem body; another user's resource is 404 and an admin reaches it.
- * @example runCommonAuthTests('PATCH /api/v1/boards/{id}', { harness: () => h, prepareRequest: async (h, owner) => … });
+ * The tests run on the file's harness: `test` is the file's test API (tests/helpers/fixtures.ts).
+ * @example runCommonAuthTests(test, 'PATCH /api/v1/boards/{id}', { prepareRequest: async (h, owner) => … });
  */
-export function runCommonAuthTests(name: string, options: CommonAuthOptions): void {
+export function runCommonAuthTests(test: HarnessTest, name: string, options: CommonAuthOptions): void {
   describe(`${name}: common security`, () => {
     let owner: TestUser;
     let other: TestUser;
     let admin: TestUser;
-    beforeAll(async () => {
-      const h = options.harness();
+    test.beforeAll(async ({ h }) => {
       owner = await h.createUser();
       other = await h.createUser();
       admin = await h.createUser({ isAdmin: true });
     });
 
     async function send(
+      h: Harness,
       token?: string,
       headers?: Record<string, string>,
     ): Promise<[Response, PreparedRequest]> {
-      const h = options.harness();
       const req = await options.prepareRequest(h, owner);
       const o: RequestOptions = { token, headers, json: req.json };
       return [await h.request(req.method, req.path, o), req];
     }
 
-    it('without a token is 401', async () => {
-      const [res] = await send();
+    test('without a token is 401', async ({ h }) => {
+      const [res] = await send(h);
       await expectNoToken(res);
     });
 
-    it('with a malformed token is 401 invalid_token', async () => {
-      const [res] = await send('not.a.jwt');
+    test('with a malformed token is 401 invalid_token', async ({ h }) => {
+      const [res] = await send(h, 'not.a.jwt');
       await expectInvalidToken(res, 'unauthorized', 'The token is invalid.');
     });
 
-    it('with an expired token is 401 token_expired', async () => {
-      const nowS = Math.floor(options.harness().clock.now().getTime() / 1000);
+    test('with an expired token is 401 token_expired', async ({ h }) => {
+      const nowS = Math.floor(h.clock.now().getTime() / 1000);
       const token = await forgeToken(owner.user.user_id, { nowS: nowS - 7200, lifetimeS: 3600 });
-      const [res] = await send(token);
+      const [res] = await send(h, token);
       await expectInvalidToken(res, 'token_expired', 'The token has expired.');
     });
 
-    it("another user's resource is 404, and an admin reaches it", async () => {
-      const [res, req] = await send(other.token);
+    test("another user's resource is 404, and an admin reaches it", async ({ h }) => {
+      const [res, req] = await send(h, other.token);
       if (req.expectNotFound === undefined || req.adminStatus === undefined) {
         expect(req.expectNotFound).toBeUndefined();
         expect(req.adminStatus).toBeUndefined();
         return;
       }
       await req.expectNotFound(res);
-      const [asAdmin] = await send(admin.token);
+      const [asAdmin] = await send(h, admin.token);
       expect(asAdmin.status).toBe(req.adminStatus);
     });
   });

@@ -1,22 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { mountWebUi } from '../../src/node/static.ts';
-import { createHarness, type Harness, type TestUser } from '../helpers/harness.ts';
+import { test } from '../helpers/fixtures.ts';
 import { projectRoot } from './spawn.ts';
 
 // The web UI mounted after createApp's routes, as the Node entry does.
-let h: Harness;
-let user: TestUser;
-beforeAll(async () => {
-  h = await createHarness();
-  await mountWebUi(h.app, { projectRoot });
-  user = await h.createUser();
-});
-afterAll(() => h.close());
+const it = test
+  .extend('webUi', { scope: 'file', auto: true }, async ({ h }) => {
+    await mountWebUi(h.app, { projectRoot });
+  })
+  .extend('user', { scope: 'file' }, ({ h }) => h.createUser());
 
 const HTML = { Accept: 'text/html,application/xhtml+xml' };
 
 describe('the web UI from the Node entry', () => {
-  it('serves index.html at / with no-cache, a CSP allowing the import map, and an ETag', async () => {
+  it('serves index.html at / with no-cache, a CSP allowing the import map, and an ETag', async ({ h }) => {
     const res = await h.app.request('/');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
@@ -27,7 +24,7 @@ describe('the web UI from the Node entry', () => {
     expect(again.status).toBe(304);
   });
 
-  it('answers the single-page routes with index.html when HTML is asked for', async () => {
+  it('answers the single-page routes with index.html when HTML is asked for', async ({ h }) => {
     for (const path of ['/gallery', '/admin', '/app/anything/deep']) {
       const res = await h.app.request(path, { headers: HTML });
       expect(res.status, path).toBe(200);
@@ -35,7 +32,7 @@ describe('the web UI from the Node entry', () => {
     }
   });
 
-  it('serves web/ under /assets and the three vendored modules with their types', async () => {
+  it('serves web/ under /assets and the three vendored modules with their types', async ({ h }) => {
     const cases: [string, string][] = [
       ['/assets/main.js', 'text/javascript; charset=utf-8'],
       ['/assets/styles.css', 'text/css; charset=utf-8'],
@@ -50,7 +47,9 @@ describe('the web UI from the Node entry', () => {
     }
   });
 
-  it('keeps unknown files and other node_modules files as problem+json 404s, and never leaves web/', async () => {
+  it('keeps unknown files and other node_modules files as problem+json 404s, and never leaves web/', async ({
+    h,
+  }) => {
     for (const path of ['/assets/nope.js', '/vendor/zod.js']) {
       const res = await h.app.request(path, { headers: HTML });
       expect(res.status, path).toBe(404);
@@ -66,7 +65,7 @@ describe('the web UI from the Node entry', () => {
     }
   });
 
-  it('leaves the API and the operations routes as they were', async () => {
+  it('leaves the API and the operations routes as they were', async ({ h, user }) => {
     const anonymous = await h.app.request('/api/v1/nope', { headers: HTML });
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers.get('content-type')).toBe('application/problem+json');
@@ -83,7 +82,7 @@ describe('the web UI from the Node entry', () => {
     expect(json.headers.get('content-type')).toMatch(/^application\/json/);
   });
 
-  it('does not answer a non-HTML request for an unknown path with the page', async () => {
+  it('does not answer a non-HTML request for an unknown path with the page', async ({ h }) => {
     const res = await h.app.request('/favicon.png', { headers: { Accept: 'image/png' } });
     expect(res.status).toBe(404);
   });

@@ -1,16 +1,13 @@
 import { sql } from 'drizzle-orm';
 import { DrizzleQueryError } from 'drizzle-orm/errors';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHarness, type Harness, problem } from '../helpers/harness.ts';
+import { describe, expect } from 'vitest';
+import { harnessTest } from '../helpers/fixtures.ts';
+import { createHarness, problem } from '../helpers/harness.ts';
 
-let h: Harness;
-beforeAll(async () => {
-  h = await createHarness({ config: { corsOrigins: ['http://ui.example'] } });
-});
-afterAll(() => h.close());
+const it = harnessTest({ config: { corsOrigins: ['http://ui.example'] } });
 
 describe('request ids', () => {
-  it('every response carries X-Request-Id, and the log line has it', async () => {
+  it('every response carries X-Request-Id, and the log line has it', async ({ h }) => {
     const res = await h.get('/health');
     const id = res.headers.get('x-request-id');
     expect(id).toBeTruthy();
@@ -27,12 +24,12 @@ describe('request ids', () => {
     });
   });
 
-  it('a client-supplied request id is kept', async () => {
+  it('a client-supplied request id is kept', async ({ h }) => {
     const res = await h.get('/health', { headers: { 'X-Request-Id': 'client-chosen-id-1' } });
     expect(res.headers.get('x-request-id')).toBe('client-chosen-id-1');
   });
 
-  it('the log line names the route template and the user', async () => {
+  it('the log line names the route template and the user', async ({ h }) => {
     const admin = await h.createUser({ isAdmin: true });
     const res = await h.get(`/api/v1/users/${admin.user.user_id}`, { token: admin.token });
     const line = h.logs.find((l) => l.request_id === res.headers.get('x-request-id'));
@@ -41,13 +38,13 @@ describe('request ids', () => {
 });
 
 describe('CORS', () => {
-  it('exposes X-Refreshed-Token and X-Request-Id to allowed origins', async () => {
+  it('exposes X-Refreshed-Token and X-Request-Id to allowed origins', async ({ h }) => {
     const res = await h.get('/health', { headers: { Origin: 'http://ui.example' } });
     expect(res.headers.get('access-control-allow-origin')).toBe('http://ui.example');
     expect(res.headers.get('access-control-expose-headers')).toBe('X-Refreshed-Token,X-Request-Id');
   });
 
-  it('answers a preflight allowing the Authorization header', async () => {
+  it('answers a preflight allowing the Authorization header', async ({ h }) => {
     const res = await h.request('OPTIONS', '/api/v1/users', {
       headers: {
         Origin: 'http://ui.example',
@@ -59,14 +56,14 @@ describe('CORS', () => {
     expect(res.headers.get('access-control-allow-headers')).toBe('Authorization,Content-Type,Last-Event-ID');
   });
 
-  it('does not allow other origins', async () => {
+  it('does not allow other origins', async ({ h }) => {
     const res = await h.get('/health', { headers: { Origin: 'http://evil.example' } });
     expect(res.headers.get('access-control-allow-origin')).toBeNull();
   });
 });
 
 describe('metrics', () => {
-  it('admins read Prometheus text with request counts and durations by route and status', async () => {
+  it('admins read Prometheus text with request counts and durations by route and status', async ({ h }) => {
     const admin = await h.createUser({ isAdmin: true });
     await h.get('/health');
     const res = await h.get('/metrics', { token: admin.token });
@@ -80,7 +77,7 @@ describe('metrics', () => {
     expect(text).toContain('# TYPE easel_http_request_duration_seconds histogram');
   });
 
-  it('refuses users (403) and anonymous callers (401)', async () => {
+  it('refuses users (403) and anonymous callers (401)', async ({ h }) => {
     const u = await h.createUser();
     const forbidden = await h.get('/metrics', { token: u.token });
     expect(forbidden.status).toBe(403);
@@ -94,7 +91,7 @@ describe('metrics', () => {
 });
 
 describe('OpenAPI and docs', () => {
-  it('/openapi.json documents every route from the same schemas', async () => {
+  it('/openapi.json documents every route from the same schemas', async ({ h }) => {
     const res = await h.get('/openapi.json');
     expect(res.status).toBe(200);
     const doc = await res.json();
@@ -181,7 +178,7 @@ describe('OpenAPI and docs', () => {
     });
   });
 
-  it('/docs is a self-contained HTML page listing the operations and error codes', async () => {
+  it('/docs is a self-contained HTML page listing the operations and error codes', async ({ h }) => {
     const res = await h.get('/docs');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/html; charset=UTF-8');
@@ -199,35 +196,41 @@ describe('OpenAPI and docs', () => {
 });
 
 describe('security headers (API.md section 1)', () => {
-  it.each([
+  it.for([
     ['GET', '/health', undefined, 200],
     ['GET', '/openapi.json', undefined, 200],
     ['GET', '/api/v1/auth/status', undefined, 200],
     ['GET', '/api/v1/auth/me', undefined, 401],
     ['GET', '/nowhere', undefined, 404],
     ['POST', '/api/v1/auth/login', '{', 400],
-  ])('%s %s (%s) answers %i with X-Content-Type-Options: nosniff', async (method, path, body, status) => {
-    const res = await h.request(
-      method,
-      path,
-      body === undefined ? {} : { body, headers: { 'Content-Type': 'application/json' } },
-    );
-    expect(res.status).toBe(status);
-    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
-  });
+  ] as const)(
+    '%s %s (%s) answers %i with X-Content-Type-Options: nosniff',
+    async ([method, path, body, status], { h }) => {
+      const res = await h.request(
+        method,
+        path,
+        body === undefined ? {} : { body, headers: { 'Content-Type': 'application/json' } },
+      );
+      expect(res.status).toBe(status);
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    },
+  );
 });
 
 describe('readiness and unexpected errors', () => {
-  it('/ready is 200 when every check passes', async () => {
+  it('/ready is 200 when every check passes', async ({ h }) => {
     const res = await h.get('/ready');
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ status: 'ready', checks: { database: true } });
   });
 
-  it('/ready is 503 unavailable naming the failing check', async (t) => {
-    const other = await createHarness(t, {
-      deps: { readiness: () => ({ ready: false, checks: { database: true, model: false } }) },
-    });
+  it('/ready is 503 unavailable naming the failing check', async ({ onTestFinished }) => {
+    const other = await createHarness(
+      { onTestFinished },
+      {
+        deps: { readiness: () => ({ ready: false, checks: { database: true, model: false } }) },
+      },
+    );
     const res = await other.get('/ready');
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBe('5');
@@ -236,21 +239,26 @@ describe('readiness and unexpected errors', () => {
     );
   });
 
-  it('a database that cannot be reached is 503 unavailable with Retry-After, not 500 (API.md section 1)', async (t) => {
-    const away = await createHarness(t, {
-      deps: {
-        readiness: () => {
-          // What Drizzle throws when PostgreSQL restarts under a statement.
-          throw new DrizzleQueryError(
-            'SELECT 1',
-            [],
-            Object.assign(new Error('terminating connection due to administrator command'), {
-              code: '57P01',
-            }),
-          );
+  it('a database that cannot be reached is 503 unavailable with Retry-After, not 500 (API.md section 1)', async ({
+    onTestFinished,
+  }) => {
+    const away = await createHarness(
+      { onTestFinished },
+      {
+        deps: {
+          readiness: () => {
+            // What Drizzle throws when PostgreSQL restarts under a statement.
+            throw new DrizzleQueryError(
+              'SELECT 1',
+              [],
+              Object.assign(new Error('terminating connection due to administrator command'), {
+                code: '57P01',
+              }),
+            );
+          },
         },
       },
-    });
+    );
     const res = await away.get('/ready');
     expect([res.status, res.headers.get('retry-after')]).toEqual([503, '5']);
     expect(await res.json()).toEqual(
@@ -265,14 +273,19 @@ describe('readiness and unexpected errors', () => {
     expect(away.logs.filter((l) => l.msg === 'unhandled error')).toEqual([]);
   });
 
-  it('an unknown exception is a generic 500 without a stack, logged with the request id and stack', async (t) => {
-    const broken = await createHarness(t, {
-      deps: {
-        readiness: () => {
-          throw new Error('secret internals exploded');
+  it('an unknown exception is a generic 500 without a stack, logged with the request id and stack', async ({
+    onTestFinished,
+  }) => {
+    const broken = await createHarness(
+      { onTestFinished },
+      {
+        deps: {
+          readiness: () => {
+            throw new Error('secret internals exploded');
+          },
         },
       },
-    });
+    );
     const res = await broken.get('/ready');
     expect(res.status).toBe(500);
     const text = await res.text();
@@ -291,15 +304,20 @@ describe('readiness and unexpected errors', () => {
     });
   });
 
-  it('a failed statement is logged without its SQL or parameter values (a password hash stays out of the log)', async (t) => {
+  it('a failed statement is logged without its SQL or parameter values (a password hash stays out of the log)', async ({
+    onTestFinished,
+  }) => {
     const secret = 'pbkdf2$600000$c2VjcmV0LXNhbHQ$c2VjcmV0LWhhc2g';
-    const broken = await createHarness(t, {
-      deps: {
-        readiness: () => {
-          throw new Error('replaced below');
+    const broken = await createHarness(
+      { onTestFinished },
+      {
+        deps: {
+          readiness: () => {
+            throw new Error('replaced below');
+          },
         },
       },
-    });
+    );
     // A real statement that PostgreSQL refuses, with a secret among its parameters (U+0000 in text).
     const failure = await broken.db
       .execute(sql`SELECT ${secret}::text AS hash, ${'a\u0000b'}::text AS bad`)

@@ -1,12 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { AuditAction } from '../../src/services/audit/index.ts';
-import { createHarness, type Harness, problem, type TestUser } from '../helpers/harness.ts';
+import { test as fileTest } from '../helpers/fixtures.ts';
+import { type Harness, problem, type TestUser } from '../helpers/harness.ts';
 
-let h: Harness;
-beforeAll(async () => {
-  h = await createHarness();
-});
-afterAll(() => h.close());
+/** The file's test API with `reader`, the admin that reads the log in every test. */
+const test = fileTest.extend('reader', { scope: 'file' }, ({ h }) => h.createUser({ isAdmin: true }));
+const it = test;
 
 const AUDIT = '/api/v1/audit';
 const USERS = '/api/v1/users';
@@ -22,18 +21,17 @@ interface Entry {
   details: Record<string, unknown>;
   request_id: string | null;
 }
+/** Who reads the log: the file's harness and reader. */
+interface Reading {
+  h: Harness;
+  reader: TestUser;
+}
 interface Page {
   items: Entry[];
   next_cursor: string | null;
 }
 
-/** The admin that reads the log in every test. */
-let reader: TestUser;
-beforeAll(async () => {
-  reader = await h.createUser({ isAdmin: true });
-});
-
-async function page(query: Record<string, string | number> = {}): Promise<Page> {
+async function page({ h, reader }: Reading, query: Record<string, string | number> = {}): Promise<Page> {
   const qs = new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)]));
   const res = await h.get(`${AUDIT}?${qs}`, { token: reader.token });
   expect(res.status).toBe(200);
@@ -42,11 +40,15 @@ async function page(query: Record<string, string | number> = {}): Promise<Page> 
 }
 
 /** Every entry matching `query`, following `next_cursor` with pages of `limit`. */
-async function collect(query: Record<string, string | number>, limit: number): Promise<Entry[]> {
+async function collect(
+  { h, reader }: Reading,
+  query: Record<string, string | number>,
+  limit: number,
+): Promise<Entry[]> {
   const all: Entry[] = [];
   let cursor: string | null = null;
   for (let i = 0; i < 1000; i++) {
-    const p = await page({ ...query, limit, ...(cursor ? { cursor } : {}) });
+    const p = await page({ h, reader }, { ...query, limit, ...(cursor ? { cursor } : {}) });
     expect(p.items.length).toBeLessThanOrEqual(limit);
     all.push(...p.items);
     cursor = p.next_cursor;
@@ -59,16 +61,16 @@ async function collect(query: Record<string, string | number>, limit: number): P
 }
 
 /** The entries written by the request with this id. */
-async function byRequest(requestId: string | null): Promise<Entry[]> {
+async function byRequest({ h, reader }: Reading, requestId: string | null): Promise<Entry[]> {
   expect(requestId).toEqual(expect.any(String));
-  return (await collect({}, 200)).filter((e) => e.request_id === requestId);
+  return (await collect({ h, reader }, {}, 200)).filter((e) => e.request_id === requestId);
 }
 
 const rid = (res: Response) => res.headers.get('x-request-id');
-const now = () => h.clock.now().toISOString();
-const userEntry = (o: Partial<Entry> & Pick<Entry, 'action'>): Entry => ({
+const now = (h: Harness) => h.clock.now().toISOString();
+const userEntry = (h: Harness, o: Partial<Entry> & Pick<Entry, 'action'>): Entry => ({
   id: expect.any(String),
-  at: now(),
+  at: now(h),
   actor_user_id: null,
   target_type: 'user',
   target_id: null,
@@ -78,7 +80,7 @@ const userEntry = (o: Partial<Entry> & Pick<Entry, 'action'>): Entry => ({
 });
 
 describe('GET /api/v1/audit records', () => {
-  it('user.created by POST /users, with the request id of that request', async () => {
+  it('user.created by POST /users, with the request id of that request', async ({ reader, h }) => {
     const admin = await h.createUser({ isAdmin: true });
     h.clock.advance(1000);
     const res = await h.post(USERS, {
@@ -87,10 +89,10 @@ describe('GET /api/v1/audit records', () => {
     });
     expect(res.status).toBe(201);
     const created = await res.json();
-    const p = await page({ user_id: admin.user.user_id });
+    const p = await page({ h, reader }, { user_id: admin.user.user_id });
     expect(p).toEqual({
       items: [
-        userEntry({
+        userEntry(h, {
           action: 'user.created',
           actor_user_id: admin.user.user_id,
           target_id: created.user_id,
@@ -98,7 +100,7 @@ describe('GET /api/v1/audit records', () => {
           request_id: rid(res),
         }),
         // The fixture that created the admin itself (no acting user: the new account is its own actor).
-        userEntry({
+        userEntry(h, {
           action: 'user.created',
           at: new Date(h.clock.now().getTime() - 1000).toISOString(),
           actor_user_id: admin.user.user_id,
@@ -112,7 +114,10 @@ describe('GET /api/v1/audit records', () => {
     expect(JSON.stringify(p)).not.toContain('created-secret-pw');
   });
 
-  it('user.updated by PATCH /users/{id}, with what changed and whether tokens were revoked', async () => {
+  it('user.updated by PATCH /users/{id}, with what changed and whether tokens were revoked', async ({
+    reader,
+    h,
+  }) => {
     const admin = await h.createUser({ isAdmin: true });
     const user = await h.createUser();
     const path = `${USERS}/${user.user.user_id}`;
@@ -132,8 +137,8 @@ describe('GET /api/v1/audit records', () => {
     for (const [json, details] of cases) {
       const res = await send(json);
       expect(res.status).toBe(200);
-      expect(await byRequest(rid(res))).toEqual([
-        userEntry({
+      expect(await byRequest({ h, reader }, rid(res))).toEqual([
+        userEntry(h, {
           action: 'user.updated',
           actor_user_id: admin.user.user_id,
           target_id: user.user.user_id,
@@ -142,10 +147,10 @@ describe('GET /api/v1/audit records', () => {
         }),
       ]);
     }
-    expect(JSON.stringify(await collect({}, 200))).not.toContain('reset-secret-pw-1');
+    expect(JSON.stringify(await collect({ h, reader }, {}, 200))).not.toContain('reset-secret-pw-1');
   });
 
-  it('user.deleted by DELETE /users/{id}; the deleted user’s own entries stay', async () => {
+  it('user.deleted by DELETE /users/{id}; the deleted user’s own entries stay', async ({ reader, h }) => {
     const admin = await h.createUser({ isAdmin: true });
     const user = await h.createUser();
     const login = await h.post('/api/v1/auth/login', {
@@ -154,8 +159,8 @@ describe('GET /api/v1/audit records', () => {
     expect(login.status).toBe(200);
     const res = await h.delete(`${USERS}/${user.user.user_id}`, { token: admin.token });
     expect(res.status).toBe(204);
-    expect(await byRequest(rid(res))).toEqual([
-      userEntry({
+    expect(await byRequest({ h, reader }, rid(res))).toEqual([
+      userEntry(h, {
         action: 'user.deleted',
         actor_user_id: admin.user.user_id,
         target_id: user.user.user_id,
@@ -163,11 +168,11 @@ describe('GET /api/v1/audit records', () => {
         request_id: rid(res),
       }),
     ]);
-    const own = await page({ user_id: user.user.user_id });
+    const own = await page({ h, reader }, { user_id: user.user.user_id });
     expect(own.items.map((e) => e.action)).toEqual(['auth.login', 'user.created']);
   });
 
-  it('auth.login by POST /auth/login, with remember_me and the client', async () => {
+  it('auth.login by POST /auth/login, with remember_me and the client', async ({ reader, h }) => {
     const user = await h.createUser({ password: 'login-secret-pw' });
     const plain = await h.post('/api/v1/auth/login', {
       json: { email: user.user.email.toUpperCase(), password: 'login-secret-pw' },
@@ -179,14 +184,14 @@ describe('GET /api/v1/audit records', () => {
     });
     expect(remembered.status).toBe(200);
     const base = { action: 'auth.login', actor_user_id: user.user.user_id, target_id: user.user.user_id };
-    expect(await page({ user_id: user.user.user_id, action: 'auth.login' })).toEqual({
+    expect(await page({ h, reader }, { user_id: user.user.user_id, action: 'auth.login' })).toEqual({
       items: [
-        userEntry({
+        userEntry(h, {
           ...base,
           details: { remember_me: true, client: '10.0.0.7' },
           request_id: rid(remembered),
         }),
-        userEntry({
+        userEntry(h, {
           ...base,
           details: { remember_me: false, client: 'test-client' },
           request_id: rid(plain),
@@ -194,17 +199,20 @@ describe('GET /api/v1/audit records', () => {
       ],
       next_cursor: null,
     });
-    expect(JSON.stringify(await collect({}, 200))).not.toContain('login-secret-pw');
+    expect(JSON.stringify(await collect({ h, reader }, {}, 200))).not.toContain('login-secret-pw');
   });
 
-  it('auth.login_failed for a wrong password and for an unknown email, never with the password', async () => {
+  it('auth.login_failed for a wrong password and for an unknown email, never with the password', async ({
+    reader,
+    h,
+  }) => {
     const user = await h.createUser();
     const wrong = await h.post('/api/v1/auth/login', {
       json: { email: user.user.email, password: 'wrong-secret-pw-1' },
     });
     expect(wrong.status).toBe(401);
-    expect(await byRequest(rid(wrong))).toEqual([
-      userEntry({
+    expect(await byRequest({ h, reader }, rid(wrong))).toEqual([
+      userEntry(h, {
         action: 'auth.login_failed',
         actor_user_id: null,
         target_id: user.user.user_id,
@@ -216,8 +224,8 @@ describe('GET /api/v1/audit records', () => {
     const email = `Nobody-${crypto.randomUUID().slice(0, 8)}@Example.com`;
     const unknown = await h.post('/api/v1/auth/login', { json: { email, password: 'wrong-secret-pw-2' } });
     expect(unknown.status).toBe(401);
-    expect(await byRequest(rid(unknown))).toEqual([
-      userEntry({
+    expect(await byRequest({ h, reader }, rid(unknown))).toEqual([
+      userEntry(h, {
         action: 'auth.login_failed',
         actor_user_id: null,
         target_id: null,
@@ -225,17 +233,17 @@ describe('GET /api/v1/audit records', () => {
         request_id: rid(unknown),
       }),
     ]);
-    const log = JSON.stringify(await collect({}, 200));
+    const log = JSON.stringify(await collect({ h, reader }, {}, 200));
     expect(log).not.toContain('wrong-secret-pw-1');
     expect(log).not.toContain('wrong-secret-pw-2');
   });
 
-  it('auth.logout by POST /auth/logout', async () => {
+  it('auth.logout by POST /auth/logout', async ({ reader, h }) => {
     const user = await h.createUser();
     const res = await h.post('/api/v1/auth/logout', { token: user.token });
     expect(res.status).toBe(204);
-    expect(await byRequest(rid(res))).toEqual([
-      userEntry({
+    expect(await byRequest({ h, reader }, rid(res))).toEqual([
+      userEntry(h, {
         action: 'auth.logout',
         actor_user_id: user.user.user_id,
         target_id: user.user.user_id,
@@ -244,27 +252,30 @@ describe('GET /api/v1/audit records', () => {
     ]);
   });
 
-  it('auth.password_changed by PATCH /auth/me, never with either password', async () => {
+  it('auth.password_changed by PATCH /auth/me, never with either password', async ({ reader, h }) => {
     const user = await h.createUser({ password: 'old-secret-pw-1' });
     const res = await h.patch('/api/v1/auth/me', {
       token: user.token,
       json: { current_password: 'old-secret-pw-1', new_password: 'new-secret-pw-1' },
     });
     expect(res.status).toBe(200);
-    expect(await byRequest(rid(res))).toEqual([
-      userEntry({
+    expect(await byRequest({ h, reader }, rid(res))).toEqual([
+      userEntry(h, {
         action: 'auth.password_changed',
         actor_user_id: user.user.user_id,
         target_id: user.user.user_id,
         request_id: rid(res),
       }),
     ]);
-    const log = JSON.stringify(await collect({}, 200));
+    const log = JSON.stringify(await collect({ h, reader }, {}, 200));
     expect(log).not.toContain('old-secret-pw-1');
     expect(log).not.toContain('new-secret-pw-1');
   });
 
-  it('a password and name change by PATCH /auth/me writes both entries, newest first', async () => {
+  it('a password and name change by PATCH /auth/me writes both entries, newest first', async ({
+    reader,
+    h,
+  }) => {
     const user = await h.createUser({ password: 'old-secret-pw-2' });
     const res = await h.patch('/api/v1/auth/me', {
       token: user.token,
@@ -272,16 +283,16 @@ describe('GET /api/v1/audit records', () => {
     });
     expect(res.status).toBe(200);
     const base = { actor_user_id: user.user.user_id, target_id: user.user.user_id, request_id: rid(res) };
-    expect(await byRequest(rid(res))).toEqual([
-      userEntry({ ...base, action: 'user.updated', details: { display_name: 'Both' } }),
-      userEntry({ ...base, action: 'auth.password_changed' }),
+    expect(await byRequest({ h, reader }, rid(res))).toEqual([
+      userEntry(h, { ...base, action: 'user.updated', details: { display_name: 'Both' } }),
+      userEntry(h, { ...base, action: 'auth.password_changed' }),
     ]);
   });
 
-  it('refused and read-only requests record nothing', async () => {
+  it('refused and read-only requests record nothing', async ({ reader, h }) => {
     const admin = await h.createUser({ isAdmin: true });
     const plain = await h.createUser();
-    const before = await collect({}, 200);
+    const before = await collect({ h, reader }, {}, 200);
     const responses = [
       await h.post(USERS, { token: admin.token, json: { email: 'bad', password: 'x' } }),
       await h.post(USERS, { token: admin.token, json: { email: plain.user.email, password: 'long-enough' } }),
@@ -297,12 +308,12 @@ describe('GET /api/v1/audit records', () => {
       await h.get(AUDIT, { token: admin.token }),
     ];
     expect(responses.map((r) => r.status)).toEqual([422, 409, 409, 404, 403, 200, 200, 200, 200]);
-    expect(await collect({}, 200)).toEqual(before);
+    expect(await collect({ h, reader }, {}, 200)).toEqual(before);
   });
 });
 
 describe('GET /api/v1/audit order and filters', () => {
-  it('lists entries newest first', async () => {
+  it('lists entries newest first', async ({ reader, h }) => {
     const admin = await h.createUser({ isAdmin: true });
     const steps: Response[] = [];
     h.clock.advance(1000);
@@ -317,7 +328,7 @@ describe('GET /api/v1/audit order and filters', () => {
     h.clock.advance(1000);
     steps.push(await h.delete(`${USERS}/${id}`, { token: admin.token }));
 
-    const { items, next_cursor } = await page({ user_id: admin.user.user_id });
+    const { items, next_cursor } = await page({ h, reader }, { user_id: admin.user.user_id });
     expect(next_cursor).toBeNull();
     expect(items.map((e) => [e.action, e.request_id])).toEqual([
       ['user.deleted', rid(steps[2] as Response)],
@@ -332,15 +343,15 @@ describe('GET /api/v1/audit order and filters', () => {
     expect(new Set(ids).size).toBe(ids.length);
   });
 
-  it('the whole log is newest first by id', async () => {
-    const ids = (await collect({}, 200)).map((e) => BigInt(e.id));
+  it('the whole log is newest first by id', async ({ h, reader }) => {
+    const ids = (await collect({ h, reader }, {}, 200)).map((e) => BigInt(e.id));
     expect(ids.length).toBeGreaterThan(0);
     for (let i = 1; i < ids.length; i++) {
       expect((ids[i - 1] as bigint) > (ids[i] as bigint)).toBe(true);
     }
   });
 
-  it('user_id filters by actor, not by target', async () => {
+  it('user_id filters by actor, not by target', async ({ reader, h }) => {
     const admin = await h.createUser({ isAdmin: true });
     const user = await h.createUser();
     const res = await h.patch(`${USERS}/${user.user.user_id}`, {
@@ -348,30 +359,30 @@ describe('GET /api/v1/audit order and filters', () => {
       json: { display_name: 'T' },
     });
     expect(res.status).toBe(200);
-    const own = await page({ user_id: user.user.user_id });
+    const own = await page({ h, reader }, { user_id: user.user.user_id });
     expect(own.items.map((e) => [e.actor_user_id, e.action])).toEqual([[user.user.user_id, 'user.created']]);
-    const byAdmin = await page({ user_id: admin.user.user_id });
+    const byAdmin = await page({ h, reader }, { user_id: admin.user.user_id });
     expect(byAdmin.items.map((e) => [e.action, e.target_id])).toEqual([
       ['user.updated', user.user.user_id],
       ['user.created', admin.user.user_id],
     ]);
   });
 
-  it('action filters by action, and combines with user_id', async () => {
+  it('action filters by action, and combines with user_id', async ({ reader, h }) => {
     const admin = await h.createUser({ isAdmin: true });
     const user = await h.createUser();
     await h.patch(`${USERS}/${user.user.user_id}`, { token: admin.token, json: { max_pending: 3 } });
     const del = await h.delete(`${USERS}/${user.user.user_id}`, { token: admin.token });
     expect(del.status).toBe(204);
 
-    const deletions = await collect({ action: 'user.deleted' }, 200);
+    const deletions = await collect({ h, reader }, { action: 'user.deleted' }, 200);
     expect(deletions.length).toBeGreaterThan(0);
     expect(deletions.every((e) => e.action === 'user.deleted')).toBe(true);
     expect(deletions.map((e) => e.request_id)).toContain(rid(del));
 
-    expect(await page({ user_id: admin.user.user_id, action: 'user.updated' })).toEqual({
+    expect(await page({ h, reader }, { user_id: admin.user.user_id, action: 'user.updated' })).toEqual({
       items: [
-        userEntry({
+        userEntry(h, {
           action: 'user.updated',
           actor_user_id: admin.user.user_id,
           target_id: user.user.user_id,
@@ -380,17 +391,17 @@ describe('GET /api/v1/audit order and filters', () => {
       ],
       next_cursor: null,
     });
-    expect(await page({ user_id: admin.user.user_id, action: 'auth.logout' })).toEqual({
+    expect(await page({ h, reader }, { user_id: admin.user.user_id, action: 'auth.logout' })).toEqual({
       items: [],
       next_cursor: null,
     });
   });
 
-  it('an unknown user_id gives an empty page', async () => {
-    expect(await page({ user_id: 'nobody-at-all' })).toEqual({ items: [], next_cursor: null });
+  it('an unknown user_id gives an empty page', async ({ h, reader }) => {
+    expect(await page({ h, reader }, { user_id: 'nobody-at-all' })).toEqual({ items: [], next_cursor: null });
   });
 
-  it('an unknown action is 422', async () => {
+  it('an unknown action is 422', async ({ h, reader }) => {
     const res = await h.get(`${AUDIT}?action=user.exploded`, { token: reader.token });
     expect(res.status).toBe(422);
     expect(await res.json()).toEqual(
@@ -406,7 +417,7 @@ describe('GET /api/v1/audit order and filters', () => {
 
 describe('GET /api/v1/audit pagination', () => {
   /** An admin with exactly `n` entries as actor: its own creation and `n - 1` users it created. */
-  async function actorWith(n: number) {
+  async function actorWith(h: Harness, n: number) {
     const admin = await h.createUser({ isAdmin: true });
     for (let i = 1; i < n; i++) {
       const res = await h.post(USERS, {
@@ -418,75 +429,75 @@ describe('GET /api/v1/audit pagination', () => {
     return admin;
   }
 
-  it('pages with a limit cover every entry once, in order', async () => {
-    const admin = await actorWith(8);
+  it('pages with a limit cover every entry once, in order', async ({ h, reader }) => {
+    const admin = await actorWith(h, 8);
     const query = { user_id: admin.user.user_id };
-    const all = await page({ ...query, limit: 200 });
+    const all = await page({ h, reader }, { ...query, limit: 200 });
     expect(all.items).toHaveLength(8);
     expect(all.next_cursor).toBeNull();
 
-    const p1 = await page({ ...query, limit: 3 });
+    const p1 = await page({ h, reader }, { ...query, limit: 3 });
     expect(p1.items).toEqual(all.items.slice(0, 3));
     expect(p1.next_cursor).toEqual(expect.any(String));
-    const p2 = await page({ ...query, limit: 3, cursor: p1.next_cursor as string });
+    const p2 = await page({ h, reader }, { ...query, limit: 3, cursor: p1.next_cursor as string });
     expect(p2.items).toEqual(all.items.slice(3, 6));
     expect(p2.next_cursor).toEqual(expect.any(String));
-    const p3 = await page({ ...query, limit: 3, cursor: p2.next_cursor as string });
+    const p3 = await page({ h, reader }, { ...query, limit: 3, cursor: p2.next_cursor as string });
     expect(p3).toEqual({ items: all.items.slice(6), next_cursor: null });
   });
 
-  it('a last page that is exactly full has no next cursor', async () => {
-    const admin = await actorWith(4);
+  it('a last page that is exactly full has no next cursor', async ({ h, reader }) => {
+    const admin = await actorWith(h, 4);
     const query = { user_id: admin.user.user_id };
-    const p1 = await page({ ...query, limit: 2 });
+    const p1 = await page({ h, reader }, { ...query, limit: 2 });
     expect(p1.items).toHaveLength(2);
-    const p2 = await page({ ...query, limit: 2, cursor: p1.next_cursor as string });
+    const p2 = await page({ h, reader }, { ...query, limit: 2, cursor: p1.next_cursor as string });
     expect(p2.items).toHaveLength(2);
     expect(p2.next_cursor).toBeNull();
-    expect(await page({ ...query, limit: 4 })).toEqual({
+    expect(await page({ h, reader }, { ...query, limit: 4 })).toEqual({
       items: [...p1.items, ...p2.items],
       next_cursor: null,
     });
-    const short = await page({ ...query, limit: 3 });
+    const short = await page({ h, reader }, { ...query, limit: 3 });
     expect(short.next_cursor).toEqual(expect.any(String));
-    expect(await page({ ...query, limit: 3, cursor: short.next_cursor as string })).toEqual({
+    expect(await page({ h, reader }, { ...query, limit: 3, cursor: short.next_cursor as string })).toEqual({
       items: p2.items.slice(1),
       next_cursor: null,
     });
   });
 
-  it('entries written between pages cause no skips or repeats', async () => {
-    const admin = await actorWith(6);
+  it('entries written between pages cause no skips or repeats', async ({ reader, h }) => {
+    const admin = await actorWith(h, 6);
     const query = { user_id: admin.user.user_id };
-    const before = (await page({ ...query, limit: 200 })).items;
-    const p1 = await page({ ...query, limit: 2 });
+    const before = (await page({ h, reader }, { ...query, limit: 200 })).items;
+    const p1 = await page({ h, reader }, { ...query, limit: 2 });
     expect(p1.items).toEqual(before.slice(0, 2));
     const late = await h.patch(`${USERS}/${admin.user.user_id}`, {
       token: admin.token,
       json: { display_name: 'L' },
     });
     expect(late.status).toBe(200);
-    const rest = await collect({ ...query, cursor: p1.next_cursor as string }, 2);
+    const rest = await collect({ h, reader }, { ...query, cursor: p1.next_cursor as string }, 2);
     expect(rest).toEqual(before.slice(2));
-    const fresh = await page({ ...query, limit: 1 });
+    const fresh = await page({ h, reader }, { ...query, limit: 1 });
     expect(fresh.items.map((e) => e.request_id)).toEqual([rid(late)]);
   });
 
-  it('paging the whole log with a small limit equals reading it in large pages', async () => {
-    const small = await collect({}, 7);
-    const large = await collect({}, 200);
+  it('paging the whole log with a small limit equals reading it in large pages', async ({ h, reader }) => {
+    const small = await collect({ h, reader }, {}, 7);
+    const large = await collect({ h, reader }, {}, 200);
     expect(small).toEqual(large);
     expect(new Set(small.map((e) => e.id)).size).toBe(small.length);
   });
 
-  it('paging a filtered log keeps the filter', async () => {
-    const small = await collect({ action: 'user.created' }, 3);
+  it('paging a filtered log keeps the filter', async ({ h, reader }) => {
+    const small = await collect({ h, reader }, { action: 'user.created' }, 3);
     expect(small.length).toBeGreaterThan(3);
     expect(small.every((e) => e.action === 'user.created')).toBe(true);
-    expect(small).toEqual(await collect({ action: 'user.created' }, 200));
+    expect(small).toEqual(await collect({ h, reader }, { action: 'user.created' }, 200));
   });
 
-  it('the default limit is 50', async () => {
+  it('the default limit is 50', async ({ reader, h }) => {
     const admin = await h.createUser({ isAdmin: true });
     for (let i = 0; i < 51; i++) {
       const res = await h.patch(`${USERS}/${admin.user.user_id}`, {
@@ -495,38 +506,44 @@ describe('GET /api/v1/audit pagination', () => {
       });
       expect(res.status).toBe(200);
     }
-    const first = await page({ user_id: admin.user.user_id });
+    const first = await page({ h, reader }, { user_id: admin.user.user_id });
     expect(first.items).toHaveLength(50);
     expect(first.items[0]?.details).toEqual({ display_name: 'Step 50', tokens_revoked: false });
     expect(first.next_cursor).toEqual(expect.any(String));
-    const second = await page({ user_id: admin.user.user_id, cursor: first.next_cursor as string });
+    const second = await page(
+      { h, reader },
+      { user_id: admin.user.user_id, cursor: first.next_cursor as string },
+    );
     expect(second.items.map((e) => e.action)).toEqual(['user.updated', 'user.created']);
     expect(second.items[0]?.details).toEqual({ display_name: 'Step 0', tokens_revoked: false });
     expect(second.next_cursor).toBeNull();
   });
 
-  it('limit 1 and 200 are accepted', async () => {
-    expect((await page({ limit: 1 })).items).toHaveLength(1);
-    expect((await page({ limit: 200 })).items.length).toBeGreaterThan(1);
+  it('limit 1 and 200 are accepted', async ({ h, reader }) => {
+    expect((await page({ h, reader }, { limit: 1 })).items).toHaveLength(1);
+    expect((await page({ h, reader }, { limit: 200 })).items.length).toBeGreaterThan(1);
   });
 
-  it.each(['abc', '0', '-1', '1.5', '1e3', '12abc', ''])('cursor %j is 400 bad_request', async (cursor) => {
-    const res = await h.get(`${AUDIT}?cursor=${encodeURIComponent(cursor)}`, { token: reader.token });
-    expect(res.status).toBe(400);
-    expect(res.headers.get('content-type')).toBe('application/problem+json');
-    expect(await res.json()).toEqual(
-      problem(res, 'bad_request', 400, 'Bad request', 'The cursor was not issued by this server.'),
-    );
-  });
+  it.for(['abc', '0', '-1', '1.5', '1e3', '12abc', ''])(
+    'cursor %j is 400 bad_request',
+    async (cursor, { h, reader }) => {
+      const res = await h.get(`${AUDIT}?cursor=${encodeURIComponent(cursor)}`, { token: reader.token });
+      expect(res.status).toBe(400);
+      expect(res.headers.get('content-type')).toBe('application/problem+json');
+      expect(await res.json()).toEqual(
+        problem(res, 'bad_request', 400, 'Bad request', 'The cursor was not issued by this server.'),
+      );
+    },
+  );
 
-  it.each([
+  it.for([
     ['0', 'Too small: expected number to be >=1'],
     ['-3', 'Too small: expected number to be >=1'],
     ['201', 'Too big: expected number to be <=200'],
     ['500', 'Too big: expected number to be <=200'],
     ['2.5', 'Invalid input: expected int, received number'],
     ['abc', 'Invalid input: expected number, received NaN'],
-  ])('limit=%s is 422', async (limit, message) => {
+  ] as const)('limit=%s is 422', async ([limit, message], { h, reader }) => {
     const res = await h.get(`${AUDIT}?limit=${limit}`, { token: reader.token });
     expect(res.status).toBe(422);
     expect(res.headers.get('content-type')).toBe('application/problem+json');

@@ -1,16 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHarness, type Harness, problem } from '../helpers/harness.ts';
-
-let h: Harness;
-beforeAll(async () => {
-  h = await createHarness();
-});
-afterAll(() => h.close());
+import { describe, expect } from 'vitest';
+import { it, test } from '../helpers/fixtures.ts';
+import { problem } from '../helpers/harness.ts';
 
 const withoutRequestId = (body: Record<string, unknown>) => ({ ...body, request_id: undefined });
 
 describe('login failures', () => {
-  it('unknown email, wrong password and inactive account get the same 401 body', async () => {
+  it('unknown email, wrong password and inactive account get the same 401 body', async ({ h }) => {
     const admin = await h.createUser({ isAdmin: true });
     const u = await h.createUser();
     const inactive = await h.createUser();
@@ -45,13 +40,15 @@ describe('login failures', () => {
     expect(bodies[2]).toEqual(bodies[0]);
   });
 
-  it('the system user cannot log in', async () => {
+  it('the system user cannot log in', async ({ h }) => {
     const res = await h.post('/api/v1/auth/login', { json: { email: 'system', password: '!' } });
     expect(res.status).toBe(401);
     expect((await res.json()).code).toBe('invalid_credentials');
   });
 
-  it('after 5 failures per email and client: 429 with Retry-After, even with the right password, until the window passes', async () => {
+  it('after 5 failures per email and client: 429 with Retry-After, even with the right password, until the window passes', async ({
+    h,
+  }) => {
     const u = await h.createUser();
     const client = { 'x-test-client': '10.0.0.5' };
     for (let i = 0; i < 5; i++) {
@@ -94,7 +91,7 @@ describe('login failures', () => {
 });
 
 describe('PATCH /auth/me password rules', () => {
-  it('a new password without the current one is 400 bad_request, never 401', async () => {
+  it('a new password without the current one is 400 bad_request, never 401', async ({ h }) => {
     const u = await h.createUser();
     const res = await h.patch('/api/v1/auth/me', { token: u.token, json: { new_password: 'something new' } });
     expect(res.status).toBe(400);
@@ -104,7 +101,7 @@ describe('PATCH /auth/me password rules', () => {
     expect((await h.get('/api/v1/auth/me', { token: u.token })).status).toBe(200);
   });
 
-  it('a wrong current password is 400 and changes nothing', async () => {
+  it('a wrong current password is 400 and changes nothing', async ({ h }) => {
     const u = await h.createUser();
     const res = await h.patch('/api/v1/auth/me', {
       token: u.token,
@@ -117,7 +114,7 @@ describe('PATCH /auth/me password rules', () => {
     expect((await h.get('/api/v1/auth/me', { token: u.token })).status).toBe(200);
   });
 
-  it('a too-short new password is 422', async () => {
+  it('a too-short new password is 422', async ({ h }) => {
     const u = await h.createUser();
     const res = await h.patch('/api/v1/auth/me', {
       token: u.token,
@@ -173,13 +170,13 @@ const bodyRoutes = [
 
 describe('bad input on every body route', () => {
   let token: string;
-  beforeAll(async () => {
+  test.beforeAll(async ({ h }) => {
     token = (await h.createUser({ isAdmin: true })).token;
   });
 
   for (const r of bodyRoutes) {
     describe(`${r.method} ${r.path}`, () => {
-      it('malformed JSON is 400 bad_request', async () => {
+      it('malformed JSON is 400 bad_request', async ({ h }) => {
         const res = await h.request(r.method, r.path, {
           token,
           body: '{"email": ',
@@ -191,7 +188,7 @@ describe('bad input on every body route', () => {
         );
       });
 
-      it('a body that is not JSON is 415', async () => {
+      it('a body that is not JSON is 415', async ({ h }) => {
         const res = await h.request(r.method, r.path, {
           token,
           body: 'email=a',
@@ -203,7 +200,7 @@ describe('bad input on every body route', () => {
         );
       });
 
-      it('a wrong type is 422 naming the field', async () => {
+      it('a wrong type is 422 naming the field', async ({ h }) => {
         const res = await h.request(r.method, r.path, { token, json: r.wrong });
         expect(res.status).toBe(422);
         const body = await res.json();
@@ -211,19 +208,19 @@ describe('bad input on every body route', () => {
         expect(body.errors.map((e: { path: string }) => e.path)).toEqual([r.field]);
       });
 
-      it('an unknown field is 422', async () => {
+      it('an unknown field is 422', async ({ h }) => {
         const res = await h.request(r.method, r.path, { token, json: { ...r.valid, surprise: true } });
         expect(res.status).toBe(422);
         expect((await res.json()).errors).toEqual([{ path: '', message: 'Unrecognized key: "surprise"' }]);
       });
 
-      it('a JSON array instead of an object is 422', async () => {
+      it('a JSON array instead of an object is 422', async ({ h }) => {
         const res = await h.request(r.method, r.path, { token, json: [r.valid] });
         expect(res.status).toBe(422);
         expect((await res.json()).code).toBe('validation_failed');
       });
 
-      it('a body over 1 MiB is 413', async () => {
+      it('a body over 1 MiB is 413', async ({ h }) => {
         const res = await h.request(r.method, r.path, {
           token,
           json: { ...r.valid, display_name: 'x'.repeat(1024 * 1024) },
@@ -242,7 +239,7 @@ describe('bad input on every body route', () => {
     });
   }
 
-  it('missing fields are 422 with every path', async () => {
+  it('missing fields are 422 with every path', async ({ h }) => {
     const res = await h.post('/api/v1/auth/login', { json: {} });
     expect(res.status).toBe(422);
     expect((await res.json()).errors).toEqual([
@@ -251,12 +248,12 @@ describe('bad input on every body route', () => {
     ]);
   });
 
-  it('no body at all is 422, not 500', async () => {
+  it('no body at all is 422, not 500', async ({ h }) => {
     const res = await h.post('/api/v1/auth/login');
     expect(res.status).toBe(422);
   });
 
-  it('oversized strings are 422', async () => {
+  it('oversized strings are 422', async ({ h }) => {
     const res = await h.post('/api/v1/auth/setup', {
       json: { email: `${'a'.repeat(250)}@b.co`, password: 'p'.repeat(257), display_name: 'd'.repeat(101) },
     });

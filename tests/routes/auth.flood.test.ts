@@ -1,19 +1,14 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import type { PasswordHasher } from '../../src/core/auth.ts';
 import { rowsOf } from '../../src/db/rows.ts';
 import { boundedHasher } from '../../src/services/auth/bounded-hasher.ts';
 import { pbkdf2Hasher } from '../../src/services/auth/passwords.ts';
+import { it } from '../helpers/fixtures.ts';
 import { createHarness, type Harness, problem } from '../helpers/harness.ts';
 
-let h: Harness;
-beforeAll(async () => {
-  h = await createHarness();
-});
-afterAll(() => h.close());
-
 const fresh = () => `nobody-${crypto.randomUUID().slice(0, 8)}@example.com`;
-const login = (client: string, email: string, password = 'wrong password') =>
+const login = (h: Harness, client: string, email: string, password = 'wrong password') =>
   h.post('/api/v1/auth/login', { json: { email, password }, headers: { 'x-test-client': client } });
 
 async function expectLimited(res: Response, seconds: number) {
@@ -31,43 +26,47 @@ async function expectLimited(res: Response, seconds: number) {
 }
 
 describe('at most 30 failed logins a minute per client address', () => {
-  it('30 failures with 30 emails are 401; the 31st, any email, even the right password, is 429 until the minute passes', async () => {
+  it('30 failures with 30 emails are 401; the 31st, any email, even the right password, is 429 until the minute passes', async ({
+    h,
+  }) => {
     const u = await h.createUser();
     for (let i = 0; i < 30; i++) {
-      expect((await login('10.1.0.1', fresh())).status).toBe(401);
+      expect((await login(h, '10.1.0.1', fresh())).status).toBe(401);
     }
-    await expectLimited(await login('10.1.0.1', fresh()), 60);
-    await expectLimited(await login('10.1.0.1', u.user.email, u.password), 60);
+    await expectLimited(await login(h, '10.1.0.1', fresh()), 60);
+    await expectLimited(await login(h, '10.1.0.1', u.user.email, u.password), 60);
     // Another address is not limited; the limited one's 429s were not counted.
-    expect((await login('10.1.0.2', fresh())).status).toBe(401);
-    expect((await login('10.1.0.2', u.user.email, u.password)).status).toBe(200);
+    expect((await login(h, '10.1.0.2', fresh())).status).toBe(401);
+    expect((await login(h, '10.1.0.2', u.user.email, u.password)).status).toBe(200);
 
     h.clock.advance(59_000);
-    await expectLimited(await login('10.1.0.1', fresh()), 1);
+    await expectLimited(await login(h, '10.1.0.1', fresh()), 1);
     h.clock.advance(1000);
-    expect((await login('10.1.0.1', u.user.email, u.password)).status).toBe(200);
-    expect((await login('10.1.0.1', fresh())).status).toBe(401);
+    expect((await login(h, '10.1.0.1', u.user.email, u.password)).status).toBe(200);
+    expect((await login(h, '10.1.0.1', fresh())).status).toBe(401);
   });
 
-  it('successful logins never count, and do not clear the failures of the address', async () => {
+  it('successful logins never count, and do not clear the failures of the address', async ({ h }) => {
     const u = await h.createUser();
     for (let i = 0; i < 29; i++) {
-      expect((await login('10.2.0.1', fresh())).status).toBe(401);
+      expect((await login(h, '10.2.0.1', fresh())).status).toBe(401);
     }
     for (let i = 0; i < 5; i++) {
-      expect((await login('10.2.0.1', u.user.email, u.password)).status).toBe(200);
+      expect((await login(h, '10.2.0.1', u.user.email, u.password)).status).toBe(200);
     }
-    expect((await login('10.2.0.1', fresh())).status).toBe(401);
-    await expectLimited(await login('10.2.0.1', fresh()), 60);
+    expect((await login(h, '10.2.0.1', fresh())).status).toBe(401);
+    await expectLimited(await login(h, '10.2.0.1', fresh()), 60);
   });
 
-  it('audits the first 5 failures of an address in the window and the one that reaches the limit, no 429', async () => {
+  it('audits the first 5 failures of an address in the window and the one that reaches the limit, no 429', async ({
+    h,
+  }) => {
     const client = '10.3.0.1';
     const emails = Array.from({ length: 30 }, fresh);
     for (const email of emails) {
-      expect((await login(client, email)).status).toBe(401);
+      expect((await login(h, client, email)).status).toBe(401);
     }
-    expect((await login(client, fresh())).status).toBe(429);
+    expect((await login(h, client, fresh())).status).toBe(429);
     const rows = rowsOf<{ action: string; target_id: string | null; details: unknown }>(
       await h.db.execute(sql`SELECT action, target_id, details FROM audit_log
         WHERE details->>'client' = ${client} ORDER BY id`),
@@ -89,7 +88,9 @@ describe('at most 30 failed logins a minute per client address', () => {
 });
 
 describe('bounded password hashing', () => {
-  it('a login while every derivation is busy and the queue is full is 503 unavailable with Retry-After, held for the refusal delay', async (t) => {
+  it('a login while every derivation is busy and the queue is full is 503 unavailable with Retry-After, held for the refusal delay', async ({
+    onTestFinished,
+  }) => {
     const inner = pbkdf2Hasher(1000);
     let enter: () => void = () => {};
     let release: () => void = () => {};
@@ -110,10 +111,13 @@ describe('bounded password hashing', () => {
         return inner.verify(password, stored);
       },
     };
-    const busy = await createHarness(t, {
-      config: { loginRefusalDelayMs: 40 },
-      deps: { passwords: boundedHasher(slow, { concurrency: 1, queue: 0 }) },
-    });
+    const busy = await createHarness(
+      { onTestFinished },
+      {
+        config: { loginRefusalDelayMs: 40 },
+        deps: { passwords: boundedHasher(slow, { concurrency: 1, queue: 0 }) },
+      },
+    );
     const u = await busy.createUser();
     gated = true;
     const first = busy.post('/api/v1/auth/login', { json: { email: u.user.email, password: u.password } });

@@ -1,12 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHarness, type Harness, problem } from '../helpers/harness.ts';
+import { describe, expect } from 'vitest';
+import { it } from '../helpers/fixtures.ts';
+import { problem } from '../helpers/harness.ts';
 import { decodeJwt } from '../helpers/tokens.ts';
-
-let h: Harness;
-beforeAll(async () => {
-  h = await createHarness();
-});
-afterAll(() => h.close());
 
 const userShape = (email: string, displayName: string, isAdmin: boolean) => ({
   user_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
@@ -20,7 +15,7 @@ const userShape = (email: string, displayName: string, isAdmin: boolean) => ({
 });
 
 describe('first set-up', () => {
-  it('status says set-up is required, set-up creates the admin once, then 409', async () => {
+  it('status says set-up is required, set-up creates the admin once, then 409', async ({ h }) => {
     await h.reset();
     const before = await h.get('/api/v1/auth/status');
     expect(await before.json()).toEqual({ setup_required: true, multiuser_enabled: true });
@@ -60,7 +55,7 @@ describe('first set-up', () => {
     );
   });
 
-  it('two concurrent set-ups make exactly one admin', async () => {
+  it('two concurrent set-ups make exactly one admin', async ({ h }) => {
     await h.reset();
     const results = await Promise.all(
       ['a', 'b', 'c'].map((n) =>
@@ -70,7 +65,7 @@ describe('first set-up', () => {
     expect(results.map((r) => r.status).sort()).toEqual([201, 409, 409]);
   });
 
-  it('set-up takes a display name', async () => {
+  it('set-up takes a display name', async ({ h }) => {
     await h.reset();
     const res = await h.post('/api/v1/auth/setup', {
       json: { email: 'named@example.com', password: 'password1', display_name: '  Ada  ' },
@@ -80,7 +75,7 @@ describe('first set-up', () => {
 });
 
 describe('login', () => {
-  it('exchanges credentials for a 1-day token and records last_login_at', async () => {
+  it('exchanges credentials for a 1-day token and records last_login_at', async ({ h }) => {
     const u = await h.createUser({ email: 'Login.Case@Example.com' });
     const res = await h.post('/api/v1/auth/login', {
       json: { email: 'LOGIN.case@example.com', password: u.password },
@@ -95,7 +90,7 @@ describe('login', () => {
     expect(decodeJwt(body.token).remember_me).toBe(false);
   });
 
-  it('remember_me gives a 7-day token', async () => {
+  it('remember_me gives a 7-day token', async ({ h }) => {
     const u = await h.createUser();
     const res = await h.post('/api/v1/auth/login', {
       json: { email: u.user.email, password: u.password, remember_me: true },
@@ -109,13 +104,13 @@ describe('login', () => {
 });
 
 describe('me', () => {
-  it('GET /auth/me returns the caller', async () => {
+  it('GET /auth/me returns the caller', async ({ h }) => {
     const u = await h.createUser({ displayName: 'Me Myself' });
     const res = await h.get('/api/v1/auth/me', { token: u.token });
     expect(await res.json()).toEqual({ ...u.user, display_name: 'Me Myself' });
   });
 
-  it('PATCH /auth/me changes the display name without revoking the token', async () => {
+  it('PATCH /auth/me changes the display name without revoking the token', async ({ h }) => {
     const u = await h.createUser();
     const res = await h.patch('/api/v1/auth/me', { token: u.token, json: { display_name: 'Renamed' } });
     expect(res.status).toBe(200);
@@ -123,7 +118,7 @@ describe('me', () => {
     expect((await h.get('/api/v1/auth/me', { token: u.token })).status).toBe(200);
   });
 
-  it('a password change makes the new password the only one that logs in', async () => {
+  it('a password change makes the new password the only one that logs in', async ({ h }) => {
     const u = await h.createUser();
     const res = await h.patch('/api/v1/auth/me', {
       token: u.token,
@@ -143,7 +138,7 @@ describe('me', () => {
     expect(newLogin.status).toBe(200);
   });
 
-  it('logout answers 204 and the token stops working', async () => {
+  it('logout answers 204 and the token stops working', async ({ h }) => {
     const u = await h.createUser();
     const res = await h.post('/api/v1/auth/logout', { token: u.token });
     expect(res.status).toBe(204);
@@ -153,7 +148,7 @@ describe('me', () => {
 });
 
 describe('passwords stay secret', () => {
-  it('no log line carries a password', async () => {
+  it('no log line carries a password', async ({ h }) => {
     const u = await h.createUser({ password: 'very-secret-pass-123' });
     await h.post('/api/v1/auth/login', { json: { email: u.user.email, password: 'very-secret-pass-123' } });
     await h.post('/api/v1/auth/login', { json: { email: u.user.email, password: 'wrong-secret-pass-456' } });

@@ -1,38 +1,27 @@
 import { eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { auditLog, boards, images } from '../../src/db/schema/index.ts';
 import type { BoardDTO } from '../../src/services/boards/index.ts';
+import { it, test } from '../helpers/fixtures.ts';
 import { textToImageGraph } from '../helpers/graphs.ts';
-import { createHarness, expectProblem, type Harness, type TestUser } from '../helpers/harness.ts';
+import { expectProblem, type Harness, type TestUser } from '../helpers/harness.ts';
 import { BOARDS, generated, IMAGES, uploaded } from '../helpers/images.ts';
 import { Q } from '../helpers/queue.ts';
 import { runCommonAuthTests } from '../helpers/security.ts';
-
-let h: Harness;
-let alice: TestUser;
-let bob: TestUser;
-let admin: TestUser;
-beforeAll(async () => {
-  h = await createHarness();
-  alice = await h.createUser();
-  bob = await h.createUser();
-  admin = await h.createUser({ isAdmin: true });
-});
-afterAll(() => h.close());
 
 const VALIDATION = 'The request does not match the schema.';
 
 const boardNotFound = (res: Response, id: string) =>
   expectProblem(res, 'not_found', 404, 'Not found', `Board ${id} was not found`);
 
-async function create(token: string, name: string): Promise<BoardDTO> {
+async function create(h: Harness, token: string, name: string): Promise<BoardDTO> {
   const res = await h.post(BOARDS, { token, json: { board_name: name } });
   expect(res.status).toBe(201);
   return res.json();
 }
 
 describe('POST /api/v1/boards', () => {
-  it('creates an empty board of the caller', async () => {
+  it('creates an empty board of the caller', async ({ h, alice }) => {
     const res = await h.post(BOARDS, { token: alice.token, json: { board_name: '  Cats  ' } });
     expect(res.status).toBe(201);
     const body = await res.json();
@@ -47,7 +36,7 @@ describe('POST /api/v1/boards', () => {
     expect(res.headers.get('x-refreshed-token')).not.toBeNull();
   });
 
-  it('names are 1–300 characters; unknown fields and a missing name are 422', async () => {
+  it('names are 1–300 characters; unknown fields and a missing name are 422', async ({ h, alice }) => {
     expect((await h.post(BOARDS, { token: alice.token, json: { board_name: 'x'.repeat(300) } })).status).toBe(
       201,
     );
@@ -69,7 +58,7 @@ describe('POST /api/v1/boards', () => {
     }
   });
 
-  it('without a token is 401', async () => {
+  it('without a token is 401', async ({ h }) => {
     const res = await h.post(BOARDS, { json: { board_name: 'x' } });
     await expectProblem(res, 'unauthorized', 401, 'Unauthorized', 'A bearer token is required.');
   });
@@ -78,17 +67,19 @@ describe('POST /api/v1/boards', () => {
 describe('GET /api/v1/boards', () => {
   let user: TestUser;
   let other: TestUser;
-  beforeAll(async () => {
+  test.beforeAll(async ({ h }) => {
     user = await h.createUser();
     other = await h.createUser();
   });
 
-  it('lists the caller’s boards newest first, with image counts and the newest image as cover', async () => {
+  it('lists the caller’s boards newest first, with image counts and the newest image as cover', async ({
+    h,
+  }) => {
     h.clock.advance(1000);
-    const first = await create(user.token, 'First');
+    const first = await create(h, user.token, 'First');
     h.clock.advance(1000);
-    const second = await create(user.token, 'Second');
-    await create(other.token, 'Not yours');
+    const second = await create(h, user.token, 'Second');
+    await create(h, other.token, 'Not yours');
     h.clock.advance(1000);
     await uploaded(h, user.token, { boardId: first.board_id });
     h.clock.advance(1000);
@@ -102,7 +93,7 @@ describe('GET /api/v1/boards', () => {
     ]);
   });
 
-  it('an admin lists another user’s boards or everyone’s; a non-admin may not', async () => {
+  it('an admin lists another user’s boards or everyone’s; a non-admin may not', async ({ h, admin }) => {
     const mine = await (await h.get(BOARDS, { token: user.token })).json();
     expect(
       await (await h.get(`${BOARDS}?user_id=${user.user.user_id}`, { token: admin.token })).json(),
@@ -127,12 +118,12 @@ describe('GET /api/v1/boards', () => {
 describe('a board of another user', () => {
   let board: BoardDTO;
   let image = '';
-  beforeAll(async () => {
-    board = await create(alice.token, 'Private');
+  test.beforeAll(async ({ h, alice }) => {
+    board = await create(h, alice.token, 'Private');
     image = (await uploaded(h, alice.token, { boardId: board.board_id })).image_name;
   });
 
-  it('is 404 to rename, delete or list, and nothing changes', async () => {
+  it('is 404 to rename, delete or list, and nothing changes', async ({ h, bob }) => {
     const id = board.board_id;
     await boardNotFound(
       await h.patch(`${BOARDS}/${id}`, { token: bob.token, json: { board_name: 'x' } }),
@@ -148,7 +139,7 @@ describe('a board of another user', () => {
     );
   });
 
-  it('an unknown board is 404', async () => {
+  it('an unknown board is 404', async ({ h, alice }) => {
     await boardNotFound(await h.get(`${BOARDS}/nope/image_names`, { token: alice.token }), 'nope');
     await boardNotFound(
       await h.patch(`${BOARDS}/nope`, { token: alice.token, json: { board_name: 'x' } }),
@@ -157,7 +148,7 @@ describe('a board of another user', () => {
     await boardNotFound(await h.delete(`${BOARDS}/nope`, { token: alice.token }), 'nope');
   });
 
-  it('an admin lists its image names and renames it', async () => {
+  it('an admin lists its image names and renames it', async ({ h, admin }) => {
     const names = await h.get(`${BOARDS}/${board.board_id}/image_names`, { token: admin.token });
     expect(await names.json()).toEqual([image]);
     const renamed = await h.patch(`${BOARDS}/${board.board_id}`, {
@@ -172,7 +163,7 @@ describe('a board of another user', () => {
     });
   });
 
-  it('without a token every board route is 401', async () => {
+  it('without a token every board route is 401', async ({ h }) => {
     for (const res of [
       await h.get(BOARDS),
       await h.get(`${BOARDS}/${board.board_id}/image_names`),
@@ -184,10 +175,9 @@ describe('a board of another user', () => {
   });
 });
 
-runCommonAuthTests('PATCH /api/v1/boards/{board_id}', {
-  harness: () => h,
-  prepareRequest: async (_h, owner) => {
-    const board = await create(owner.token, 'Mine');
+runCommonAuthTests(test, 'PATCH /api/v1/boards/{board_id}', {
+  prepareRequest: async (h, owner) => {
+    const board = await create(h, owner.token, 'Mine');
     return {
       method: 'PATCH',
       path: `${BOARDS}/${board.board_id}`,
@@ -198,10 +188,9 @@ runCommonAuthTests('PATCH /api/v1/boards/{board_id}', {
   },
 });
 
-runCommonAuthTests('GET /api/v1/boards/{board_id}/image_names', {
-  harness: () => h,
+runCommonAuthTests(test, 'GET /api/v1/boards/{board_id}/image_names', {
   prepareRequest: async (h, owner) => {
-    const board = await create(owner.token, 'Mine');
+    const board = await create(h, owner.token, 'Mine');
     await uploaded(h, owner.token, { boardId: board.board_id });
     return {
       method: 'GET',
@@ -212,10 +201,9 @@ runCommonAuthTests('GET /api/v1/boards/{board_id}/image_names', {
   },
 });
 
-runCommonAuthTests('DELETE /api/v1/boards/{board_id}', {
-  harness: () => h,
-  prepareRequest: async (_h, owner) => {
-    const board = await create(owner.token, 'Mine');
+runCommonAuthTests(test, 'DELETE /api/v1/boards/{board_id}', {
+  prepareRequest: async (h, owner) => {
+    const board = await create(h, owner.token, 'Mine');
     return {
       method: 'DELETE',
       path: `${BOARDS}/${board.board_id}`,
@@ -226,8 +214,8 @@ runCommonAuthTests('DELETE /api/v1/boards/{board_id}', {
 });
 
 describe('PATCH and image_names', () => {
-  it('renames a board (422 for a bad name) and lists its images newest first', async () => {
-    const board = await create(alice.token, 'Old');
+  it('renames a board (422 for a bad name) and lists its images newest first', async ({ h, alice }) => {
+    const board = await create(h, alice.token, 'Old');
     const a = await uploaded(h, alice.token, { boardId: board.board_id });
     h.clock.advance(1000);
     const b = await generated(h, alice.user.user_id, { boardId: board.board_id });
@@ -252,8 +240,8 @@ describe('PATCH and image_names', () => {
 });
 
 describe('DELETE /api/v1/boards/{board_id}', () => {
-  it('leaves the images uncategorized by default, and audits board.deleted', async () => {
-    const board = await create(alice.token, 'Keep images');
+  it('leaves the images uncategorized by default, and audits board.deleted', async ({ h, alice }) => {
+    const board = await create(h, alice.token, 'Keep images');
     const image = await uploaded(h, alice.token, { boardId: board.board_id });
     const res = await h.delete(`${BOARDS}/${board.board_id}`, { token: alice.token });
     expect(res.status).toBe(204);
@@ -276,8 +264,11 @@ describe('DELETE /api/v1/boards/{board_id}', () => {
     );
   });
 
-  it('with delete_images=true deletes the images and their files too, and no others', async () => {
-    const board = await create(alice.token, 'Drop images');
+  it('with delete_images=true deletes the images and their files too, and no others', async ({
+    h,
+    alice,
+  }) => {
+    const board = await create(h, alice.token, 'Drop images');
     const on = [
       await uploaded(h, alice.token, { boardId: board.board_id }),
       await uploaded(h, alice.token, { boardId: board.board_id }),
@@ -299,8 +290,8 @@ describe('DELETE /api/v1/boards/{board_id}', () => {
     });
   });
 
-  it('an admin deletes another user’s board; a bad delete_images is 422', async () => {
-    const board = await create(bob.token, 'Bob’s');
+  it('an admin deletes another user’s board; a bad delete_images is 422', async ({ h, bob, admin }) => {
+    const board = await create(h, bob.token, 'Bob’s');
     const bad = await h.delete(`${BOARDS}/${board.board_id}?delete_images=yes`, { token: admin.token });
     expect(bad.status).toBe(422);
     expect((await bad.json()).errors[0].path).toBe('query.delete_images');
@@ -309,8 +300,13 @@ describe('DELETE /api/v1/boards/{board_id}', () => {
 });
 
 describe('boards in enqueued graphs', () => {
-  it('accepts the caller’s own board and refuses another user’s (admins too) with 422 at the path', async () => {
-    const mine = await create(alice.token, 'Target');
+  it('accepts the caller’s own board and refuses another user’s (admins too) with 422 at the path', async ({
+    h,
+    alice,
+    bob,
+    admin,
+  }) => {
+    const mine = await create(h, alice.token, 'Target');
     const ok = await h.post(`${Q}/enqueue_batch`, {
       token: alice.token,
       json: { batch: { graph: textToImageGraph({ board_id: mine.board_id }) } },
@@ -327,9 +323,9 @@ describe('boards in enqueued graphs', () => {
     }
   });
 
-  it('checks boards given by batch data too', async () => {
-    const mine = await create(alice.token, 'Data target');
-    const bobs = await create(bob.token, 'Other');
+  it('checks boards given by batch data too', async ({ h, alice, bob }) => {
+    const mine = await create(h, alice.token, 'Data target');
+    const bobs = await create(h, bob.token, 'Other');
     const res = await h.post(`${Q}/enqueue_batch`, {
       token: alice.token,
       json: {

@@ -1,9 +1,10 @@
 import { sql } from 'drizzle-orm';
 import sharp from 'sharp';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import type { FrameSink } from '../../src/channels/sink.ts';
 import { rowsOf } from '../../src/db/rows.ts';
 import { secondConnection } from '../helpers/cluster.ts';
+import { harnessTest } from '../helpers/fixtures.ts';
 import { createHarness, expectProblem, type Harness, problem, type TestUser } from '../helpers/harness.ts';
 import { IMAGES, imageFile, pixels, upload } from '../helpers/images.ts';
 import { type SseFrame, SseReader } from '../helpers/sse.ts';
@@ -11,28 +12,21 @@ import { type SseFrame, SseReader } from '../helpers/sse.ts';
 // Two apps on one database, each with its own connection, notifier, hub and clock: two processes of one
 // installation (API.md section 8). On PostgreSQL the second app has its own connection pool and LISTEN
 // connection; on PGlite (one process) both share the client, and its notifications reach both.
-let a: Harness;
-let b: Harness;
-let alice: TestUser;
-let admin: TestUser;
-
-beforeAll(async () => {
-  a = await createHarness({ blobStore: 'postgres' });
-  b = await createHarness({ database: await secondConnection(a), blobStore: 'postgres' });
-  // One installation's processes agree on the time (within the test's precision: exactly).
-  b.clock.advance(a.clock.now().getTime() - b.clock.now().getTime());
-  alice = await a.createUser({ displayName: 'Alice' });
-  admin = await a.createUser({ isAdmin: true, displayName: 'Admin' });
-});
-
-const open: SseReader[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((s) => s.close()));
-});
-afterAll(async () => {
-  await b.close();
-  await a.close();
-});
+/**
+ * The file's test API: `a` (the file's harness) and `b`, a second app on a's database with its own
+ * connection and clock set to a's (one installation's processes agree on the time); b closes first.
+ */
+const it = harnessTest(
+  { blobStore: 'postgres' },
+  { alice: { displayName: 'Alice' }, admin: { displayName: 'Admin' } },
+)
+  .extend('a', { scope: 'file' }, ({ h }) => h)
+  .extend('b', { scope: 'file' }, async ({ a }, { onCleanup }) => {
+    const b = await createHarness({ database: await secondConnection(a), blobStore: 'postgres' });
+    onCleanup(() => b.close());
+    b.clock.advance(a.clock.now().getTime() - b.clock.now().getTime());
+    return b;
+  });
 
 const EVENTS = '/api/v1/events';
 const RETRY: SseFrame = { retry: 3000 };
@@ -42,12 +36,12 @@ const connectedAs = (userId: string, isAdmin: boolean): SseFrame => ({
 });
 const REVOKED: SseFrame = { event: 'auth_expired', data: { reason: 'token_revoked' } };
 
-/** Opens a stream on one app (200 expected) and reads up to `connected`. */
-async function connect(h: Harness, query: string, token?: string) {
+/** Opens a stream on one app (200 expected), reads up to `connected` and puts it in the test's `streams`. */
+async function connect(streams: SseReader[], h: Harness, query: string, token?: string) {
   const res = await h.get(`${EVENTS}${query}`, { token });
   expect(res.status).toBe(200);
   const sse = new SseReader(res.body);
-  open.push(sse);
+  streams.push(sse);
   await sse.untilEvent('connected');
   return sse;
 }
@@ -71,10 +65,15 @@ function nullSink(): FrameSink & { ended: boolean; frames: string[] } {
 }
 
 describe('several processes on one database (API.md section 8)', () => {
-  it('logout through A ends the stream on B within 2 s; B then refuses that token stream', async () => {
+  it('logout through A ends the stream on B within 2 s; B then refuses that token stream', async ({
+    a,
+    b,
+    alice,
+    streams,
+  }) => {
     const user = await a.createUser();
-    const other = await connect(b, '', alice.token);
-    const sse = await connect(b, '', user.token);
+    const other = await connect(streams, b, '', alice.token);
+    const sse = await connect(streams, b, '', user.token);
     expect(b.channels.stats().connections).toBe(2);
     expect((await a.post('/api/v1/auth/logout', { token: user.token })).status).toBe(204);
     const frames = await sse.untilEnd(2000);
@@ -102,16 +101,24 @@ describe('several processes on one database (API.md section 8)', () => {
     expect((await b.get('/api/v1/auth/me', { token: user.token })).status).toBe(401);
   });
 
-  it('logout through A with a refreshed token ends on B the streams of its session and refuses its first token', async () => {
+  it('logout through A with a refreshed token ends on B the streams of its session and refuses its first token', async ({
+    a,
+    b,
+    streams,
+  }) => {
     const user = await a.createUser();
     expect((await b.get('/api/v1/auth/me', { token: user.token })).status).toBe(200); // cached on B
-    const first = await connect(b, '', user.token);
+    const first = await connect(streams, b, '', user.token);
     const ticket = await b.post(`${EVENTS}/ticket`, { token: user.token });
-    const byTicket = await connect(b, `?ticket=${((await ticket.json()) as { ticket: string }).ticket}`);
+    const byTicket = await connect(
+      streams,
+      b,
+      `?ticket=${((await ticket.json()) as { ticket: string }).ticket}`,
+    );
     const login = await a.post('/api/v1/auth/login', {
       json: { email: user.user.email, password: user.password },
     });
-    const otherSession = await connect(b, '', ((await login.json()) as { token: string }).token);
+    const otherSession = await connect(streams, b, '', ((await login.json()) as { token: string }).token);
     const refreshed = await a.patch('/api/v1/auth/me', {
       token: user.token,
       json: { display_name: 'Moved' },
@@ -126,7 +133,9 @@ describe('several processes on one database (API.md section 8)', () => {
     await expectProblem(res, 'unauthorized', 401, 'Unauthorized', 'The token has been revoked.');
   });
 
-  it('a token logged out through A is refused by A on the very next request (its identity was cached)', async () => {
+  it('a token logged out through A is refused by A on the very next request (its identity was cached)', async ({
+    a,
+  }) => {
     const user = await a.createUser();
     for (let i = 0; i < 2; i++) {
       expect((await a.get('/api/v1/auth/me', { token: user.token })).status).toBe(200);
@@ -139,7 +148,7 @@ describe('several processes on one database (API.md section 8)', () => {
   // Written straight into the shared database: no NOTIFY and no call into either app, so B can learn of
   // them only from the database, on the request itself (API.md section 2: at once, on every process).
   const sidOf = (token: string) => (JSON.parse(atob(token.split('.')[1] as string)) as { sid: string }).sid;
-  it.each([
+  it.for([
     {
       what: 'a logged-out session',
       detail: 'The token has been revoked.',
@@ -161,17 +170,23 @@ describe('several processes on one database (API.md section 8)', () => {
       detail: 'The account is deleted or inactive.',
       revoke: (u: TestUser) => sql`DELETE FROM users WHERE user_id = ${u.user.user_id}`,
     },
-  ])('$what committed by another process is refused by B on the next request', async ({ detail, revoke }) => {
-    const user = await a.createUser();
-    for (let i = 0; i < 2; i++) {
-      expect((await b.get('/api/v1/auth/me', { token: user.token })).status).toBe(200);
-    }
-    await a.db.execute(revoke(user));
-    const res = await b.get('/api/v1/auth/me', { token: user.token });
-    await expectProblem(res, 'unauthorized', 401, 'Unauthorized', detail);
-  });
+  ])(
+    '$what committed by another process is refused by B on the next request',
+    async ({ detail, revoke }, { a, b }) => {
+      const user = await a.createUser();
+      for (let i = 0; i < 2; i++) {
+        expect((await b.get('/api/v1/auth/me', { token: user.token })).status).toBe(200);
+      }
+      await a.db.execute(revoke(user));
+      const res = await b.get('/api/v1/auth/me', { token: user.token });
+      await expectProblem(res, 'unauthorized', 401, 'Unauthorized', detail);
+    },
+  );
 
-  it('a demotion committed by another process takes admin rights away on B on the next request', async () => {
+  it('a demotion committed by another process takes admin rights away on B on the next request', async ({
+    a,
+    b,
+  }) => {
     const other = await a.createUser({ isAdmin: true });
     for (let i = 0; i < 2; i++) {
       expect((await b.get('/api/v1/users', { token: other.token })).status).toBe(200);
@@ -184,11 +199,17 @@ describe('several processes on one database (API.md section 8)', () => {
     expect(me.is_admin).toBe(false);
   });
 
-  it('deactivation through A ends every stream of the user on B, and only theirs', async () => {
+  it('deactivation through A ends every stream of the user on B, and only theirs', async ({
+    a,
+    b,
+    alice,
+    admin,
+    streams,
+  }) => {
     const user = await a.createUser();
-    const first = await connect(b, '', user.token);
-    const second = await connect(b, '?queue_id=default', user.token);
-    const other = await connect(b, '', alice.token);
+    const first = await connect(streams, b, '', user.token);
+    const second = await connect(streams, b, '?queue_id=default', user.token);
+    const other = await connect(streams, b, '', alice.token);
     const res = await a.patch(`/api/v1/users/${user.user.user_id}`, {
       token: admin.token,
       json: { is_active: false },
@@ -199,9 +220,13 @@ describe('several processes on one database (API.md section 8)', () => {
     expect(other.done).toBe(false);
   });
 
-  it('a password change through A ends the older tokens’ streams on B, not the replacement’s', async () => {
+  it('a password change through A ends the older tokens’ streams on B, not the replacement’s', async ({
+    a,
+    b,
+    streams,
+  }) => {
     const user = await a.createUser();
-    const old = await connect(b, '', user.token);
+    const old = await connect(streams, b, '', user.token);
     const res = await a.patch('/api/v1/auth/me', {
       token: user.token,
       json: { current_password: user.password, new_password: 'another good password' },
@@ -209,11 +234,11 @@ describe('several processes on one database (API.md section 8)', () => {
     expect(res.status).toBe(200);
     const fresh = res.headers.get('x-refreshed-token') as string;
     expect(await old.untilEnd(2000)).toEqual([RETRY, connectedAs(user.user.user_id, false), REVOKED]);
-    const replacement = await connect(b, '', fresh);
+    const replacement = await connect(streams, b, '', fresh);
     expect(replacement.frames).toEqual([RETRY, connectedAs(user.user.user_id, false)]);
   });
 
-  it('a login rate limit reached through A holds on B', async () => {
+  it('a login rate limit reached through A holds on B', async ({ a, b }) => {
     const user = await a.createUser();
     const client = { 'x-test-client': '10.9.0.1' };
     for (let i = 0; i < 5; i++) {
@@ -246,11 +271,11 @@ describe('several processes on one database (API.md section 8)', () => {
     expect(elsewhere.status).toBe(200);
   });
 
-  it('a ticket issued by A opens a stream on B, once', async () => {
+  it('a ticket issued by A opens a stream on B, once', async ({ a, b, alice, streams }) => {
     const issued = await a.post(`${EVENTS}/ticket`, { token: alice.token });
     expect(issued.status).toBe(200);
     const { ticket } = (await issued.json()) as { ticket: string };
-    const sse = await connect(b, `?ticket=${ticket}`);
+    const sse = await connect(streams, b, `?ticket=${ticket}`);
     expect(sse.frames).toEqual([RETRY, connectedAs(alice.user.user_id, false)]);
     for (const h of [a, b]) {
       const again = await h.get(`${EVENTS}?ticket=${ticket}`);
@@ -261,7 +286,7 @@ describe('several processes on one database (API.md section 8)', () => {
     }
   });
 
-  it('a ticket issued by A for a token logged out through B is refused on B', async () => {
+  it('a ticket issued by A for a token logged out through B is refused on B', async ({ a, b }) => {
     const user = await a.createUser();
     const issued = await a.post(`${EVENTS}/ticket`, { token: user.token });
     const { ticket } = (await issued.json()) as { ticket: string };
@@ -273,15 +298,21 @@ describe('several processes on one database (API.md section 8)', () => {
     );
   });
 
-  it('after missing notifications (its listening connection lost), B ends the streams revoked meanwhile', async () => {
+  it('after missing notifications (its listening connection lost), B ends the streams revoked meanwhile', async ({
+    a,
+    b,
+    alice,
+    admin,
+    streams,
+  }) => {
     const loggedOut = await a.createUser();
     const deleted = await a.createUser();
     const changed = await a.createUser();
-    const streams = {
-      loggedOut: await connect(b, '', loggedOut.token),
-      deleted: await connect(b, '', deleted.token),
-      changed: await connect(b, '', changed.token),
-      alice: await connect(b, '', alice.token),
+    const tabs = {
+      loggedOut: await connect(streams, b, '', loggedOut.token),
+      deleted: await connect(streams, b, '', deleted.token),
+      changed: await connect(streams, b, '', changed.token),
+      alice: await connect(streams, b, '', alice.token),
     };
     const relay = b.revocations as NonNullable<typeof b.revocations>;
     await relay.stop(); // B hears nothing from now on
@@ -302,19 +333,19 @@ describe('several processes on one database (API.md section 8)', () => {
       ['deleted', deleted],
       ['changed', changed],
     ] as const) {
-      expect(await streams[who].untilEnd(2000)).toEqual([
-        RETRY,
-        connectedAs(user.user.user_id, false),
-        REVOKED,
-      ]);
+      expect(await tabs[who].untilEnd(2000)).toEqual([RETRY, connectedAs(user.user.user_id, false), REVOKED]);
     }
-    expect(streams.alice.done).toBe(false);
+    expect(tabs.alice.done).toBe(false);
     expect(b.channels.stats().connections).toBe(1);
     expect(await relay.catchUp()).toBe(0);
     await relay.start();
   });
 
-  it('BLOB_STORE=postgres: an image uploaded through A is read and deleted through B', async () => {
+  it('BLOB_STORE=postgres: an image uploaded through A is read and deleted through B', async ({
+    a,
+    b,
+    alice,
+  }) => {
     const res = await upload(a, alice.token, await imageFile('png'));
     expect(res.status).toBe(201);
     const image = (await res.json()) as { image_name: string; image_url: string; thumbnail_url: string };

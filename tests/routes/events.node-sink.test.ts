@@ -1,10 +1,11 @@
 import type { AddressInfo } from 'node:net';
 import { connect as tcpConnect } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { nodeStreamSinks } from '../../src/node/response-sink.ts';
-import { createHarness, type Harness, type TestUser } from '../helpers/harness.ts';
+import { harnessTest } from '../helpers/fixtures.ts';
+import type { TestUser } from '../helpers/harness.ts';
 import { SseReader } from '../helpers/sse.ts';
 
 // Node's response sink must answer exactly what the portable `ReadableStream` body answers: the same status
@@ -13,13 +14,10 @@ import { SseReader } from '../helpers/sse.ts';
 // and the connection id.
 const ORIGIN = 'http://ui.example';
 
-let h: Harness;
-let user: TestUser;
-const servers: ServerType[] = [];
-let portablePort: number;
-let nodePort: number;
-
-async function listen(fetch: (req: Request, env: unknown) => Response | Promise<Response>) {
+async function listen(
+  servers: ServerType[],
+  fetch: (req: Request, env: unknown) => Response | Promise<Response>,
+) {
   const server = await new Promise<ServerType>((resolve) => {
     const s = serve({ fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
   });
@@ -27,20 +25,24 @@ async function listen(fetch: (req: Request, env: unknown) => Response | Promise<
   return (server.address() as AddressInfo).port;
 }
 
-beforeAll(async () => {
-  h = await createHarness({ config: { corsOrigins: [ORIGIN] } });
-  user = await h.createUser();
-  portablePort = await listen(h.app.fetch);
-  nodePort = await listen(createApp({ ...h.deps, streamSinks: nodeStreamSinks() }).fetch);
-});
-
-afterAll(async () => {
-  for (const s of servers) {
-    (s as import('node:http').Server).closeAllConnections();
-  }
-  await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-  await h.close();
-});
+/**
+ * The file's test API with `user` and `ports`: the harness's app served twice over real sockets, once with
+ * the portable body and once with Node's sink (both closed after the file).
+ */
+const it = harnessTest({ config: { corsOrigins: [ORIGIN] } })
+  .extend('user', { scope: 'file' }, ({ h }) => h.createUser())
+  .extend('ports', { scope: 'file' }, async ({ h, user: _user }, { onCleanup }) => {
+    const servers: ServerType[] = [];
+    onCleanup(async () => {
+      for (const s of servers) {
+        (s as import('node:http').Server).closeAllConnections();
+      }
+      await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    });
+    const portable = await listen(servers, h.app.fetch);
+    const node = await listen(servers, createApp({ ...h.deps, streamSinks: nodeStreamSinks() }).fetch);
+    return { portable, node };
+  });
 
 /** The chunked body's payload so far, or undefined while a chunk is incomplete. */
 function dechunk(raw: string): string {
@@ -105,7 +107,11 @@ function rawGet(port: number, path: string, headers: Record<string, string>, fra
 }
 
 describe("Node's response sink answers what the portable stream answers", () => {
-  it('the same status, headers and bytes: fresh, anonymous, a replay, a resync; logged and counted', async () => {
+  it('the same status, headers and bytes: fresh, anonymous, a replay, a resync; logged and counted', async ({
+    h,
+    user,
+    ports,
+  }) => {
     // A tab kept open in-process holds the channel while 3 events are published, and gives their ids.
     const tab = await h.get('/api/v1/events', { token: user.token });
     const sse = new SseReader(tab.body);
@@ -132,8 +138,8 @@ describe("Node's response sink answers what the portable stream answers", () => 
     const heads: string[] = [];
     const bodies: string[] = [];
     for (const [path, headers, frames] of cases) {
-      const portable = await rawGet(portablePort, path, headers, frames);
-      const node = await rawGet(nodePort, path, headers, frames);
+      const portable = await rawGet(ports.portable, path, headers, frames);
+      const node = await rawGet(ports.node, path, headers, frames);
       expect(node.raw).toBe(portable.raw);
       expect(node.ended).toBe(false);
       heads.push(node.raw);
@@ -173,10 +179,10 @@ describe("Node's response sink answers what the portable stream answers", () => 
     await sse.close();
   });
 
-  it('the same end: auth_expired, then the terminating chunk', async () => {
+  it('the same end: auth_expired, then the terminating chunk', async ({ h, ports }) => {
     const ending = [await h.createUser(), await h.createUser()];
     const raws: string[] = [];
-    for (const [i, port] of [portablePort, nodePort].entries()) {
+    for (const [i, port] of [ports.portable, ports.node].entries()) {
       const who = ending[i] as TestUser;
       const before = h.channels.stats().connections;
       const reading = rawGet(port, '/api/v1/events', { Authorization: `Bearer ${who.token}` }, Infinity);
@@ -193,12 +199,12 @@ describe("Node's response sink answers what the portable stream answers", () => 
     expect(raws[1]).toBe(raws[0]);
   });
 
-  it('the same answer to a stream revoked between its authentication and its start', async () => {
+  it('the same answer to a stream revoked between its authentication and its start', async ({ h, ports }) => {
     // The hub remembers a revocation for a minute: a request that authenticated just before it (the
     // database did not know yet) is answered with the frames that say why, then the end.
     const late = [await h.createUser(), await h.createUser()];
     const raws: string[] = [];
-    for (const [i, port] of [portablePort, nodePort].entries()) {
+    for (const [i, port] of [ports.portable, ports.node].entries()) {
       const who = late[i] as TestUser;
       h.channels.closeUser(who.user.user_id);
       const { raw, body, ended } = await rawGet(

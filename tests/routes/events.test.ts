@@ -1,44 +1,37 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import type { ServerEvent, ServerEventName } from '../../src/core/events.ts';
 import { toQueueItem } from '../../src/queue/item-dto.ts';
 import { publishStatusChanged } from '../../src/queue/publish.ts';
 import { claimNext } from '../../src/worker/claim.ts';
-import { createHarness, type Harness, problem, type TestUser } from '../helpers/harness.ts';
+import { harnessTest, NAMED_USERS } from '../helpers/fixtures.ts';
+import { type Harness, problem } from '../helpers/harness.ts';
 import { enqueue, Q } from '../helpers/queue.ts';
 import { publishSentinel, type SseFrame, SseReader, withIds } from '../helpers/sse.ts';
 import { forgeToken } from '../helpers/tokens.ts';
 
 const EVENTS = '/api/v1/events';
 
-let h: Harness;
-let alice: TestUser;
-let bob: TestUser;
-let admin: TestUser;
-beforeAll(async () => {
-  h = await createHarness();
-  alice = await h.createUser({ displayName: 'Alice' });
-  bob = await h.createUser({ displayName: 'Bob' });
-  admin = await h.createUser({ isAdmin: true, displayName: 'Admin' });
-});
+type Connect = (o?: {
+  token?: string;
+  query?: string;
+  headers?: Record<string, string>;
+}) => Promise<SseReader>;
 
-const open: SseReader[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((s) => s.close()));
+/**
+ * The file's test API with `connect`, which opens the event stream (200 expected), reads up to `connected`
+ * and puts it in the test's `streams` (closed when the test finishes).
+ */
+const test = harnessTest({}, NAMED_USERS).extend('connect', async ({ h, streams }): Promise<Connect> => {
+  return async (o = {}) => {
+    const res = await h.get(`${EVENTS}${o.query ?? ''}`, { token: o.token, headers: o.headers });
+    expect(res.status).toBe(200);
+    const sse = new SseReader(res.body);
+    streams.push(sse);
+    await sse.untilEvent('connected');
+    return sse;
+  };
 });
-afterAll(async () => {
-  await Promise.all(open.splice(0).map((s) => s.close()));
-  await h.close();
-});
-
-/** Opens the event stream (200 expected) and reads up to `connected`. */
-async function connect(o: { token?: string; query?: string; headers?: Record<string, string> } = {}) {
-  const res = await h.get(`${EVENTS}${o.query ?? ''}`, { token: o.token, headers: o.headers });
-  expect(res.status).toBe(200);
-  const sse = new SseReader(res.body);
-  open.push(sse);
-  await sse.untilEvent('connected');
-  return sse;
-}
+const it = test;
 
 const RETRY: SseFrame = { retry: 3000 };
 const connectedAs = (userId: string, isAdmin: boolean): SseFrame => ({
@@ -51,7 +44,7 @@ const authExpired = (reason: 'token_revoked' | 'token_expired'): SseFrame => ({
   data: { reason },
 });
 
-const sentinel = () => publishSentinel(h.channels);
+const sentinel = (h: Harness) => publishSentinel(h.channels);
 
 /** The frame a client receives for a published event. */
 const frameOf = (e: ServerEvent): SseFrame => ({
@@ -74,8 +67,8 @@ function upToSentinel(frames: SseFrame[]): SseFrame[] {
 }
 
 /** Waits until the queue_status that follows everything done so far has reached `watcher`. */
-async function settled(watcher: SseReader) {
-  sentinel();
+async function settled(h: Harness, watcher: SseReader) {
+  sentinel(h);
   await watcher.until((frames) => {
     const last = upToSentinel(frames).length - 1;
     return last >= 0 && frames.slice(last).some((f) => f.event === 'queue_status');
@@ -133,7 +126,13 @@ function invocationEvent(
 }
 
 describe('connecting', () => {
-  it('answers text/event-stream: retry: 3000, then connected {connection_id, user_id, is_admin}', async () => {
+  it('answers text/event-stream: retry: 3000, then connected {connection_id, user_id, is_admin}', async ({
+    streams,
+    connect,
+    h,
+    alice,
+    admin,
+  }) => {
     const res = await h.get(EVENTS, { token: alice.token });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
@@ -142,7 +141,7 @@ describe('connecting', () => {
     expect(res.headers.get('x-request-id')).toEqual(expect.any(String));
     expect(res.headers.get('x-refreshed-token')).toBeNull();
     const sse = new SseReader(res.body);
-    open.push(sse);
+    streams.push(sse);
     expect(await sse.untilEvent('connected')).toEqual([RETRY, connectedAs(alice.user.user_id, false)]);
     expect(sse.text).toMatch(/^retry: 3000\n\nevent: connected\ndata: \{.*\}\n\n$/);
 
@@ -156,7 +155,11 @@ describe('connecting', () => {
     expect(new Set(ids).size).toBe(3);
   });
 
-  it('refuses an invalid, expired or revoked token, or a non-bearer header, with 401 problem+json', async () => {
+  it('refuses an invalid, expired or revoked token, or a non-bearer header, with 401 problem+json', async ({
+    h,
+    alice,
+    admin,
+  }) => {
     const loggedOut = await h.createUser();
     expect((await h.post('/api/v1/auth/logout', { token: loggedOut.token })).status).toBe(204);
     const inactive = await h.createUser();
@@ -194,7 +197,7 @@ describe('connecting', () => {
     expect(h.channels.stats().connections).toBe(0);
   });
 
-  it('an unknown queue_id is 404, with or without a token', async () => {
+  it('an unknown queue_id is 404, with or without a token', async ({ h, alice }) => {
     for (const token of [alice.token, undefined]) {
       const res = await h.get(`${EVENTS}?queue_id=other`, { token });
       expect(res.status).toBe(404);
@@ -208,7 +211,7 @@ describe('connecting', () => {
 });
 
 describe('tickets (for EventSource)', () => {
-  async function ticketFor(token: string) {
+  async function ticketFor(h: Harness, token: string) {
     const res = await h.post(`${EVENTS}/ticket`, { token });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { ticket: string; expires_in: number };
@@ -216,19 +219,28 @@ describe('tickets (for EventSource)', () => {
     return body.ticket;
   }
 
-  const refusedTicket = async (ticket: string, detail = 'The ticket is unknown, used or expired.') => {
+  const refusedTicket = async (
+    h: Harness,
+    ticket: string,
+    detail = 'The ticket is unknown, used or expired.',
+  ) => {
     const res = await h.get(`${EVENTS}?ticket=${ticket}`);
     expect(res.status).toBe(401);
     expect(res.headers.get('content-type')).toBe('application/problem+json');
     expect(await res.json()).toEqual(problem(res, 'unauthorized', 401, 'Unauthorized', detail));
   };
 
-  it('POST /events/ticket → {ticket, expires_in: 60}; ?ticket= opens the stream as its user, once', async () => {
-    const ticket = await ticketFor(alice.token);
+  it('POST /events/ticket → {ticket, expires_in: 60}; ?ticket= opens the stream as its user, once', async ({
+    connect,
+    h,
+    alice,
+    admin,
+  }) => {
+    const ticket = await ticketFor(h, alice.token);
     const sse = await connect({ query: `?ticket=${ticket}` });
     expect(sse.frames).toEqual([RETRY, connectedAs(alice.user.user_id, false)]);
-    await refusedTicket(ticket);
-    const adminTicket = await ticketFor(admin.token);
+    await refusedTicket(h, ticket);
+    const adminTicket = await ticketFor(h, admin.token);
     expect(adminTicket).not.toBe(ticket);
     expect((await connect({ query: `?queue_id=default&ticket=${adminTicket}` })).frames).toEqual([
       RETRY,
@@ -241,11 +253,14 @@ describe('tickets (for EventSource)', () => {
     ]);
   });
 
-  it('an expired ticket (61 s) or an unknown one is 401; asking for one needs a token', async () => {
-    const ticket = await ticketFor(alice.token);
+  it('an expired ticket (61 s) or an unknown one is 401; asking for one needs a token', async ({
+    h,
+    alice,
+  }) => {
+    const ticket = await ticketFor(h, alice.token);
     h.clock.advance(61_000);
-    await refusedTicket(ticket);
-    await refusedTicket('not-a-ticket');
+    await refusedTicket(h, ticket);
+    await refusedTicket(h, 'not-a-ticket');
     const res = await h.post(`${EVENTS}/ticket`);
     expect(res.status).toBe(401);
     expect(await res.json()).toEqual(
@@ -253,29 +268,35 @@ describe('tickets (for EventSource)', () => {
     );
   });
 
-  it('a ticket asked for before its token was revoked is refused', async () => {
+  it('a ticket asked for before its token was revoked is refused', async ({ h, admin }) => {
     const user = await h.createUser();
-    const ticket = await ticketFor(user.token);
+    const ticket = await ticketFor(h, user.token);
     expect((await h.post('/api/v1/auth/logout', { token: user.token })).status).toBe(204);
-    await refusedTicket(ticket, 'The token has been revoked.');
+    await refusedTicket(h, ticket, 'The token has been revoked.');
 
     const demoted = await h.createUser({ isAdmin: true });
-    const adminTicket = await ticketFor(demoted.token);
+    const adminTicket = await ticketFor(h, demoted.token);
     const patch = await h.patch(`/api/v1/users/${demoted.user.user_id}`, {
       token: admin.token,
       json: { is_admin: false },
     });
     expect(patch.status).toBe(200);
-    await refusedTicket(adminTicket, 'The token has been revoked.');
+    await refusedTicket(h, adminTicket, 'The token has been revoked.');
     expect(h.channels.stats().connections).toBe(0);
   });
 });
 
 describe('who receives what (API.md §5 table)', () => {
-  it('the owner and admins get every item event; another user and anonymous never see them', async () => {
+  it('the owner and admins get every item event; another user and anonymous never see them', async ({
+    connect,
+    h,
+    alice,
+    bob,
+    admin,
+  }) => {
     const watcher = await connect();
     expect((await h.put(`${Q}/clear`, { token: admin.token })).status).toBe(200);
-    await settled(watcher);
+    await settled(h, watcher);
     const a = await connect({ token: alice.token });
     const a2 = await connect({ token: alice.token });
     const b = await connect({ token: bob.token });
@@ -318,7 +339,7 @@ describe('who receives what (API.md §5 table)', () => {
       user_id: bob.user.user_id,
     };
     h.channels.publish(invocationEvent('invocation_progress', bItem));
-    sentinel();
+    sentinel(h);
 
     const published = [...h.events.events];
     expect(new Set(published.map((e) => e.name))).toEqual(
@@ -382,7 +403,12 @@ describe('who receives what (API.md §5 table)', () => {
     }
   });
 
-  it('an anonymous stream gets queue_status and queue_cleared and nothing else', async () => {
+  it('an anonymous stream gets queue_status and queue_cleared and nothing else', async ({
+    connect,
+    h,
+    bob,
+    admin,
+  }) => {
     const anon = await connect();
     const mine = await connect({ token: bob.token });
     await enqueue(h, bob.token, { runs: 2 });
@@ -421,7 +447,11 @@ describe('who receives what (API.md §5 table)', () => {
     );
   });
 
-  it('queue_status follows the changes (coalesced) with the counts GET /status reports', async () => {
+  it('queue_status follows the changes (coalesced) with the counts GET /status reports', async ({
+    connect,
+    h,
+    alice,
+  }) => {
     const anon = await connect();
     for (let i = 0; i < 20; i++) {
       await enqueue(h, alice.token);
@@ -446,52 +476,60 @@ describe('who receives what (API.md §5 table)', () => {
 });
 
 describe('resuming with Last-Event-ID', () => {
-  it.each([
+  it.for([
     ['the Last-Event-ID header', (id: string) => ({ headers: { 'Last-Event-ID': id } })],
     ['?last_event_id=', (id: string) => ({ query: `?last_event_id=${encodeURIComponent(id)}` })],
-  ])('via %s replays exactly the missed events, in order, then live ones', async (_how, resume) => {
-    const user = await h.createUser();
-    const keeper = await connect({ token: user.token }); // a tab that stays open: what the channel sent
-    const first = await connect({ token: user.token });
-    await enqueue(h, user.token);
-    const lastSeen = itemEvents(await first.untilEvent('batch_enqueued'))[0]?.id as string;
-    await first.close();
+  ] as const)(
+    'via %s replays exactly the missed events, in order, then live ones',
+    async ([_how, resume], { h, connect }) => {
+      const user = await h.createUser();
+      const keeper = await connect({ token: user.token }); // a tab that stays open: what the channel sent
+      const first = await connect({ token: user.token });
+      await enqueue(h, user.token);
+      const lastSeen = itemEvents(await first.untilEvent('batch_enqueued'))[0]?.id as string;
+      await first.close();
 
-    const missed = await enqueue(h, user.token, { runs: 2 });
-    const row = {
-      item_id: missed.item_ids[0] as number,
-      batch_id: missed.batch.batch_id,
-      session_id: 's',
-      user_id: user.user.user_id,
-    };
-    h.channels.publish(invocationEvent('invocation_progress', row));
-    expect((await h.put(`${Q}/i/${row.item_id}/cancel`, { token: user.token })).status).toBe(200);
+      const missed = await enqueue(h, user.token, { runs: 2 });
+      const row = {
+        item_id: missed.item_ids[0] as number,
+        batch_id: missed.batch.batch_id,
+        session_id: 's',
+        user_id: user.user.user_id,
+      };
+      h.channels.publish(invocationEvent('invocation_progress', row));
+      expect((await h.put(`${Q}/i/${row.item_id}/cancel`, { token: user.token })).status).toBe(200);
 
-    const resumed = await connect({ token: user.token, ...resume(lastSeen) });
-    h.channels.publish(invocationEvent('invocation_started', row)); // live, after the replay
-    sentinel();
-    const sent = upToSentinel(await keeper.untilEvent('queue_cleared'));
-    const got = upToSentinel(await resumed.untilEvent('queue_cleared'));
-    const afterLastSeen = withIds(sent).slice(withIds(sent).findIndex((f) => f.id === lastSeen) + 1);
-    expect(got).toEqual([RETRY, connectedAs(user.user.user_id, false), ...afterLastSeen]);
-    expect(noStatus(afterLastSeen).map((f) => f.event)).toEqual([
-      'batch_enqueued',
-      'invocation_progress',
-      'queue_item_status_changed',
-      'invocation_started',
-      'queue_cleared',
-    ]);
-    const seqs = withIds(got).map((f) => Number(f.id?.split('-')[1]));
-    expect(seqs).toEqual(seqs.map((_, i) => Number(lastSeen.split('-')[1]) + 1 + i));
-  });
+      const resumed = await connect({ token: user.token, ...resume(lastSeen) });
+      h.channels.publish(invocationEvent('invocation_started', row)); // live, after the replay
+      sentinel(h);
+      const sent = upToSentinel(await keeper.untilEvent('queue_cleared'));
+      const got = upToSentinel(await resumed.untilEvent('queue_cleared'));
+      const afterLastSeen = withIds(sent).slice(withIds(sent).findIndex((f) => f.id === lastSeen) + 1);
+      expect(got).toEqual([RETRY, connectedAs(user.user.user_id, false), ...afterLastSeen]);
+      expect(noStatus(afterLastSeen).map((f) => f.event)).toEqual([
+        'batch_enqueued',
+        'invocation_progress',
+        'queue_item_status_changed',
+        'invocation_started',
+        'queue_cleared',
+      ]);
+      const seqs = withIds(got).map((f) => Number(f.id?.split('-')[1]));
+      expect(seqs).toEqual(seqs.map((_, i) => Number(lastSeen.split('-')[1]) + 1 + i));
+    },
+  );
 
-  it('an id the channel does not hold (garbage, another user’s, from before a restart) gives resync {reason}', async () => {
+  it('an id the channel does not hold (garbage, another user’s, from before a restart) gives resync {reason}', async ({
+    connect,
+    h,
+    alice,
+    bob,
+  }) => {
     const other = await connect({ token: bob.token });
     await enqueue(h, bob.token);
     const bobsId = itemEvents(await other.untilEvent('batch_enqueued'))[0]?.id as string;
     for (const id of ['garbage', bobsId, 'deadbeef-1', '00000000-99999']) {
       const s = await connect({ token: alice.token, headers: { 'Last-Event-ID': id } });
-      const live = sentinel();
+      const live = sentinel(h);
       expect(noStatus(await s.untilEvent('queue_cleared'))).toEqual([
         RETRY,
         connectedAs(alice.user.user_id, false),
@@ -502,7 +540,10 @@ describe('resuming with Last-Event-ID', () => {
     }
   });
 
-  it('an id whose successors are gone (over 1000 events and 10 minutes) gives resync', async () => {
+  it('an id whose successors are gone (over 1000 events and 10 minutes) gives resync', async ({
+    connect,
+    h,
+  }) => {
     const user = await h.createUser();
     const s = await connect({ token: user.token });
     const item = { item_id: 1, batch_id: 'b', session_id: 's', user_id: user.user.user_id };
@@ -521,14 +562,14 @@ describe('resuming with Last-Event-ID', () => {
       connectedAs(user.user.user_id, false),
       RESYNC,
     ]);
-    const live = sentinel();
+    const live = sentinel(h);
     expect(itemEvents(await stale.untilEvent('queue_cleared'))).toEqual([frameOf(live)]);
   });
 });
 
 describe('a revoked or expired token ends its streams with auth_expired', () => {
   /** A user with a stream that has already carried one event of theirs. */
-  async function streaming(o: { isAdmin?: boolean } = {}) {
+  async function streaming(h: Harness, connect: Connect, o: { isAdmin?: boolean } = {}) {
     const user = await h.createUser(o);
     const sse = await connect({ token: user.token });
     await enqueue(h, user.token);
@@ -547,8 +588,11 @@ describe('a revoked or expired token ends its streams with auth_expired', () => 
     expect(frames).toHaveLength(4);
   }
 
-  it('logout: that token’s streams end; another token of the user keeps its stream', async () => {
-    const { user, sse } = await streaming();
+  it('logout: that token’s streams end; another token of the user keeps its stream', async ({
+    connect,
+    h,
+  }) => {
+    const { user, sse } = await streaming(h, connect);
     const login = await h.post('/api/v1/auth/login', {
       json: { email: user.user.email, password: user.password },
     });
@@ -556,13 +600,16 @@ describe('a revoked or expired token ends its streams with auth_expired', () => 
     const other = await connect({ token: ((await login.json()) as { token: string }).token });
     expect((await h.post('/api/v1/auth/logout', { token: user.token })).status).toBe(204);
     await expectEnded(sse, 'token_revoked');
-    const live = sentinel();
+    const live = sentinel(h);
     expect(noStatus(await other.untilEvent('queue_cleared')).at(-1)).toEqual(frameOf(live));
     expect(other.done).toBe(false);
   });
 
-  it('password change: every earlier token’s stream ends; the replacement token connects', async () => {
-    const { user, sse } = await streaming();
+  it('password change: every earlier token’s stream ends; the replacement token connects', async ({
+    connect,
+    h,
+  }) => {
+    const { user, sse } = await streaming(h, connect);
     const res = await h.patch('/api/v1/auth/me', {
       token: user.token,
       json: { current_password: user.password, new_password: 'another long password' },
@@ -576,8 +623,13 @@ describe('a revoked or expired token ends its streams with auth_expired', () => 
     ]);
   });
 
-  it('demotion: the admin’s stream ends; reconnecting as a user never replays admin copies', async () => {
-    const { user, sse } = await streaming({ isAdmin: true });
+  it('demotion: the admin’s stream ends; reconnecting as a user never replays admin copies', async ({
+    connect,
+    h,
+    bob,
+    admin,
+  }) => {
+    const { user, sse } = await streaming(h, connect, { isAdmin: true });
     await enqueue(h, bob.token);
     const copyId = itemEvents(await sse.untilEvent('batch_enqueued', 2))[1]?.id as string;
     const res = await h.patch(`/api/v1/users/${user.user.user_id}`, {
@@ -592,7 +644,7 @@ describe('a revoked or expired token ends its streams with auth_expired', () => 
     const token = ((await login.json()) as { token: string }).token;
     const again = await connect({ token, headers: { 'Last-Event-ID': copyId } });
     const { batch } = await enqueue(h, bob.token);
-    const live = sentinel();
+    const live = sentinel(h);
     expect(noStatus(await again.untilEvent('queue_cleared'))).toEqual([
       RETRY,
       connectedAs(user.user.user_id, false),
@@ -615,8 +667,8 @@ describe('a revoked or expired token ends its streams with auth_expired', () => 
     expect(frames.at(-1)).toEqual(authExpired('token_revoked'));
   }
 
-  it('deactivation: the stream ends', async () => {
-    const { user, sse } = await streaming();
+  it('deactivation: the stream ends', async ({ connect, h, admin }) => {
+    const { user, sse } = await streaming(h, connect);
     const res = await h.patch(`/api/v1/users/${user.user.user_id}`, {
       token: admin.token,
       json: { is_active: false },
@@ -625,8 +677,8 @@ describe('a revoked or expired token ends its streams with auth_expired', () => 
     await expectEnded(sse, 'token_revoked');
   });
 
-  it('deletion: the stream ends', async () => {
-    const { user, sse } = await streaming();
+  it('deletion: the stream ends', async ({ connect, h, admin }) => {
+    const { user, sse } = await streaming(h, connect);
     expect((await h.delete(`/api/v1/users/${user.user.user_id}`, { token: admin.token })).status).toBe(204);
     await expectEnded(sse, 'token_revoked');
   });
@@ -634,14 +686,14 @@ describe('a revoked or expired token ends its streams with auth_expired', () => 
   // Last in the file: it moves the clock a day on, past every token of this file.
   it('expiry: the hub’s 1 s tick ends the stream once the clock passes exp', {
     timeout: 10_000,
-  }, async () => {
-    const { sse } = await streaming();
+  }, async ({ connect, h }) => {
+    const { sse } = await streaming(h, connect);
     const later = await h.createUser({ rememberMe: true });
     const remembered = await connect({ token: later.token });
     h.clock.advance(24 * 3600_000 + 1000);
     await expectEnded(sse, 'token_expired', 5000);
     expect(remembered.done).toBe(false);
-    const live = sentinel();
+    const live = sentinel(h);
     expect(noStatus(await remembered.untilEvent('queue_cleared')).at(-1)).toEqual(frameOf(live));
   });
 });

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHarness, type Harness } from '../helpers/harness.ts';
+import { describe, expect } from 'vitest';
+import { test as fileTest } from '../helpers/fixtures.ts';
 
 interface Operation {
   operationId: string;
@@ -138,24 +138,23 @@ function casesOf(doc: Doc, template: string, method: string, op: Operation, toke
   return cases;
 }
 
-let h: Harness;
-let server: ServerType;
-let origin: string;
-beforeAll(async () => {
-  h = await createHarness();
-  server = await new Promise<ServerType>((resolve) => {
+/** The file's test API with `origin`: the file's app served over a real socket (closed after the file). */
+const it = fileTest.extend('origin', { scope: 'file' }, async ({ h }, { onCleanup }) => {
+  const server = await new Promise<ServerType>((resolve) => {
     const s = serve({ fetch: h.app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
   });
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-afterAll(async () => {
-  (server as import('node:http').Server).closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  await h.close();
+  onCleanup(async () => {
+    (server as import('node:http').Server).closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 
 describe('fuzzing every operation of /openapi.json over real connections', () => {
-  it('answers thousands of malformed requests with 4xx problems: no 5xx, no dropped connection', async () => {
+  it('answers thousands of malformed requests with 4xx problems: no 5xx, no dropped connection', async ({
+    h,
+    origin,
+  }) => {
     const doc = (await (await h.get('/openapi.json')).json()) as Doc;
     const admin = await h.createUser({ isAdmin: true });
     const user = await h.createUser();

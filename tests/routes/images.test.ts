@@ -1,10 +1,11 @@
 import { eq } from 'drizzle-orm';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { auditLog, images } from '../../src/db/schema/index.ts';
 import { readPngText } from '../../src/images/png-text.ts';
 import type { ImageDTO } from '../../src/images/schemas.ts';
 import { unavailableCodec } from '../../src/images/unavailable-codec.ts';
+import { harnessTest } from '../helpers/fixtures.ts';
 import { createHarness, expectProblem, type Harness, type TestUser } from '../helpers/harness.ts';
 import {
   BOARDS,
@@ -19,17 +20,8 @@ import {
 } from '../helpers/images.ts';
 import { runCommonAuthTests } from '../helpers/security.ts';
 
-let h: Harness;
-let alice: TestUser;
-let bob: TestUser;
-let admin: TestUser;
-beforeAll(async () => {
-  h = await createHarness();
-  alice = await h.createUser({ displayName: 'Alice' });
-  bob = await h.createUser({ displayName: 'Bob' });
-  admin = await h.createUser({ isAdmin: true });
-});
-afterAll(() => h.close());
+const test = harnessTest({}, { alice: { displayName: 'Alice' }, bob: { displayName: 'Bob' } });
+const it = test;
 
 const VALIDATION = 'The request does not match the schema.';
 const NEED_AUTH = 'A bearer token or a valid signed URL is required.';
@@ -38,8 +30,8 @@ const OWNER_GONE = "The signed URL no longer works: its image's owner is deactiv
 const notFound = (res: Response, name: string) =>
   expectProblem(res, 'not_found', 404, 'Not found', `Image ${name} was not found`);
 
-/** The DTO every new image has, but for its name and signed URLs. */
-function expectedDto(over: Partial<ImageDTO>) {
+/** The DTO every new image of Alice's has, but for its name and signed URLs. */
+function expectedDto(h: Harness, alice: TestUser, over: Partial<ImageDTO>) {
   return {
     image_name: expect.stringMatching(NAME),
     image_url: expect.stringMatching(
@@ -63,20 +55,22 @@ function expectedDto(over: Partial<ImageDTO>) {
   };
 }
 
-async function createBoard(token: string, name = 'Board') {
+async function createBoard(h: Harness, token: string, name = 'Board') {
   const res = await h.post(BOARDS, { token, json: { board_name: name } });
   expect(res.status).toBe(201);
   return (await res.json()).board_id as string;
 }
 
 describe('POST /api/v1/images/upload', () => {
-  it.each(['png', 'jpeg', 'webp'] as const)(
+  it.for(['png', 'jpeg', 'webp'] as const)(
     'stores a %s as PNG and answers 201 with the ImageDTO',
-    async (format) => {
-      const res = await upload(h, alice.token, await imageFile(format), { type: `image/${format}` });
+    async (format, { h, alice }) => {
+      const res = await upload(h, alice.token, await imageFile(format), {
+        type: `image/${format}`,
+      });
       expect(res.status).toBe(201);
       const body = await res.json();
-      expect(body).toEqual(expectedDto({}));
+      expect(body).toEqual(expectedDto(h, alice, {}));
       const full = await h.get(body.image_url);
       expect(full.status).toBe(200);
       expect(full.headers.get('content-type')).toBe('image/png');
@@ -95,7 +89,10 @@ describe('POST /api/v1/images/upload', () => {
     },
   );
 
-  it('drops EXIF and turns the image upright by its orientation; thumbnails fit in 256 px', async () => {
+  it('drops EXIF and turns the image upright by its orientation; thumbnails fit in 256 px', async ({
+    h,
+    alice,
+  }) => {
     const jpeg = await sharp(pixels(600, 300), { raw: { width: 600, height: 300, channels: 3 } })
       .jpeg()
       .withExif({ IFD0: { Artist: 'Secret Person', Copyright: 'GPS-ish' } })
@@ -118,15 +115,15 @@ describe('POST /api/v1/images/upload', () => {
     expect([thumb.width, thumb.height]).toEqual([128, 256]);
   });
 
-  it('puts the image on a board of the caller', async () => {
-    const board = await createBoard(alice.token);
+  it('puts the image on a board of the caller', async ({ h, alice }) => {
+    const board = await createBoard(h, alice.token);
     const res = await upload(h, alice.token, await imageFile('png'), { boardId: board });
     expect(res.status).toBe(201);
-    expect(await res.json()).toEqual(expectedDto({ board_id: board }));
+    expect(await res.json()).toEqual(expectedDto(h, alice, { board_id: board }));
   });
 
-  it('refuses a board that is not the caller’s with 422 and stores nothing', async () => {
-    const board = await createBoard(bob.token);
+  it('refuses a board that is not the caller’s with 422 and stores nothing', async ({ h, alice, bob }) => {
+    const board = await createBoard(h, bob.token);
     const before = h.blobs.keys();
     for (const boardId of [board, 'no-such-board']) {
       const res = await upload(h, alice.token, await imageFile('png'), { boardId });
@@ -137,7 +134,10 @@ describe('POST /api/v1/images/upload', () => {
     expect(h.blobs.keys()).toEqual(before);
   });
 
-  it('refuses files that are not PNG, JPEG or WebP with 415, whatever their declared type', async () => {
+  it('refuses files that are not PNG, JPEG or WebP with 415, whatever their declared type', async ({
+    h,
+    alice,
+  }) => {
     const gif = await upload(h, alice.token, await imageFile('gif'), { type: 'image/png' });
     await expectProblem(
       gif,
@@ -150,7 +150,7 @@ describe('POST /api/v1/images/upload', () => {
     expect(text.status).toBe(415);
   });
 
-  it('refuses a corrupt image with 422 at file', async () => {
+  it('refuses a corrupt image with 422 at file', async ({ h, alice }) => {
     const png = await imageFile('png', 64, 64);
     const truncated = png.slice(0, 60);
     const res = await upload(h, alice.token, truncated);
@@ -162,7 +162,7 @@ describe('POST /api/v1/images/upload', () => {
     expect((await upload(h, alice.token, garbage)).status).toBe(422);
   });
 
-  it('refuses a file over 20 MiB with 413 (declared length or streamed)', async () => {
+  it('refuses a file over 20 MiB with 413 (declared length or streamed)', async ({ h, alice }) => {
     const big = new Uint8Array(20 * 1024 * 1024 + 1);
     big.set(await imageFile('png'), 0);
     const res = await upload(h, alice.token, big);
@@ -183,7 +183,7 @@ describe('POST /api/v1/images/upload', () => {
     expect(declared.status).toBe(413);
   });
 
-  it('accepts a file larger than the API’s 1 MiB JSON limit', async () => {
+  it('accepts a file larger than the API’s 1 MiB JSON limit', async ({ h, alice }) => {
     const png = await sharp(
       Uint8Array.from({ length: 800 * 800 * 3 }, () => Math.floor(Math.random() * 256)),
       { raw: { width: 800, height: 800, channels: 3 } },
@@ -194,7 +194,10 @@ describe('POST /api/v1/images/upload', () => {
     expect((await upload(h, alice.token, new Uint8Array(png))).status).toBe(201);
   });
 
-  it('a missing file or a file given as text is 422; a JSON body is 415; a broken multipart body is 400', async () => {
+  it('a missing file or a file given as text is 422; a JSON body is 415; a broken multipart body is 400', async ({
+    h,
+    alice,
+  }) => {
     const form = new FormData();
     form.append('board_id', 'x');
     const missing = await h.post(`${IMAGES}/upload`, { token: alice.token, body: form });
@@ -216,18 +219,18 @@ describe('POST /api/v1/images/upload', () => {
     expect((await broken.json()).code).toBe('bad_request');
   });
 
-  it('without a token is 401', async () => {
+  it('without a token is 401', async ({ h }) => {
     const res = await upload(h, undefined, await imageFile('png'));
     await expectProblem(res, 'unauthorized', 401, 'Unauthorized', 'A bearer token is required.');
   });
 });
 
 describe('saveGeneratedImage', () => {
-  it('writes the PNG with its metadata text chunk, the thumbnail and the row', async () => {
+  it('writes the PNG with its metadata text chunk, the thumbnail and the row', async ({ h, alice }) => {
     const metadata = { model: 'tiny-sd', prompt: 'a café ☕', seed: 42, steps: 4, cfg_scale: 7.5 };
     const image = await generated(h, alice.user.user_id, { metadata });
     expect(image).toEqual(
-      expectedDto({
+      expectedDto(h, alice, {
         width: 16,
         height: 8,
         queue_item_id: 7,
@@ -243,15 +246,15 @@ describe('saveGeneratedImage', () => {
     expect(await get.json()).toEqual({ ...image, created_at: image.created_at });
   });
 
-  it('saves uncategorized when the board is gone or someone else’s', async () => {
-    const bobs = await createBoard(bob.token);
-    const mine = await createBoard(alice.token);
+  it('saves uncategorized when the board is gone or someone else’s', async ({ h, alice, bob }) => {
+    const bobs = await createBoard(h, bob.token);
+    const mine = await createBoard(h, alice.token);
     expect((await generated(h, alice.user.user_id, { boardId: bobs })).board_id).toBeNull();
     expect((await generated(h, alice.user.user_id, { boardId: 'gone' })).board_id).toBeNull();
     expect((await generated(h, alice.user.user_id, { boardId: mine })).board_id).toBe(mine);
   });
 
-  it('writes no text chunk without metadata', async () => {
+  it('writes no text chunk without metadata', async ({ h, alice }) => {
     const image = await generated(h, alice.user.user_id, { metadata: null });
     expect(image.metadata).toBeNull();
     const png = new Uint8Array(await (await h.get(image.image_url)).arrayBuffer());
@@ -261,11 +264,11 @@ describe('saveGeneratedImage', () => {
 
 describe('signed URLs', () => {
   let image: ImageDTO;
-  beforeAll(async () => {
+  test.beforeAll(async ({ h, alice }) => {
     image = await generated(h, alice.user.user_id);
   });
 
-  it('open the file without a token, with private caching until they expire', async () => {
+  it('open the file without a token, with private caching until they expire', async ({ h }) => {
     for (const url of [image.image_url, image.thumbnail_url]) {
       const res = await h.get(url);
       expect(res.status).toBe(200);
@@ -277,7 +280,10 @@ describe('signed URLs', () => {
     }
   });
 
-  it('a tampered signature, another image’s or variant’s signature, or a missing one is 401', async () => {
+  it('a tampered signature, another image’s or variant’s signature, or a missing one is 401', async ({
+    h,
+    alice,
+  }) => {
     const other = await generated(h, alice.user.user_id);
     const sig = new URL(image.image_url, 'http://x').searchParams.get('sig') ?? '';
     const flipped = `${sig.startsWith('A') ? 'B' : 'A'}${sig.slice(1)}`;
@@ -298,7 +304,7 @@ describe('signed URLs', () => {
     }
   });
 
-  it('an expired signature is 401, but a token still opens the file', async () => {
+  it('an expired signature is 401, but a token still opens the file', async ({ h, alice }) => {
     const fresh = await generated(h, alice.user.user_id);
     h.clock.advance(2 * 3600 * 1000);
     const res = await h.get(fresh.image_url);
@@ -310,7 +316,12 @@ describe('signed URLs', () => {
     expect((await h.get(renewed.image_url)).status).toBe(200);
   });
 
-  it('with a token: the owner and admins get the file unsigned; another user gets 404', async () => {
+  it('with a token: the owner and admins get the file unsigned; another user gets 404', async ({
+    h,
+    alice,
+    bob,
+    admin,
+  }) => {
     const path = `${IMAGES}/i/${image.image_name}/full`;
     expect((await h.get(path, { token: alice.token })).status).toBe(200);
     expect((await h.get(path, { token: admin.token })).status).toBe(200);
@@ -323,8 +334,10 @@ describe('signed URLs', () => {
     expect(bad.status).toBe(401);
   });
 
-  it("stop working once the owner is deactivated or deleted, before they expire; an admin's token still opens the file", async (t) => {
-    const own = await createHarness(t);
+  it("stop working once the owner is deactivated or deleted, before they expire; an admin's token still opens the file", async ({
+    onTestFinished,
+  }) => {
+    const own = await createHarness({ onTestFinished });
     const [chief, other] = [await own.createUser({ isAdmin: true }), await own.createUser()];
     for (const change of ['deactivate', 'delete'] as const) {
       const owner = await own.createUser();
@@ -344,7 +357,7 @@ describe('signed URLs', () => {
     }
   });
 
-  it('an unknown image is 404 with a token, 401 without', async () => {
+  it('an unknown image is 404 with a token, 401 without', async ({ h, alice }) => {
     await notFound(await h.get(`${IMAGES}/i/nope.png/full`, { token: alice.token }), 'nope.png');
     expect((await h.get(`${IMAGES}/i/nope.png/full`)).status).toBe(401);
   });
@@ -352,11 +365,14 @@ describe('signed URLs', () => {
 
 describe('isolation', () => {
   let image: ImageDTO;
-  beforeAll(async () => {
+  test.beforeAll(async ({ h, alice }) => {
     image = await uploaded(h, alice.token);
   });
 
-  it('another user gets 404 for get, full, thumbnail, patch and delete; nothing changes', async () => {
+  it('another user gets 404 for get, full, thumbnail, patch and delete; nothing changes', async ({
+    h,
+    bob,
+  }) => {
     const name = image.image_name;
     await notFound(await h.get(`${IMAGES}/i/${name}`, { token: bob.token }), name);
     await notFound(await h.get(`${IMAGES}/i/${name}/full`, { token: bob.token }), name);
@@ -367,7 +383,7 @@ describe('isolation', () => {
     expect(row?.starred).toBe(false);
   });
 
-  it('another user never sees it in lists', async () => {
+  it('another user never sees it in lists', async ({ h, alice, bob }) => {
     const bobImage = await uploaded(h, bob.token);
     const res = await h.get(IMAGES, { token: bob.token });
     const body = await res.json();
@@ -385,7 +401,7 @@ describe('isolation', () => {
     expect((await h.get(`${IMAGES}?user_id=${bob.user.user_id}`, { token: bob.token })).status).toBe(200);
   });
 
-  it('an admin reads, lists and changes any image', async () => {
+  it('an admin reads, lists and changes any image', async ({ h, alice, bob, admin }) => {
     const name = image.image_name;
     expect(await (await h.get(`${IMAGES}/i/${name}`, { token: admin.token })).json()).toEqual({
       ...image,
@@ -406,7 +422,7 @@ describe('isolation', () => {
     expect((await patched.json()).starred).toBe(true);
   });
 
-  it('without a token every image route is 401', async () => {
+  it('without a token every image route is 401', async ({ h }) => {
     for (const res of [
       await h.get(IMAGES),
       await h.get(`${IMAGES}/i/${image.image_name}`),
@@ -422,16 +438,16 @@ describe('GET /api/v1/images', () => {
   let user: TestUser;
   const made: ImageDTO[] = [];
   let board = '';
-  beforeAll(async () => {
+  test.beforeAll(async ({ h }) => {
     user = await h.createUser();
-    board = await createBoard(user.token, 'Listed');
+    board = await createBoard(h, user.token, 'Listed');
     for (let i = 0; i < 5; i++) {
       h.clock.advance(1000);
       made.push(await uploaded(h, user.token, i % 2 === 0 ? {} : { boardId: board }));
     }
     await h.patch(`${IMAGES}/i/${made[0]?.image_name}`, { token: user.token, json: { starred: true } });
   });
-  const names = async (query: string) => {
+  const names = async (h: Harness, query: string) => {
     const res = await h.get(`${IMAGES}${query}`, { token: user.token });
     expect(res.status).toBe(200);
     const body = await res.json();
@@ -439,33 +455,35 @@ describe('GET /api/v1/images', () => {
   };
   const newestFirst = () => [...made].reverse().map((i) => i.image_name);
 
-  it('lists the caller’s images newest first with offset, limit and total', async () => {
-    expect(await names('')).toEqual({ items: newestFirst(), offset: 0, limit: 50, total: 5 });
-    expect(await names('?offset=1&limit=2')).toEqual({
+  it('lists the caller’s images newest first with offset, limit and total', async ({ h }) => {
+    expect(await names(h, '')).toEqual({ items: newestFirst(), offset: 0, limit: 50, total: 5 });
+    expect(await names(h, '?offset=1&limit=2')).toEqual({
       items: newestFirst().slice(1, 3),
       offset: 1,
       limit: 2,
       total: 5,
     });
-    expect(await names('?offset=10')).toEqual({ items: [], offset: 10, limit: 50, total: 5 });
+    expect(await names(h, '?offset=10')).toEqual({ items: [], offset: 10, limit: 50, total: 5 });
   });
 
-  it('filters by board, uncategorized and starred', async () => {
+  it('filters by board, uncategorized and starred', async ({ h }) => {
     const onBoard = newestFirst().filter((n) => made.find((m) => m.image_name === n)?.board_id === board);
-    expect((await names(`?board_id=${board}`)).items).toEqual(onBoard);
-    expect((await names('?board_id=none')).items).toEqual(newestFirst().filter((n) => !onBoard.includes(n)));
-    expect(await names('?starred=true')).toEqual({
+    expect((await names(h, `?board_id=${board}`)).items).toEqual(onBoard);
+    expect((await names(h, '?board_id=none')).items).toEqual(
+      newestFirst().filter((n) => !onBoard.includes(n)),
+    );
+    expect(await names(h, '?starred=true')).toEqual({
       items: [made[0]?.image_name],
       offset: 0,
       limit: 50,
       total: 1,
     });
-    expect((await names('?starred=false')).total).toBe(4);
-    expect((await names('?is_intermediate=false')).total).toBe(5);
-    expect((await names('?is_intermediate=true')).total).toBe(0);
+    expect((await names(h, '?starred=false')).total).toBe(4);
+    expect((await names(h, '?is_intermediate=false')).total).toBe(5);
+    expect((await names(h, '?is_intermediate=true')).total).toBe(0);
   });
 
-  it('refuses bad query values with 422', async () => {
+  it('refuses bad query values with 422', async ({ h }) => {
     const res = await h.get(`${IMAGES}?limit=0&offset=-1&starred=maybe`, { token: user.token });
     expect(res.status).toBe(422);
     const body = await res.json();
@@ -479,9 +497,9 @@ describe('GET /api/v1/images', () => {
 });
 
 describe('PATCH /api/v1/images/i/{image_name}', () => {
-  it('stars, moves to an own board and back to uncategorized', async () => {
+  it('stars, moves to an own board and back to uncategorized', async ({ h, alice }) => {
     const image = await uploaded(h, alice.token);
-    const board = await createBoard(alice.token);
+    const board = await createBoard(h, alice.token);
     const path = `${IMAGES}/i/${image.image_name}`;
     const starred = await h.patch(path, { token: alice.token, json: { starred: true } });
     expect(await starred.json()).toEqual({
@@ -498,10 +516,15 @@ describe('PATCH /api/v1/images/i/{image_name}', () => {
     expect([back.board_id, back.starred]).toEqual([null, false]);
   });
 
-  it('a board of someone else (even for an admin moving the owner’s image) or an unknown one is 422', async () => {
+  it('a board of someone else (even for an admin moving the owner’s image) or an unknown one is 422', async ({
+    h,
+    alice,
+    bob,
+    admin,
+  }) => {
     const image = await uploaded(h, alice.token);
-    const bobs = await createBoard(bob.token);
-    const admins = await createBoard(admin.token);
+    const bobs = await createBoard(h, bob.token);
+    const admins = await createBoard(h, admin.token);
     const path = `${IMAGES}/i/${image.image_name}`;
     for (const [token, boardId] of [
       [alice.token, bobs],
@@ -513,12 +536,12 @@ describe('PATCH /api/v1/images/i/{image_name}', () => {
         { path: 'board_id', message: `unknown board "${boardId}"` },
       ]);
     }
-    const aliceBoard = await createBoard(alice.token);
+    const aliceBoard = await createBoard(h, alice.token);
     const ok = await h.patch(path, { token: admin.token, json: { board_id: aliceBoard } });
     expect((await ok.json()).board_id).toBe(aliceBoard);
   });
 
-  it('unknown fields and wrong types are 422; malformed JSON is 400', async () => {
+  it('unknown fields and wrong types are 422; malformed JSON is 400', async ({ h, alice }) => {
     const image = await uploaded(h, alice.token);
     const path = `${IMAGES}/i/${image.image_name}`;
     const res = await h.patch(path, { token: alice.token, json: { starred: 'yes', name: 'x' } });
@@ -534,7 +557,7 @@ describe('PATCH /api/v1/images/i/{image_name}', () => {
 });
 
 describe('DELETE /api/v1/images/i/{image_name}', () => {
-  it('removes the row and both files, audits image.deleted, and is 404 afterwards', async () => {
+  it('removes the row and both files, audits image.deleted, and is 404 afterwards', async ({ h, alice }) => {
     const image = await uploaded(h, alice.token);
     const name = image.image_name;
     const res = await h.delete(`${IMAGES}/i/${name}`, { token: alice.token });
@@ -550,12 +573,12 @@ describe('DELETE /api/v1/images/i/{image_name}', () => {
     expect((await h.get(image.image_url)).status).toBe(404);
   });
 
-  it('an admin deletes another user’s image', async () => {
+  it('an admin deletes another user’s image', async ({ h, bob, admin }) => {
     const image = await uploaded(h, bob.token);
     expect((await h.delete(`${IMAGES}/i/${image.image_name}`, { token: admin.token })).status).toBe(204);
   });
 
-  it('a deleted user’s images stay, with their user_id', async () => {
+  it('a deleted user’s images stay, with their user_id', async ({ h, admin }) => {
     const carol = await h.createUser();
     const image = await uploaded(h, carol.token);
     expect((await h.delete(`/api/v1/users/${carol.user.user_id}`, { token: admin.token })).status).toBe(204);
@@ -568,8 +591,8 @@ describe('DELETE /api/v1/images/i/{image_name}', () => {
 });
 
 describe('without an image codec (the Deno entry)', () => {
-  it('an upload is 503 unavailable and stores nothing', async (t) => {
-    const bare = await createHarness(t, { deps: { images: unavailableCodec } });
+  it('an upload is 503 unavailable and stores nothing', async ({ onTestFinished }) => {
+    const bare = await createHarness({ onTestFinished }, { deps: { images: unavailableCodec } });
     const user = await bare.createUser();
     const res = await upload(bare, user.token, await imageFile('png'));
     await expectProblem(
@@ -583,8 +606,7 @@ describe('without an image codec (the Deno entry)', () => {
   });
 });
 
-runCommonAuthTests('GET /api/v1/images/i/{image_name}', {
-  harness: () => h,
+runCommonAuthTests(test, 'GET /api/v1/images/i/{image_name}', {
   prepareRequest: async (h, owner) => {
     const { image_name } = await uploaded(h, owner.token);
     return {
@@ -596,8 +618,7 @@ runCommonAuthTests('GET /api/v1/images/i/{image_name}', {
   },
 });
 
-runCommonAuthTests('PATCH /api/v1/images/i/{image_name}', {
-  harness: () => h,
+runCommonAuthTests(test, 'PATCH /api/v1/images/i/{image_name}', {
   prepareRequest: async (h, owner) => {
     const { image_name } = await uploaded(h, owner.token);
     return {
@@ -610,8 +631,7 @@ runCommonAuthTests('PATCH /api/v1/images/i/{image_name}', {
   },
 });
 
-runCommonAuthTests('DELETE /api/v1/images/i/{image_name}', {
-  harness: () => h,
+runCommonAuthTests(test, 'DELETE /api/v1/images/i/{image_name}', {
   prepareRequest: async (h, owner) => {
     const { image_name } = await uploaded(h, owner.token);
     return {

@@ -1,14 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHarness, type Harness, problem } from '../helpers/harness.ts';
-
-let h: Harness;
-beforeAll(async () => {
-  h = await createHarness();
-});
-afterAll(() => h.close());
+import { describe, expect } from 'vitest';
+import { it } from '../helpers/fixtures.ts';
+import { problem } from '../helpers/harness.ts';
 
 describe('GET /api/v1/models', () => {
-  it('lists the catalog to any user', async () => {
+  it('lists the catalog to any user', async ({ h }) => {
     const u = await h.createUser();
     const res = await h.get('/api/v1/models', { token: u.token });
     expect(res.status).toBe(200);
@@ -24,7 +19,7 @@ describe('GET /api/v1/models', () => {
     ]);
   });
 
-  it('needs a token', async () => {
+  it('needs a token', async ({ h }) => {
     const res = await h.get('/api/v1/models');
     expect(res.status).toBe(401);
     expect(await res.json()).toEqual(

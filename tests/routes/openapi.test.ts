@@ -1,20 +1,21 @@
 import { createConfig, lintFromString } from '@redocly/openapi-core';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
+import { test as fileTest } from '../helpers/fixtures.ts';
 import { textToImageGraph } from '../helpers/graphs.ts';
-import { createHarness, type Harness, type RequestOptions } from '../helpers/harness.ts';
+import type { RequestOptions } from '../helpers/harness.ts';
 import { imageFile, upload } from '../helpers/images.ts';
 
-let h: Harness;
-let source: string;
-beforeAll(async () => {
-  h = await createHarness();
-  source = await (await h.get('/openapi.json')).text();
-});
-afterAll(() => h.close());
+/** The file's test API with `source`, the OpenAPI document as served. */
+const test = fileTest.extend('source', { scope: 'file' }, async ({ h }) =>
+  (await h.get('/openapi.json')).text(),
+);
+const it = test;
 
 describe('the OpenAPI document', () => {
-  it("passes redocly's recommended rules: no error, and no warning but the missing licence", async () => {
+  it("passes redocly's recommended rules: no error, and no warning but the missing licence", async ({
+    source,
+  }) => {
     const config = await createConfig({ extends: ['recommended'] });
     const problems = await lintFromString({ source, absoluteRef: 'openapi.json', config });
     const found = problems.map(
@@ -95,7 +96,10 @@ function checker(doc: Doc) {
 }
 
 describe('responses of a session', () => {
-  it('every response of a session over every operation matches the document (status, type, schema)', async () => {
+  it('every response of a session over every operation matches the document (status, type, schema)', async ({
+    h,
+    source,
+  }) => {
     const doc = JSON.parse(source) as Doc;
     const { check, seen } = checker(doc);
     const failures: string[] = [];

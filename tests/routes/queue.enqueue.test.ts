@@ -1,21 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
+import { it } from '../helpers/fixtures.ts';
 import { imageToImageGraph, textToImageGraph } from '../helpers/graphs.ts';
-import { createHarness, expectProblem, type Harness, problem, type TestUser } from '../helpers/harness.ts';
+import { createHarness, expectProblem, type Harness, problem } from '../helpers/harness.ts';
 import { generated } from '../helpers/images.ts';
 import { enqueue, Q } from '../helpers/queue.ts';
 
-let h: Harness;
-let admin: TestUser;
-beforeAll(async () => {
-  h = await createHarness();
-  admin = await h.createUser({ isAdmin: true });
-});
-afterAll(() => h.close());
-
-const countMine = async (token: string) => (await (await h.get(`${Q}/status`, { token })).json()).mine.total;
+const countMine = async (h: Harness, token: string) =>
+  (await (await h.get(`${Q}/status`, { token })).json()).mine.total;
 
 describe('enqueue validation', () => {
-  it('a graph problem is 422 with its path under batch.graph, and nothing is enqueued', async () => {
+  it('a graph problem is 422 with its path under batch.graph, and nothing is enqueued', async ({ h }) => {
     const u = await h.createUser();
     const graph = textToImageGraph();
     (graph.nodes.denoise as Record<string, unknown>).steps = 0;
@@ -37,10 +31,10 @@ describe('enqueue validation', () => {
       'batch.graph.nodes.denoise.steps',
       'batch.graph.nodes.model.model',
     ]);
-    expect(await countMine(u.token)).toBe(0);
+    expect(await countMine(h, u.token)).toBe(0);
   });
 
-  it('unequal item lists in a zip group are 422 at batch.data.<group>', async () => {
+  it('unequal item lists in a zip group are 422 at batch.data.<group>', async ({ h }) => {
     const u = await h.createUser();
     const res = await h.post(`${Q}/enqueue_batch`, {
       token: u.token,
@@ -60,7 +54,7 @@ describe('enqueue validation', () => {
     expect((await res.json()).errors.map((e: { path: string }) => e.path)).toEqual(['batch.data.0']);
   });
 
-  it.each([0, 10_001, 1.5, '2'])('runs = %j is 422', async (runs) => {
+  it.for([0, 10_001, 1.5, '2'])('runs = %j is 422', async (runs, { h }) => {
     const u = await h.createUser();
     const res = await h.post(`${Q}/enqueue_batch`, {
       token: u.token,
@@ -70,7 +64,9 @@ describe('enqueue validation', () => {
     expect((await res.json()).errors[0].path).toBe('batch.runs');
   });
 
-  it('expands data in the contract’s order: runs outermost, then the product of groups, zipped inside', async () => {
+  it('expands data in the contract’s order: runs outermost, then the product of groups, zipped inside', async ({
+    h,
+  }) => {
     const u = await h.createUser();
     const res = await h.post(`${Q}/enqueue_batch`, {
       token: u.token,
@@ -108,7 +104,7 @@ describe('enqueue validation', () => {
     expect(items[5].session.graph.nodes.denoise.steps).toBe(5);
   });
 
-  it('prepend gives priority 1', async () => {
+  it('prepend gives priority 1', async ({ h }) => {
     const u = await h.createUser();
     const res = await h.post(`${Q}/enqueue_batch`, {
       token: u.token,
@@ -128,31 +124,33 @@ describe('image-to-image (i2l)', () => {
       'The request does not match the schema.',
       [{ path, message: `unknown image "${name}"` }],
     );
-  const enqueueI2l = (token: string, image_name: string) =>
+  const enqueueI2l = (h: Harness, token: string, image_name: string) =>
     h.post(`${Q}/enqueue_batch`, { token, json: { batch: { graph: imageToImageGraph({ image_name }) } } });
 
-  it('takes the caller’s own image; an unknown and another user’s image are the same 422 at the node', async () => {
+  it('takes the caller’s own image; an unknown and another user’s image are the same 422 at the node', async ({
+    h,
+  }) => {
     const [alice, bob] = [await h.createUser(), await h.createUser()];
     const image = await generated(h, alice.user.user_id);
-    const ok = await enqueueI2l(alice.token, image.image_name);
+    const ok = await enqueueI2l(h, alice.token, image.image_name);
     expect([ok.status, (await ok.json()).enqueued]).toEqual([201, 1]);
     const unknown = `${crypto.randomUUID()}.png`;
-    await unknownImage(await enqueueI2l(bob.token, unknown), 'batch.graph.nodes.i2l.image', unknown);
+    await unknownImage(await enqueueI2l(h, bob.token, unknown), 'batch.graph.nodes.i2l.image', unknown);
     await unknownImage(
-      await enqueueI2l(bob.token, image.image_name),
+      await enqueueI2l(h, bob.token, image.image_name),
       'batch.graph.nodes.i2l.image',
       image.image_name,
     );
-    expect(await countMine(bob.token)).toBe(0);
+    expect(await countMine(h, bob.token)).toBe(0);
   });
 
-  it('lets an admin use any user’s image', async () => {
+  it('lets an admin use any user’s image', async ({ h, admin }) => {
     const alice = await h.createUser();
     const image = await generated(h, alice.user.user_id);
-    expect((await enqueueI2l(admin.token, image.image_name)).status).toBe(201);
+    expect((await enqueueI2l(h, admin.token, image.image_name)).status).toBe(201);
   });
 
-  it('checks images given by batch data too', async () => {
+  it('checks images given by batch data too', async ({ h }) => {
     const [alice, bob] = [await h.createUser(), await h.createUser()];
     const [mine, bobs] = [await generated(h, alice.user.user_id), await generated(h, bob.user.user_id)];
     const items = [{ image_name: mine.image_name }, { image_name: bobs.image_name }];
@@ -170,7 +168,10 @@ describe('image-to-image (i2l)', () => {
 });
 
 describe('capacity', () => {
-  it('over the user’s max_pending the whole batch is refused with 429 quota_exceeded', async () => {
+  it('over the user’s max_pending the whole batch is refused with 429 quota_exceeded', async ({
+    h,
+    admin,
+  }) => {
     const u = await h.createUser();
     await h.patch(`/api/v1/users/${u.user.user_id}`, { token: admin.token, json: { max_pending: 5 } });
     await enqueue(h, u.token, { runs: 3 });
@@ -188,7 +189,7 @@ describe('capacity', () => {
         'At most 5 pending and running items per user; 3 are queued, and 3 more were asked for.',
       ),
     );
-    expect(await countMine(u.token)).toBe(3);
+    expect(await countMine(h, u.token)).toBe(3);
     expect(
       (
         await h.post(`${Q}/enqueue_batch`, {
@@ -199,7 +200,7 @@ describe('capacity', () => {
     ).toBe(201);
   });
 
-  it('finished items do not count against the capacity', async () => {
+  it('finished items do not count against the capacity', async ({ h, admin }) => {
     const u = await h.createUser();
     await h.patch(`/api/v1/users/${u.user.user_id}`, { token: admin.token, json: { max_pending: 2 } });
     const { batch } = await enqueue(h, u.token, { runs: 2 });
@@ -214,8 +215,8 @@ describe('capacity', () => {
     ).toBe(201);
   });
 
-  it('over QUEUE_MAX_SIZE is 429 too', async (t) => {
-    const small = await createHarness(t, { config: { queue: { maxSize: 4 } } });
+  it('over QUEUE_MAX_SIZE is 429 too', async ({ onTestFinished }) => {
+    const small = await createHarness({ onTestFinished }, { config: { queue: { maxSize: 4 } } });
     const u = await small.createUser();
     const ok = await small.post(`${Q}/enqueue_batch`, {
       token: u.token,
@@ -240,7 +241,7 @@ describe('capacity', () => {
 });
 
 describe('list pagination', () => {
-  it('walks the queue in list order without skips or repeats while items are added', async () => {
+  it('walks the queue in list order without skips or repeats while items are added', async ({ h }) => {
     const u = await h.createUser();
     const first = (await enqueue(h, u.token, { runs: 25 })).item_ids;
     const seen: number[] = [];
@@ -261,7 +262,7 @@ describe('list pagination', () => {
     expect(seen).toEqual([...first, ...added]);
   });
 
-  it('prepended items list first', async () => {
+  it('prepended items list first', async ({ h }) => {
     const u = await h.createUser();
     const normal = (await enqueue(h, u.token, { runs: 2 })).item_ids;
     const urgent = (await enqueue(h, u.token, { runs: 1, prepend: true })).item_ids;
@@ -269,7 +270,7 @@ describe('list pagination', () => {
     expect(page.items.map((i: { item_id: number }) => i.item_id)).toEqual([...urgent, ...normal]);
   });
 
-  it.each(['nope', 'djE6YTpi', ''])('a cursor the server did not issue (%j) is 400', async (cursor) => {
+  it.for(['nope', 'djE6YTpi', ''])('a cursor the server did not issue (%j) is 400', async (cursor, { h }) => {
     const u = await h.createUser();
     const res = await h.get(`${Q}/list?cursor=${cursor}`, { token: u.token });
     expect(res.status).toBe(400);
@@ -278,7 +279,7 @@ describe('list pagination', () => {
     );
   });
 
-  it.each(['limit=0', 'limit=201', 'status=done', 'user=them'])('%s is 422', async (q) => {
+  it.for(['limit=0', 'limit=201', 'status=done', 'user=them'])('%s is 422', async (q, { h }) => {
     const u = await h.createUser();
     const res = await h.get(`${Q}/list?${q}`, { token: u.token });
     expect(res.status).toBe(422);
@@ -287,7 +288,7 @@ describe('list pagination', () => {
 });
 
 describe('items_by_ids', () => {
-  it('keeps the request order and skips unknown ids', async () => {
+  it('keeps the request order and skips unknown ids', async ({ h }) => {
     const u = await h.createUser();
     const ids = (await enqueue(h, u.token, { runs: 3 })).item_ids;
     const res = await h.post(`${Q}/items_by_ids`, {
@@ -297,7 +298,7 @@ describe('items_by_ids', () => {
     expect((await res.json()).map((i: { item_id: number }) => i.item_id)).toEqual([ids[2], ids[0]]);
   });
 
-  it('more than 1000 ids is 422', async () => {
+  it('more than 1000 ids is 422', async ({ h }) => {
     const u = await h.createUser();
     const res = await h.post(`${Q}/items_by_ids`, {
       token: u.token,
@@ -311,7 +312,7 @@ describe('items_by_ids', () => {
 });
 
 describe('unknown ids', () => {
-  it('an unknown item is 404; a non-numeric id is 422', async () => {
+  it('an unknown item is 404; a non-numeric id is 422', async ({ h }) => {
     const u = await h.createUser();
     const res = await h.get(`${Q}/i/123456789`, { token: u.token });
     expect(res.status).toBe(404);
@@ -321,9 +322,9 @@ describe('unknown ids', () => {
     expect((await h.get(`${Q}/i/abc`, { token: u.token })).status).toBe(422);
   });
 
-  it.each(['0x10', '1e1', '%2016', '16.0', '-1'])(
+  it.for(['0x10', '1e1', '%2016', '16.0', '-1'])(
     'item id %s is 422: only decimal digits name an item',
-    async (id) => {
+    async (id, { h }) => {
       const u = await h.createUser();
       const res = await h.get(`${Q}/i/${id}`, { token: u.token });
       expect(res.status).toBe(422);
@@ -342,7 +343,7 @@ describe('unknown ids', () => {
 });
 
 describe('owner transfer', () => {
-  it('refuses an inactive new owner with 422 and leaves the item as it was', async () => {
+  it('refuses an inactive new owner with 422 and leaves the item as it was', async ({ h, admin }) => {
     const u = await h.createUser();
     const gone = await h.createUser();
     await h.patch(`/api/v1/users/${gone.user.user_id}`, { token: admin.token, json: { is_active: false } });

@@ -1,18 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
+import { harnessTest } from '../helpers/fixtures.ts';
 import { textToImageGraph } from '../helpers/graphs.ts';
-import { createHarness, type Harness, type TestUser } from '../helpers/harness.ts';
 import { enqueue, Q } from '../helpers/queue.ts';
 
-let h: Harness;
-let alice: TestUser;
-beforeAll(async () => {
-  h = await createHarness();
-  alice = await h.createUser({ displayName: 'Alice' });
-});
-afterAll(() => h.close());
+const it = harnessTest({}, { alice: { displayName: 'Alice' } });
 
 describe('enqueue and read back', () => {
-  it('enqueues a batch and lists it with the owner names', async () => {
+  it('enqueues a batch and lists it with the owner names', async ({ h, alice }) => {
     h.events.clear();
     const res = await h.post(`${Q}/enqueue_batch`, {
       token: alice.token,
@@ -82,7 +76,7 @@ describe('enqueue and read back', () => {
     });
   });
 
-  it('status counts the queue and the caller', async () => {
+  it('status counts the queue and the caller', async ({ h }) => {
     const bob = await h.createUser();
     await enqueue(h, bob.token, { runs: 3 });
     const res = await h.get(`${Q}/status`, { token: bob.token });

@@ -1,24 +1,16 @@
 import { asc, eq } from 'drizzle-orm';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { sessionQueue } from '../../src/db/schema/index.ts';
 import type { QueueItem } from '../../src/queue/schemas.ts';
 import { must } from '../helpers/common.ts';
-import { createHarness, type Harness, type TestUser } from '../helpers/harness.ts';
+import { type Fixtures, harnessTest, NAMED_USERS } from '../helpers/fixtures.ts';
+import type { Harness, TestUser } from '../helpers/harness.ts';
 import { enqueue, Q } from '../helpers/queue.ts';
 
-let h: Harness;
-let alice: TestUser;
-let bob: TestUser;
-let admin: TestUser;
-beforeAll(async () => {
-  h = await createHarness();
-  alice = await h.createUser({ displayName: 'Alice' });
-  bob = await h.createUser({ displayName: 'Bob' });
-  admin = await h.createUser({ isAdmin: true, displayName: 'Admin' });
-});
-afterAll(() => h.close());
+const test = harnessTest({}, NAMED_USERS);
+const it = test;
 
-beforeEach(() => {
+test.beforeEach(({ h }) => {
   h.events.clear();
   h.workers.canceled.splice(0);
   // Every mutation happens a second after whatever came before, so changed timestamps are visible.
@@ -27,9 +19,9 @@ beforeEach(() => {
 
 type Row = typeof sessionQueue.$inferSelect;
 type Status = Row['status'];
-const now = () => h.clock.now().toISOString();
+const now = (h: Harness) => h.clock.now().toISOString();
 
-const allRows = () => h.db.select().from(sessionQueue).orderBy(asc(sessionQueue.itemId));
+const allRows = (h: Harness) => h.db.select().from(sessionQueue).orderBy(asc(sessionQueue.itemId));
 
 function counts(rows: Row[]) {
   const n = (s: Status) => rows.filter((r) => r.status === s).length;
@@ -97,14 +89,18 @@ function canceledEvent(userId: string, ids: number[]) {
   };
 }
 
-async function getItem(id: number, token = admin.token): Promise<QueueItem> {
+async function getItem(
+  { h, admin }: Pick<Fixtures, 'h' | 'admin'>,
+  id: number,
+  token = admin.token,
+): Promise<QueueItem> {
   const res = await h.get(`${Q}/i/${id}`, { token });
   expect(res.status).toBe(200);
   return res.json();
 }
 
 /** Sets an item's state directly, as the processor would. */
-async function setStatus(itemId: number, status: 'completed' | 'failed' | 'in_progress') {
+async function setStatus(h: Harness, itemId: number, status: 'completed' | 'failed' | 'in_progress') {
   const at = h.clock.now();
   await h.db
     .update(sessionQueue)
@@ -132,7 +128,11 @@ interface AuditEntry {
 }
 
 /** The audit entries (newest first) of `action` written by the request that gave `res`. */
-async function auditOf(res: Response, action: string): Promise<AuditEntry[]> {
+async function auditOf(
+  { h, admin }: Pick<Fixtures, 'h' | 'admin'>,
+  res: Response,
+  action: string,
+): Promise<AuditEntry[]> {
   const r = await h.get(`/api/v1/audit?action=${action}&limit=200`, { token: admin.token });
   expect(r.status).toBe(200);
   const { items } = (await r.json()) as { items: AuditEntry[] };
@@ -140,6 +140,7 @@ async function auditOf(res: Response, action: string): Promise<AuditEntry[]> {
 }
 
 function entry(
+  h: Harness,
   res: Response,
   actor: TestUser,
   action: string,
@@ -148,7 +149,7 @@ function entry(
 ) {
   return {
     id: expect.any(String),
-    at: now(),
+    at: now(h),
     actor_user_id: actor.user.user_id,
     action,
     target_type: target[0],
@@ -159,7 +160,7 @@ function entry(
 }
 
 describe('enqueue', () => {
-  it('is audited as queue.enqueued', async () => {
+  it('is audited as queue.enqueued', async ({ admin, h, alice }) => {
     const res = await h.post(`${Q}/enqueue_batch`, {
       token: alice.token,
       json: {
@@ -173,8 +174,8 @@ describe('enqueue', () => {
     expect(res.status).toBe(201);
     const body = await res.json();
     expect(body.priority).toBe(1);
-    expect(await auditOf(res, 'queue.enqueued')).toEqual([
-      entry(res, alice, 'queue.enqueued', ['batch', body.batch.batch_id], {
+    expect(await auditOf({ h, admin }, res, 'queue.enqueued')).toEqual([
+      entry(h, res, alice, 'queue.enqueued', ['batch', body.batch.batch_id], {
         queue_id: 'default',
         enqueued: 2,
         priority: 1,
@@ -186,23 +187,27 @@ describe('enqueue', () => {
 });
 
 describe('cancel one item', () => {
-  it('a pending item comes back canceled, with one queue_item_status_changed', async () => {
+  it('a pending item comes back canceled, with one queue_item_status_changed', async ({
+    admin,
+    h,
+    alice,
+  }) => {
     const { item_ids, batch } = await enqueue(h, alice.token, {
       runs: 2,
       origin: 'canvas',
       destination: 'gallery',
     });
     const id = must(item_ids[0], 'item');
-    const before = await getItem(id, alice.token);
+    const before = await getItem({ h, admin }, id, alice.token);
     h.events.clear();
     h.clock.advance(1000);
     const res = await h.put(`${Q}/i/${id}/cancel`, { token: alice.token });
     expect(res.status).toBe(200);
-    const expected = { ...before, status: 'canceled', updated_at: now(), completed_at: now() };
+    const expected = { ...before, status: 'canceled', updated_at: now(h), completed_at: now(h) };
     expect(await res.json()).toEqual(expected);
-    expect(await getItem(id, alice.token)).toEqual(expected);
+    expect(await getItem({ h, admin }, id, alice.token)).toEqual(expected);
 
-    const rows = await allRows();
+    const rows = await allRows(h);
     expect(batchStatusOf(rows, batch.batch_id, alice.user.user_id)).toEqual({
       queue_id: 'default',
       batch_id: batch.batch_id,
@@ -217,73 +222,83 @@ describe('cancel one item', () => {
     });
     expect(h.events.events).toEqual([statusChanged(expected as QueueItem, rows)]);
     expect(h.workers.canceled).toEqual([]);
-    expect(await auditOf(res, 'queue.canceled')).toEqual([
-      entry(res, alice, 'queue.canceled', ['queue_item', String(id)], { owner_user_id: alice.user.user_id }),
+    expect(await auditOf({ h, admin }, res, 'queue.canceled')).toEqual([
+      entry(h, res, alice, 'queue.canceled', ['queue_item', String(id)], {
+        owner_user_id: alice.user.user_id,
+      }),
     ]);
   });
 
-  it('an admin cancels another user’s item and sees it whole; the event goes to the owner', async () => {
+  it('an admin cancels another user’s item and sees it whole; the event goes to the owner', async ({
+    h,
+    bob,
+    admin,
+  }) => {
     const { item_ids } = await enqueue(h, bob.token);
     const id = must(item_ids[0], 'item');
-    const before = await getItem(id);
+    const before = await getItem({ h, admin }, id);
     h.events.clear();
     const res = await h.put(`${Q}/i/${id}/cancel`, { token: admin.token });
     expect(res.status).toBe(200);
-    const expected = { ...before, status: 'canceled', updated_at: now(), completed_at: now() };
+    const expected = { ...before, status: 'canceled', updated_at: now(h), completed_at: now(h) };
     expect(await res.json()).toEqual(expected);
-    expect(h.events.events).toEqual([statusChanged(expected as QueueItem, await allRows())]);
-    expect(await auditOf(res, 'queue.canceled')).toEqual([
-      entry(res, admin, 'queue.canceled', ['queue_item', String(id)], { owner_user_id: bob.user.user_id }),
+    expect(h.events.events).toEqual([statusChanged(expected as QueueItem, await allRows(h))]);
+    expect(await auditOf({ h, admin }, res, 'queue.canceled')).toEqual([
+      entry(h, res, admin, 'queue.canceled', ['queue_item', String(id)], { owner_user_id: bob.user.user_id }),
     ]);
   });
 
-  it.each(['completed', 'failed', 'canceled'] as const)(
+  it.for(['completed', 'failed', 'canceled'] as const)(
     'a %s item comes back unchanged, no event',
-    async (s) => {
+    async (s, { admin, h, alice }) => {
       const { item_ids } = await enqueue(h, alice.token);
       const id = must(item_ids[0], 'item');
       if (s === 'canceled') {
         expect((await h.put(`${Q}/i/${id}/cancel`, { token: alice.token })).status).toBe(200);
       } else {
-        await setStatus(id, s);
+        await setStatus(h, id, s);
       }
-      const before = await getItem(id, alice.token);
-      const rowsBefore = await allRows();
+      const before = await getItem({ h, admin }, id, alice.token);
+      const rowsBefore = await allRows(h);
       h.events.clear();
       h.clock.advance(1000);
       const res = await h.put(`${Q}/i/${id}/cancel`, { token: alice.token });
       expect(res.status).toBe(200);
       expect(await res.json()).toEqual(before);
-      expect(await allRows()).toEqual(rowsBefore);
+      expect(await allRows(h)).toEqual(rowsBefore);
       expect(h.events.events).toEqual([]);
       expect(h.workers.canceled).toEqual([]);
-      expect(await auditOf(res, 'queue.canceled')).toEqual([]);
+      expect(await auditOf({ h, admin }, res, 'queue.canceled')).toEqual([]);
     },
   );
 
-  it('an in-progress item is canceled and the processor is told to stop it', async () => {
+  it('an in-progress item is canceled and the processor is told to stop it', async ({ admin, h, alice }) => {
     const { item_ids } = await enqueue(h, alice.token, { runs: 2 });
     const id = must(item_ids[0], 'item');
-    await setStatus(id, 'in_progress');
-    const before = await getItem(id, alice.token);
+    await setStatus(h, id, 'in_progress');
+    const before = await getItem({ h, admin }, id, alice.token);
     h.events.clear();
     h.clock.advance(1000);
     const res = await h.put(`${Q}/i/${id}/cancel`, { token: alice.token });
     expect(res.status).toBe(200);
-    const expected = { ...before, status: 'canceled', updated_at: now(), completed_at: now() };
+    const expected = { ...before, status: 'canceled', updated_at: now(h), completed_at: now(h) };
     expect(expected.started_at).not.toBeNull();
     expect(await res.json()).toEqual(expected);
     expect(h.workers.canceled).toEqual([id]);
-    expect(h.events.events).toEqual([statusChanged(expected as QueueItem, await allRows())]);
+    expect(h.events.events).toEqual([statusChanged(expected as QueueItem, await allRows(h))]);
   });
 });
 
 describe('cancel_by_batch_ids', () => {
-  it('cancels the caller’s batch: one queue_items_canceled, plus a status change for the running item', async () => {
+  it('cancels the caller’s batch: one queue_items_canceled, plus a status change for the running item', async ({
+    admin,
+    h,
+    alice,
+  }) => {
     const { item_ids, batch } = await enqueue(h, alice.token, { runs: 3 });
     const [running, ...pending] = item_ids as [number, ...number[]];
-    await setStatus(running, 'in_progress');
-    const runningBefore = await getItem(running);
+    await setStatus(h, running, 'in_progress');
+    const runningBefore = await getItem({ h, admin }, running);
     h.events.clear();
     h.clock.advance(1000);
     const res = await h.put(`${Q}/cancel_by_batch_ids`, {
@@ -292,23 +307,31 @@ describe('cancel_by_batch_ids', () => {
     });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ canceled: 3 });
-    const rows = await allRows();
+    const rows = await allRows(h);
     for (const id of item_ids) {
       expect(rows.find((r) => r.itemId === id)?.status).toBe('canceled');
     }
-    const runningAfter = { ...runningBefore, status: 'canceled', updated_at: now(), completed_at: now() };
-    expect(await getItem(running)).toEqual(runningAfter);
+    const runningAfter = { ...runningBefore, status: 'canceled', updated_at: now(h), completed_at: now(h) };
+    expect(await getItem({ h, admin }, running)).toEqual(runningAfter);
     expect(h.events.events).toEqual([
       canceledEvent(alice.user.user_id, [running, ...pending]),
       statusChanged(runningAfter as QueueItem, rows),
     ]);
     expect(h.workers.canceled).toEqual([running]);
-    expect(await auditOf(res, 'queue.canceled')).toEqual([
-      entry(res, alice, 'queue.canceled', ['queue', 'default'], { batch_ids: [batch.batch_id], canceled: 3 }),
+    expect(await auditOf({ h, admin }, res, 'queue.canceled')).toEqual([
+      entry(h, res, alice, 'queue.canceled', ['queue', 'default'], {
+        batch_ids: [batch.batch_id],
+        canceled: 3,
+      }),
     ]);
   });
 
-  it('an admin cancelling two users’ batches publishes one event per owner', async () => {
+  it('an admin cancelling two users’ batches publishes one event per owner', async ({
+    h,
+    alice,
+    bob,
+    admin,
+  }) => {
     const a = await enqueue(h, alice.token, { runs: 2 });
     const b = await enqueue(h, bob.token, { runs: 1 });
     h.events.clear();
@@ -324,14 +347,18 @@ describe('cancel_by_batch_ids', () => {
       canceledEvent(bob.user.user_id, b.item_ids),
     ]);
     expect(h.workers.canceled).toEqual([]);
-    expect(await auditOf(res, 'queue.canceled')).toEqual([
-      entry(res, admin, 'queue.canceled', ['queue', 'default'], { batch_ids: batchIds, canceled: 3 }),
+    expect(await auditOf({ h, admin }, res, 'queue.canceled')).toEqual([
+      entry(h, res, admin, 'queue.canceled', ['queue', 'default'], { batch_ids: batchIds, canceled: 3 }),
     ]);
   });
 
-  it('batches with nothing left to cancel give { canceled: 0 }, no event, no audit', async () => {
+  it('batches with nothing left to cancel give { canceled: 0 }, no event, no audit', async ({
+    admin,
+    h,
+    alice,
+  }) => {
     const a = await enqueue(h, alice.token);
-    await setStatus(must(a.item_ids[0], 'item'), 'completed');
+    await setStatus(h, must(a.item_ids[0], 'item'), 'completed');
     h.events.clear();
     const res = await h.put(`${Q}/cancel_by_batch_ids`, {
       token: alice.token,
@@ -340,25 +367,25 @@ describe('cancel_by_batch_ids', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ canceled: 0 });
     expect(h.events.events).toEqual([]);
-    expect(await auditOf(res, 'queue.canceled')).toEqual([]);
+    expect(await auditOf({ h, admin }, res, 'queue.canceled')).toEqual([]);
   });
 });
 
 describe('cancel_all_except_current', () => {
-  it('cancels the caller’s pending items and leaves the running one', async () => {
+  it('cancels the caller’s pending items and leaves the running one', async ({ admin, h }) => {
     const carol = await h.createUser({ displayName: 'Carol' });
     const { item_ids } = await enqueue(h, carol.token, { runs: 3 });
     const [running, ...pending] = item_ids as [number, ...number[]];
-    await setStatus(running, 'in_progress');
+    await setStatus(h, running, 'in_progress');
     h.events.clear();
     const res = await h.put(`${Q}/cancel_all_except_current`, { token: carol.token });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ canceled: 2 });
-    expect((await getItem(running)).status).toBe('in_progress');
+    expect((await getItem({ h, admin }, running)).status).toBe('in_progress');
     expect(h.events.events).toEqual([canceledEvent(carol.user.user_id, pending)]);
     expect(h.workers.canceled).toEqual([]);
-    expect(await auditOf(res, 'queue.canceled')).toEqual([
-      entry(res, carol, 'queue.canceled', ['queue', 'default'], {
+    expect(await auditOf({ h, admin }, res, 'queue.canceled')).toEqual([
+      entry(h, res, carol, 'queue.canceled', ['queue', 'default'], {
         scope: 'own',
         except_current: true,
         canceled: 2,
@@ -369,14 +396,16 @@ describe('cancel_all_except_current', () => {
 });
 
 describe('retry_items_by_id', () => {
-  it('retries only failed and canceled items, as new items of the same owner', async () => {
+  it('retries only failed and canceled items, as new items of the same owner', async ({ admin, h }) => {
     const carol = await h.createUser({ displayName: 'Carol' });
     const { item_ids } = await enqueue(h, carol.token, { runs: 4, origin: 'o', destination: 'd' });
     const [pending, done, failed, canceled] = item_ids as [number, number, number, number];
-    await setStatus(done, 'completed');
-    await setStatus(failed, 'failed');
+    await setStatus(h, done, 'completed');
+    await setStatus(h, failed, 'failed');
     expect((await h.put(`${Q}/i/${canceled}/cancel`, { token: carol.token })).status).toBe(200);
-    const originals = await Promise.all([failed, canceled].map((id) => getItem(id, carol.token)));
+    const originals = await Promise.all(
+      [failed, canceled].map((id) => getItem({ h, admin }, id, carol.token)),
+    );
     const wakes = h.workers.wakes;
     h.events.clear();
     h.clock.advance(1000);
@@ -400,7 +429,7 @@ describe('retry_items_by_id', () => {
       [originals[1], newCanceled],
     ] as const) {
       const o = must(orig, 'original');
-      const item = await getItem(id, carol.token);
+      const item = await getItem({ h, admin }, id, carol.token);
       expect(item.session_id).not.toBe(o.session_id);
       expect(item).toEqual({
         ...o,
@@ -411,17 +440,17 @@ describe('retry_items_by_id', () => {
         error_type: null,
         error_message: null,
         error_traceback: null,
-        created_at: now(),
-        updated_at: now(),
+        created_at: now(h),
+        updated_at: now(h),
         started_at: null,
         completed_at: null,
         retried_from_item_id: o.item_id,
       });
     }
     // The originals stay as they were.
-    expect((await getItem(pending)).status).toBe('pending');
-    expect((await getItem(done)).status).toBe('completed');
-    expect(await getItem(failed, carol.token)).toEqual(originals[0]);
+    expect((await getItem({ h, admin }, pending)).status).toBe('pending');
+    expect((await getItem({ h, admin }, done)).status).toBe('completed');
+    expect(await getItem({ h, admin }, failed, carol.token)).toEqual(originals[0]);
 
     expect(h.events.events).toEqual([
       {
@@ -437,21 +466,26 @@ describe('retry_items_by_id', () => {
       },
     ]);
     expect(h.workers.wakes).toBe(wakes + 1);
-    expect(await auditOf(res, 'queue.retried')).toEqual([
-      entry(res, carol, 'queue.retried', ['queue', 'default'], {
+    expect(await auditOf({ h, admin }, res, 'queue.retried')).toEqual([
+      entry(h, res, carol, 'queue.retried', ['queue', 'default'], {
         retried_item_ids: [failed, canceled],
         item_ids: [newFailed, newCanceled],
       }),
     ]);
   });
 
-  it('an admin retrying two users’ items keeps each owner and publishes one event per owner', async () => {
+  it('an admin retrying two users’ items keeps each owner and publishes one event per owner', async ({
+    h,
+    alice,
+    bob,
+    admin,
+  }) => {
     const a = await enqueue(h, alice.token);
     const b = await enqueue(h, bob.token);
     const aId = must(a.item_ids[0], 'alice item');
     const bId = must(b.item_ids[0], 'bob item');
-    await setStatus(aId, 'failed');
-    await setStatus(bId, 'failed');
+    await setStatus(h, aId, 'failed');
+    await setStatus(h, bId, 'failed');
     h.events.clear();
     const res = await h.put(`${Q}/retry_items_by_id`, { token: admin.token, json: [bId, aId] });
     expect(res.status).toBe(200);
@@ -462,8 +496,14 @@ describe('retry_items_by_id', () => {
       item_ids: [expect.any(Number), expect.any(Number)],
     });
     const [newB, newA] = body.item_ids as [number, number];
-    expect(await getItem(newB)).toMatchObject({ user_id: bob.user.user_id, retried_from_item_id: bId });
-    expect(await getItem(newA)).toMatchObject({ user_id: alice.user.user_id, retried_from_item_id: aId });
+    expect(await getItem({ h, admin }, newB)).toMatchObject({
+      user_id: bob.user.user_id,
+      retried_from_item_id: bId,
+    });
+    expect(await getItem({ h, admin }, newA)).toMatchObject({
+      user_id: alice.user.user_id,
+      retried_from_item_id: aId,
+    });
     expect(h.events.events).toEqual([
       {
         name: 'queue_items_retried',
@@ -478,12 +518,14 @@ describe('retry_items_by_id', () => {
         data: { queue_id: 'default', retried_item_ids: [aId], item_ids: [newA], user_id: alice.user.user_id },
       },
     ]);
-    expect((await auditOf(res, 'queue.retried')).map((e) => e.actor_user_id)).toEqual([admin.user.user_id]);
+    expect((await auditOf({ h, admin }, res, 'queue.retried')).map((e) => e.actor_user_id)).toEqual([
+      admin.user.user_id,
+    ]);
   });
 });
 
 describe('DELETE i/{item_id}', () => {
-  it('deletes a pending item: 204, gone, audited, no event', async () => {
+  it('deletes a pending item: 204, gone, audited, no event', async ({ admin, h, alice }) => {
     const { item_ids } = await enqueue(h, alice.token);
     const id = must(item_ids[0], 'item');
     h.events.clear();
@@ -491,49 +533,51 @@ describe('DELETE i/{item_id}', () => {
     expect(res.status).toBe(204);
     expect(await res.text()).toBe('');
     expect((await h.get(`${Q}/i/${id}`, { token: alice.token })).status).toBe(404);
-    expect((await allRows()).some((r) => r.itemId === id)).toBe(false);
+    expect((await allRows(h)).some((r) => r.itemId === id)).toBe(false);
     expect(h.events.events).toEqual([]);
     expect(h.workers.canceled).toEqual([]);
-    expect(await auditOf(res, 'queue.deleted')).toEqual([
-      entry(res, alice, 'queue.deleted', ['queue_item', String(id)], { owner_user_id: alice.user.user_id }),
+    expect(await auditOf({ h, admin }, res, 'queue.deleted')).toEqual([
+      entry(h, res, alice, 'queue.deleted', ['queue_item', String(id)], {
+        owner_user_id: alice.user.user_id,
+      }),
     ]);
   });
 
-  it('an in-progress item is canceled first, then deleted', async () => {
+  it('an in-progress item is canceled first, then deleted', async ({ h, bob, admin }) => {
     const { item_ids } = await enqueue(h, bob.token);
     const id = must(item_ids[0], 'item');
-    await setStatus(id, 'in_progress');
-    const before = await getItem(id);
-    const rowsBefore = await allRows();
+    await setStatus(h, id, 'in_progress');
+    const before = await getItem({ h, admin }, id);
+    const rowsBefore = await allRows(h);
     h.events.clear();
     h.clock.advance(1000);
     const res = await h.delete(`${Q}/i/${id}`, { token: admin.token });
     expect(res.status).toBe(204);
     expect((await h.get(`${Q}/i/${id}`, { token: admin.token })).status).toBe(404);
     expect(h.workers.canceled).toEqual([id]);
-    const canceled = { ...before, status: 'canceled', updated_at: now(), completed_at: now() };
+    const canceled = { ...before, status: 'canceled', updated_at: now(h), completed_at: now(h) };
     const rowsAtCancel = rowsBefore.map((r) =>
       r.itemId === id
         ? { ...r, status: 'canceled' as const, updatedAt: h.clock.now(), completedAt: h.clock.now() }
         : r,
     );
     expect(h.events.events).toEqual([statusChanged(canceled as QueueItem, rowsAtCancel)]);
-    expect(await auditOf(res, 'queue.canceled')).toEqual([
-      entry(res, admin, 'queue.canceled', ['queue_item', String(id)], { owner_user_id: bob.user.user_id }),
+    expect(await auditOf({ h, admin }, res, 'queue.canceled')).toEqual([
+      entry(h, res, admin, 'queue.canceled', ['queue_item', String(id)], { owner_user_id: bob.user.user_id }),
     ]);
-    expect(await auditOf(res, 'queue.deleted')).toEqual([
-      entry(res, admin, 'queue.deleted', ['queue_item', String(id)], { owner_user_id: bob.user.user_id }),
+    expect(await auditOf({ h, admin }, res, 'queue.deleted')).toEqual([
+      entry(h, res, admin, 'queue.deleted', ['queue_item', String(id)], { owner_user_id: bob.user.user_id }),
     ]);
   });
 });
 
 describe('prune', () => {
-  it('deletes the caller’s finished items and answers how many', async () => {
+  it('deletes the caller’s finished items and answers how many', async ({ admin, h }) => {
     const dave = await h.createUser({ displayName: 'Dave' });
     const { item_ids } = await enqueue(h, dave.token, { runs: 4 });
     const [pending, done, failed, canceled] = item_ids as [number, number, number, number];
-    await setStatus(done, 'completed');
-    await setStatus(failed, 'failed');
+    await setStatus(h, done, 'completed');
+    await setStatus(h, failed, 'failed');
     expect((await h.put(`${Q}/i/${canceled}/cancel`, { token: dave.token })).status).toBe(200);
     h.events.clear();
     const res = await h.put(`${Q}/prune`, { token: dave.token });
@@ -542,17 +586,17 @@ describe('prune', () => {
     const list = await h.get(`${Q}/list_all?user=me`, { token: dave.token });
     expect((await list.json()).map((i: QueueItem) => i.item_id)).toEqual([pending]);
     expect(h.events.events).toEqual([]);
-    expect(await auditOf(res, 'queue.pruned')).toEqual([
-      entry(res, dave, 'queue.pruned', ['queue', 'default'], { deleted: 3 }),
+    expect(await auditOf({ h, admin }, res, 'queue.pruned')).toEqual([
+      entry(h, res, dave, 'queue.pruned', ['queue', 'default'], { deleted: 3 }),
     ]);
   });
 });
 
 describe('owner transfer', () => {
-  it('gives the item to the target, with its names, and is audited', async () => {
+  it('gives the item to the target, with its names, and is audited', async ({ h, alice, bob, admin }) => {
     const { item_ids } = await enqueue(h, alice.token);
     const id = must(item_ids[0], 'item');
-    const before = await getItem(id, alice.token);
+    const before = await getItem({ h, admin }, id, alice.token);
     h.events.clear();
     h.clock.advance(1000);
     const res = await h.put(`${Q}/i/${id}/owner`, {
@@ -565,14 +609,14 @@ describe('owner transfer', () => {
       user_id: bob.user.user_id,
       user_display_name: 'Bob',
       user_email: bob.user.email,
-      updated_at: now(),
+      updated_at: now(h),
     };
     expect(await res.json()).toEqual(expected);
-    expect(await getItem(id, bob.token)).toEqual(expected);
-    expect((await getItem(id, alice.token)).redacted).toBe(true);
+    expect(await getItem({ h, admin }, id, bob.token)).toEqual(expected);
+    expect((await getItem({ h, admin }, id, alice.token)).redacted).toBe(true);
     expect(h.events.events).toEqual([]);
-    expect(await auditOf(res, 'queue.owner_changed')).toEqual([
-      entry(res, admin, 'queue.owner_changed', ['queue_item', String(id)], {
+    expect(await auditOf({ h, admin }, res, 'queue.owner_changed')).toEqual([
+      entry(h, res, admin, 'queue.owner_changed', ['queue_item', String(id)], {
         from_user_id: alice.user.user_id,
         to_user_id: bob.user.user_id,
       }),
@@ -584,7 +628,7 @@ describe('owner transfer', () => {
 });
 
 describe('processor pause and resume', () => {
-  it('pause stops taking items, resume starts again; status follows', async () => {
+  it('pause stops taking items, resume starts again; status follows', async ({ h, alice, admin }) => {
     const paused = await h.put(`${Q}/processor/pause`, { token: admin.token });
     expect(paused.status).toBe(200);
     expect(await paused.json()).toEqual({ is_started: false, is_processing: false });
@@ -603,24 +647,28 @@ describe('processor pause and resume', () => {
 });
 
 describe('clear', () => {
-  it('deletes every item, stops the running one, emits queue_cleared and is audited', async () => {
+  it('deletes every item, stops the running one, emits queue_cleared and is audited', async ({
+    h,
+    bob,
+    admin,
+  }) => {
     const { item_ids } = await enqueue(h, bob.token, { runs: 2 });
     const running = must(item_ids[0], 'item');
-    await setStatus(running, 'in_progress');
-    const rows = await allRows();
+    await setStatus(h, running, 'in_progress');
+    const rows = await allRows(h);
     const runningIds = rows.filter((r) => r.status === 'in_progress').map((r) => r.itemId);
     expect(runningIds).toContain(running);
     h.events.clear();
     const res = await h.put(`${Q}/clear`, { token: admin.token });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ deleted: rows.length });
-    expect(await allRows()).toEqual([]);
+    expect(await allRows(h)).toEqual([]);
     expect(h.workers.canceled).toEqual(runningIds);
     expect(h.events.events).toEqual([
       { name: 'queue_cleared', queueId: 'default', ownerId: null, data: { queue_id: 'default' } },
     ]);
-    expect(await auditOf(res, 'queue.cleared')).toEqual([
-      entry(res, admin, 'queue.cleared', ['queue', 'default'], { deleted: rows.length }),
+    expect(await auditOf({ h, admin }, res, 'queue.cleared')).toEqual([
+      entry(h, res, admin, 'queue.cleared', ['queue', 'default'], { deleted: rows.length }),
     ]);
     const list = await h.get(`${Q}/list_all`, { token: admin.token });
     expect(await list.json()).toEqual([]);

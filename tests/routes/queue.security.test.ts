@@ -1,31 +1,58 @@
 import { asc, eq, sql } from 'drizzle-orm';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { auditLog, queueUserTurns, sessionQueue } from '../../src/db/schema/index.ts';
 import { claimNext } from '../../src/worker/claim.ts';
 import { must } from '../helpers/common.ts';
+import { type Fixtures, harnessTest, NAMED_USERS } from '../helpers/fixtures.ts';
 import { textToImageGraph } from '../helpers/graphs.ts';
-import { createHarness, type Harness, problem, type TestUser } from '../helpers/harness.ts';
+import { type Harness, problem, type TestUser } from '../helpers/harness.ts';
 import { enqueue, Q } from '../helpers/queue.ts';
 
-let h: Harness;
-let alice: TestUser;
-let bob: TestUser;
-let admin: TestUser;
-beforeAll(async () => {
-  h = await createHarness();
-  alice = await h.createUser({ displayName: 'Alice' });
-  bob = await h.createUser({ displayName: 'Bob' });
-  admin = await h.createUser({ isAdmin: true, displayName: 'Admin' });
-});
-afterAll(() => h.close());
+interface Items {
+  aP: number;
+  aR: number;
+  aF: number;
+  bP: number;
+  bF: number;
+  aBatch: string;
+  bBatch: string;
+}
 
-beforeEach(() => {
+/**
+ * The file's test API with `f`, the file's items: Alice's aP pending, aR in progress, aF failed (batch
+ * aBatch); Bob's bP pending, bF failed (batch bBatch).
+ */
+const test = harnessTest({}, NAMED_USERS).extend(
+  'f',
+  { scope: 'file' },
+  async ({ h, alice, bob }): Promise<Items> => {
+    const a = await enqueue(h, alice.token, { runs: 3 });
+    const claimed = await claimNext(h.db, {
+      queueId: 'default',
+      fairness: 'round_robin',
+      workerId: 'test/0:cpu',
+      device: 'cpu',
+      now: h.clock.now(),
+    });
+    const [aR, aP, aF] = a.item_ids as [number, number, number];
+    expect(claimed?.itemId).toBe(aR);
+    await setStatus(h, aF, 'failed');
+    const b = await enqueue(h, bob.token, { runs: 2 });
+    const [bP, bF] = b.item_ids as [number, number];
+    await setStatus(h, bF, 'failed');
+    h.clock.advance(1000);
+    return { aP, aR, aF, bP, bF, aBatch: a.batch.batch_id, bBatch: b.batch.batch_id };
+  },
+);
+const it = test;
+
+test.beforeEach(({ h }) => {
   h.events.clear();
   h.workers.canceled.splice(0);
 });
 
 /** Every queue row, the round-robin turns and the audit log size: what "nothing changed" compares. */
-async function snapshot() {
+async function snapshot(h: Harness) {
   const rows = await h.db.select().from(sessionQueue).orderBy(asc(sessionQueue.itemId));
   const turns = await h.db
     .select()
@@ -36,13 +63,17 @@ async function snapshot() {
 }
 
 /** The database is as it was, no event went out and the processor was told nothing. */
-async function expectNothingChanged(before: Awaited<ReturnType<typeof snapshot>>) {
-  expect(await snapshot()).toEqual(before);
+async function expectNothingChanged(h: Harness, before: Awaited<ReturnType<typeof snapshot>>) {
+  expect(await snapshot(h)).toEqual(before);
   expect(h.events.events).toEqual([]);
   expect(h.workers.canceled).toEqual([]);
 }
 
-async function setStatus(itemId: number, status: 'completed' | 'failed' | 'canceled' | 'in_progress') {
+async function setStatus(
+  h: Harness,
+  itemId: number,
+  status: 'completed' | 'failed' | 'canceled' | 'in_progress',
+) {
   const now = h.clock.now();
   await h.db
     .update(sessionQueue)
@@ -59,28 +90,11 @@ async function setStatus(itemId: number, status: 'completed' | 'failed' | 'cance
 const UNKNOWN = 999999;
 const enqueueBody = { batch: { graph: textToImageGraph() } };
 
-/** Alice: aP pending, aR in progress, aF failed (batch aBatch). Bob: bP pending, bF failed (batch bBatch). */
-const f = { aP: 0, aR: 0, aF: 0, bP: 0, bF: 0, aBatch: '', bBatch: '' };
-
 describe('refused requests change nothing', () => {
-  beforeAll(async () => {
-    const a = await enqueue(h, alice.token, { runs: 3 });
-    const claimed = await claimNext(h.db, {
-      queueId: 'default',
-      fairness: 'round_robin',
-      workerId: 'test/0:cpu',
-      device: 'cpu',
-      now: h.clock.now(),
-    });
-    [f.aR, f.aP, f.aF] = a.item_ids as [number, number, number];
-    expect(claimed?.itemId).toBe(f.aR);
-    await setStatus(f.aF, 'failed');
-    const b = await enqueue(h, bob.token, { runs: 2 });
-    [f.bP, f.bF] = b.item_ids as [number, number];
-    await setStatus(f.bF, 'failed');
-    f.aBatch = a.batch.batch_id;
-    f.bBatch = b.batch.batch_id;
-    h.clock.advance(1000);
+  /** The file's fixtures, for the table's requests below (built before any test runs); set by beforeAll. */
+  const fx = {} as Pick<Fixtures, 'h' | 'alice' | 'bob' | 'admin'> & { f: Items };
+  test.beforeAll(async ({ h, alice, bob, admin, f }) => {
+    Object.assign(fx, { h, alice, bob, admin, f });
   });
 
   interface Case {
@@ -94,12 +108,12 @@ describe('refused requests change nothing', () => {
   const tok = (u: () => TestUser | undefined) => () => u()?.token;
   const req =
     (method: string, path: () => string, token: () => string | undefined, json?: () => unknown) => () =>
-      h.request(method, path(), { token: token(), ...(json ? { json: json() } : {}) });
+      fx.h.request(method, path(), { token: token(), ...(json ? { json: json() } : {}) });
 
   const noToken = () => undefined;
-  const asAlice = tok(() => alice);
-  const asBob = tok(() => bob);
-  const asAdmin = tok(() => admin);
+  const asAlice = tok(() => fx.alice);
+  const asBob = tok(() => fx.bob);
+  const asAdmin = tok(() => fx.admin);
 
   /** Every mutating route, parameterised by queue, item and token. */
   const routes = (queue: string, item: () => number, token: () => string | undefined) => ({
@@ -114,7 +128,7 @@ describe('refused requests change nothing', () => {
       'PUT',
       () => `/api/v1/queue/${queue}/cancel_by_batch_ids`,
       token,
-      () => ({ batch_ids: [f.aBatch] }),
+      () => ({ batch_ids: [fx.f.aBatch] }),
     ),
     cancelAll: req('PUT', () => `/api/v1/queue/${queue}/cancel_all_except_current`, token),
     retry: req(
@@ -130,7 +144,7 @@ describe('refused requests change nothing', () => {
       'PUT',
       () => `/api/v1/queue/${queue}/i/${item()}/owner`,
       token,
-      () => ({ user_id: bob.user.user_id }),
+      () => ({ user_id: fx.bob.user.user_id }),
     ),
     pause: req('PUT', () => `/api/v1/queue/${queue}/processor/pause`, token),
     resume: req('PUT', () => `/api/v1/queue/${queue}/processor/resume`, token),
@@ -165,17 +179,17 @@ describe('refused requests change nothing', () => {
   const noItem = () => `Queue item ${UNKNOWN} was not found`;
   const noQueue = () => 'Queue other was not found';
 
-  const anon = routes('default', () => f.aP, noToken);
-  const bobOnAP = routes('default', () => f.aP, asBob);
-  const bobOnAR = routes('default', () => f.aR, asBob);
-  const bobOnAF = routes('default', () => f.aF, asBob);
-  const bobOnBP = routes('default', () => f.bP, asBob);
+  const anon = routes('default', () => fx.f.aP, noToken);
+  const bobOnAP = routes('default', () => fx.f.aP, asBob);
+  const bobOnAR = routes('default', () => fx.f.aR, asBob);
+  const bobOnAF = routes('default', () => fx.f.aF, asBob);
+  const bobOnBP = routes('default', () => fx.f.bP, asBob);
   const aliceOnUnknown = routes('default', () => UNKNOWN, asAlice);
   const adminOnUnknown = routes('default', () => UNKNOWN, asAdmin);
-  const aliceOther = routes('other', () => f.aP, asAlice);
-  const aliceOtherRunning = routes('other', () => f.aR, asAlice);
-  const aliceOtherFailed = routes('other', () => f.aF, asAlice);
-  const adminOther = routes('other', () => f.aP, asAdmin);
+  const aliceOther = routes('other', () => fx.f.aP, asAlice);
+  const aliceOtherRunning = routes('other', () => fx.f.aR, asAlice);
+  const aliceOtherFailed = routes('other', () => fx.f.aF, asAlice);
+  const adminOther = routes('other', () => fx.f.aP, asAdmin);
 
   const cases: Case[] = [
     ...Object.entries(anon).map(([name, send]) => unauthorized(name, send)),
@@ -183,27 +197,27 @@ describe('refused requests change nothing', () => {
     forbidden(
       'cancel of another user’s pending item',
       bobOnAP.cancel,
-      belongs(() => f.aP),
+      belongs(() => fx.f.aP),
     ),
     forbidden(
       'cancel of another user’s running item',
       bobOnAR.cancel,
-      belongs(() => f.aR),
+      belongs(() => fx.f.aR),
     ),
     forbidden(
       'delete of another user’s pending item',
       bobOnAP.delete,
-      belongs(() => f.aP),
+      belongs(() => fx.f.aP),
     ),
     forbidden(
       'delete of another user’s running item',
       bobOnAR.delete,
-      belongs(() => f.aR),
+      belongs(() => fx.f.aR),
     ),
     forbidden(
       'retry of another user’s failed item',
       bobOnAF.retry,
-      belongs(() => f.aF),
+      belongs(() => fx.f.aF),
     ),
     forbidden(
       'retry of an own and another user’s failed item (nothing is retried)',
@@ -211,15 +225,19 @@ describe('refused requests change nothing', () => {
         'PUT',
         () => `${Q}/retry_items_by_id`,
         asBob,
-        () => [f.bF, f.aF],
+        () => [fx.f.bF, fx.f.aF],
       ),
-      belongs(() => f.aF),
+      belongs(() => fx.f.aF),
     ),
     forbidden('owner transfer of another user’s item by a non-admin', bobOnAP.owner, needsAdmin),
     forbidden('owner transfer of an own item by a non-admin', bobOnBP.owner, needsAdmin),
     forbidden('owner transfer of an unknown item by a non-admin', aliceOnUnknown.owner, needsAdmin),
     forbidden('clear by a non-admin', bobOnAP.clear, needsAdmin),
-    forbidden('clear by a non-admin who has items', routes('default', () => f.aP, asAlice).clear, needsAdmin),
+    forbidden(
+      'clear by a non-admin who has items',
+      routes('default', () => fx.f.aP, asAlice).clear,
+      needsAdmin,
+    ),
     forbidden('processor pause by a non-admin', bobOnAP.pause, needsAdmin),
     forbidden('processor resume by a non-admin', bobOnAP.resume, needsAdmin),
 
@@ -243,8 +261,8 @@ describe('refused requests change nothing', () => {
     notFound('processor resume of an unknown queue', adminOther.resume, noQueue),
   ];
 
-  it.each(cases)('$name', async (c) => {
-    const before = await snapshot();
+  it.for(cases)('$name', async (c, { h }) => {
+    const before = await snapshot(h);
     const res = await c.send();
     expect(res.status).toBe(c.status);
     expect(res.headers.get('content-type')).toBe('application/problem+json');
@@ -253,14 +271,14 @@ describe('refused requests change nothing', () => {
       expect(res.headers.get('www-authenticate')).toBe('Bearer');
     }
     expect(res.headers.get('x-refreshed-token')).toBeNull();
-    await expectNothingChanged(before);
+    await expectNothingChanged(h, before);
   });
 
-  it.each([
+  it.for([
     ['an unknown user', 'nobody'],
     ['the system user', 'system'],
-  ])('owner transfer to %s → 422 and nothing changes', async (_name, userId) => {
-    const before = await snapshot();
+  ] as const)('owner transfer to %s → 422 and nothing changes', async ([_name, userId], { f, h, admin }) => {
+    const before = await snapshot(h);
     const res = await h.put(`${Q}/i/${f.aP}/owner`, { token: admin.token, json: { user_id: userId } });
     expect(res.status).toBe(422);
     expect(await res.json()).toEqual(
@@ -268,29 +286,29 @@ describe('refused requests change nothing', () => {
         { path: 'user_id', message: `No user ${userId}.` },
       ]),
     );
-    await expectNothingChanged(before);
+    await expectNothingChanged(h, before);
   });
 
-  it('cancel_by_batch_ids with another user’s batch id cancels nothing', async () => {
-    const before = await snapshot();
+  it('cancel_by_batch_ids with another user’s batch id cancels nothing', async ({ f, h, bob }) => {
+    const before = await snapshot(h);
     const res = await h.put(`${Q}/cancel_by_batch_ids`, {
       token: bob.token,
       json: { batch_ids: [f.aBatch] },
     });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ canceled: 0 });
-    await expectNothingChanged(before);
+    await expectNothingChanged(h, before);
   });
 
-  it('retry of unknown ids retries nothing', async () => {
-    const before = await snapshot();
+  it('retry of unknown ids retries nothing', async ({ h, alice }) => {
+    const before = await snapshot(h);
     const res = await h.put(`${Q}/retry_items_by_id`, { token: alice.token, json: [UNKNOWN] });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ queue_id: 'default', retried_item_ids: [], item_ids: [] });
-    await expectNothingChanged(before);
+    await expectNothingChanged(h, before);
   });
 
-  it('the refused requests left the fixture as it was', async () => {
+  it('the refused requests left the fixture as it was', async ({ f, h, alice, bob }) => {
     const rows = await h.db.select().from(sessionQueue).orderBy(asc(sessionQueue.itemId));
     expect(rows.map((r) => [r.itemId, r.status, r.userId])).toEqual([
       [f.aR, 'in_progress', alice.user.user_id],
@@ -328,24 +346,24 @@ function canceledEvents(rows: Row[]) {
 describe('bulk verbs touch only the caller’s items unless admin', () => {
   let carol: TestUser;
   let dave: TestUser;
-  beforeAll(async () => {
+  test.beforeAll(async ({ h }) => {
     carol = await h.createUser({ displayName: 'Carol' });
     dave = await h.createUser({ displayName: 'Dave' });
   });
 
-  it('cancel_by_batch_ids with an own and another user’s batch cancels only the own items', async () => {
+  it('cancel_by_batch_ids with an own and another user’s batch cancels only the own items', async ({ h }) => {
     const c = await enqueue(h, carol.token, { runs: 2 });
     const d = await enqueue(h, dave.token, { runs: 2 });
     h.events.clear();
     h.clock.advance(1000);
-    const before = await snapshot();
+    const before = await snapshot(h);
     const res = await h.put(`${Q}/cancel_by_batch_ids`, {
       token: carol.token,
       json: { batch_ids: [d.batch.batch_id, c.batch.batch_id] },
     });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ canceled: 2 });
-    const after = await snapshot();
+    const after = await snapshot(h);
     expect(after.rows).toEqual(afterCancel(before.rows, new Set(c.item_ids), h.clock.now()));
     expect(h.events.events).toEqual([
       {
@@ -358,18 +376,18 @@ describe('bulk verbs touch only the caller’s items unless admin', () => {
     expect(h.workers.canceled).toEqual([]);
   });
 
-  it('cancel_all_except_current by a user cancels only their own pending items', async () => {
+  it('cancel_all_except_current by a user cancels only their own pending items', async ({ h }) => {
     const c = await enqueue(h, carol.token, { runs: 3 });
     await enqueue(h, dave.token, { runs: 2 });
     const [running, ...pending] = c.item_ids as [number, ...number[]];
-    await setStatus(running, 'in_progress');
+    await setStatus(h, running, 'in_progress');
     h.events.clear();
     h.clock.advance(1000);
-    const before = await snapshot();
+    const before = await snapshot(h);
     const res = await h.put(`${Q}/cancel_all_except_current`, { token: carol.token });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ canceled: 2 });
-    const after = await snapshot();
+    const after = await snapshot(h);
     expect(after.rows).toEqual(afterCancel(before.rows, new Set(pending), h.clock.now()));
     expect(h.events.events).toEqual([
       {
@@ -384,13 +402,18 @@ describe('bulk verbs touch only the caller’s items unless admin', () => {
     expect((await h.put(`${Q}/i/${running}/cancel`, { token: carol.token })).status).toBe(200);
   });
 
-  it('cancel_all_except_current by an admin cancels every pending item, running ones stay', async () => {
+  it('cancel_all_except_current by an admin cancels every pending item, running ones stay', async ({
+    h,
+    alice,
+    bob,
+    admin,
+  }) => {
     await enqueue(h, carol.token, { runs: 1 });
     await enqueue(h, dave.token, { runs: 2 });
     h.events.clear();
     h.workers.canceled.splice(0);
     h.clock.advance(1000);
-    const before = await snapshot();
+    const before = await snapshot(h);
     const pending = before.rows.filter((r) => r.status === 'pending');
     expect(pending.map((r) => r.userId)).toEqual(
       expect.arrayContaining([alice.user.user_id, bob.user.user_id, carol.user.user_id, dave.user.user_id]),
@@ -400,7 +423,7 @@ describe('bulk verbs touch only the caller’s items unless admin', () => {
     const res = await h.put(`${Q}/cancel_all_except_current`, { token: admin.token });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ canceled: pending.length });
-    const after = await snapshot();
+    const after = await snapshot(h);
     expect(after.rows).toEqual(
       afterCancel(before.rows, new Set(pending.map((r) => r.itemId)), h.clock.now()),
     );
@@ -408,16 +431,16 @@ describe('bulk verbs touch only the caller’s items unless admin', () => {
     expect(h.workers.canceled).toEqual([]);
   });
 
-  it('prune by a user deletes only their own finished items', async () => {
+  it('prune by a user deletes only their own finished items', async ({ h }) => {
     const c = await enqueue(h, carol.token, { runs: 4 });
     const [cPending, cDone, cFailed, cCanceled] = c.item_ids as [number, number, number, number];
-    await setStatus(cDone, 'completed');
-    await setStatus(cFailed, 'failed');
-    await setStatus(cCanceled, 'canceled');
+    await setStatus(h, cDone, 'completed');
+    await setStatus(h, cFailed, 'failed');
+    await setStatus(h, cCanceled, 'canceled');
     const d = await enqueue(h, dave.token, { runs: 1 });
-    await setStatus(must(d.item_ids[0], 'dave item'), 'completed');
+    await setStatus(h, must(d.item_ids[0], 'dave item'), 'completed');
     h.events.clear();
-    const before = await snapshot();
+    const before = await snapshot(h);
     const carolFinished = before.rows.filter(
       (r) => r.userId === carol.user.user_id && r.status !== 'pending' && r.status !== 'in_progress',
     );
@@ -425,7 +448,7 @@ describe('bulk verbs touch only the caller’s items unless admin', () => {
     const res = await h.put(`${Q}/prune`, { token: carol.token });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ deleted: carolFinished.length });
-    const after = await snapshot();
+    const after = await snapshot(h);
     const gone = new Set(carolFinished.map((r) => r.itemId));
     expect(after.rows).toEqual(before.rows.filter((r) => !gone.has(r.itemId)));
     expect(after.rows.some((r) => r.itemId === cPending)).toBe(true);
@@ -433,31 +456,35 @@ describe('bulk verbs touch only the caller’s items unless admin', () => {
     expect(h.workers.canceled).toEqual([]);
   });
 
-  it('prune by an admin deletes every finished item', async () => {
-    const before = await snapshot();
+  it('prune by an admin deletes every finished item', async ({ h, admin }) => {
+    const before = await snapshot(h);
     const finished = before.rows.filter((r) => ['completed', 'failed', 'canceled'].includes(r.status));
     expect(new Set(finished.map((r) => r.userId)).size).toBeGreaterThan(1);
     const res = await h.put(`${Q}/prune`, { token: admin.token });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ deleted: finished.length });
-    const after = await snapshot();
+    const after = await snapshot(h);
     expect(after.rows).toEqual(
       before.rows.filter((r) => r.status === 'pending' || r.status === 'in_progress'),
     );
     expect(h.events.events).toEqual([]);
   });
 
-  it('clear is admin-only, deletes everything, stops the running item and tells everyone', async () => {
+  it('clear is admin-only, deletes everything, stops the running item and tells everyone', async ({
+    f,
+    h,
+    admin,
+  }) => {
     await enqueue(h, dave.token, { runs: 1 });
     h.events.clear();
     h.workers.canceled.splice(0);
-    const before = await snapshot();
+    const before = await snapshot(h);
     const running = before.rows.filter((r) => r.status === 'in_progress').map((r) => r.itemId);
     expect(running).toEqual([f.aR]);
     const res = await h.put(`${Q}/clear`, { token: admin.token });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ deleted: before.rows.length });
-    expect((await snapshot()).rows).toEqual([]);
+    expect((await snapshot(h)).rows).toEqual([]);
     expect(h.events.events).toEqual([
       { name: 'queue_cleared', queueId: 'default', ownerId: null, data: { queue_id: 'default' } },
     ]);

@@ -1,25 +1,23 @@
 import { asc, eq } from 'drizzle-orm';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { sessionQueue } from '../../src/db/schema/index.ts';
 import type { QueueItem } from '../../src/queue/schemas.ts';
 import { must } from '../helpers/common.ts';
-import { createHarness, type Harness, type TestUser } from '../helpers/harness.ts';
+import { type Fixtures, harnessTest } from '../helpers/fixtures.ts';
+import type { Harness } from '../helpers/harness.ts';
 import { enqueue, Q } from '../helpers/queue.ts';
+
+const test = harnessTest({}, { admin: { displayName: 'Admin' } }).extend(
+  'viewer',
+  { scope: 'file' },
+  ({ h }) => h.createUser({ displayName: 'Viewer' }),
+);
+const it = test;
 
 // Queue items outlive their owner's account (LEFT JOIN users), and an account that is deactivated or
 // deleted has its pending and running items canceled (API.md section 2).
 
-let h: Harness;
-let admin: TestUser;
-let viewer: TestUser;
-beforeAll(async () => {
-  h = await createHarness();
-  admin = await h.createUser({ isAdmin: true, displayName: 'Admin' });
-  viewer = await h.createUser({ displayName: 'Viewer' });
-});
-afterAll(() => h.close());
-
-beforeEach(() => {
+test.beforeEach(({ h }) => {
   h.events.clear();
   h.workers.canceled.splice(0);
   h.clock.advance(1000);
@@ -28,16 +26,16 @@ beforeEach(() => {
 const USERS = '/api/v1/users';
 type Row = typeof sessionQueue.$inferSelect;
 type Status = Row['status'];
-const now = () => h.clock.now().toISOString();
-const allRows = () => h.db.select().from(sessionQueue).orderBy(asc(sessionQueue.itemId));
+const now = (h: Harness) => h.clock.now().toISOString();
+const allRows = (h: Harness) => h.db.select().from(sessionQueue).orderBy(asc(sessionQueue.itemId));
 
-async function getItem(id: number, token: string): Promise<QueueItem> {
+async function getItem(h: Harness, id: number, token: string): Promise<QueueItem> {
   const res = await h.get(`${Q}/i/${id}`, { token });
   expect(res.status).toBe(200);
   return res.json();
 }
 
-async function setStatus(itemId: number, status: 'completed' | 'in_progress') {
+async function setStatus(h: Harness, itemId: number, status: 'completed' | 'in_progress') {
   const at = h.clock.now();
   await h.db
     .update(sessionQueue)
@@ -96,24 +94,28 @@ function statusChanged(item: QueueItem, rows: Row[]) {
  * A user with one item of each kind: running, two pending, completed. Returns the items as an admin saw
  * them before anything happened to the account.
  */
-async function userWithItems(displayName: string) {
+async function userWithItems({ h, admin }: Pick<Fixtures, 'h' | 'admin'>, displayName: string) {
   const user = await h.createUser({ displayName });
   const { item_ids } = await enqueue(h, user.token, { runs: 4, origin: 'canvas', destination: 'gallery' });
   const [running, pending1, pending2, done] = item_ids as [number, number, number, number];
-  await setStatus(running, 'in_progress');
-  await setStatus(done, 'completed');
+  await setStatus(h, running, 'in_progress');
+  await setStatus(h, done, 'completed');
   const before = new Map<number, QueueItem>();
   for (const id of item_ids) {
-    before.set(id, await getItem(id, admin.token));
+    before.set(id, await getItem(h, id, admin.token));
   }
   return { user, running, pending: [pending1, pending2], done, ids: item_ids, before };
 }
 
 type Fixture = Awaited<ReturnType<typeof userWithItems>>;
 
-/** After the account change at `now()`: running and pending canceled, completed untouched, events exact. */
-async function expectItemsCanceled(f: Fixture, names: { display: string | null; email: string | null }) {
-  const at = now();
+/** After the account change at `now(h)`: running and pending canceled, completed untouched, events exact. */
+async function expectItemsCanceled(
+  { h, admin }: Pick<Fixtures, 'h' | 'admin'>,
+  f: Fixture,
+  names: { display: string | null; email: string | null },
+) {
+  const at = now(h);
   const item = (id: number, changes: Partial<QueueItem>) => ({
     ...must(f.before.get(id), 'item'),
     user_display_name: names.display,
@@ -128,7 +130,7 @@ async function expectItemsCanceled(f: Fixture, names: { display: string | null; 
     item(f.done, {}),
   ];
   for (const e of expected) {
-    expect(await getItem(e.item_id, admin.token)).toEqual(e);
+    expect(await getItem(h, e.item_id, admin.token)).toEqual(e);
   }
   expect(h.events.events).toEqual([
     {
@@ -141,7 +143,7 @@ async function expectItemsCanceled(f: Fixture, names: { display: string | null; 
         user_id: f.user.user.user_id,
       },
     },
-    statusChanged(expected[0] as QueueItem, await allRows()),
+    statusChanged(expected[0] as QueueItem, await allRows(h)),
   ]);
   expect(h.workers.canceled).toEqual([f.running]);
 }
@@ -173,15 +175,15 @@ describe('items of a deleted user (LEFT JOIN users)', () => {
     redacted: true,
   });
 
-  beforeAll(async () => {
-    f = await userWithItems('Gone');
+  test.beforeAll(async ({ h, admin }) => {
+    f = await userWithItems({ h, admin }, 'Gone');
     h.clock.advance(1000);
-    deletedAt = now();
+    deletedAt = now(h);
     const res = await h.delete(`${USERS}/${f.user.user.user_id}`, { token: admin.token });
     expect(res.status).toBe(204);
   });
 
-  it('still list for an admin, whole, with null names and their user_id', async () => {
+  it('still list for an admin, whole, with null names and their user_id', async ({ h, admin }) => {
     const res = await h.get(`${Q}/list_all`, { token: admin.token });
     expect(res.status).toBe(200);
     const items = (await res.json()) as QueueItem[];
@@ -191,7 +193,7 @@ describe('items of a deleted user (LEFT JOIN users)', () => {
     expect(pageItems.filter((i) => i.user_id === f.user.user.user_id)).toEqual(f.ids.map(whole));
   });
 
-  it('still list for another user, redacted, with null names and their user_id', async () => {
+  it('still list for another user, redacted, with null names and their user_id', async ({ h, viewer }) => {
     const res = await h.get(`${Q}/list_all`, { token: viewer.token });
     expect(res.status).toBe(200);
     const items = (await res.json()) as QueueItem[];
@@ -201,10 +203,10 @@ describe('items of a deleted user (LEFT JOIN users)', () => {
     expect(pageItems.filter((i) => i.user_id === f.user.user.user_id)).toEqual(f.ids.map(redacted));
   });
 
-  it('GET i/{item_id} and items_by_ids answer them too', async () => {
+  it('GET i/{item_id} and items_by_ids answer them too', async ({ h, admin, viewer }) => {
     for (const id of f.ids) {
-      expect(await getItem(id, admin.token)).toEqual(whole(id));
-      expect(await getItem(id, viewer.token)).toEqual(redacted(id));
+      expect(await getItem(h, id, admin.token)).toEqual(whole(id));
+      expect(await getItem(h, id, viewer.token)).toEqual(redacted(id));
     }
     const res = await h.post(`${Q}/items_by_ids`, { token: viewer.token, json: { item_ids: f.ids } });
     expect(res.status).toBe(200);
@@ -213,23 +215,23 @@ describe('items of a deleted user (LEFT JOIN users)', () => {
 });
 
 describe('deactivating or deleting a user cancels their work', () => {
-  it('DELETE /users/{id}: items canceled, names gone, one queue_items_canceled', async () => {
-    const f = await userWithItems('Leaving');
-    const other = await userWithItems('Staying');
+  it('DELETE /users/{id}: items canceled, names gone, one queue_items_canceled', async ({ h, admin }) => {
+    const f = await userWithItems({ h, admin }, 'Leaving');
+    const other = await userWithItems({ h, admin }, 'Staying');
     h.events.clear();
     h.workers.canceled.splice(0);
     h.clock.advance(1000);
     const res = await h.delete(`${USERS}/${f.user.user.user_id}`, { token: admin.token });
     expect(res.status).toBe(204);
-    await expectItemsCanceled(f, { display: null, email: null });
+    await expectItemsCanceled({ h, admin }, f, { display: null, email: null });
     // Another user's items are untouched.
     for (const id of other.ids) {
-      expect(await getItem(id, admin.token)).toEqual(other.before.get(id));
+      expect(await getItem(h, id, admin.token)).toEqual(other.before.get(id));
     }
   });
 
-  it('PATCH /users/{id} { is_active: false }: items canceled, names kept', async () => {
-    const f = await userWithItems('Paused');
+  it('PATCH /users/{id} { is_active: false }: items canceled, names kept', async ({ h, admin }) => {
+    const f = await userWithItems({ h, admin }, 'Paused');
     h.events.clear();
     h.workers.canceled.splice(0);
     h.clock.advance(1000);
@@ -238,32 +240,32 @@ describe('deactivating or deleting a user cancels their work', () => {
       json: { is_active: false },
     });
     expect(res.status).toBe(200);
-    await expectItemsCanceled(f, { display: 'Paused', email: f.user.user.email });
+    await expectItemsCanceled({ h, admin }, f, { display: 'Paused', email: f.user.user.email });
   });
 
-  it('other PATCHes (rename, promotion, reactivation) cancel nothing', async () => {
-    const f = await userWithItems('Renamed');
-    const rowsBefore = await allRows();
+  it('other PATCHes (rename, promotion, reactivation) cancel nothing', async ({ h, admin, viewer }) => {
+    const f = await userWithItems({ h, admin }, 'Renamed');
+    const rowsBefore = await allRows(h);
     h.events.clear();
     for (const patch of [{ display_name: 'Renamed Again' }, { is_admin: true }, { is_active: true }]) {
       const res = await h.patch(`${USERS}/${f.user.user.user_id}`, { token: admin.token, json: patch });
       expect(res.status, JSON.stringify(patch)).toBe(200);
     }
-    expect(await allRows()).toEqual(rowsBefore);
+    expect(await allRows(h)).toEqual(rowsBefore);
     expect(h.events.events).toEqual([]);
     expect(h.workers.canceled).toEqual([]);
-    expect((await getItem(f.done, viewer.token)).user_display_name).toBe('Renamed Again');
+    expect((await getItem(h, f.done, viewer.token)).user_display_name).toBe('Renamed Again');
   });
 
-  it('deactivating an already inactive user cancels nothing more', async () => {
-    const f = await userWithItems('Twice');
+  it('deactivating an already inactive user cancels nothing more', async ({ h, admin }) => {
+    const f = await userWithItems({ h, admin }, 'Twice');
     const patch = { token: admin.token, json: { is_active: false } };
     expect((await h.patch(`${USERS}/${f.user.user.user_id}`, patch)).status).toBe(200);
-    const rowsBefore = await allRows();
+    const rowsBefore = await allRows(h);
     h.events.clear();
     h.workers.canceled.splice(0);
     expect((await h.patch(`${USERS}/${f.user.user.user_id}`, patch)).status).toBe(200);
-    expect(await allRows()).toEqual(rowsBefore);
+    expect(await allRows(h)).toEqual(rowsBefore);
     expect(h.events.events).toEqual([]);
   });
 });

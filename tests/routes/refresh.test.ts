@@ -1,23 +1,17 @@
 import { requestId } from 'hono/request-id';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { auth } from '../../src/http/middleware/auth.ts';
 import { refreshToken } from '../../src/http/middleware/refresh-token.ts';
 import { createRouter } from '../../src/http/openapi.ts';
 import { handleError } from '../../src/http/problem.ts';
-import { createHarness, type Harness, type TestUser } from '../helpers/harness.ts';
+import { it } from '../helpers/fixtures.ts';
+import type { Harness } from '../helpers/harness.ts';
 import { decodeJwt } from '../helpers/tokens.ts';
 
 const DAY = 24 * 3600;
-let h: Harness;
-let admin: TestUser;
-beforeAll(async () => {
-  h = await createHarness();
-  admin = await h.createUser({ isAdmin: true });
-});
-afterAll(() => h.close());
 
 /** Only the middleware under test, with one route per method, on the harness's deps. */
-function miniApp() {
+function miniApp(h: Harness) {
   const app = createRouter();
   app.use(requestId());
   app.use(async (c, next) => {
@@ -36,13 +30,13 @@ function miniApp() {
   return app;
 }
 
-const call = (method: string, path: string, token?: string) =>
-  miniApp().request(path, { method, headers: token ? { Authorization: `Bearer ${token}` } : {} });
+const call = (h: Harness, method: string, path: string, token?: string) =>
+  miniApp(h).request(path, { method, headers: token ? { Authorization: `Bearer ${token}` } : {} });
 
 describe('sliding refresh (middleware)', () => {
   for (const method of ['POST', 'PUT', 'PATCH', 'DELETE']) {
-    it(`${method} with a valid token answers X-Refreshed-Token`, async () => {
-      const res = await call(method, '/thing', admin.token);
+    it(`${method} with a valid token answers X-Refreshed-Token`, async ({ h, admin }) => {
+      const res = await call(h, method, '/thing', admin.token);
       expect(res.status).toBe(200);
       const refreshed = res.headers.get('x-refreshed-token');
       expect(refreshed).toBeTruthy();
@@ -51,32 +45,32 @@ describe('sliding refresh (middleware)', () => {
     });
   }
 
-  it('GET and HEAD never refresh', async () => {
-    expect((await call('GET', '/thing', admin.token)).headers.get('x-refreshed-token')).toBeNull();
-    expect((await call('HEAD', '/thing', admin.token)).headers.get('x-refreshed-token')).toBeNull();
+  it('GET and HEAD never refresh', async ({ h, admin }) => {
+    expect((await call(h, 'GET', '/thing', admin.token)).headers.get('x-refreshed-token')).toBeNull();
+    expect((await call(h, 'HEAD', '/thing', admin.token)).headers.get('x-refreshed-token')).toBeNull();
   });
 
-  it('a failed request (status >= 400) does not refresh', async () => {
-    const res = await call('POST', '/fail', admin.token);
+  it('a failed request (status >= 400) does not refresh', async ({ h, admin }) => {
+    const res = await call(h, 'POST', '/fail', admin.token);
     expect(res.status).toBe(409);
     expect(res.headers.get('x-refreshed-token')).toBeNull();
   });
 
-  it('an unauthenticated request does not refresh', async () => {
-    const res = await call('POST', '/open');
+  it('an unauthenticated request does not refresh', async ({ h }) => {
+    const res = await call(h, 'POST', '/open');
     expect(res.status).toBe(200);
     expect(res.headers.get('x-refreshed-token')).toBeNull();
   });
 
-  it('an excepted path does not refresh', async () => {
-    const res = await call('POST', '/skip', admin.token);
+  it('an excepted path does not refresh', async ({ h, admin }) => {
+    const res = await call(h, 'POST', '/skip', admin.token);
     expect(res.status).toBe(200);
     expect(res.headers.get('x-refreshed-token')).toBeNull();
   });
 });
 
 describe('sliding refresh (real routes)', () => {
-  it('login, setup and logout answer no refreshed token; GET /me neither', async () => {
+  it('login, setup and logout answer no refreshed token; GET /me neither', async ({ h }) => {
     const u = await h.createUser();
     const login = await h.post('/api/v1/auth/login', { json: { email: u.user.email, password: u.password } });
     expect(login.status).toBe(200);
@@ -87,7 +81,7 @@ describe('sliding refresh (real routes)', () => {
     ).toBeNull();
   });
 
-  it('PATCH /auth/me, POST and DELETE /users refresh', async () => {
+  it('PATCH /auth/me, POST and DELETE /users refresh', async ({ h, admin }) => {
     const patched = await h.patch('/api/v1/auth/me', { token: admin.token, json: { display_name: 'Boss' } });
     expect(patched.headers.get('x-refreshed-token')).toBeTruthy();
     const created = await h.post('/api/v1/users', {
@@ -102,7 +96,7 @@ describe('sliding refresh (real routes)', () => {
     expect(deleted.headers.get('x-refreshed-token')).toBeTruthy();
   });
 
-  it('a normal token near expiry refreshes to 1 day from now', async () => {
+  it('a normal token near expiry refreshes to 1 day from now', async ({ h }) => {
     const u = await h.createUser();
     h.clock.advance((DAY - 60) * 1000);
     const res = await h.patch('/api/v1/auth/me', { token: u.token, json: { display_name: 'Near expiry' } });
@@ -114,7 +108,9 @@ describe('sliding refresh (real routes)', () => {
     expect(claims.exp).toBe(nowS + DAY);
   });
 
-  it('a remember-me token near expiry refreshes to 7 days, and keeps its class over several cycles', async () => {
+  it('a remember-me token near expiry refreshes to 7 days, and keeps its class over several cycles', async ({
+    h,
+  }) => {
     let { token } = await h.createUser({ rememberMe: true });
     for (let cycle = 0; cycle < 4; cycle++) {
       h.clock.advance((7 * DAY - 60) * 1000);
@@ -129,7 +125,9 @@ describe('sliding refresh (real routes)', () => {
     expect((await h.get('/api/v1/auth/me', { token })).status).toBe(200);
   });
 
-  it('the refreshed token carries the current rights (a promotion shows in the next token)', async () => {
+  it('the refreshed token carries the current rights (a promotion shows in the next token)', async ({
+    h,
+  }) => {
     const u = await h.createUser();
     const boss = await h.createUser({ isAdmin: true });
     const promoted = await h.patch(`/api/v1/users/${u.user.user_id}`, {
@@ -141,7 +139,7 @@ describe('sliding refresh (real routes)', () => {
     expect(decodeJwt(res.headers.get('x-refreshed-token') ?? '').is_admin).toBe(true);
   });
 
-  it('a request that revokes its own token gets no refreshed token (self-demotion)', async () => {
+  it('a request that revokes its own token gets no refreshed token (self-demotion)', async ({ h }) => {
     const other = await h.createUser({ isAdmin: true });
     const res = await h.patch(`/api/v1/users/${other.user.user_id}`, {
       token: other.token,
@@ -152,7 +150,7 @@ describe('sliding refresh (real routes)', () => {
     expect((await h.get('/api/v1/auth/me', { token: other.token })).status).toBe(401);
   });
 
-  it('a password change answers the replacement token, which keeps remember-me', async () => {
+  it('a password change answers the replacement token, which keeps remember-me', async ({ h }) => {
     const u = await h.createUser({ rememberMe: true });
     const res = await h.patch('/api/v1/auth/me', {
       token: u.token,

@@ -1,19 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHarness, type Harness, problem } from '../helpers/harness.ts';
+import { describe, expect } from 'vitest';
+import { harnessTest } from '../helpers/fixtures.ts';
+import { problem } from '../helpers/harness.ts';
 
-let h: Harness;
-beforeAll(async () => {
-  h = await createHarness({ config: { authMode: 'single' } });
-});
-afterAll(() => h.close());
+const it = harnessTest({ config: { authMode: 'single' } });
 
 describe('single-user mode', () => {
-  it('auth/status says multiuser is off and no set-up is needed', async () => {
+  it('auth/status says multiuser is off and no set-up is needed', async ({ h }) => {
     const res = await h.get('/api/v1/auth/status');
     expect(await res.json()).toEqual({ setup_required: false, multiuser_enabled: false });
   });
 
-  it('every request is the admin user system, without a token', async () => {
+  it('every request is the admin user system, without a token', async ({ h }) => {
     const me = await h.get('/api/v1/auth/me');
     expect(me.status).toBe(200);
     expect(await me.json()).toEqual({
@@ -32,13 +29,13 @@ describe('single-user mode', () => {
     expect((await h.get('/metrics')).status).toBe(200);
   });
 
-  it('admin actions work and answer no refreshed token', async () => {
+  it('admin actions work and answer no refreshed token', async ({ h }) => {
     const res = await h.post('/api/v1/users', { json: { email: 'solo@example.com', password: 'password1' } });
     expect(res.status).toBe(201);
     expect(res.headers.get('x-refreshed-token')).toBeNull();
   });
 
-  it('there is no login or set-up (409)', async () => {
+  it('there is no login or set-up (409)', async ({ h }) => {
     const res = await h.post('/api/v1/auth/login', {
       json: { email: 'solo@example.com', password: 'password1' },
     });
@@ -52,7 +49,7 @@ describe('single-user mode', () => {
     expect(setup.status).toBe(409);
   });
 
-  it('the system user cannot be changed', async () => {
+  it('the system user cannot be changed', async ({ h }) => {
     const res = await h.patch('/api/v1/auth/me', { json: { display_name: 'Root' } });
     expect(res.status).toBe(409);
     expect(await res.json()).toEqual(

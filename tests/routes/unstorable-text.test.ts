@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
+import { test as fileTest } from '../helpers/fixtures.ts';
 import { textToImageGraph } from '../helpers/graphs.ts';
-import { createHarness, type Harness, problem, type TestUser } from '../helpers/harness.ts';
+import { problem } from '../helpers/harness.ts';
 import { BOARDS, IMAGES, uploaded } from '../helpers/images.ts';
 import { enqueue, Q } from '../helpers/queue.ts';
 
@@ -10,22 +11,23 @@ const NUL = 'a\u0000b';
 const LONE = '\ud800x';
 const MESSAGE = 'must not contain U+0000 or an unpaired surrogate';
 
-let h: Harness;
-let admin: TestUser;
-let alice: TestUser;
-let boardId: string;
-let imageName: string;
-let itemId: number;
-beforeAll(async () => {
-  h = await createHarness();
-  admin = await h.createUser({ isAdmin: true });
-  alice = await h.createUser();
-  const board = await h.post(BOARDS, { token: alice.token, json: { board_name: 'mine' } });
-  boardId = ((await board.json()) as { board_id: string }).board_id;
-  imageName = (await uploaded(h, alice.token)).image_name;
-  itemId = (await enqueue(h, alice.token)).item_ids[0] as number;
-});
-afterAll(() => h.close());
+/** The file's test API with Alice's board, image and queue item (made once, in that order, after the admin). */
+const test = fileTest
+  .extend('boardId', { scope: 'file' }, async ({ h, admin: _admin, alice }) => {
+    const board = await h.post(BOARDS, { token: alice.token, json: { board_name: 'mine' } });
+    return ((await board.json()) as { board_id: string }).board_id;
+  })
+  .extend(
+    'imageName',
+    { scope: 'file' },
+    async ({ h, alice, boardId: _boardId }) => (await uploaded(h, alice.token)).image_name,
+  )
+  .extend(
+    'itemId',
+    { scope: 'file' },
+    async ({ h, alice, imageName: _imageName }) => (await enqueue(h, alice.token)).item_ids[0] as number,
+  );
+const it = test;
 
 async function expectUnstorable(res: Response, path: string) {
   expect(res.status).toBe(422);
@@ -37,36 +39,39 @@ async function expectUnstorable(res: Response, path: string) {
 }
 
 describe('in a JSON body', () => {
-  it.each([NUL, LONE])('POST /auth/login with email %j', async (bad) => {
+  it.for([NUL, LONE])('POST /auth/login with email %j', async (bad, { h }) => {
     await expectUnstorable(
       await h.post('/api/v1/auth/login', { json: { email: bad, password: 'x'.repeat(12) } }),
       'email',
     );
   });
 
-  it.each([NUL, LONE])('PATCH /auth/me with display_name %j', async (bad) => {
+  it.for([NUL, LONE])('PATCH /auth/me with display_name %j', async (bad, { h, alice }) => {
     await expectUnstorable(
       await h.patch('/api/v1/auth/me', { token: alice.token, json: { display_name: bad } }),
       'display_name',
     );
   });
 
-  it.each([NUL, LONE])('POST and PATCH /users with display_name %j, and no user is written', async (bad) => {
-    const before = await (await h.get('/api/v1/users', { token: admin.token })).json();
-    const created = await h.post('/api/v1/users', {
-      token: admin.token,
-      json: { email: 'nul@example.com', password: 'correct horse battery', display_name: bad },
-    });
-    await expectUnstorable(created, 'display_name');
-    expect(await (await h.get('/api/v1/users', { token: admin.token })).json()).toEqual(before);
-    const patched = await h.patch(`/api/v1/users/${alice.user.user_id}`, {
-      token: admin.token,
-      json: { display_name: bad },
-    });
-    await expectUnstorable(patched, 'display_name');
-  });
+  it.for([NUL, LONE])(
+    'POST and PATCH /users with display_name %j, and no user is written',
+    async (bad, { h, admin, alice }) => {
+      const before = await (await h.get('/api/v1/users', { token: admin.token })).json();
+      const created = await h.post('/api/v1/users', {
+        token: admin.token,
+        json: { email: 'nul@example.com', password: 'correct horse battery', display_name: bad },
+      });
+      await expectUnstorable(created, 'display_name');
+      expect(await (await h.get('/api/v1/users', { token: admin.token })).json()).toEqual(before);
+      const patched = await h.patch(`/api/v1/users/${alice.user.user_id}`, {
+        token: admin.token,
+        json: { display_name: bad },
+      });
+      await expectUnstorable(patched, 'display_name');
+    },
+  );
 
-  it.each([NUL, LONE])('POST and PATCH /boards with board_name %j', async (bad) => {
+  it.for([NUL, LONE])('POST and PATCH /boards with board_name %j', async (bad, { h, alice, boardId }) => {
     await expectUnstorable(
       await h.post(BOARDS, { token: alice.token, json: { board_name: bad } }),
       'board_name',
@@ -77,14 +82,14 @@ describe('in a JSON body', () => {
     );
   });
 
-  it('PUT …/i/{id}/owner with user_id U+0000', async () => {
+  it('PUT …/i/{id}/owner with user_id U+0000', async ({ h, admin, itemId }) => {
     await expectUnstorable(
       await h.put(`${Q}/i/${itemId}/owner`, { token: admin.token, json: { user_id: NUL } }),
       'user_id',
     );
   });
 
-  it.each([NUL, LONE])("a graph's prompt %j, and nothing is enqueued", async (bad) => {
+  it.for([NUL, LONE])("a graph's prompt %j, and nothing is enqueued", async (bad, { h, alice }) => {
     const before = await (await h.get(`${Q}/status`, { token: alice.token })).json();
     const graph = textToImageGraph({ prompt: bad });
     const res = await h.post(`${Q}/enqueue_batch`, {
@@ -95,7 +100,7 @@ describe('in a JSON body', () => {
     expect(await (await h.get(`${Q}/status`, { token: alice.token })).json()).toEqual(before);
   });
 
-  it('an object key (a node id) with U+0000', async () => {
+  it('an object key (a node id) with U+0000', async ({ h, alice }) => {
     const graph = textToImageGraph();
     const nodes = graph.nodes as Record<string, unknown>;
     nodes[NUL] = { id: NUL, type: 'integer', value: 1 };
@@ -108,34 +113,37 @@ describe('in a JSON body', () => {
 });
 
 describe('in a path parameter', () => {
-  it.each([
+  it.for([
     ['/api/v1/users/%00', 'param.user_id', 'admin'],
     [`${BOARDS}/%00/image_names`, 'param.board_id', 'alice'],
     [`${Q}/b/%00/status`, 'param.batch_id', 'alice'],
-  ])('GET %s', async (path, field, who) => {
+  ] as const)('GET %s', async ([path, field, who], { h, admin, alice }) => {
     await expectUnstorable(await h.get(path, { token: who === 'admin' ? admin.token : alice.token }), field);
   });
 
-  it('DELETE /boards/%00', async () => {
+  it('DELETE /boards/%00', async ({ h, alice }) => {
     await expectUnstorable(await h.delete(`${BOARDS}/%00`, { token: alice.token }), 'param.board_id');
   });
 });
 
 describe('in a query parameter', () => {
-  it.each([
+  it.for([
     [`${Q}/list_all?destination=%00`, 'query.destination', 'alice'],
     [`${Q}/counts_by_destination?destination=%00`, 'query.destination', 'alice'],
     [`${IMAGES}?board_id=%00`, 'query.board_id', 'alice'],
     [`${IMAGES}?user_id=%00`, 'query.user_id', 'admin'],
     [`${BOARDS}?user_id=%00`, 'query.user_id', 'admin'],
     ['/api/v1/audit?user_id=%00', 'query.user_id', 'admin'],
-  ])('GET %s', async (path, field, who) => {
+  ] as const)('GET %s', async ([path, field, who], { h, admin, alice }) => {
     await expectUnstorable(await h.get(path, { token: who === 'admin' ? admin.token : alice.token }), field);
   });
 });
 
 describe('storable text still passes', () => {
-  it('a prompt with emoji (a surrogate pair) and other control characters is enqueued', async () => {
+  it('a prompt with emoji (a surrogate pair) and other control characters is enqueued', async ({
+    h,
+    alice,
+  }) => {
     const graph = textToImageGraph({ prompt: 'a 🐱 on\ta mat\u0001' });
     const res = await h.post(`${Q}/enqueue_batch`, {
       token: alice.token,
@@ -144,7 +152,7 @@ describe('storable text still passes', () => {
     expect(res.status).toBe(201);
   });
 
-  it('an image of one’s own is still found by name', async () => {
+  it('an image of one’s own is still found by name', async ({ h, alice, imageName }) => {
     expect((await h.get(`${IMAGES}/i/${imageName}`, { token: alice.token })).status).toBe(200);
   });
 });

@@ -1,84 +1,96 @@
 import { asc, sql } from 'drizzle-orm';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { auditLog, users } from '../../src/db/schema/index.ts';
-import { createHarness, type Harness, problem, type TestUser } from '../helpers/harness.ts';
+import { test as fileTest } from '../helpers/fixtures.ts';
+import { type Harness, problem } from '../helpers/harness.ts';
 import { forgeToken, unsignedToken } from '../helpers/tokens.ts';
 
-let h: Harness;
-beforeAll(async () => {
-  h = await createHarness();
-});
-afterAll(() => h.close());
-
 /** Every user row (hashes and epochs included) and the audit log size: what "nothing changed" compares. */
-async function dbState() {
+async function dbState(h: Harness) {
   const rows = await h.db.select().from(users).orderBy(asc(users.userId));
   const [audit] = await h.db.select({ n: sql<number>`count(*)::int` }).from(auditLog);
   return { rows, audit: audit?.n };
 }
 
-let admin: TestUser;
-let plain: TestUser;
-let victim: TestUser;
 /** Tokens that were valid once, or never were. */
-const bad = {
-  expired: '',
-  wrongKey: '',
-  unsigned: '',
-  system: '',
-  demoted: '',
-  deactivated: '',
-  deleted: '',
-  loggedOut: '',
-};
+interface BadTokens {
+  expired: string;
+  wrongKey: string;
+  unsigned: string;
+  system: string;
+  demoted: string;
+  deactivated: string;
+  deleted: string;
+  loggedOut: string;
+}
 
-beforeAll(async () => {
-  admin = await h.createUser({ isAdmin: true });
-  plain = await h.createUser();
-  victim = await h.createUser({ displayName: 'Victim' });
+/**
+ * The file's test API: `plain` (a user), `victim` (the account every refused request aims at) and `bad`, the
+ * bad tokens, made after the admin, `plain` and `victim` (a hook that snapshots the users asks for `bad`).
+ */
+const test = fileTest
+  .extend('plain', { scope: 'file' }, ({ h }) => h.createUser())
+  .extend('victim', { scope: 'file' }, ({ h }) => h.createUser({ displayName: 'Victim' }))
+  .extend(
+    'bad',
+    { scope: 'file' },
+    async ({ h, admin, plain: _plain, victim: _victim }): Promise<BadTokens> => {
+      const nowS = Math.floor(h.clock.now().getTime() / 1000);
+      const adminClaims = { email: admin.user.email, is_admin: true };
+      const expired = await forgeToken(admin.user.user_id, {
+        claims: adminClaims,
+        nowS: nowS - 3 * 24 * 3600,
+      });
+      const wrongKey = await forgeToken(admin.user.user_id, {
+        claims: adminClaims,
+        nowS,
+        key: new TextEncoder().encode('another-secret-another-secret-another-secret'),
+      });
+      const unsigned = unsignedToken({
+        sub: admin.user.user_id,
+        ...adminClaims,
+        remember_me: false,
+        epoch: 0,
+        jti: crypto.randomUUID(),
+        iat: nowS,
+        exp: nowS + 3600,
+        iss: 'easel',
+        aud: 'easel-api',
+      });
+      const system = await forgeToken('system', { claims: { email: 'system', is_admin: true }, nowS });
 
-  const nowS = Math.floor(h.clock.now().getTime() / 1000);
-  const adminClaims = { email: admin.user.email, is_admin: true };
-  bad.expired = await forgeToken(admin.user.user_id, { claims: adminClaims, nowS: nowS - 3 * 24 * 3600 });
-  bad.wrongKey = await forgeToken(admin.user.user_id, {
-    claims: adminClaims,
-    nowS,
-    key: new TextEncoder().encode('another-secret-another-secret-another-secret'),
-  });
-  bad.unsigned = unsignedToken({
-    sub: admin.user.user_id,
-    ...adminClaims,
-    remember_me: false,
-    epoch: 0,
-    jti: crypto.randomUUID(),
-    iat: nowS,
-    exp: nowS + 3600,
-    iss: 'easel',
-    aud: 'easel-api',
-  });
-  bad.system = await forgeToken('system', { claims: { email: 'system', is_admin: true }, nowS });
+      const demoted = await h.createUser({ isAdmin: true });
+      const deactivated = await h.createUser({ isAdmin: true });
+      const deleted = await h.createUser({ isAdmin: true });
+      const loggedOut = await h.createUser({ isAdmin: true });
 
-  const demoted = await h.createUser({ isAdmin: true });
-  bad.demoted = demoted.token;
-  const deactivated = await h.createUser({ isAdmin: true });
-  bad.deactivated = deactivated.token;
-  const deleted = await h.createUser({ isAdmin: true });
-  bad.deleted = deleted.token;
-  const loggedOut = await h.createUser({ isAdmin: true });
-  bad.loggedOut = loggedOut.token;
-
-  const ok = async (res: Promise<Response>, status: number) => expect((await res).status).toBe(status);
-  await ok(
-    h.patch(`/api/v1/users/${demoted.user.user_id}`, { token: admin.token, json: { is_admin: false } }),
-    200,
+      const ok = async (res: Promise<Response>, status: number) => expect((await res).status).toBe(status);
+      await ok(
+        h.patch(`/api/v1/users/${demoted.user.user_id}`, { token: admin.token, json: { is_admin: false } }),
+        200,
+      );
+      await ok(
+        h.patch(`/api/v1/users/${deactivated.user.user_id}`, {
+          token: admin.token,
+          json: { is_active: false },
+        }),
+        200,
+      );
+      await ok(h.delete(`/api/v1/users/${deleted.user.user_id}`, { token: admin.token }), 204);
+      await ok(h.post('/api/v1/auth/logout', { token: loggedOut.token }), 204);
+      return {
+        expired,
+        wrongKey,
+        unsigned,
+        system,
+        demoted: demoted.token,
+        deactivated: deactivated.token,
+        deleted: deleted.token,
+        loggedOut: loggedOut.token,
+      };
+    },
   );
-  await ok(
-    h.patch(`/api/v1/users/${deactivated.user.user_id}`, { token: admin.token, json: { is_active: false } }),
-    200,
-  );
-  await ok(h.delete(`/api/v1/users/${deleted.user.user_id}`, { token: admin.token }), 204);
-  await ok(h.post('/api/v1/auth/logout', { token: loggedOut.token }), 204);
-});
+const it = test;
 
 interface Route {
   name: string;
@@ -116,7 +128,7 @@ const ROUTES: Route[] = [
 
 const BAD_CREDENTIALS: {
   name: string;
-  headers: () => Record<string, string>;
+  headers: (bad: BadTokens) => Record<string, string>;
   code: string;
   title: string;
   detail: string;
@@ -144,110 +156,119 @@ const BAD_CREDENTIALS: {
   },
   {
     name: 'a token signed with another key',
-    headers: () => ({ Authorization: `Bearer ${bad.wrongKey}` }),
+    headers: (bad) => ({ Authorization: `Bearer ${bad.wrongKey}` }),
     code: 'unauthorized',
     title: 'Unauthorized',
     detail: 'The token is invalid.',
   },
   {
     name: 'an unsigned (alg none) admin token',
-    headers: () => ({ Authorization: `Bearer ${bad.unsigned}` }),
+    headers: (bad) => ({ Authorization: `Bearer ${bad.unsigned}` }),
     code: 'unauthorized',
     title: 'Unauthorized',
     detail: 'The token is invalid.',
   },
   {
     name: 'an expired admin token',
-    headers: () => ({ Authorization: `Bearer ${bad.expired}` }),
+    headers: (bad) => ({ Authorization: `Bearer ${bad.expired}` }),
     code: 'token_expired',
     title: 'Token expired',
     detail: 'The token has expired.',
   },
   {
     name: 'a token for the system user',
-    headers: () => ({ Authorization: `Bearer ${bad.system}` }),
+    headers: (bad) => ({ Authorization: `Bearer ${bad.system}` }),
     code: 'unauthorized',
     title: 'Unauthorized',
     detail: 'The account is deleted or inactive.',
   },
   {
     name: 'the old token of a demoted admin',
-    headers: () => ({ Authorization: `Bearer ${bad.demoted}` }),
+    headers: (bad) => ({ Authorization: `Bearer ${bad.demoted}` }),
     code: 'unauthorized',
     title: 'Unauthorized',
     detail: 'The token has been revoked.',
   },
   {
     name: 'the token of a deactivated admin',
-    headers: () => ({ Authorization: `Bearer ${bad.deactivated}` }),
+    headers: (bad) => ({ Authorization: `Bearer ${bad.deactivated}` }),
     code: 'unauthorized',
     title: 'Unauthorized',
     detail: 'The account is deleted or inactive.',
   },
   {
     name: 'the token of a deleted admin',
-    headers: () => ({ Authorization: `Bearer ${bad.deleted}` }),
+    headers: (bad) => ({ Authorization: `Bearer ${bad.deleted}` }),
     code: 'unauthorized',
     title: 'Unauthorized',
     detail: 'The account is deleted or inactive.',
   },
   {
     name: 'a logged-out admin token',
-    headers: () => ({ Authorization: `Bearer ${bad.loggedOut}` }),
+    headers: (bad) => ({ Authorization: `Bearer ${bad.loggedOut}` }),
     code: 'unauthorized',
     title: 'Unauthorized',
     detail: 'The token has been revoked.',
   },
 ];
 
-function send(route: Route, targetId: string, o: { token?: string; headers?: Record<string, string> }) {
+function send(
+  h: Harness,
+  route: Route,
+  targetId: string,
+  o: { token?: string; headers?: Record<string, string> },
+) {
   return h.request(route.method, route.path(targetId), { ...o, json: route.json?.() });
 }
 
 describe.each(ROUTES)('$name', (route) => {
   let before: Awaited<ReturnType<typeof dbState>>;
-  beforeEach(async () => {
-    before = await dbState();
+  test.beforeEach(async ({ h, bad: _bad }) => {
+    before = await dbState(h);
   });
 
-  it.each(BAD_CREDENTIALS)('$name → 401 and nothing changes', async (cred) => {
-    const res = await send(route, victim.user.user_id, { headers: cred.headers() });
+  it.for(BAD_CREDENTIALS)('$name → 401 and nothing changes', async (cred, { h, victim, bad }) => {
+    const res = await send(h, route, victim.user.user_id, { headers: cred.headers(bad) });
     expect(res.status).toBe(401);
     expect(res.headers.get('content-type')).toBe('application/problem+json');
     expect(res.headers.get('www-authenticate')).toMatch(/^Bearer\b/);
     expect(res.headers.get('x-refreshed-token')).toBeNull();
     expect(await res.json()).toEqual(problem(res, cred.code, 401, cred.title, cred.detail));
-    expect(await dbState()).toEqual(before);
+    expect(await dbState(h)).toEqual(before);
   });
 
-  it('a non-admin token → 403 and nothing changes', async () => {
-    const res = await send(route, victim.user.user_id, { token: plain.token });
+  it('a non-admin token → 403 and nothing changes', async ({ h, plain, victim }) => {
+    const res = await send(h, route, victim.user.user_id, { token: plain.token });
     expect(res.status).toBe(403);
     expect(res.headers.get('content-type')).toBe('application/problem+json');
     expect(res.headers.get('x-refreshed-token')).toBeNull();
     expect(await res.json()).toEqual(
       problem(res, 'forbidden', 403, 'Forbidden', 'This action needs an admin.'),
     );
-    expect(await dbState()).toEqual(before);
+    expect(await dbState(h)).toEqual(before);
   });
 
-  it('a non-admin aiming at their own account → 403 and nothing changes', async () => {
-    const res = await send(route, plain.user.user_id, { token: plain.token });
+  it('a non-admin aiming at their own account → 403 and nothing changes', async ({ h, plain }) => {
+    const res = await send(h, route, plain.user.user_id, { token: plain.token });
     expect(res.status).toBe(403);
     expect(await res.json()).toEqual(
       problem(res, 'forbidden', 403, 'Forbidden', 'This action needs an admin.'),
     );
-    expect(await dbState()).toEqual(before);
+    expect(await dbState(h)).toEqual(before);
   });
 });
 
 describe.each(ROUTES.filter((r) => r.json))('$name', (route) => {
   let before: Awaited<ReturnType<typeof dbState>>;
-  beforeEach(async () => {
-    before = await dbState();
+  test.beforeEach(async ({ h, bad: _bad }) => {
+    before = await dbState(h);
   });
 
-  it('a non-admin with a malformed body → 403, not 400, and nothing changes', async () => {
+  it('a non-admin with a malformed body → 403, not 400, and nothing changes', async ({
+    h,
+    plain,
+    victim,
+  }) => {
     const res = await h.request(route.method, route.path(victim.user.user_id), {
       token: plain.token,
       body: '{not json',
@@ -257,12 +278,12 @@ describe.each(ROUTES.filter((r) => r.json))('$name', (route) => {
     expect(await res.json()).toEqual(
       problem(res, 'forbidden', 403, 'Forbidden', 'This action needs an admin.'),
     );
-    expect(await dbState()).toEqual(before);
+    expect(await dbState(h)).toEqual(before);
   });
 });
 
 describe('after all refused attempts', () => {
-  it('the victim, the plain user and the admin are as they were', async () => {
+  it('the victim, the plain user and the admin are as they were', async ({ h, admin, plain, victim }) => {
     const res = await h.get('/api/v1/users', { token: admin.token });
     expect(res.status).toBe(200);
     const listed = await res.json();
@@ -278,10 +299,10 @@ describe('after all refused attempts', () => {
     expect(login.status).toBe(200);
   });
 
-  it('the admin can still use every route', async () => {
+  it('the admin can still use every route', async ({ h, admin, victim }) => {
     const id = victim.user.user_id;
     for (const route of ROUTES) {
-      const res = await send(route, id, { token: admin.token });
+      const res = await send(h, route, id, { token: admin.token });
       expect(res.status).toBe(route.ok);
     }
   });

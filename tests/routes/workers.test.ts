@@ -1,21 +1,16 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { claimNext } from '../../src/worker/claim.ts';
 import { IdleWorkers } from '../../src/worker/idle.ts';
 import { markBusy, markIdle, registerWorker } from '../../src/worker/registry.ts';
-import { createHarness, type Harness, problem, type TestUser } from '../helpers/harness.ts';
+import { test as fileTest } from '../helpers/fixtures.ts';
+import { problem } from '../helpers/harness.ts';
 import { enqueue, Q } from '../helpers/queue.ts';
 
-let h: Harness;
-let admin: TestUser;
-let user: TestUser;
-beforeAll(async () => {
-  h = await createHarness();
-  admin = await h.createUser({ isAdmin: true });
-  user = await h.createUser();
-});
-afterAll(() => h.close());
-afterEach(async () => {
+const test = fileTest.extend('user', { scope: 'file' }, ({ h }) => h.createUser());
+const it = test;
+
+test.afterEach(async ({ h }) => {
   await h.db.execute(sql`DELETE FROM workers`);
   await h.db.execute(sql`DELETE FROM queue_state`);
   await h.db.execute(sql`DELETE FROM session_queue`);
@@ -26,7 +21,10 @@ const A = { workerId: 'node-a/0:cpu', nodeId: 'node-a', device: 'cpu' };
 const B = { workerId: 'node-b/0:cuda:1', nodeId: 'node-b', device: 'cuda:1' };
 
 describe('GET /api/v1/workers', () => {
-  it('lists the workers of every process, busy with their item, idle, and gone once unseen for the lease + 10 s', async () => {
+  it('lists the workers of every process, busy with their item, idle, and gone once unseen for the lease + 10 s', async ({
+    h,
+    admin,
+  }) => {
     expect(await (await h.get(WORKERS, { token: admin.token })).json()).toEqual([]);
     const t0 = h.clock.now();
     await registerWorker(h.db, A, t0);
@@ -63,7 +61,7 @@ describe('GET /api/v1/workers', () => {
     ]);
   });
 
-  it('is 403 problem+json for a user and 401 without a token', async () => {
+  it('is 403 problem+json for a user and 401 without a token', async ({ h, user }) => {
     const forbidden = await h.get(WORKERS, { token: user.token });
     expect(forbidden.status).toBe(403);
     expect(forbidden.headers.get('content-type')).toMatch(/^application\/problem\+json/);
@@ -79,7 +77,7 @@ describe('GET /api/v1/workers', () => {
 });
 
 describe('/metrics per worker', () => {
-  it('counts items done and busy seconds per worker', async () => {
+  it('counts items done and busy seconds per worker', async ({ h, admin }) => {
     const t0 = h.clock.now();
     await registerWorker(h.db, A, t0);
     await markBusy(h.db, A.workerId, 1, t0);
@@ -93,7 +91,11 @@ describe('/metrics per worker', () => {
 });
 
 describe('pause and resume, shared by every process', () => {
-  it('pause is seen by another process at once, stops claims, and resume lifts it', async () => {
+  it('pause is seen by another process at once, stops claims, and resume lifts it', async ({
+    h,
+    admin,
+    user,
+  }) => {
     await enqueue(h, user.token, { runs: 1 });
     const pause = await h.put(`${Q}/processor/pause`, { token: admin.token });
     expect(pause.status).toBe(200);

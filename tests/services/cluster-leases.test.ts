@@ -1,25 +1,28 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { rowsOf } from '../../src/db/rows.ts';
 import type { Database } from '../../src/db/types.ts';
 import { claimNext } from '../../src/worker/claim.ts';
 import { finishItem, type LeaseRef, renewLease, requeueLapsed } from '../../src/worker/leases.ts';
 import { collectQueueNotices, insertItems, itemState } from '../helpers/cluster.ts';
-import { openTestDatabase, testDriver } from '../helpers/database.ts';
+import { testDriver } from '../helpers/database.ts';
+import { databaseTest as test } from '../helpers/fixtures.ts';
 
-let database: Database;
+const it = test;
+
 const T = (s: number) => new Date(Date.parse('2026-12-01T12:00:00.000Z') + s * 1000);
 
-beforeAll(async () => {
-  database = await openTestDatabase();
-});
-afterAll(() => database.close());
-beforeEach(async () => {
+test.beforeEach(async ({ database }) => {
   await database.db.execute(sql`TRUNCATE session_queue, queue_user_turns, queue_state`);
 });
 
 /** Claims the next item for `workerId` at second `s`, lease 30 s; returns its lease. */
-async function claimAt(s: number, workerId = 'w1', queueId = 'default'): Promise<LeaseRef> {
+async function claimAt(
+  database: Database,
+  s: number,
+  workerId = 'w1',
+  queueId = 'default',
+): Promise<LeaseRef> {
   const item = await claimNext(database.db, {
     queueId,
     fairness: 'fifo',
@@ -35,9 +38,11 @@ async function claimAt(s: number, workerId = 'w1', queueId = 'default'): Promise
 }
 
 describe('renewLease', () => {
-  it('extends the lease while held, refuses another worker, and refuses once lapsed', async () => {
+  it('extends the lease while held, refuses another worker, and refuses once lapsed', async ({
+    database,
+  }) => {
     const [id] = await insertItems(database.db, 'A', 1);
-    const lease = await claimAt(0);
+    const lease = await claimAt(database, 0);
     expect(lease.itemId).toBe(id);
     expect(await renewLease(database.db, lease, T(10), 30)).toBe(true);
     expect((await itemState(database.db, id))?.leaseExpiresAt).toBe(T(40).toISOString());
@@ -55,18 +60,20 @@ describe('renewLease', () => {
     });
   });
 
-  it('refuses a canceled item', async () => {
+  it('refuses a canceled item', async ({ database }) => {
     const [id] = await insertItems(database.db, 'A', 1);
-    const lease = await claimAt(0);
+    const lease = await claimAt(database, 0);
     await database.db.execute(sql`UPDATE session_queue SET status = 'canceled' WHERE item_id = ${id}`);
     expect(await renewLease(database.db, lease, T(5), 30)).toBe(false);
   });
 });
 
 describe('finishItem', () => {
-  it('completes a held item, releases the lease, keeps worker and device; a second finish is refused', async () => {
+  it('completes a held item, releases the lease, keeps worker and device; a second finish is refused', async ({
+    database,
+  }) => {
     const [id] = await insertItems(database.db, 'A', 1);
-    const lease = await claimAt(0);
+    const lease = await claimAt(database, 0);
     const done = await finishItem(database.db, lease, { status: 'completed' }, T(20));
     expect(done).toMatchObject({
       itemId: id,
@@ -81,9 +88,9 @@ describe('finishItem', () => {
     expect((await itemState(database.db, id))?.status).toBe('completed');
   });
 
-  it('writes the error of a failed run', async () => {
+  it('writes the error of a failed run', async ({ database }) => {
     await insertItems(database.db, 'A', 1);
-    const lease = await claimAt(0);
+    const lease = await claimAt(database, 0);
     const done = await finishItem(
       database.db,
       lease,
@@ -98,13 +105,15 @@ describe('finishItem', () => {
     });
   });
 
-  it('a worker whose lease lapsed cannot complete the item, before or after it is re-queued and reclaimed', async () => {
+  it('a worker whose lease lapsed cannot complete the item, before or after it is re-queued and reclaimed', async ({
+    database,
+  }) => {
     const [id] = await insertItems(database.db, 'A', 1);
-    const old = await claimAt(0, 'w1');
+    const old = await claimAt(database, 0, 'w1');
     expect(await finishItem(database.db, old, { status: 'completed' }, T(30))).toBeUndefined();
     expect((await itemState(database.db, id))?.status).toBe('in_progress');
     await requeueLapsed(database.db, T(31));
-    const fresh = await claimAt(32, 'w2');
+    const fresh = await claimAt(database, 32, 'w2');
     expect(fresh.itemId).toBe(id);
     expect(await finishItem(database.db, old, { status: 'completed' }, T(33))).toBeUndefined();
     expect(await renewLease(database.db, old, T(33), 30)).toBe(false);
@@ -113,11 +122,13 @@ describe('finishItem', () => {
 });
 
 describe('requeueLapsed', () => {
-  it('re-queues only lapsed leases, counting an interruption, and says what it changed', async () => {
+  it('re-queues only lapsed leases, counting an interruption, and says what it changed', async ({
+    database,
+  }) => {
     const heard = await collectQueueNotices(database);
     const [x, y] = await insertItems(database.db, 'A', 2);
-    const lx = await claimAt(0, 'w1');
-    const ly = await claimAt(10, 'w2');
+    const lx = await claimAt(database, 0, 'w1');
+    const ly = await claimAt(database, 10, 'w2');
     expect([lx.itemId, ly.itemId]).toEqual([x, y]);
     expect(await requeueLapsed(database.db, T(29))).toEqual({ requeued: [], failed: [] });
     const out = await requeueLapsed(database.db, T(30));
@@ -154,14 +165,14 @@ describe('requeueLapsed', () => {
     ]);
   });
 
-  it('fails an item on its third interruption', async () => {
+  it('fails an item on its third interruption', async ({ database }) => {
     const [id] = await insertItems(database.db, 'A', 1);
     for (const [s, expected] of [
       [0, 'pending'],
       [100, 'pending'],
       [200, 'failed'],
     ] as const) {
-      await claimAt(s);
+      await claimAt(database, s);
       const out = await requeueLapsed(database.db, T(s + 31));
       const all = [...out.requeued, ...out.failed].map((r) => [r.item.itemId, r.item.status]);
       expect(all).toEqual([[id, expected]]);
@@ -183,21 +194,23 @@ describe('requeueLapsed', () => {
     expect(new Date(row?.completed_at ?? 0).toISOString()).toBe(T(231).toISOString());
   });
 
-  it('re-queues an item left running without a lease, and with ignoreLeases every running item', async () => {
+  it('re-queues an item left running without a lease, and with ignoreLeases every running item', async ({
+    database,
+  }) => {
     const [legacy, leased] = await insertItems(database.db, 'A', 2);
     await database.db.execute(sql`UPDATE session_queue SET status = 'in_progress' WHERE item_id = ${legacy}`);
-    await claimAt(0);
+    await claimAt(database, 0);
     expect((await requeueLapsed(database.db, T(1))).requeued.map((r) => r.item.itemId)).toEqual([legacy]);
     expect((await itemState(database.db, leased))?.status).toBe('in_progress');
     const out = await requeueLapsed(database.db, T(2), { ignoreLeases: true });
     expect(out.requeued.map((r) => r.item.itemId)).toEqual([leased]);
   });
 
-  it('only touches the given queue', async () => {
+  it('only touches the given queue', async ({ database }) => {
     const [a] = await insertItems(database.db, 'A', 1, { queueId: 'q1' });
     const [b] = await insertItems(database.db, 'A', 1, { queueId: 'q2' });
-    await claimAt(0, 'w1', 'q1');
-    await claimAt(0, 'w2', 'q2');
+    await claimAt(database, 0, 'w1', 'q1');
+    await claimAt(database, 0, 'w2', 'q2');
     expect(
       (await requeueLapsed(database.db, T(60), { queueId: 'q2' })).requeued.map((r) => r.item.itemId),
     ).toEqual([b]);
@@ -206,10 +219,10 @@ describe('requeueLapsed', () => {
 
   it.runIf(testDriver() === 'postgres')(
     'two processes re-queuing at once count each lapse once',
-    async () => {
+    async ({ database }) => {
       const ids = await insertItems(database.db, 'A', 60);
       for (let i = 0; i < ids.length; i++) {
-        await claimAt(0, `w${i}`);
+        await claimAt(database, 0, `w${i}`);
       }
       const [one, two] = await Promise.all([
         requeueLapsed(database.db, T(31)),

@@ -1,6 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
-import type { Database } from '../../src/db/types.ts';
+import { expect } from 'vitest';
 import {
   forgetGoneWorkers,
   heartbeat,
@@ -10,23 +9,22 @@ import {
   registerWorker,
   workerStats,
 } from '../../src/worker/registry.ts';
-import { openTestDatabase } from '../helpers/database.ts';
+import { databaseTest as test } from '../helpers/fixtures.ts';
 
-let database: Database;
+const it = test;
+
 const T = (s: number) => new Date(Date.parse('2026-12-01T12:00:00.000Z') + s * 1000);
 
-beforeAll(async () => {
-  database = await openTestDatabase();
-});
-afterAll(() => database.close());
-beforeEach(async () => {
+test.beforeEach(async ({ database }) => {
   await database.db.execute(sql`TRUNCATE workers`);
 });
 
 const w1 = { workerId: 'n1/cuda:0', nodeId: 'n1', device: 'cuda:0' };
 const w2 = { workerId: 'n2/cpu', nodeId: 'n2', device: 'cpu' };
 
-it('lists workers with their state and item, gone after the lease plus 10 s without a heartbeat', async () => {
+it('lists workers with their state and item, gone after the lease plus 10 s without a heartbeat', async ({
+  database,
+}) => {
   await registerWorker(database.db, w1, T(0));
   await registerWorker(database.db, w2, T(0));
   await markBusy(database.db, w1.workerId, 42, T(5));
@@ -55,7 +53,9 @@ it('lists workers with their state and item, gone after the lease plus 10 s with
   expect((await listWorkers(database.db, T(71), 30)).map((w) => w.state)).toEqual(['gone', 'gone']);
 });
 
-it('counts items done and busy time; a lost item is not counted; re-registering starts afresh', async () => {
+it('counts items done and busy time; a lost item is not counted; re-registering starts afresh', async ({
+  database,
+}) => {
   await registerWorker(database.db, w1, T(0));
   await markBusy(database.db, w1.workerId, 1, T(10));
   await markIdle(database.db, w1.workerId, T(12.5));
@@ -72,7 +72,9 @@ it('counts items done and busy time; a lost item is not counted; re-registering 
   expect((await workerStats(database.db))[0]).toMatchObject({ itemsDone: 0, busySeconds: 0 });
 });
 
-it('forgets workers not seen since a time; their heartbeat then asks to register again', async () => {
+it('forgets workers not seen since a time; their heartbeat then asks to register again', async ({
+  database,
+}) => {
   await registerWorker(database.db, w1, T(0));
   await registerWorker(database.db, w2, T(50));
   expect(await forgetGoneWorkers(database.db, T(10))).toEqual(['n1/cuda:0']);

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import {
   consumeSharedTicket,
   issueSharedTicket,
@@ -8,12 +8,12 @@ import {
 } from '../../src/channels/shared-tickets.ts';
 import type { AuthUser } from '../../src/core/actor.ts';
 import { rowsOf } from '../../src/db/rows.ts';
-import type { Database } from '../../src/db/types.ts';
 import { ADDRESS_LIMIT, LoginRateLimiter } from '../../src/services/auth/login-rate-limiter.ts';
 import { sharedLoginLimiter } from '../../src/services/auth/shared-login-limiter.ts';
-import { openTestDatabase } from '../helpers/database.ts';
+import { databaseTest as test } from '../helpers/fixtures.ts';
 
-let database: Database;
+const it = test;
+
 const T = (s: number) => new Date(Date.parse('2026-12-01T12:00:00.000Z') + s * 1000);
 const user: AuthUser = {
   userId: 'u1',
@@ -23,16 +23,14 @@ const user: AuthUser = {
   token: { sid: 's', exp: 9, epoch: 0, rememberMe: false },
 };
 
-beforeAll(async () => {
-  database = await openTestDatabase();
-});
-afterAll(() => database.close());
-beforeEach(async () => {
+test.beforeEach(async ({ database }) => {
   await database.db.execute(sql`TRUNCATE sse_tickets, login_failures`);
 });
 
 describe('shared tickets', () => {
-  it('a ticket works once, on any process, within 60 s; only its hash and the claims are stored', async () => {
+  it('a ticket works once, on any process, within 60 s; only its hash and the claims are stored', async ({
+    database,
+  }) => {
     const { ticket, expires_in } = await issueSharedTicket(database.db, { user }, T(0));
     expect(expires_in).toBe(60);
     const stored = rowsOf<{ ticket_hash: string; user_id: string; holder: unknown }>(
@@ -49,7 +47,7 @@ describe('shared tickets', () => {
     expect(await consumeSharedTicket(database.db, 'nope', T(1))).toBeUndefined();
   });
 
-  it('an expired ticket is refused; prune deletes the expired ones', async () => {
+  it('an expired ticket is refused; prune deletes the expired ones', async ({ database }) => {
     const a = await issueSharedTicket(database.db, { user }, T(0));
     await issueSharedTicket(database.db, { user }, T(30));
     expect(await consumeSharedTicket(database.db, a.ticket, T(60))).toBeUndefined();
@@ -63,7 +61,9 @@ describe('shared tickets', () => {
 });
 
 describe('shared login limiter', () => {
-  it('blocks a key after 5 failures in 15 minutes until the oldest leaves the window', async () => {
+  it('blocks a key after 5 failures in 15 minutes until the oldest leaves the window', async ({
+    database,
+  }) => {
     const key = LoginRateLimiter.key('A@x ', '1.2.3.4');
     for (let i = 0; i < 4; i++) {
       await sharedLoginLimiter.fail(database.db, key, T(i * 60));
@@ -81,7 +81,9 @@ describe('shared login limiter', () => {
     expect(await sharedLoginLimiter.prune(database.db, T(10_000))).toBe(0);
   });
 
-  it('counts an address under its own key and limit (30 a minute), for every process on the database', async () => {
+  it('counts an address under its own key and limit (30 a minute), for every process on the database', async ({
+    database,
+  }) => {
     const address = LoginRateLimiter.addressKey('1.2.3.4');
     const accountKeys = Array.from({ length: 30 }, (_, i) => LoginRateLimiter.key(`u${i}@x`, '1.2.3.4'));
     const counts: number[] = [];

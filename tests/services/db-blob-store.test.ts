@@ -1,18 +1,11 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { rowsOf } from '../../src/db/rows.ts';
-import type { Database } from '../../src/db/types.ts';
 import { DbBlobStore } from '../../src/images/db-blob-store.ts';
-import { openTestDatabase } from '../helpers/database.ts';
+import { databaseTest as test } from '../helpers/fixtures.ts';
 
-let database: Database;
-let store: DbBlobStore;
-
-beforeAll(async () => {
-  database = await openTestDatabase();
-  store = new DbBlobStore(database.db);
-});
-afterAll(() => database.close());
+/** The file's test API with `store`, a blob store on the file's database. */
+const it = test.extend('store', { scope: 'file' }, ({ database }) => new DbBlobStore(database.db));
 
 /** Every byte value, then a megabyte of noise: nothing is text, nothing is lost. */
 function sample(): Uint8Array {
@@ -27,7 +20,7 @@ function sample(): Uint8Array {
 }
 
 describe('DbBlobStore (BLOB_STORE=postgres)', () => {
-  it('put then get returns the same bytes, as a Uint8Array', async () => {
+  it('put then get returns the same bytes, as a Uint8Array', async ({ database, store }) => {
     const bytes = sample();
     await store.put('images/a.png', bytes);
     const got = await store.get('images/a.png');
@@ -40,7 +33,9 @@ describe('DbBlobStore (BLOB_STORE=postgres)', () => {
     expect(Number(row?.size)).toBe(bytes.byteLength);
   });
 
-  it('a missing key is null; a second put replaces the bytes; an empty blob is kept as empty', async () => {
+  it('a missing key is null; a second put replaces the bytes; an empty blob is kept as empty', async ({
+    store,
+  }) => {
     expect(await store.get('images/missing.png')).toBeNull();
     await store.put('thumbnails/b.webp', new Uint8Array([1, 2, 3]));
     await store.put('thumbnails/b.webp', new Uint8Array([9, 8]));
@@ -49,7 +44,7 @@ describe('DbBlobStore (BLOB_STORE=postgres)', () => {
     expect(Array.from((await store.get('thumbnails/empty')) ?? [7])).toEqual([]);
   });
 
-  it('delete removes the key; deleting an absent key is not an error', async () => {
+  it('delete removes the key; deleting an absent key is not an error', async ({ store }) => {
     await store.put('images/c.png', new Uint8Array([5]));
     await store.delete('images/c.png');
     expect(await store.get('images/c.png')).toBeNull();

@@ -1,16 +1,12 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect } from 'vitest';
 import type { DbOrTx } from '../../src/core/db.ts';
 import type { Database } from '../../src/db/types.ts';
 import { IdentityCache } from '../../src/services/auth/identity-cache.ts';
 import { deferred } from '../helpers/cluster.ts';
-import { openTestDatabase } from '../helpers/database.ts';
+import { databaseTest as test } from '../helpers/fixtures.ts';
 
-let database: Database;
-beforeAll(async () => {
-  database = await openTestDatabase();
-});
-afterAll(() => database.close());
+const it = test;
 
 type Prepared = { execute(): Promise<unknown> };
 type Session = { prepareQuery(query: { sql: string }, ...rest: unknown[]): Prepared };
@@ -64,13 +60,15 @@ function watched(db: DbOrTx) {
   };
 }
 
-async function insertUser(id: string) {
+async function insertUser(database: Database, id: string) {
   await database.db.execute(sql`INSERT INTO users (user_id, email, display_name, password_hash)
     VALUES (${id}, ${`${id}@x`}, ${id}, 'x')`);
 }
 
-it('serves a cached identity after one version read; concurrent lookups share the reads', async () => {
-  await insertUser('c1');
+it('serves a cached identity after one version read; concurrent lookups share the reads', async ({
+  database,
+}) => {
+  await insertUser(database, 'c1');
   const w = watched(database.db);
   const cache = new IdentityCache(w.db);
   const state = {
@@ -95,8 +93,10 @@ it('serves a cached identity after one version read; concurrent lookups share th
   expect(cache.size).toBe(1);
 });
 
-it('a version read in flight when a revocation commits never answers a lookup that began after it', async () => {
-  await insertUser('c2');
+it('a version read in flight when a revocation commits never answers a lookup that began after it', async ({
+  database,
+}) => {
+  await insertUser(database, 'c2');
   const w = watched(database.db);
   const cache = new IdentityCache(w.db);
   expect((await cache.lookup('c2', 'j2'))?.epoch).toBe(0);
@@ -112,8 +112,8 @@ it('a version read in flight when a revocation commits never answers a lookup th
   expect((await after)?.epoch).toBe(1);
 });
 
-it('each kind of revocation changes the version, in the same transaction', async () => {
-  await insertUser('c3');
+it('each kind of revocation changes the version, in the same transaction', async ({ database }) => {
+  await insertUser(database, 'c3');
   const cache = new IdentityCache(database.db);
   const states = [];
   const revocations = [

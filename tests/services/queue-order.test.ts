@@ -1,30 +1,38 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { claimNext } from '../../src/worker/claim.ts';
-import { createHarness, type Harness, type TestUser } from '../helpers/harness.ts';
+import { test as fileTest } from '../helpers/fixtures.ts';
+import type { Harness, TestUser } from '../helpers/harness.ts';
 import { enqueue, Q } from '../helpers/queue.ts';
 
-let h: Harness;
-let a: TestUser;
-let b: TestUser;
-let c: TestUser;
+/** The file's harness with A, B and C: three users of each test's own, on an emptied queue. */
+interface Abc {
+  h: Harness;
+  a: TestUser;
+  b: TestUser;
+  c: TestUser;
+}
 
-beforeAll(async () => {
-  h = await createHarness();
-});
-afterAll(() => h.close());
-beforeEach(async () => {
-  await h.db.execute(sql`TRUNCATE session_queue, queue_user_turns`);
-  a = await h.createUser({ displayName: 'A' });
-  b = await h.createUser({ displayName: 'B' });
-  c = await h.createUser({ displayName: 'C' });
-});
+const test = fileTest
+  .extend('abc', { auto: true }, async ({ h }) => {
+    await h.db.execute(sql`TRUNCATE session_queue, queue_user_turns`);
+    return [
+      await h.createUser({ displayName: 'A' }),
+      await h.createUser({ displayName: 'B' }),
+      await h.createUser({ displayName: 'C' }),
+    ] as const;
+  })
+  .extend('a', ({ abc }) => abc[0])
+  .extend('b', ({ abc }) => abc[1])
+  .extend('c', ({ abc }) => abc[2]);
+const it = test;
 
-const names = () => new Map([a, b, c].map((u, i) => [u.user.user_id, 'ABC'[i]]));
+const names = ({ a, b, c }: Abc) => new Map([a, b, c].map((u, i) => [u.user.user_id, 'ABC'[i]]));
 
 /** Claims until nothing is pending, one second apart, and returns "owner:item" for each claim. */
-async function drain(fairness: 'round_robin' | 'fifo') {
-  const who = names();
+async function drain(w: Abc, fairness: 'round_robin' | 'fifo') {
+  const { h } = w;
+  const who = names(w);
   const order: string[] = [];
   for (;;) {
     h.clock.advance(1000);
@@ -43,13 +51,18 @@ async function drain(fairness: 'round_robin' | 'fifo') {
 }
 
 describe('round_robin', () => {
-  it('interleaves three users with 10, 1 and 5 pending items, least recently served first', async () => {
+  it('interleaves three users with 10, 1 and 5 pending items, least recently served first', async ({
+    h,
+    a,
+    b,
+    c,
+  }) => {
     const ia = (await enqueue(h, a.token, { runs: 10 })).item_ids;
     const ib = (await enqueue(h, b.token, { runs: 1 })).item_ids;
     const ic = (await enqueue(h, c.token, { runs: 5 })).item_ids;
     const A = (i: number) => `A:${ia[i]}`;
     const C = (i: number) => `C:${ic[i]}`;
-    expect(await drain('round_robin')).toEqual([
+    expect(await drain({ h, a, b, c }, 'round_robin')).toEqual([
       A(0),
       `B:${ib[0]}`,
       C(0),
@@ -69,14 +82,19 @@ describe('round_robin', () => {
     ]);
   });
 
-  it('a prepended item goes before its owner’s other items but never ahead of another user’s turn', async () => {
+  it('a prepended item goes before its owner’s other items but never ahead of another user’s turn', async ({
+    h,
+    a,
+    b,
+    c,
+  }) => {
     const first = (await enqueue(h, a.token, { runs: 1 })).item_ids;
-    expect((await drain('round_robin')).length).toBe(1);
+    expect((await drain({ h, a, b, c }, 'round_robin')).length).toBe(1);
     const ia = (await enqueue(h, a.token, { runs: 2 })).item_ids;
     const ib = (await enqueue(h, b.token, { runs: 2 })).item_ids;
     const [pa] = (await enqueue(h, a.token, { runs: 1, prepend: true })).item_ids;
     expect(first).toHaveLength(1);
-    expect(await drain('round_robin')).toEqual([
+    expect(await drain({ h, a, b, c }, 'round_robin')).toEqual([
       `B:${ib[0]}`,
       `A:${pa}`,
       `B:${ib[1]}`,
@@ -85,7 +103,7 @@ describe('round_robin', () => {
     ]);
   });
 
-  it('GET /next shows the item that the claim then takes', async () => {
+  it('GET /next shows the item that the claim then takes', async ({ h, a, b }) => {
     await enqueue(h, a.token, { runs: 3 });
     const [bItem] = (await enqueue(h, b.token, { runs: 1 })).item_ids;
     h.clock.advance(1000);
@@ -112,7 +130,7 @@ describe('round_robin', () => {
     ).toBe(bItem);
   });
 
-  it('two claimers at once never take the same item', async () => {
+  it('two claimers at once never take the same item', async ({ h, a, b }) => {
     await enqueue(h, a.token, { runs: 10 });
     await enqueue(h, b.token, { runs: 10 });
     const claims = await Promise.all(
@@ -147,7 +165,11 @@ describe('round_robin', () => {
     expect(new Set(ids).size).toBe(20);
   });
 
-  it('the claimed item carries the owner’s names from the LEFT JOIN, and null names for a deleted owner', async () => {
+  it('the claimed item carries the owner’s names from the LEFT JOIN, and null names for a deleted owner', async ({
+    h,
+    a,
+    c,
+  }) => {
     const [item] = (await enqueue(h, a.token)).item_ids;
     const [orphan] = (await enqueue(h, c.token)).item_ids;
     await h.db.execute(sql`DELETE FROM users WHERE user_id = ${c.user.user_id}`);
@@ -184,14 +206,18 @@ describe('round_robin', () => {
 });
 
 describe('fifo', () => {
-  it('takes the highest priority, then the lowest item_id, regardless of owner', async () => {
+  it('takes the highest priority, then the lowest item_id, regardless of owner', async ({ h, a, b, c }) => {
     const ia = (await enqueue(h, a.token, { runs: 3 })).item_ids;
     const ib = (await enqueue(h, b.token, { runs: 1 })).item_ids;
     const [pc] = (await enqueue(h, c.token, { runs: 1, prepend: true })).item_ids;
-    expect(await drain('fifo')).toEqual([`C:${pc}`, ...ia.map((i) => `A:${i}`), `B:${ib[0]}`]);
+    expect(await drain({ h, a, b, c }, 'fifo')).toEqual([
+      `C:${pc}`,
+      ...ia.map((i) => `A:${i}`),
+      `B:${ib[0]}`,
+    ]);
   });
 
-  it('nothing pending: no claim', async () => {
+  it('nothing pending: no claim', async ({ h }) => {
     expect(
       await claimNext(h.db, {
         queueId: 'default',
