@@ -1,4 +1,4 @@
-import { eq, getTableColumns } from 'drizzle-orm';
+import { type AnyColumn, eq, getTableColumns, sql } from 'drizzle-orm';
 import type { AuthUser } from '../core/actor.ts';
 import type { DbOrTx } from '../core/db.ts';
 import { type QueueRow, sessionQueue, users } from '../db/schema/index.ts';
@@ -20,6 +20,33 @@ export type ItemRow = QueueRow & { userDisplayName: string | null; userEmail: st
  */
 export const selectItems = (db: DbOrTx) =>
   db.select(itemColumns).from(sessionQueue).leftJoin(users, eq(users.userId, sessionQueue.userId));
+
+/** `column` where `viewer` owns the row, else null (decoded as the column is). */
+const ownOnly = (column: AnyColumn, viewer: string) =>
+  sql`CASE WHEN ${sessionQueue.userId} = ${viewer} THEN ${column} END`.mapWith(column);
+
+/**
+ * `selectItems` for rows that `redactFor(viewer, …)` will redact: for a viewer who is not an admin, the
+ * large fields that redaction drops (the session graph, the workflow, the field values, the traceback) are
+ * read only for the viewer's own items (null on others'), so others' items neither cross the wire from the
+ * database nor get parsed: most of the time of `list?limit=50` on a queue of others' items (issue 15).
+ * Redaction itself stays in `redactFor`; this only spares reading what it throws away. The rows are typed
+ * as `selectItems`' rows, but the four fields are null on others' items: pass every row through
+ * `redactFor`.
+ * @example const rows = await selectItemsFor(db, actor).where(eq(sessionQueue.queueId, 'default'));
+ */
+export const selectItemsFor = (db: DbOrTx, viewer: AuthUser) => {
+  const columns = viewer.isAdmin
+    ? itemColumns
+    : ({
+        ...itemColumns,
+        session: ownOnly(sessionQueue.session, viewer.userId),
+        workflow: ownOnly(sessionQueue.workflow, viewer.userId),
+        fieldValues: ownOnly(sessionQueue.fieldValues, viewer.userId),
+        errorTraceback: ownOnly(sessionQueue.errorTraceback, viewer.userId),
+      } as unknown as typeof itemColumns);
+  return db.select(columns).from(sessionQueue).leftJoin(users, eq(users.userId, sessionQueue.userId));
+};
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 

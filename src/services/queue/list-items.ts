@@ -3,7 +3,7 @@ import { unionAll } from 'drizzle-orm/pg-core';
 import { requireActor } from '../../core/actor.ts';
 import type { ServiceContext } from '../../core/context.ts';
 import { sessionQueue } from '../../db/schema/index.ts';
-import { redactFor, selectItems, toQueueItem } from '../../queue/item-dto.ts';
+import { redactFor, selectItemsFor, toQueueItem } from '../../queue/item-dto.ts';
 import { ListQuery } from '../../queue/schemas.ts';
 import { assertQueue, decodeCursor, encodeCursor } from './internal.ts';
 
@@ -30,14 +30,15 @@ export async function listItems({
   }
   const order = [desc(sessionQueue.priority), asc(sessionQueue.itemId)] as const;
   const slice = (after?: SQL) =>
-    selectItems(ctx.db)
+    selectItemsFor(ctx.db, actor)
       .where(and(...where, after))
       .orderBy(...order)
       .limit(q.limit + 1);
   let rows: Awaited<ReturnType<typeof slice>>;
   // Prepared (named) statements: PostgreSQL plans each shape of this hot query once per connection.
+  const shape = actor.isAdmin ? 'admin' : 'user';
   if (q.cursor === undefined) {
-    rows = await slice().prepare('queue_list').execute();
+    rows = await slice().prepare(`queue_list_${shape}`).execute();
   } else {
     const c = decodeCursor(q.cursor);
     // After the cursor: the rest of its priority, then the lower priorities, as two index range scans merged
@@ -49,7 +50,7 @@ export async function listItems({
     )
       .orderBy(...order)
       .limit(q.limit + 1)
-      .prepare('queue_list_after')
+      .prepare(`queue_list_after_${shape}`)
       .execute();
   }
   const page = rows.slice(0, q.limit);
