@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { AccountState, IdentityCheck } from '../../core/auth.ts';
 import type { DbOrTx } from '../../core/db.ts';
+import { pgliteClientOf } from '../../db/pglite-notify.ts';
 import { queryPrepared } from '../../db/prepared.ts';
 import { rowsOf } from '../../db/rows.ts';
 
@@ -62,6 +63,9 @@ async function readAuthVersion(db: DbOrTx): Promise<string> {
 
 const ignore = () => {};
 
+/** The channel migration 0009's `auth_version_bump` notifies, in the transaction that bumps the version. */
+export const AUTH_VERSION_CHANNEL = 'easel_auth_version';
+
 /**
  * Token checks without reading the account on every request, and without ever trusting memory past a
  * revocation (API.md section 2, docs/adr/0008-identity-cache-with-a-database-version.md). Each entry holds
@@ -71,24 +75,50 @@ const ignore = () => {};
  * (on any process) is seen. Concurrent lookups share that read: at most one is in flight, and callers that
  * arrive while it runs wait for the next one, so under load the check costs one tiny query per batch of
  * requests instead of one per request.
+ *
+ * On PGlite (the database of this one process) the version is not read: the bump's notification
+ * (`AUTH_VERSION_CHANNEL`, migration 0009) reaches this process inside the query that commits it, before
+ * that query returns to its caller, and counts a local generation up; an entry is used while the
+ * generation it was read in is current. PGlite ran a version read per request (its queries do not
+ * overlap, so nothing was shared), half the database work of `GET /auth/me` (issue 15). Until PGlite
+ * confirms the `LISTEN`, the version is read as on PostgreSQL.
  * @example const identities = new IdentityCache(database.db); const state = await identities.lookup(sub, sid);
  */
 export class IdentityCache implements IdentityCheck {
-  readonly #entries = new Map<string, { version: string; state: AccountState }>();
+  readonly #entries = new Map<string, { version: string; generation: number; state: AccountState }>();
   #inFlight: Promise<string> | undefined;
   #next: Promise<string> | undefined;
+  /** Counts the commits that bumped the version (PGlite); -1 while they are not known. */
+  #generation = -1;
 
   /** `db`: the database itself (never a transaction); `maxEntries`: oldest entries beyond it are dropped. */
   constructor(
     private readonly db: DbOrTx,
     private readonly maxEntries = 10_000,
-  ) {}
+  ) {
+    const pglite = pgliteClientOf(db);
+    if (pglite) {
+      pglite
+        .listen(AUTH_VERSION_CHANNEL, () => {
+          this.#generation++;
+        })
+        .then(() => {
+          // Entries read before now carry -1 and are read again.
+          this.#generation = 0;
+        }, ignore);
+    }
+  }
 
   async lookup(userId: string, sid: string): Promise<AccountState | undefined> {
     const key = `${userId} ${sid}`;
     const entry = this.#entries.get(key);
-    if (entry && (await this.#currentVersion()) === entry.version) {
-      return entry.state;
+    const generation = this.#generation;
+    if (entry) {
+      if (
+        generation >= 0 ? entry.generation === generation : (await this.#currentVersion()) === entry.version
+      ) {
+        return entry.state;
+      }
     }
     const { version, state } = await readAccountState(this.db, userId, sid);
     this.#entries.delete(key);
@@ -99,7 +129,8 @@ export class IdentityCache implements IdentityCheck {
           this.#entries.delete(oldest.value);
         }
       }
-      this.#entries.set(key, { version, state });
+      // The generation from before the read: a bump committed while it ran makes the entry stale at once.
+      this.#entries.set(key, { version, generation: generation >= 0 ? generation : -1, state });
     }
     return state;
   }
