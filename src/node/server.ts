@@ -45,7 +45,7 @@ export async function startEasel(
   edge: ServerEdge,
 ): Promise<{ stop(signal: string): Promise<void> }> {
   const env = await orExit(() => parseEnv(source, { NODE_ID: `${hostname()}.${process.pid}` }));
-  // One write per turn of the event loop, not one per line (src/node/log-writer.ts).
+  // One write per batch of lines, not one per line (src/node/log-writer.ts).
   const out = batchedLineWriter();
   const logger = createJsonLogger({ level: env.LOG_LEVEL, write: out.write });
   const { deps, pool, database, runtimes } = await orExit(() => buildNodeDeps(env, logger, edge));

@@ -106,3 +106,35 @@ it('a rolled-back revocation changes nothing, and the cache still answers from m
   expect((await cache.lookup('p4', 's4'))?.epoch).toBe(0);
   expect(statements).toEqual([]);
 });
+
+it('keeps a profile until a transaction writes users, whatever the column', async () => {
+  await insertUser('p5');
+  const cache = await listeningCache();
+  const client = pgliteClientOf(database.db);
+  for (let i = 0; i < 100 && (await cache.profile('p5')) !== undefined; i++) {
+    statements.length = 0;
+    await cache.profile('p5');
+    if (statements.length === 0) {
+      break;
+    }
+  }
+  statements.length = 0;
+  expect((await cache.profile('p5'))?.displayName).toBe('p5');
+  expect(statements).toEqual([]);
+  await database.db.execute(sql`UPDATE users SET display_name = 'Five' WHERE user_id = 'p5'`);
+  expect((await cache.profile('p5'))?.displayName).toBe('Five');
+  await client?.query(`UPDATE users SET last_login_at = '2030-01-02T03:04:05.678Z' WHERE user_id = 'p5'`);
+  expect((await cache.profile('p5'))?.lastLoginAt?.toISOString()).toBe('2030-01-02T03:04:05.678Z');
+  await database.db.transaction(async (tx) => {
+    await tx.execute(sql`UPDATE users SET max_pending = 7 WHERE user_id = 'p5'`);
+  });
+  expect((await cache.profile('p5'))?.maxPending).toBe(7);
+  // A read in flight across a write answers as it read, but is not kept.
+  const reading = cache.profile('p5');
+  const writing = database.db.execute(sql`UPDATE users SET display_name = 'Cinq' WHERE user_id = 'p5'`);
+  expect((await reading)?.displayName).toBe('Five');
+  await writing;
+  expect((await cache.profile('p5'))?.displayName).toBe('Cinq');
+  await database.db.execute(sql`DELETE FROM users WHERE user_id = 'p5'`);
+  expect(await cache.profile('p5')).toBeUndefined();
+});

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { batchedLineWriter } from '../../src/node/log-writer.ts';
 
 describe('batched log lines', () => {
-  it('writes the lines of one turn together, in order, and each line once', () => {
+  it('writes the lines of one batch together, in order, and each line once', () => {
     const chunks: string[] = [];
     const scheduled: (() => void)[] = [];
     const out = batchedLineWriter({ write: (c: string) => chunks.push(c) }, (f) => scheduled.push(f));
