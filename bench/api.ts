@@ -15,6 +15,8 @@
  * `deno task start` runs it) or `both` (Node and Deno in the same run, per database; written to
  * bench/results/api-node-deno.md). PostgreSQL: `BENCH_PG_URL` or `EASEL_TEST_PG_URL` (default
  * postgres://postgres@127.0.0.1:5432/test); the run creates and drops a database of its own.
+ * `--cpu-prof=<dir>`: the measured Node server runs with `--cpu-prof`, its profile written to `<dir>/<db>/`
+ * when it stops (read it with `npx tsx bench/cpu-profile.ts <file>`; use `--only` to profile one route).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -35,6 +37,7 @@ const QUICK = argv.includes('--quick');
 const DB_ARG = argv.find((a) => a.startsWith('--db='))?.slice(5);
 const ONLY = argv.find((a) => a.startsWith('--only='))?.slice(7);
 const RUNTIME_ARG = argv.find((a) => a.startsWith('--runtime='))?.slice(10) ?? 'node';
+const CPU_PROF_DIR = argv.find((a) => a.startsWith('--cpu-prof='))?.slice(11);
 const RUNTIMES = {
   node: { name: 'Node', command: process.execPath, args: ['--import', 'tsx', 'src/main.node.ts'] },
   deno: {
@@ -65,8 +68,9 @@ interface Server {
 }
 
 /** Starts the runtime's entry and resolves on its `listening on` line; its output is dropped after that. */
-async function startServer(runtime: Runtime, env: NodeJS.ProcessEnv): Promise<Server> {
-  const child = spawn(RUNTIMES[runtime].command, [...RUNTIMES[runtime].args], {
+async function startServer(runtime: Runtime, env: NodeJS.ProcessEnv, profileDir?: string): Promise<Server> {
+  const profile = profileDir && runtime === 'node' ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const child = spawn(RUNTIMES[runtime].command, [...profile, ...RUNTIMES[runtime].args], {
     cwd: projectRoot,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -265,7 +269,7 @@ async function runDriver(driver: 'pglite' | 'postgres', runtime: Runtime): Promi
     await seed(database.db, item_ids[0] as number);
     await database.close();
 
-    server = await startServer(runtime, env);
+    server = await startServer(runtime, env, CPU_PROF_DIR && join(CPU_PROF_DIR, driver));
     const token = await login(server.url, USERS[0] as string);
     const mine = await call<{ items: { item_id: number }[] }>(
       server.url,

@@ -90,6 +90,18 @@ export function sessionOf(claims: Pick<TokenClaims, 'sid' | 'jti'>): string {
   return claims.sid ?? claims.jti;
 }
 
+/** What `GET /auth/me` shows of an account (the `users` row without its secrets). */
+export interface AccountProfile {
+  userId: string;
+  email: string;
+  displayName: string;
+  isAdmin: boolean;
+  isActive: boolean;
+  maxPending: number | null;
+  createdAt: Date;
+  lastLoginAt: Date | null;
+}
+
 /**
  * Reads the account state behind a token, as committed before the call began (on every process sharing the
  * database), so a revocation holds for every request after it. Implementations may cache, never past that.
@@ -97,4 +109,9 @@ export function sessionOf(claims: Pick<TokenClaims, 'sid' | 'jti'>): string {
 export interface IdentityCheck {
   /** The state of user `userId` and login session `sid`; undefined when no such user exists. */
   lookup(userId: string, sid: string): Promise<AccountState | undefined>;
+  /**
+   * The account of `userId` as committed before the call began (undefined when no such user exists). When
+   * absent, callers read the row themselves.
+   */
+  profile?(userId: string): Promise<AccountProfile | undefined>;
 }

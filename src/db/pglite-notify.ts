@@ -1,5 +1,15 @@
-import type { PGlite } from '@electric-sql/pglite';
+import { PGlite } from '@electric-sql/pglite';
+import type { DbOrTx } from '../core/db.ts';
 import type { Notifier } from '../core/notifier.ts';
+
+/**
+ * The PGlite client behind a Drizzle database (not a transaction), or undefined on PostgreSQL.
+ * @example const client = pgliteClientOf(db); if (client) await client.listen('ch', onPayload);
+ */
+export function pgliteClientOf(db: DbOrTx): PGlite | undefined {
+  const client = (db as { $client?: unknown }).$client;
+  return client instanceof PGlite ? client : undefined;
+}
 
 /**
  * The `Notifier` of the embedded database: PGlite delivers `pg_notify` (from a query or a committed

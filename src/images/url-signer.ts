@@ -40,9 +40,16 @@ async function deriveKey(secret: Uint8Array<ArrayBuffer>): Promise<CryptoKey> {
   ]);
 }
 
+/** How many signatures a signer remembers (the oldest is dropped first). */
+export const SIGNATURES_KEPT = 20_000;
+
 /**
  * A URL signer over a key derived from the JWT secret: HMAC-SHA256(secret, "easel image url v1"), so a URL
  * signature can never pass for a token signature or the other way round. The key is derived on first use.
+ * Signatures are remembered (`SIGNATURES_KEPT`): expiries are rounded to `SIGNED_URL_STEP_S`, so a page of
+ * images asks for the same (image, variant, expiry) signatures for ten minutes, and each was an HMAC on the
+ * crypto thread pool (two per image, most of the CPU of `GET /images?limit=50`; issue 15). An HMAC of the
+ * same message under the same key is the same, so a remembered signature is the one it would compute.
  * @example const signer = createUrlSigner(new TextEncoder().encode(secret));
  */
 export function createUrlSigner(secret: Uint8Array<ArrayBuffer>): UrlSigner {
@@ -51,10 +58,24 @@ export function createUrlSigner(secret: Uint8Array<ArrayBuffer>): UrlSigner {
     key ??= deriveKey(secret);
     return key;
   };
+  const signatures = new Map<string, string>();
   return {
     async sign(imageName, variant, exp) {
+      const id = `${variant}\n${exp}\n${imageName}`;
+      const known = signatures.get(id);
+      if (known !== undefined) {
+        return known;
+      }
       const mac = await crypto.subtle.sign('HMAC', await keyOf(), message(imageName, variant, exp));
-      return base64url(new Uint8Array(mac));
+      const sig = base64url(new Uint8Array(mac));
+      if (signatures.size >= SIGNATURES_KEPT) {
+        const oldest = signatures.keys().next();
+        if (!oldest.done) {
+          signatures.delete(oldest.value);
+        }
+      }
+      signatures.set(id, sig);
+      return sig;
     },
     async verify(imageName, variant, exp, sig) {
       const bytes = fromBase64url(sig);

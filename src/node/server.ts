@@ -7,6 +7,7 @@ import { createJsonLogger } from '../core/logger.ts';
 import { EnvError, parseEnv } from '../env.ts';
 import type { AppEnv } from '../http/types.ts';
 import { buildNodeDeps, type RequestEdge } from './boot.ts';
+import { batchedLineWriter } from './log-writer.ts';
 import { mountWebUi } from './static.ts';
 
 /** What differs between the runtimes an entry starts Easel on: how it listens and what it knows of a request. */
@@ -44,7 +45,9 @@ export async function startEasel(
   edge: ServerEdge,
 ): Promise<{ stop(signal: string): Promise<void> }> {
   const env = await orExit(() => parseEnv(source, { NODE_ID: `${hostname()}.${process.pid}` }));
-  const logger = createJsonLogger({ level: env.LOG_LEVEL });
+  // One write per batch of lines, not one per line (src/node/log-writer.ts).
+  const out = batchedLineWriter();
+  const logger = createJsonLogger({ level: env.LOG_LEVEL, write: out.write });
   const { deps, pool, database, runtimes } = await orExit(() => buildNodeDeps(env, logger, edge));
   // ROLE=worker serves /health and /ready alone; api and all serve the whole API and the web UI.
   const app = createApp(deps, { probesOnly: env.ROLE === 'worker' });
@@ -52,7 +55,8 @@ export async function startEasel(
     await mountWebUi(app, { projectRoot: new URL('../../', import.meta.url).pathname });
   }
   const server = edge.listen(app, { hostname: env.HOST, port: env.PORT }, (port) => {
-    // Printed at every log level: scripts and people wait for this line.
+    // Printed at every log level: scripts and people wait for this line (after the log lines before it).
+    out.flush();
     console.log(`listening on http://${env.HOST}:${port}`);
   });
   logger.info('starting', {
@@ -83,6 +87,7 @@ export async function startEasel(
       })(),
       new Promise((resolve) => setTimeout(resolve, 5000)),
     ]);
+    out.flush();
   }
   return {
     stop: (signal) => {

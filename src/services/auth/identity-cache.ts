@@ -1,8 +1,10 @@
 import { sql } from 'drizzle-orm';
-import type { AccountState, IdentityCheck } from '../../core/auth.ts';
+import type { AccountProfile, AccountState, IdentityCheck } from '../../core/auth.ts';
 import type { DbOrTx } from '../../core/db.ts';
+import { pgliteClientOf } from '../../db/pglite-notify.ts';
 import { queryPrepared } from '../../db/prepared.ts';
 import { rowsOf } from '../../db/rows.ts';
+import { findUserById } from '../users/user-dto.ts';
 
 interface StateRow {
   version: string;
@@ -62,6 +64,33 @@ async function readAuthVersion(db: DbOrTx): Promise<string> {
 
 const ignore = () => {};
 
+/** The channel migration 0009's `auth_version_bump` notifies, in the transaction that bumps the version. */
+export const AUTH_VERSION_CHANNEL = 'easel_auth_version';
+/** The channel migration 0009 notifies in every transaction that writes `users`. */
+export const USERS_CHANGED_CHANNEL = 'easel_users_changed';
+
+/**
+ * How many commits notified `channel` since this process listened, on PGlite (ADR 0008, 4): -1 until the
+ * `LISTEN` is confirmed, and always on PostgreSQL, where a notification can come after the next request.
+ */
+class LocalGeneration {
+  value = -1;
+
+  constructor(db: DbOrTx, channel: string) {
+    pgliteClientOf(db)
+      ?.listen(channel, () => {
+        this.value++;
+      })
+      .then(() => {
+        // Whatever was read before now carries -1 and is read again.
+        this.value = 0;
+      }, ignore);
+  }
+}
+
+/** An entry is current when it was read in the generation that is current now (never while it is -1). */
+const current = (entry: number, now: number) => now >= 0 && entry === now;
+
 /**
  * Token checks without reading the account on every request, and without ever trusting memory past a
  * revocation (API.md section 2, docs/adr/0008-identity-cache-with-a-database-version.md). Each entry holds
@@ -71,24 +100,44 @@ const ignore = () => {};
  * (on any process) is seen. Concurrent lookups share that read: at most one is in flight, and callers that
  * arrive while it runs wait for the next one, so under load the check costs one tiny query per batch of
  * requests instead of one per request.
+ *
+ * On PGlite (the database of this one process) the version is not read: the bump's notification
+ * (`AUTH_VERSION_CHANNEL`, migration 0009) reaches this process inside the query that commits it, before
+ * that query returns to its caller, and counts a local generation up; an entry is used while the
+ * generation it was read in is current. PGlite ran a version read per request (its queries do not
+ * overlap, so nothing was shared), half the database work of `GET /auth/me` (issue 15). Until PGlite
+ * confirms the `LISTEN`, the version is read as on PostgreSQL.
  * @example const identities = new IdentityCache(database.db); const state = await identities.lookup(sub, sid);
  */
 export class IdentityCache implements IdentityCheck {
-  readonly #entries = new Map<string, { version: string; state: AccountState }>();
+  readonly #entries = new Map<string, { version: string; generation: number; state: AccountState }>();
+  readonly #profiles = new Map<string, { generation: number; profile: AccountProfile }>();
   #inFlight: Promise<string> | undefined;
   #next: Promise<string> | undefined;
+  readonly #authGeneration: LocalGeneration;
+  readonly #usersGeneration: LocalGeneration;
 
   /** `db`: the database itself (never a transaction); `maxEntries`: oldest entries beyond it are dropped. */
   constructor(
     private readonly db: DbOrTx,
     private readonly maxEntries = 10_000,
-  ) {}
+  ) {
+    this.#authGeneration = new LocalGeneration(db, AUTH_VERSION_CHANNEL);
+    this.#usersGeneration = new LocalGeneration(db, USERS_CHANGED_CHANNEL);
+  }
 
   async lookup(userId: string, sid: string): Promise<AccountState | undefined> {
     const key = `${userId} ${sid}`;
     const entry = this.#entries.get(key);
-    if (entry && (await this.#currentVersion()) === entry.version) {
-      return entry.state;
+    const generation = this.#authGeneration.value;
+    if (entry) {
+      if (
+        generation >= 0
+          ? current(entry.generation, generation)
+          : (await this.#currentVersion()) === entry.version
+      ) {
+        return entry.state;
+      }
     }
     const { version, state } = await readAccountState(this.db, userId, sid);
     this.#entries.delete(key);
@@ -99,9 +148,47 @@ export class IdentityCache implements IdentityCheck {
           this.#entries.delete(oldest.value);
         }
       }
-      this.#entries.set(key, { version, state });
+      // The generation from before the read: a bump committed while it ran makes the entry stale at once.
+      this.#entries.set(key, { version, generation, state });
     }
     return state;
+  }
+
+  /**
+   * The account of `userId` for `GET /auth/me`. On PGlite it is kept until a transaction writes `users`
+   * (any column: a display name, a login's `last_login_at`), whose notification ends every kept profile
+   * (ADR 0008, 4); on PostgreSQL it is read each time (one prepared statement).
+   */
+  async profile(userId: string): Promise<AccountProfile | undefined> {
+    const generation = this.#usersGeneration.value;
+    const kept = this.#profiles.get(userId);
+    if (kept && current(kept.generation, generation)) {
+      return kept.profile;
+    }
+    const row = await findUserById(this.db, userId);
+    this.#profiles.delete(userId);
+    if (!row || generation < 0) {
+      return row;
+    }
+    if (this.#profiles.size >= this.maxEntries) {
+      const oldest = this.#profiles.keys().next();
+      if (!oldest.done) {
+        this.#profiles.delete(oldest.value);
+      }
+    }
+    const profile: AccountProfile = {
+      userId: row.userId,
+      email: row.email,
+      displayName: row.displayName,
+      isAdmin: row.isAdmin,
+      isActive: row.isActive,
+      maxPending: row.maxPending,
+      createdAt: row.createdAt,
+      lastLoginAt: row.lastLoginAt,
+    };
+    // The generation from before the read: a write committed while it ran makes the profile stale at once.
+    this.#profiles.set(userId, { generation, profile });
+    return profile;
   }
 
   /** How many (user, login session) pairs are cached. */

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, isNull, type SQL, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableColumns, isNull, type SQL, sql } from 'drizzle-orm';
 import { requireActor } from '../../core/actor.ts';
 import type { ServiceContext } from '../../core/context.ts';
 import { images } from '../../db/schema/index.ts';
@@ -25,23 +25,25 @@ export async function listImages({ ctx, input }: { ctx: ServiceContext; input: L
     q.starred === undefined ? undefined : eq(images.starred, q.starred),
     q.is_intermediate === undefined ? undefined : eq(images.isIntermediate, q.is_intermediate),
   ];
-  const [rows, [counted]] = await Promise.all([
-    ctx.db
-      .select()
-      .from(images)
-      .where(and(...where))
-      .orderBy(desc(images.createdAt), asc(images.imageName))
-      .offset(q.offset)
-      .limit(q.limit),
+  const count = () =>
     ctx.db
       .select({ total: sql<number>`count(*)::int` })
       .from(images)
-      .where(and(...where)),
-  ]);
+      .where(and(...where));
+  // One round trip: the page, each row carrying the count of all matching rows (an uncorrelated subquery,
+  // counted once). Only a page past the end (no row to carry it) asks for the count on its own.
+  const rows = await ctx.db
+    .select({ ...getTableColumns(images), total: sql<number>`(${count()})`.mapWith(Number) })
+    .from(images)
+    .where(and(...where))
+    .orderBy(desc(images.createdAt), asc(images.imageName))
+    .offset(q.offset)
+    .limit(q.limit);
+  const total = rows[0]?.total ?? (q.offset === 0 ? 0 : ((await count())[0]?.total ?? 0));
   return {
     items: await Promise.all(rows.map((r) => toImageDto(ctx, r))),
     offset: q.offset,
     limit: q.limit,
-    total: counted?.total ?? 0,
+    total,
   };
 }

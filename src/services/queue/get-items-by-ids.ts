@@ -2,7 +2,7 @@ import { and, eq, inArray } from 'drizzle-orm';
 import { requireActor } from '../../core/actor.ts';
 import type { ServiceContext } from '../../core/context.ts';
 import { sessionQueue } from '../../db/schema/index.ts';
-import { redactFor, selectItems, toQueueItem } from '../../queue/item-dto.ts';
+import { redactFor, selectItemsFor, toQueueItem } from '../../queue/item-dto.ts';
 import { ItemIds } from '../../queue/schemas.ts';
 import { assertQueue } from './internal.ts';
 
@@ -20,7 +20,7 @@ export async function getItemsByIds({
   if (ids.length === 0) {
     return [];
   }
-  const rows = await selectItems(ctx.db).where(
+  const rows = await selectItemsFor(ctx.db, actor).where(
     and(eq(sessionQueue.queueId, input.queueId), inArray(sessionQueue.itemId, ids)),
   );
   const byId = new Map(rows.map((r) => [r.itemId, r]));

@@ -2,7 +2,7 @@ import { and, asc, desc, eq } from 'drizzle-orm';
 import { requireActor } from '../../core/actor.ts';
 import type { ServiceContext } from '../../core/context.ts';
 import { sessionQueue } from '../../db/schema/index.ts';
-import { redactFor, selectItems, toQueueItem } from '../../queue/item-dto.ts';
+import { executeItems, redactFor, selectItemsFor, toQueueItem } from '../../queue/item-dto.ts';
 import { ListAllQuery } from '../../queue/schemas.ts';
 import { assertQueue } from './internal.ts';
 
@@ -20,7 +20,7 @@ export async function listAllItems({
   assertQueue(input.queueId);
   const actor = requireActor(ctx.actor);
   const q = ListAllQuery.parse(input.query);
-  const rows = await selectItems(ctx.db)
+  const query = selectItemsFor(ctx.db, actor)
     .where(
       and(
         eq(sessionQueue.queueId, input.queueId),
@@ -32,5 +32,6 @@ export async function listAllItems({
       ),
     )
     .orderBy(desc(sessionQueue.priority), asc(sessionQueue.itemId));
+  const rows = await executeItems(ctx.db, query);
   return rows.map((r) => redactFor(actor, toQueueItem(r)));
 }

@@ -3,7 +3,7 @@ import { unionAll } from 'drizzle-orm/pg-core';
 import { requireActor } from '../../core/actor.ts';
 import type { ServiceContext } from '../../core/context.ts';
 import { sessionQueue } from '../../db/schema/index.ts';
-import { redactFor, selectItems, toQueueItem } from '../../queue/item-dto.ts';
+import { executeItems, type ItemRow, redactFor, selectItemsFor, toQueueItem } from '../../queue/item-dto.ts';
 import { ListQuery } from '../../queue/schemas.ts';
 import { assertQueue, decodeCursor, encodeCursor } from './internal.ts';
 
@@ -30,27 +30,28 @@ export async function listItems({
   }
   const order = [desc(sessionQueue.priority), asc(sessionQueue.itemId)] as const;
   const slice = (after?: SQL) =>
-    selectItems(ctx.db)
+    selectItemsFor(ctx.db, actor)
       .where(and(...where, after))
       .orderBy(...order)
       .limit(q.limit + 1);
-  let rows: Awaited<ReturnType<typeof slice>>;
-  // Prepared (named) statements: PostgreSQL plans each shape of this hot query once per connection.
+  let rows: ItemRow[];
+  // Prepared statements (executeItems): PostgreSQL plans each shape of this hot query once per connection.
   if (q.cursor === undefined) {
-    rows = await slice().prepare('queue_list').execute();
+    rows = await executeItems(ctx.db, slice());
   } else {
     const c = decodeCursor(q.cursor);
     // After the cursor: the rest of its priority, then the lower priorities, as two index range scans merged
     // in order. One `priority < p OR (priority = p AND item_id > id)` condition cannot bound an index scan,
     // so PostgreSQL read every row before the cursor (tens of ms at 100k items).
-    rows = await unionAll(
-      slice(and(eq(sessionQueue.priority, c.priority), gt(sessionQueue.itemId, c.itemId))),
-      slice(lt(sessionQueue.priority, c.priority)),
-    )
-      .orderBy(...order)
-      .limit(q.limit + 1)
-      .prepare('queue_list_after')
-      .execute();
+    rows = await executeItems(
+      ctx.db,
+      unionAll(
+        slice(and(eq(sessionQueue.priority, c.priority), gt(sessionQueue.itemId, c.itemId))),
+        slice(lt(sessionQueue.priority, c.priority)),
+      )
+        .orderBy(...order)
+        .limit(q.limit + 1),
+    );
   }
   const page = rows.slice(0, q.limit);
   const last = page.at(-1);

@@ -7,7 +7,13 @@ import type { User } from './schemas.ts';
 export const SYSTEM_USER_ID = 'system';
 
 /** A user row as the API shows it; `max_pending` is the user's own limit or the server default. */
-export function toUserDto(row: UserRow, defaultMaxPending: number): User {
+export function toUserDto(
+  row: Pick<
+    UserRow,
+    'userId' | 'email' | 'displayName' | 'isAdmin' | 'isActive' | 'maxPending' | 'createdAt' | 'lastLoginAt'
+  >,
+  defaultMaxPending: number,
+): User {
   return {
     user_id: row.userId,
     email: row.email,
