@@ -10,7 +10,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { textToImageGraph } from '../tests/helpers/graphs.ts';
-import { Scratch } from '../tests/node/process-api.ts';
+import { api, ok, Q, Scratch } from '../tests/node/process-api.ts';
 import { childEnv, freePort, projectRoot, type RunningServer, startServer } from '../tests/node/spawn.ts';
 
 const ITEMS = Number(process.env.BENCH_ITEMS ?? 100);
@@ -18,7 +18,6 @@ const ROOT = process.env.BENCH_ROOT ?? projectRoot;
 const OUT = process.env.BENCH_OUT ?? join(projectRoot, 'bench/results/memory.md');
 const ADMIN = { email: 'admin@example.com', password: 'correct horse battery' };
 const SECRET = 'memory-bench-secret-0123456789abcdef0123456789';
-const Q = '/api/v1/queue/default';
 
 interface Sample {
   server: { rss: number; hwm: number };
@@ -47,21 +46,6 @@ async function sample(server: RunningServer): Promise<Sample> {
   return { server: await memoryOf(pid), child: childRss };
 }
 
-async function call(server: RunningServer, method: string, path: string, token?: string, json?: unknown) {
-  const res = await fetch(`${server.url}${path}`, {
-    method,
-    headers: {
-      ...(token ? { Authorization: `Bearer ${token}` } : {}),
-      ...(json === undefined ? {} : { 'Content-Type': 'application/json' }),
-    },
-    body: json === undefined ? undefined : JSON.stringify(json),
-  });
-  if (!res.ok) {
-    throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-  }
-  return res.json() as Promise<Record<string, unknown>>;
-}
-
 async function run(database: 'PGlite' | 'PostgreSQL') {
   const scratch = await Scratch.create(SECRET, 'm');
   const start = async () =>
@@ -84,18 +68,21 @@ async function run(database: 'PGlite' | 'PostgreSQL') {
   try {
     let server = await start();
     const started = await sample(server);
-    const { token } = (await call(server, 'POST', '/api/v1/auth/login', undefined, ADMIN)) as {
-      token: string;
-    };
+    const { token } = await ok<{ token: string }>(
+      api(server, 'POST', '/api/v1/auth/login', undefined, ADMIN),
+    );
     const t0 = performance.now();
-    await call(server, 'POST', `${Q}/enqueue_batch`, token, {
-      batch: { graph: textToImageGraph({ width: 64, height: 64, steps: 4, seed: 1 }), runs: ITEMS },
-    });
+    await ok(
+      api(server, 'POST', `${Q}/enqueue_batch`, token, {
+        batch: { graph: textToImageGraph({ width: 64, height: 64, steps: 4, seed: 1 }), runs: ITEMS },
+      }),
+      201,
+    );
     let peakDuring = started.server.rss;
     for (;;) {
-      const status = (await call(server, 'GET', `${Q}/status`, token)) as {
-        queue: { completed: number; failed: number };
-      };
+      const status = await ok<{ queue: { completed: number; failed: number } }>(
+        api(server, 'GET', `${Q}/status`, token),
+      );
       peakDuring = Math.max(peakDuring, (await sample(server)).server.rss);
       if (status.queue.completed + status.queue.failed === ITEMS) {
         if (status.queue.failed > 0) {
