@@ -14,7 +14,7 @@ const JWT_SECRET = 'database-outage-test-secret-0123456789abcdef';
 const ADMIN = { email: 'admin@example.com', password: 'correct horse battery' };
 /** A wait on a start or a run: only turns a missing event into a readable failure. */
 const WAIT = 60_000;
-const ITEMS = 6;
+const ITEMS = 4;
 
 describe('PostgreSQL away while items run', { timeout: 2 * WAIT }, () => {
   let scratch: Scratch;

@@ -98,13 +98,14 @@ describe('src/main.node.ts', () => {
     expect(await me.json()).toMatchObject({ email: ADMIN.email, is_admin: true });
   });
 
-  it.each([
+  // Each exits while reading its environment; they run at once (four node starts, a few s each).
+  it.concurrent.for([
     ['PORT', 'abc'],
     ['JWT_SECRET', 'short'],
     // PGlite serves one process: api and worker need DATABASE_URL.
     ['ROLE', 'worker'],
     ['DEVICES', 'tpu:0'],
-  ])('exits non-zero naming the variable when %s=%s', async (name, value) => {
+  ] as const)('exits non-zero naming the variable when %s=%s', async ([name, value], { expect }) => {
     const env = childEnv({ DATA_DIR: join(root, 'bad-env'), [name]: value });
     const result = await runToExit(process.execPath, NODE_ENTRY, env);
     expect(result.code, result.stderr).not.toBe(0);
