@@ -131,6 +131,8 @@ export class ChannelHub implements Channels {
   readonly #countChanges = new Map<string, number>();
   readonly #skippedStatus = new Set<string>();
   #statusTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The `queue_status` round under way (its counts being read), which `shutdown` waits for. */
+  #statusRound: Promise<void> | undefined;
   #lastStatusAt = 0;
   readonly #limits: ReplayLimits;
   readonly #maxQueued: number;
@@ -308,6 +310,7 @@ export class ChannelHub implements Channels {
   /** `close()`, then stops following the log (resolves once the listener is gone). */
   async shutdown(): Promise<void> {
     this.close();
+    await this.#statusRound;
     await this.#flush();
     await this.#tailer?.stop();
   }
@@ -842,7 +845,11 @@ export class ChannelHub implements Channels {
       return;
     }
     const wait = Math.max(0, this.#lastStatusAt + this.#statusIntervalMs - this.opts.clock.now().getTime());
-    this.#statusTimer = setTimeout(() => void this.#flushStatus(), wait);
+    this.#statusTimer = setTimeout(() => {
+      this.#statusRound = this.#flushStatus().finally(() => {
+        this.#statusRound = undefined;
+      });
+    }, wait);
   }
 
   async #flushStatus(): Promise<void> {
@@ -850,6 +857,9 @@ export class ChannelHub implements Channels {
     this.#dirtyQueues.clear();
     this.#lastStatusAt = this.opts.clock.now().getTime();
     for (const queueId of queues) {
+      if (this.#closed) {
+        return;
+      }
       try {
         const version = this.#countChanges.get(queueId) ?? 0;
         const counts = await this.opts.loadQueueStatus(queueId);
@@ -863,7 +873,10 @@ export class ChannelHub implements Channels {
         this.#skippedStatus.delete(queueId);
         this.#deliver({ name: 'queue_status', queueId, ownerId: null, data: counts });
       } catch (err) {
-        this.opts.logger.error('queue_status failed', { queue_id: queueId, ...loggableError(err) });
+        // A read that shutdown cut short (its database closing) is no failure to report.
+        if (!this.#closed) {
+          this.opts.logger.error('queue_status failed', { queue_id: queueId, ...loggableError(err) });
+        }
       }
     }
     this.#statusTimer = undefined;
