@@ -147,3 +147,74 @@ it('each kind of revocation changes the version, in the same transaction', async
     undefined,
   ]);
 });
+
+it('a kept profile costs one shared version read; a write to users in any column ends it, a rolled-back one does not', async ({
+  database,
+}) => {
+  await insertUser(database, 'c4');
+  const w = watched(database.db);
+  const cache = new IdentityCache(w.db);
+  const first = await cache.profile('c4');
+  expect(first).toEqual({
+    userId: 'c4',
+    email: 'c4@x',
+    displayName: 'c4',
+    isAdmin: false,
+    isActive: true,
+    maxPending: null,
+    createdAt: expect.any(Date),
+    lastLoginAt: null,
+  });
+  expect(w.statements).toEqual(['SELECT v.users_version::text']); // the load
+  w.statements.length = 0;
+  expect(await cache.profile('c4')).toBe(first);
+  expect(w.statements).toEqual(['SELECT version::text']);
+  w.statements.length = 0;
+
+  await database.db.execute(sql`UPDATE users SET display_name = 'Cee' WHERE user_id = 'c4'`);
+  expect((await cache.profile('c4'))?.displayName).toBe('Cee');
+  const login = new Date('2030-01-02T03:04:05.000Z');
+  await database.db.execute(
+    sql`UPDATE users SET last_login_at = ${login.toISOString()} WHERE user_id = 'c4'`,
+  );
+  expect((await cache.profile('c4'))?.lastLoginAt).toEqual(login);
+  await database.db.execute(sql`UPDATE users SET max_pending = 7 WHERE user_id = 'c4'`);
+  const kept = await cache.profile('c4');
+  expect(kept?.maxPending).toBe(7);
+  expect(w.statements).toEqual([
+    'SELECT version::text',
+    'SELECT v.users_version::text',
+    'SELECT version::text',
+    'SELECT v.users_version::text',
+    'SELECT version::text',
+    'SELECT v.users_version::text',
+  ]);
+  w.statements.length = 0;
+
+  await database.db
+    .transaction(async (tx) => {
+      await tx.execute(sql`UPDATE users SET display_name = 'never' WHERE user_id = 'c4'`);
+      throw new Error('rolled back');
+    })
+    .catch(() => {});
+  expect(await cache.profile('c4')).toBe(kept);
+  expect(w.statements).toEqual(['SELECT version::text']);
+  expect(await cache.profile('nobody')).toBeUndefined();
+});
+
+it('a version read in flight when users is written never answers a profile asked for after it', async ({
+  database,
+}) => {
+  await insertUser(database, 'c5');
+  const w = watched(database.db);
+  const cache = new IdentityCache(w.db);
+  expect((await cache.profile('c5'))?.displayName).toBe('c5');
+  const held = w.holdNext();
+  const before = cache.profile('c5');
+  await held.ran;
+  await database.db.execute(sql`UPDATE users SET display_name = 'renamed' WHERE user_id = 'c5'`);
+  const after = cache.profile('c5');
+  held.release();
+  expect((await before)?.displayName).toBe('c5');
+  expect((await after)?.displayName).toBe('renamed');
+});

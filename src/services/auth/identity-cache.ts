@@ -4,7 +4,6 @@ import type { DbOrTx } from '../../core/db.ts';
 import { pgliteClientOf } from '../../db/pglite-notify.ts';
 import { queryPrepared } from '../../db/prepared.ts';
 import { rowsOf } from '../../db/rows.ts';
-import { findUserById } from '../users/user-dto.ts';
 
 interface StateRow {
   version: string;
@@ -52,14 +51,71 @@ export async function readAccountState(
   return { version: row.version, state };
 }
 
-async function readAuthVersion(db: DbOrTx): Promise<string> {
-  const [row] = rowsOf<{ version: string }>(
-    await queryPrepared(db, sql`SELECT version::text AS version FROM auth_version WHERE id = 1`),
+/** The two versions of `auth_version`: token states (`version`) and any write to `users` (`usersVersion`). */
+interface Versions {
+  version: string;
+  usersVersion: string;
+}
+
+async function readVersions(db: DbOrTx): Promise<Versions> {
+  const [row] = rowsOf<{ version: string; users_version: string }>(
+    await queryPrepared(
+      db,
+      sql`SELECT version::text AS version, users_version::text AS users_version FROM auth_version WHERE id = 1`,
+    ),
   );
   if (!row) {
     throw new Error('auth_version has no row (migration 0007 not applied)');
   }
-  return row.version;
+  return { version: row.version, usersVersion: row.users_version };
+}
+
+interface ProfileRow {
+  users_version: string;
+  user_id: string | null;
+  email: string;
+  display_name: string;
+  is_admin: boolean;
+  is_active: boolean;
+  max_pending: number | null;
+  created_at: string | Date;
+  last_login_at: string | Date | null;
+}
+
+/**
+ * One prepared statement, one snapshot: the profile of `userId` (undefined if there is no such user) and the
+ * `users_version` it was read at.
+ */
+async function readProfile(
+  db: DbOrTx,
+  userId: string,
+): Promise<{ usersVersion: string; profile: AccountProfile | undefined }> {
+  const [row] = rowsOf<ProfileRow>(
+    await queryPrepared(
+      db,
+      sql`SELECT v.users_version::text AS users_version, u.user_id, u.email, u.display_name, u.is_admin,
+        u.is_active, u.max_pending, u.created_at, u.last_login_at
+      FROM auth_version v LEFT JOIN users u ON u.user_id = ${userId}
+      WHERE v.id = 1`,
+    ),
+  );
+  if (!row) {
+    throw new Error('auth_version has no row (migration 0007 not applied)');
+  }
+  const profile: AccountProfile | undefined =
+    row.user_id === null
+      ? undefined
+      : {
+          userId: row.user_id,
+          email: row.email,
+          displayName: row.display_name,
+          isAdmin: row.is_admin,
+          isActive: row.is_active,
+          maxPending: row.max_pending === null ? null : Number(row.max_pending),
+          createdAt: new Date(row.created_at),
+          lastLoginAt: row.last_login_at === null ? null : new Date(row.last_login_at),
+        };
+  return { usersVersion: row.users_version, profile };
 }
 
 const ignore = () => {};
@@ -111,9 +167,12 @@ const current = (entry: number, now: number) => now >= 0 && entry === now;
  */
 export class IdentityCache implements IdentityCheck {
   readonly #entries = new Map<string, { version: string; generation: number; state: AccountState }>();
-  readonly #profiles = new Map<string, { generation: number; profile: AccountProfile }>();
-  #inFlight: Promise<string> | undefined;
-  #next: Promise<string> | undefined;
+  readonly #profiles = new Map<
+    string,
+    { generation: number; usersVersion: string; profile: AccountProfile }
+  >();
+  #inFlight: Promise<Versions> | undefined;
+  #next: Promise<Versions> | undefined;
   readonly #authGeneration: LocalGeneration;
   readonly #usersGeneration: LocalGeneration;
 
@@ -134,7 +193,7 @@ export class IdentityCache implements IdentityCheck {
       if (
         generation >= 0
           ? current(entry.generation, generation)
-          : (await this.#currentVersion()) === entry.version
+          : (await this.#currentVersions()).version === entry.version
       ) {
         return entry.state;
       }
@@ -155,20 +214,27 @@ export class IdentityCache implements IdentityCheck {
   }
 
   /**
-   * The account of `userId` for `GET /auth/me`. On PGlite it is kept until a transaction writes `users`
-   * (any column: a display name, a login's `last_login_at`), whose notification ends every kept profile
-   * (ADR 0008, 4); on PostgreSQL it is read each time (one prepared statement).
+   * The account of `userId` for `GET /auth/me`, kept until a transaction writes `users` (any column: a
+   * display name, a login's `last_login_at`). On PGlite that write's notification ends every kept profile;
+   * on PostgreSQL a kept profile is used after a read of `users_version` sent after this call (shared like
+   * the token checks' reads) finds it unchanged (ADR 0008, 4 and 5).
    */
   async profile(userId: string): Promise<AccountProfile | undefined> {
     const generation = this.#usersGeneration.value;
     const kept = this.#profiles.get(userId);
-    if (kept && current(kept.generation, generation)) {
-      return kept.profile;
+    if (kept) {
+      if (
+        generation >= 0
+          ? current(kept.generation, generation)
+          : (await this.#currentVersions()).usersVersion === kept.usersVersion
+      ) {
+        return kept.profile;
+      }
     }
-    const row = await findUserById(this.db, userId);
+    const { usersVersion, profile } = await readProfile(this.db, userId);
     this.#profiles.delete(userId);
-    if (!row || generation < 0) {
-      return row;
+    if (!profile) {
+      return undefined;
     }
     if (this.#profiles.size >= this.maxEntries) {
       const oldest = this.#profiles.keys().next();
@@ -176,18 +242,8 @@ export class IdentityCache implements IdentityCheck {
         this.#profiles.delete(oldest.value);
       }
     }
-    const profile: AccountProfile = {
-      userId: row.userId,
-      email: row.email,
-      displayName: row.displayName,
-      isAdmin: row.isAdmin,
-      isActive: row.isActive,
-      maxPending: row.maxPending,
-      createdAt: row.createdAt,
-      lastLoginAt: row.lastLoginAt,
-    };
     // The generation from before the read: a write committed while it ran makes the profile stale at once.
-    this.#profiles.set(userId, { generation, profile });
+    this.#profiles.set(userId, { generation, usersVersion, profile });
     return profile;
   }
 
@@ -196,8 +252,8 @@ export class IdentityCache implements IdentityCheck {
     return this.#entries.size;
   }
 
-  /** The version as read by a query sent after this call: the one queued behind a read in flight. */
-  #currentVersion(): Promise<string> {
+  /** The versions as read by a query sent after this call: the one queued behind a read in flight. */
+  #currentVersions(): Promise<Versions> {
     if (this.#next) {
       return this.#next;
     }
@@ -213,8 +269,8 @@ export class IdentityCache implements IdentityCheck {
     return this.#next;
   }
 
-  #read(): Promise<string> {
-    const read: Promise<string> = readAuthVersion(this.db).finally(() => {
+  #read(): Promise<Versions> {
+    const read: Promise<Versions> = readVersions(this.db).finally(() => {
       if (this.#inFlight === read) {
         this.#inFlight = undefined;
       }

@@ -27,7 +27,7 @@ export function toUserDto(
 }
 
 export async function findUserById(db: DbOrTx, userId: string): Promise<UserRow | undefined> {
-  // A named statement: planned once per connection (GET /auth/me reads it on every call).
+  // A named statement: planned once per connection.
   const [row] = await db
     .select()
     .from(users)
