@@ -272,7 +272,9 @@ async function easel(modelsDir: string, c: Case): Promise<Omit<Row, 'label' | 'b
       await pool.close();
     }
     await runtime.close();
-    deps.channels.close();
+    // As the server stops (src/node/server.ts): the listeners end before the database closes.
+    await deps.revocations?.stop();
+    await deps.channels.shutdown();
     await database.close();
     await pg?.drop();
     await rm(dataDir, { recursive: true, force: true });

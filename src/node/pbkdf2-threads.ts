@@ -37,8 +37,8 @@ interface Reply {
 }
 
 /**
- * PBKDF2-SHA256 on `threads` worker threads of their own, started on first use and unref'd (they never keep
- * the process alive), at the lowest priority. Node's Web Crypto and async `pbkdf2` run on libuv's thread
+ * PBKDF2-SHA256 on `threads` worker threads of their own, started on first use, at the lowest priority. A
+ * thread keeps the process alive only while it has a job: an idle one never does. Node's Web Crypto and async `pbkdf2` run on libuv's thread
  * pool, which file reads share: a login flood there stalls every image file. Each thread runs one derivation at a time; jobs beyond the
  * threads wait here in order (`boundedHasher` keeps that short). Runs on Node and on Deno's Node compatibility.
  * @example const passwords = boundedHasher(pbkdf2Hasher(undefined, new Pbkdf2Threads(2).derive), bounds);
@@ -74,6 +74,8 @@ export class Pbkdf2Threads {
         return;
       }
       this.#busy.set(worker, job);
+      // A thread with a job keeps the process alive until it answers; an idle one never does.
+      worker.ref();
       worker.postMessage({ id: job.id, password: job.password, salt: job.salt, iterations: job.iterations });
     }
   }
@@ -81,11 +83,11 @@ export class Pbkdf2Threads {
   #start(): Worker {
     this.#started++;
     const worker = new Worker(THREAD_CODE, { eval: true });
-    worker.unref();
     worker.on('message', (reply: Reply) => {
       const job = this.#busy.get(worker);
       this.#busy.delete(worker);
       this.#idle.push(worker);
+      worker.unref();
       if (job?.id === reply.id) {
         if (reply.bits) {
           job.resolve(reply.bits);
