@@ -36,8 +36,6 @@ const NOT_YET = new Set([
   'tests/services/cluster-channels.test.ts',
   'tests/services/cluster-channel-log.test.ts',
   'tests/services/cluster-claim.test.ts',
-  'tests/services/scheduler.test.ts',
-  'tests/services/workers.test.ts',
   'tests/channels/hub.test.ts',
   'tests/unit/web-api.test.ts',
   'tests/deno/server.test.ts',
