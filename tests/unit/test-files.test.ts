@@ -29,13 +29,11 @@ function fileLevelLets(source: string): string[] {
 /**
  * Files that still keep state at file level, to be moved to fixtures (tests/helpers/fixtures.ts); remove a
  * file from the list when it is converted. `tests/helpers/database.ts` keeps its per-process cache of the
- * migrated snapshot; `cluster-claim.test.ts` is being reworked elsewhere.
+ * migrated snapshot.
  */
 const NOT_YET = new Set([
   'tests/helpers/database.ts',
   'tests/services/cluster-channels.test.ts',
-  'tests/services/cluster-channel-log.test.ts',
-  'tests/services/cluster-claim.test.ts',
   'tests/channels/hub.test.ts',
   'tests/unit/web-api.test.ts',
   'tests/deno/server.test.ts',
