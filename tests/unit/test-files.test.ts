@@ -33,8 +33,6 @@ function fileLevelLets(source: string): string[] {
  */
 const NOT_YET = new Set([
   'tests/helpers/database.ts',
-  'tests/unit/web-api.test.ts',
-  'tests/deno/server.test.ts',
 ]);
 
 describe('test files keep no state at file level (docs/testing.md)', () => {
