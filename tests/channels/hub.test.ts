@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { test as base, describe, expect, vi } from 'vitest';
 import type { ConnectionInfo } from '../../src/channels/connection.ts';
 import { ChannelHub, type ChannelHubOptions } from '../../src/channels/hub.ts';
 import type { ServerEvent, ServerEventName } from '../../src/core/events.ts';
@@ -12,44 +12,33 @@ const T0 = Date.UTC(2030, 0, 1);
 const NOW_S = T0 / 1000;
 const COUNTS = { pending: 3, in_progress: 1, completed: 2, failed: 0, canceled: 1, total: 7 };
 
-let hubs: ChannelHub[] = [];
-let readers: SseReader[] = [];
-let logs: Record<string, unknown>[] = [];
-let statusLoads: number[] = [];
+/** A test's hubs, streams and what they logged and loaded, on fake time until the test ends. */
+interface Rig {
+  hubs: ChannelHub[];
+  readers: SseReader[];
+  logs: Record<string, unknown>[];
+  /** When the hubs loaded the queue's counts (fake time). */
+  statusLoads: number[];
+  /** Streams opened so far, for their connection ids. */
+  connections: number;
+  /** Events `owned` made so far, for their item ids. */
+  items: number;
+}
 
-beforeEach(() => {
-  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
-  vi.setSystemTime(T0);
-  logs = [];
-  statusLoads = [];
-});
-
-afterEach(async () => {
-  await Promise.all(readers.map((r) => r.close()));
-  for (const hub of hubs) {
-    hub.close();
-  }
-  readers = [];
-  hubs = [];
-  vi.useRealTimers();
-});
-
-function makeHub(opts: Partial<ChannelHubOptions> = {}): ChannelHub {
+function makeHub(rig: Rig, opts: Partial<ChannelHubOptions> = {}): ChannelHub {
   const hub = new ChannelHub({
     clock: { now: () => new Date() },
-    logger: createJsonLogger({ level: 'debug', write: (line) => logs.push(JSON.parse(line)) }),
+    logger: createJsonLogger({ level: 'debug', write: (line) => rig.logs.push(JSON.parse(line)) }),
     loadQueueStatus: async (queueId) => {
       expect(queueId).toBe('default');
-      statusLoads.push(Date.now());
+      rig.statusLoads.push(Date.now());
       return { ...COUNTS };
     },
     ...opts,
   });
-  hubs.push(hub);
+  rig.hubs.push(hub);
   return hub;
 }
-
-let connections = 0;
 
 interface Open {
   user?: string;
@@ -60,10 +49,10 @@ interface Open {
 }
 
 /** Opens a stream on the hub, as the events route does, and a reader on it. */
-function open(hub: ChannelHub, o: Open) {
-  connections++;
+function open(rig: Rig, hub: ChannelHub, o: Open) {
+  rig.connections++;
   const info: ConnectionInfo = {
-    connectionId: `conn-${connections}`,
+    connectionId: `conn-${rig.connections}`,
     userId: o.anonymous ? 'system' : (o.user ?? 'nobody'),
     isAdmin: o.admin ?? false,
     token: o.token ?? null,
@@ -71,7 +60,7 @@ function open(hub: ChannelHub, o: Open) {
   const { sink, body } = readableSink();
   const conn = hub.connect({ anonymous: o.anonymous ?? false, lastEventId: o.lastEventId, info, sink });
   const sse = new SseReader(body);
-  readers.push(sse);
+  rig.readers.push(sse);
   return { conn, sse, info };
 }
 
@@ -86,17 +75,47 @@ const OWNED: ServerEventName[] = [
   'queue_items_canceled',
 ];
 
-let items = 0;
-
 /** An event of one of `owner`'s items (what the queue would publish). */
-function owned(name: ServerEventName, owner: string): ServerEvent {
-  items++;
+function owned(rig: Rig, name: ServerEventName, owner: string): ServerEvent {
+  rig.items++;
   return {
     name,
     queueId: 'default',
     ownerId: owner,
-    data: { item_id: items, batch_id: `batch-of-${owner}`, user_id: owner },
+    data: { item_id: rig.items, batch_id: `batch-of-${owner}`, user_id: owner },
   };
+}
+
+/**
+ * The test API: `rig`, the test's own (fake timers from its start; its streams closed, its hubs closed and
+ * real timers back at its end), and on it `makeHub`, `open`, `owned`, `logs` and `statusLoads`.
+ */
+const test = base
+  // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from this pattern.
+  .extend('rig', { auto: true }, async ({}, { onCleanup }): Promise<Rig> => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    vi.setSystemTime(T0);
+    const rig: Rig = { hubs: [], readers: [], logs: [], statusLoads: [], connections: 0, items: 0 };
+    onCleanup(async () => {
+      await Promise.all(rig.readers.map((r) => r.close()));
+      for (const hub of rig.hubs) {
+        hub.close();
+      }
+      vi.useRealTimers();
+    });
+    return rig;
+  })
+  .extend('makeHub', ({ rig }) => makeHub.bind(null, rig))
+  .extend('open', ({ rig }) => open.bind(null, rig))
+  .extend('owned', ({ rig }) => owned.bind(null, rig))
+  .extend('logs', ({ rig }) => rig.logs)
+  .extend('statusLoads', ({ rig }) => rig.statusLoads);
+const it = test;
+
+/** The `open` and `owned` fixtures, for helpers that take them. */
+interface Streams {
+  open: (hub: ChannelHub, o: Open) => ReturnType<typeof open>;
+  owned: (name: ServerEventName, owner: string) => ServerEvent;
 }
 
 const cleared = (): ServerEvent => ({ name: 'queue_cleared', queueId: 'default', ownerId: null, data: {} });
@@ -125,7 +144,11 @@ function idsFrom(first: string | undefined, n: number, start = 1): string[] {
 const idOf = (frames: SseFrame[], i: number) => withIds(frames)[i]?.id as string;
 
 describe('routing (API.md §5 table)', () => {
-  it('owned events go to the owner and every admin, queue-wide ones to all, anonymous only queue-wide', async () => {
+  it('owned events go to the owner and every admin, queue-wide ones to all, anonymous only queue-wide', async ({
+    makeHub,
+    open,
+    owned,
+  }) => {
     const hub = makeHub();
     const a = open(hub, { user: 'a' });
     const b = open(hub, { user: 'b' });
@@ -171,7 +194,11 @@ describe('routing (API.md §5 table)', () => {
     expect(new Set(nonces).size).toBe(5);
   });
 
-  it('every connection of a user gets every event of the channel, in the same order', async () => {
+  it('every connection of a user gets every event of the channel, in the same order', async ({
+    makeHub,
+    open,
+    owned,
+  }) => {
     const hub = makeHub();
     const tab1 = open(hub, { user: 'a' });
     hub.publish(owned('batch_enqueued', 'a'));
@@ -198,7 +225,11 @@ describe('routing (API.md §5 table)', () => {
 });
 
 describe('resuming with Last-Event-ID', () => {
-  it('replays exactly the missed events, then live ones, even when one is published right after connect', async () => {
+  it('replays exactly the missed events, then live ones, even when one is published right after connect', async ({
+    makeHub,
+    open,
+    owned,
+  }) => {
     const hub = makeHub();
     const first = open(hub, { user: 'a' });
     const before = [1, 2, 3, 4, 5].map(() => owned('invocation_progress', 'a'));
@@ -229,7 +260,7 @@ describe('resuming with Last-Event-ID', () => {
     ]);
   });
 
-  it('an up-to-date id replays nothing; live events follow', async () => {
+  it('an up-to-date id replays nothing; live events follow', async ({ makeHub, open, owned }) => {
     const hub = makeHub();
     const first = open(hub, { user: 'a' });
     hub.publish(owned('batch_enqueued', 'a'));
@@ -244,7 +275,11 @@ describe('resuming with Last-Event-ID', () => {
     ]);
   });
 
-  it('replays a Last-Event-ID resume to every new tab without touching the open ones', async () => {
+  it('replays a Last-Event-ID resume to every new tab without touching the open ones', async ({
+    makeHub,
+    open,
+    owned,
+  }) => {
     const hub = makeHub();
     const open1 = open(hub, { user: 'a' });
     hub.publish(owned('batch_enqueued', 'a'));
@@ -261,7 +296,7 @@ describe('resuming with Last-Event-ID', () => {
   });
 
   describe('an id the channel does not hold starts with `resync`', () => {
-    async function resumeFrom(lastEventId: string, hub: ChannelHub) {
+    async function resumeFrom({ open, owned }: Streams, lastEventId: string, hub: ChannelHub) {
       const s = open(hub, { user: 'a', lastEventId });
       const live = owned('batch_enqueued', 'a');
       hub.publish(live);
@@ -270,7 +305,7 @@ describe('resuming with Last-Event-ID', () => {
       expect(frames.slice(3)).toEqual([frameOf(live, expect.any(String))]);
     }
 
-    it('too old: its successors were dropped', async () => {
+    it('too old: its successors were dropped', async ({ makeHub, open, owned }) => {
       const hub = makeHub({ limits: { minEvents: 2, minAgeMs: 0, maxEvents: 3 } });
       const s = open(hub, { user: 'a' });
       for (let i = 0; i < 5; i++) {
@@ -284,10 +319,14 @@ describe('resuming with Last-Event-ID', () => {
       expect(withIds(await resumable.sse.untilEvent('queue_cleared')).map((f) => f.id)).toEqual(
         idsFrom(idOf(frames, 0), 4, 3),
       );
-      await resumeFrom(idOf(frames, 0), hub);
+      await resumeFrom({ open, owned }, idOf(frames, 0), hub);
     });
 
-    it('too new, foreign (another user’s channel), from before a restart, or not an id at all', async () => {
+    it('too new, foreign (another user’s channel), from before a restart, or not an id at all', async ({
+      makeHub,
+      open,
+      owned,
+    }) => {
       const hub = makeHub();
       const a = open(hub, { user: 'a' });
       const b = open(hub, { user: 'b' });
@@ -310,14 +349,19 @@ describe('resuming with Last-Event-ID', () => {
         `${aId}0`,
         `${aId} `,
       ]) {
-        await resumeFrom(id, hub);
+        await resumeFrom({ open, owned }, id, hub);
       }
     });
   });
 });
 
 describe('backpressure', () => {
-  it('a reader that falls maxQueued frames behind is disconnected; it resumes with its last id', async () => {
+  it('a reader that falls maxQueued frames behind is disconnected; it resumes with its last id', async ({
+    makeHub,
+    open,
+    owned,
+    logs,
+  }) => {
     const hub = makeHub({ maxQueued: 50 });
     const slow = open(hub, { user: 'a' });
     const events = Array.from({ length: 60 }, () => owned('invocation_progress', 'a'));
@@ -348,7 +392,7 @@ describe('backpressure', () => {
     expect(rest.map((f) => f.id)).toEqual(idsFrom(got[0]?.id, 12, 50));
   });
 
-  it('a reader that keeps up is never disconnected', async () => {
+  it('a reader that keeps up is never disconnected', async ({ makeHub, open, owned }) => {
     const hub = makeHub({ maxQueued: 50 });
     const s = open(hub, { user: 'a' });
     for (let round = 1; round <= 40; round++) {
@@ -361,7 +405,11 @@ describe('backpressure', () => {
     expect(hub.stats().connections).toBe(1);
   });
 
-  it('a replay longer than maxQueued sends what fits, then ends; the client catches up over reconnects', async () => {
+  it('a replay longer than maxQueued sends what fits, then ends; the client catches up over reconnects', async ({
+    makeHub,
+    open,
+    owned,
+  }) => {
     const hub = makeHub({ maxQueued: 10 });
     const first = open(hub, { user: 'a' });
     hub.publish(owned('batch_enqueued', 'a'));
@@ -393,7 +441,12 @@ describe('backpressure', () => {
 });
 
 describe('queue_status', () => {
-  it('coalesces many changes into one event per statusIntervalMs, counts only, to everyone', async () => {
+  it('coalesces many changes into one event per statusIntervalMs, counts only, to everyone', async ({
+    makeHub,
+    open,
+    owned,
+    statusLoads,
+  }) => {
     const hub = makeHub({ statusIntervalMs: 250 });
     const anon = open(hub, { anonymous: true });
     const a = open(hub, { user: 'a' });
@@ -433,7 +486,7 @@ describe('queue_status', () => {
     expect(hub.stats().timers).toBe(1); // the tick only: streams are open
   });
 
-  it('a failing count is logged and the next change tries again', async () => {
+  it('a failing count is logged and the next change tries again', async ({ makeHub, open, logs }) => {
     let fail = true;
     const hub = makeHub({
       loadQueueStatus: async () => {
@@ -463,7 +516,10 @@ describe('queue_status', () => {
 });
 
 describe('nothing is left behind', () => {
-  it('stats() shows no channel, connection or timer once everybody has gone and nothing was published', async () => {
+  it('stats() shows no channel, connection or timer once everybody has gone and nothing was published', async ({
+    makeHub,
+    open,
+  }) => {
     const hub = makeHub();
     expect(hub.stats()).toEqual({ channels: 0, connections: 0, timers: 0 });
     const opened = [
@@ -487,7 +543,11 @@ describe('nothing is left behind', () => {
     expect(hub.stats()).toEqual({ channels: 0, connections: 0, timers: 0 });
   });
 
-  it('a channel kept for replay is dropped when its newest event leaves the window, and the tick stops', async () => {
+  it('a channel kept for replay is dropped when its newest event leaves the window, and the tick stops', async ({
+    makeHub,
+    open,
+    owned,
+  }) => {
     const hub = makeHub({ limits: { minEvents: 1000, minAgeMs: 60_000, maxEvents: 10_000 } });
     const a = open(hub, { user: 'a' });
     hub.publish(owned('batch_enqueued', 'a'));
@@ -501,7 +561,12 @@ describe('nothing is left behind', () => {
     expect(hub.stats()).toEqual({ channels: 0, connections: 0, timers: 0 });
   });
 
-  it('close() ends every stream without auth_expired and stops every timer', async () => {
+  it('close() ends every stream without auth_expired and stops every timer', async ({
+    makeHub,
+    open,
+    owned,
+    statusLoads,
+  }) => {
     const hub = makeHub();
     const a = open(hub, { user: 'a', token: { sid: 's', exp: NOW_S + 60, epoch: 0 } });
     const anon = open(hub, { anonymous: true });
@@ -523,7 +588,10 @@ describe('nothing is left behind', () => {
 describe('revocation and expiry', () => {
   const token = (sid: string, epoch = 0, exp = NOW_S + 86_400) => ({ sid, exp, epoch });
 
-  it('closeSession ends that login session’s streams only; closeUser those of older epochs, or all', async () => {
+  it('closeSession ends that login session’s streams only; closeUser those of older epochs, or all', async ({
+    makeHub,
+    open,
+  }) => {
     const hub = makeHub();
     const a1 = open(hub, { user: 'a', token: token('j1') });
     const a1b = open(hub, { user: 'a', token: token('j1') });
@@ -556,7 +624,10 @@ describe('revocation and expiry', () => {
     expect(hub.stats().connections).toBe(2);
   });
 
-  it('a stream ends with auth_expired {reason: token_expired} within a second of its token’s exp', async () => {
+  it('a stream ends with auth_expired {reason: token_expired} within a second of its token’s exp', async ({
+    makeHub,
+    open,
+  }) => {
     const hub = makeHub();
     const s = open(hub, { user: 'a', token: token('j', 0, NOW_S + 3) });
     const longer = open(hub, { user: 'a', token: token('k', 0, NOW_S + 30) });
@@ -569,7 +640,10 @@ describe('revocation and expiry', () => {
     expect(hub.stats().connections).toBe(1);
   });
 
-  it('a stream whose token was revoked between its authentication and its connect ends at once', async () => {
+  it('a stream whose token was revoked between its authentication and its connect ends at once', async ({
+    makeHub,
+    open,
+  }) => {
     const hub = makeHub();
     hub.closeSession('j1'); // logout
     hub.closeUser('a', 2); // password change, demotion: epoch 2 from now on
@@ -591,7 +665,11 @@ describe('revocation and expiry', () => {
     expect(open(hub, { user: 'b', token: token('j1') }).conn.closed).toBe(false);
   });
 
-  it('a demoted user’s reconnect never replays the copies received as an admin', async () => {
+  it('a demoted user’s reconnect never replays the copies received as an admin', async ({
+    makeHub,
+    open,
+    owned,
+  }) => {
     const hub = makeHub();
     const asAdmin = open(hub, { user: 'm', admin: true });
     const own = owned('batch_enqueued', 'm');
@@ -624,7 +702,11 @@ describe('revocation and expiry', () => {
     expect(fresh.sse.text).not.toContain('batch-of-b');
   });
 
-  it('a user whose rights changed while a tab is open: the old tab ends, the new one starts clean', async () => {
+  it('a user whose rights changed while a tab is open: the old tab ends, the new one starts clean', async ({
+    makeHub,
+    open,
+    owned,
+  }) => {
     const hub = makeHub();
     const oldTab = open(hub, { user: 'm', admin: true });
     hub.publish(owned('invocation_progress', 'b'));
@@ -645,7 +727,10 @@ describe('revocation and expiry', () => {
 });
 
 describe('pings', () => {
-  it('an idle stream gets `: ping` 15 s after it opened, then every 15 s: never silent longer', async () => {
+  it('an idle stream gets `: ping` 15 s after it opened, then every 15 s: never silent longer', async ({
+    makeHub,
+    open,
+  }) => {
     const hub = makeHub();
     // Streams opened at different moments, between ticks too: each is pinged on its own time.
     const idle: ReturnType<typeof open>[] = [];
@@ -688,7 +773,7 @@ describe('pings', () => {
     }
   });
 
-  it('a stream that gets an event at least every 15 s gets no ping', async () => {
+  it('a stream that gets an event at least every 15 s gets no ping', async ({ makeHub, open }) => {
     const hub = makeHub();
     const streams = Array.from({ length: 20 }, (_, i) =>
       open(hub, { user: `u${i}`, anonymous: i % 2 === 0 }),

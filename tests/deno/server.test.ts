@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { test as base, describe, expect } from 'vitest';
 import { readPngText } from '../../src/images/png-text.ts';
 import { must } from '../helpers/common.ts';
 import { PG_ADMIN_URL, pgUrlFor } from '../helpers/database.ts';
@@ -39,11 +39,8 @@ interface Server extends RunningServer {
   pgDatabase?: string;
 }
 
-const servers = new Map<Db, Server>();
-let root: string;
-let version: string;
-
-async function startDeno(db: Db, port: number): Promise<Server> {
+/** Starts the server on `db` on `port`, with its data under `root`. */
+async function startDeno(root: string, db: Db, port: number): Promise<Server> {
   const vars: Record<string, string> = {
     NO_COLOR: '1',
     HOST: '127.0.0.1',
@@ -66,37 +63,54 @@ async function startDeno(db: Db, port: number): Promise<Server> {
   return { ...server, pgDatabase };
 }
 
-beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'easel-deno-'));
-  version = (JSON.parse(await readFile(join(projectRoot, 'package.json'), 'utf8')) as { version: string })
-    .version;
-  const ports = [await freePort(), await freePort()];
-  const started = await Promise.allSettled(DATABASES.map((db, i) => startDeno(db, ports[i] as number)));
-  started.forEach((s, i) => {
-    if (s.status === 'fulfilled') {
-      servers.set(DATABASES[i] as Db, s.value);
+/**
+ * The file's test API: `version` (package.json's) and `servers`, the server on each database, both started at
+ * once the first time a hook or test asks for them; stopped (their PostgreSQL database dropped, their files
+ * removed) after the file's last test.
+ */
+const test = base
+  .extend('version', { scope: 'file' }, async () => {
+    const pkg = JSON.parse(await readFile(join(projectRoot, 'package.json'), 'utf8')) as { version: string };
+    return pkg.version;
+  })
+  // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from this pattern.
+  .extend('servers', { scope: 'file' }, async ({}, { onCleanup }) => {
+    const root = await mkdtemp(join(tmpdir(), 'easel-deno-'));
+    const servers = new Map<Db, Server>();
+    const stopAll = async () => {
+      await Promise.all([...servers.values()].map((s) => s.stop()));
+      const dropped = [...servers.values()].flatMap((s) => (s.pgDatabase ? [s.pgDatabase] : []));
+      if (dropped.length > 0) {
+        const admin = postgres(PG_ADMIN_URL, { max: 1, onnotice: () => {} });
+        for (const name of dropped) {
+          await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        }
+        await admin.end();
+      }
+      await rm(root, { recursive: true, force: true });
+    };
+    try {
+      const ports = [await freePort(), await freePort()];
+      const started = await Promise.allSettled(
+        DATABASES.map((db, i) => startDeno(root, db, ports[i] as number)),
+      );
+      started.forEach((s, i) => {
+        if (s.status === 'fulfilled') {
+          servers.set(DATABASES[i] as Db, s.value);
+        }
+      });
+      const failed = started.find((s) => s.status === 'rejected');
+      if (failed) {
+        throw failed.reason;
+      }
+    } catch (err) {
+      await stopAll();
+      throw err;
     }
+    onCleanup(stopAll);
+    return servers as ReadonlyMap<Db, Server>;
   });
-  const failed = started.find((s) => s.status === 'rejected');
-  if (failed) {
-    throw failed.reason;
-  }
-}, START_TIMEOUT);
-
-afterAll(async () => {
-  await Promise.all([...servers.values()].map((s) => s.stop()));
-  const dropped = [...servers.values()].flatMap((s) => (s.pgDatabase ? [s.pgDatabase] : []));
-  if (dropped.length > 0) {
-    const admin = postgres(PG_ADMIN_URL, { max: 1, onnotice: () => {} });
-    for (const name of dropped) {
-      await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    }
-    await admin.end();
-  }
-  if (root) {
-    await rm(root, { recursive: true, force: true });
-  }
-});
+const it = test;
 
 interface CallOptions {
   token?: string;
@@ -167,7 +181,12 @@ const statusIs = (itemId: number, status: string) => (frames: SseFrame[]) =>
   );
 
 describe.each(DATABASES)('the Deno server on %s', (db) => {
-  const server = () => servers.get(db) as Server;
+  /** This database's server, for the helpers below; set by beforeAll (which starts both servers at once). */
+  const fx = {} as { server: Server };
+  test.beforeAll(async ({ servers }) => {
+    fx.server = servers.get(db) as Server;
+  }, START_TIMEOUT);
+  const server = () => fx.server;
   const call = (method: string, path: string, o: CallOptions = {}) =>
     fetch(`${server().url}${path}`, {
       method,
@@ -212,7 +231,7 @@ describe.each(DATABASES)('the Deno server on %s', (db) => {
   const aliceGraph = () =>
     textToImageGraph({ prompt: 'a red circle on a blue background', seed: 7, steps: 2, board_id: s.boardId });
 
-  it('health, set-up status and the first admin (409 already_set_up afterwards)', async () => {
+  it('health, set-up status and the first admin (409 already_set_up afterwards)', async ({ version }) => {
     expect(await json(await call('GET', '/health'), 200)).toEqual({ status: 'ok', version });
     expect(await json(await call('GET', '/api/v1/auth/status'), 200)).toEqual({
       setup_required: true,
@@ -740,7 +759,7 @@ describe.each(DATABASES)('the Deno server on %s', (db) => {
     );
   });
 
-  it('errors are problem+json; the web UI and the API reference are served', async () => {
+  it('errors are problem+json; the web UI and the API reference are served', async ({ version }) => {
     await expectProblem(
       await call('GET', '/api/v1/nothing-here', { token: s.alice }),
       404,

@@ -23,14 +23,17 @@ export function pgUrlFor(name: string): string {
   return url.toString();
 }
 
-/** The migrated PGlite data directory that `tests/helpers/global-setup.ts` wrote, read once per worker. */
-let snapshot: Promise<Blob | null> | undefined;
+/**
+ * The migrated PGlite data directory that `tests/helpers/global-setup.ts` wrote, read once per worker: the
+ * read is kept in `snapshot.blob` (a holder, not a file-level `let`; tests/unit/test-files.test.ts).
+ */
+const snapshot: { blob?: Promise<Blob | null> } = {};
 function pgliteSnapshot(): Promise<Blob | null> {
-  snapshot ??= (async () => {
+  snapshot.blob ??= (async () => {
     const path = inject('pgliteSnapshot');
     return path ? new Blob([await readFile(path)]) : null;
   })();
-  return snapshot;
+  return snapshot.blob;
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
 import type { Sql } from 'postgres';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, vi } from 'vitest';
 import {
   appendEvents,
   CHANNEL_NOTIFY,
@@ -23,20 +23,19 @@ import { rowsOf } from '../../src/db/rows.ts';
 import type { Database } from '../../src/db/types.ts';
 import { postgresNotifier } from '../../src/node/pg-notify.ts';
 import { deferred } from '../helpers/cluster.ts';
-import { openTestDatabase, testDriver } from '../helpers/database.ts';
+import { testDriver } from '../helpers/database.ts';
+import { databaseTest } from '../helpers/fixtures.ts';
 
-let database: Database;
-let notifier: Notifier;
+/** The file's database, and `notifier`, the notifier of its driver over its client. */
+const test = databaseTest.extend('notifier', { scope: 'file' }, ({ database }): Notifier => {
+  const client = (database.db as unknown as { $client: unknown }).$client;
+  return database.driver === 'pglite' ? pgliteNotifier(client as PGlite) : postgresNotifier(client as Sql);
+});
+const it = test;
+
 const T = (s: number) => new Date(Date.parse('2026-12-01T12:00:00.000Z') + s * 1000);
 
-beforeAll(async () => {
-  database = await openTestDatabase();
-  const client = (database.db as unknown as { $client: unknown }).$client;
-  notifier =
-    database.driver === 'pglite' ? pgliteNotifier(client as PGlite) : postgresNotifier(client as Sql);
-});
-afterAll(() => database.close());
-beforeEach(async () => {
+test.beforeEach(async ({ database }) => {
   await database.db.execute(sql`TRUNCATE channel_log, channel_heads`);
   await database.db.execute(sql`DELETE FROM users WHERE user_id <> 'system'`);
   for (const [id, admin, active] of [
@@ -58,11 +57,11 @@ const owned = (ownerId: string, n: number, extra: Record<string, unknown> = {}):
   data: { item_id: n, ...extra },
 });
 
-const append = (events: ServerEvent[], at = T(0)) =>
+const append = (database: Database, events: ServerEvent[], at = T(0)) =>
   database.db.transaction((tx) => appendEvents(tx, events, at));
 
 /** "channel:id:item" for each row of the log, in channel then id order. */
-async function logRows() {
+async function logRows(database: Database) {
   return rowsOf<{ user_id: string; id: number; item: number | null; owner: string | null }>(
     await database.db.execute(sql`SELECT user_id, id, (data->>'item_id')::int AS item, owner FROM channel_log
       ORDER BY user_id, id`),
@@ -70,8 +69,10 @@ async function logRows() {
 }
 
 describe('appendEvents', () => {
-  it('writes each event to its owner and each active admin, with gapless ids per channel', async () => {
-    expect(await append([owned('alice', 1), owned('root', 2)])).toEqual([
+  it('writes each event to its owner and each active admin, with gapless ids per channel', async ({
+    database,
+  }) => {
+    expect(await append(database, [owned('alice', 1), owned('root', 2)])).toEqual([
       [
         { userId: 'alice', id: 1 },
         { userId: 'root', id: 1 },
@@ -82,8 +83,8 @@ describe('appendEvents', () => {
         { userId: 'zadmin', id: 2 },
       ],
     ]);
-    await append([owned('alice', 3)]);
-    expect(await logRows()).toEqual([
+    await append(database, [owned('alice', 3)]);
+    expect(await logRows(database)).toEqual([
       'alice:1:1:alice',
       'alice:2:3:alice',
       'root:1:1:alice',
@@ -97,27 +98,32 @@ describe('appendEvents', () => {
     expect(await channelHead(database.db, 'bob')).toBe(0);
   });
 
-  it('writes a queue-wide event to every active user and the anonymous channel', async () => {
-    const [ids] = await append([{ name: 'queue_cleared', queueId: 'default', ownerId: null, data: {} }]);
+  it('writes a queue-wide event to every active user and the anonymous channel', async ({ database }) => {
+    const [ids] = await append(database, [
+      { name: 'queue_cleared', queueId: 'default', ownerId: null, data: {} },
+    ]);
     expect(ids?.map((x) => x.userId)).toEqual(['alice', 'bob', 'root', 'system', 'zadmin', 'anonymous']);
   });
 
-  it('a rolled-back append leaves no row and no id used', async () => {
+  it('a rolled-back append leaves no row and no id used', async ({ database }) => {
     await expect(
       database.db.transaction(async (tx) => {
         await appendEvents(tx, [owned('alice', 1)], T(0));
         throw new Error('rollback');
       }),
     ).rejects.toThrow('rollback');
-    expect(await logRows()).toEqual([]);
-    expect((await append([owned('alice', 2)]))[0]?.[0]).toEqual({ userId: 'alice', id: 1 });
+    expect(await logRows(database)).toEqual([]);
+    expect((await append(database, [owned('alice', 2)]))[0]?.[0]).toEqual({ userId: 'alice', id: 1 });
   });
 
-  it('stores previews as image: null and announces them in the commit’s notification', async () => {
+  it('stores previews as image: null and announces them in the commit’s notification', async ({
+    database,
+    notifier,
+  }) => {
     const got = deferred<ChannelNotice>();
     const stop = await notifier.listen(CHANNEL_NOTIFY, (p) => got.resolve(JSON.parse(p) as ChannelNotice));
     const image = { dataURL: 'data:image/jpeg;base64,AAAA', width: 8, height: 8 };
-    await append([
+    await append(database, [
       { name: 'invocation_progress', queueId: 'default', ownerId: 'bob', data: { step: 1, image } },
     ]);
     expect(await got.promise).toEqual({
@@ -142,8 +148,11 @@ describe('appendEvents', () => {
     expect(events.map((e) => e.data)).toEqual([{ step: 1, image: null }]);
   });
 
-  it('announces a commit without previews with each channel written and its new head, in one notification', async () => {
-    await append([owned('alice', 1)]);
+  it('announces a commit without previews with each channel written and its new head, in one notification', async ({
+    database,
+    notifier,
+  }) => {
+    await append(database, [owned('alice', 1)]);
     const got: ChannelNotice[] = [];
     const two = deferred<void>();
     const stop = await notifier.listen(CHANNEL_NOTIFY, (p) => {
@@ -152,8 +161,8 @@ describe('appendEvents', () => {
         two.resolve();
       }
     });
-    await append([owned('alice', 2), owned('alice', 3)]);
-    await append([owned('bob', 4)]);
+    await append(database, [owned('alice', 2), owned('alice', 3)]);
+    await append(database, [owned('bob', 4)]);
     await two.promise;
     await stop();
     const sorted = (n: ChannelNotice | undefined) => [...(n?.c ?? [])].sort(([a], [b]) => (a < b ? -1 : 1));
@@ -171,7 +180,10 @@ describe('appendEvents', () => {
     ]);
   });
 
-  it('splits the notification of a fan-out too large for one payload, every channel in one of them', async () => {
+  it('splits the notification of a fan-out too large for one payload, every channel in one of them', async ({
+    database,
+    notifier,
+  }) => {
     await database.db.execute(sql`INSERT INTO users (user_id, email, display_name, password_hash)
       SELECT 'user-with-a-long-id-' || lpad(i::text, 20, '0'), i || '@y', 'u', '!' FROM generate_series(1, 300) i`);
     const heads = new Map<string, number>();
@@ -182,7 +194,9 @@ describe('appendEvents', () => {
         heads.set(u, id);
       }
     });
-    const [ids] = await append([{ name: 'queue_cleared', queueId: 'default', ownerId: null, data: {} }]);
+    const [ids] = await append(database, [
+      { name: 'queue_cleared', queueId: 'default', ownerId: null, data: {} },
+    ]);
     await vi.waitFor(() => expect(heads.size).toBe(ids?.length));
     await stop();
     expect(ids?.every((x) => heads.get(x.userId) === x.id)).toBe(true);
@@ -217,8 +231,10 @@ describe('event ids', () => {
 });
 
 describe('readAfter and prune', () => {
-  it('replays after an id the channel holds; refuses ids it does not hold; leaves copies out for non-admins', async () => {
-    await append([owned('alice', 1), owned('root', 2), owned('bob', 3)]);
+  it('replays after an id the channel holds; refuses ids it does not hold; leaves copies out for non-admins', async ({
+    database,
+  }) => {
+    await append(database, [owned('alice', 1), owned('root', 2), owned('bob', 3)]);
     const r = await readAfter(database.db, 'root', 1, 10);
     expect([r.held, r.more, r.lastId, r.events.map((e) => [e.id, e.owner, e.data.item_id])]).toEqual([
       true,
@@ -248,14 +264,16 @@ describe('readAfter and prune', () => {
     });
   });
 
-  it('prunes only events both older than the age and beyond the newest count; then replay before them resyncs', async () => {
+  it('prunes only events both older than the age and beyond the newest count; then replay before them resyncs', async ({
+    database,
+  }) => {
     for (let i = 1; i <= 6; i++) {
-      await append([owned('alice', i)], T(i * 60));
+      await append(database, [owned('alice', i)], T(i * 60));
     }
     // At 8 min, keeping 2 events and 4 minutes: events at 1..3 min go (4 min is not older than 4 min), in
     // alice's channel and both admins' copies.
     expect(await prune(database.db, T(480), { minEvents: 2, minAgeMs: 4 * 60_000 })).toBe(9);
-    expect((await logRows()).filter((r) => r.startsWith('alice:'))).toEqual([
+    expect((await logRows(database)).filter((r) => r.startsWith('alice:'))).toEqual([
       'alice:4:4:alice',
       'alice:5:5:alice',
       'alice:6:6:alice',
@@ -264,12 +282,15 @@ describe('readAfter and prune', () => {
     expect((await readAfter(database.db, 'alice', 3, 10)).events.map((e) => e.id)).toEqual([4, 5, 6]);
     // Much later, the newest 2 stay whatever their age; the ids go on.
     expect(await prune(database.db, T(10_000), { minEvents: 2, minAgeMs: 60_000 })).toBe(3);
-    expect((await append([owned('alice', 7)]))[0]?.[0]).toEqual({ userId: 'alice', id: 7 });
+    expect((await append(database, [owned('alice', 7)]))[0]?.[0]).toEqual({ userId: 'alice', id: 7 });
   });
 });
 
 describe('LogTailer', () => {
-  it('delivers followed channels’ new events once, in order, with the preview of the notification', async () => {
+  it('delivers followed channels’ new events once, in order, with the preview of the notification', async ({
+    database,
+    notifier,
+  }) => {
     const seen: LoggedEvent[] = [];
     let want = 3;
     let reached = deferred();
@@ -286,17 +307,19 @@ describe('LogTailer', () => {
     });
     await tail.start();
     try {
-      await append([owned('alice', 1)]);
+      await append(database, [owned('alice', 1)]);
       // alice from her head (1), root from the start; bob not followed.
       tail.follow('alice', await channelHead(database.db, 'alice'));
       tail.follow('root', 0);
-      await append([owned('alice', 2)]);
+      await append(database, [owned('alice', 2)]);
       await reached.promise;
       await tail.catchUp();
       want = 4;
       reached = deferred();
       const image = { dataURL: 'data:x', width: 1, height: 1 };
-      await append([{ name: 'invocation_progress', queueId: 'default', ownerId: 'bob', data: { image } }]);
+      await append(database, [
+        { name: 'invocation_progress', queueId: 'default', ownerId: 'bob', data: { image } },
+      ]);
       await reached.promise;
       await tail.catchUp();
       expect(seen.map((e) => `${e.userId}:${e.id}:${e.name}`).sort()).toEqual([
@@ -312,7 +335,7 @@ describe('LogTailer', () => {
     }
   });
 
-  it('catches up without notifications (safety net) and on re-listen', async () => {
+  it('catches up without notifications (safety net) and on re-listen', async ({ database }) => {
     const seen: number[] = [];
     const silent: Notifier = {
       listen: async (_c, _f, onListen) => {
@@ -330,7 +353,7 @@ describe('LogTailer', () => {
     await tail.start();
     tail.follow('alice', 0);
     await tail.catchUp();
-    await append([owned('alice', 1), owned('alice', 2)]);
+    await append(database, [owned('alice', 1), owned('alice', 2)]);
     expect(seen).toEqual([]);
     await tail.catchUp();
     await tail.catchUp();
@@ -340,7 +363,9 @@ describe('LogTailer', () => {
 });
 
 describe.runIf(testDriver() === 'postgres')('channel log under concurrent writers (PostgreSQL)', () => {
-  it('a second writer of a channel waits for the first to commit: ids commit in order', async () => {
+  it('a second writer of a channel waits for the first to commit: ids commit in order', async ({
+    database,
+  }) => {
     const order: string[] = [];
     const release = deferred();
     const firstHolds = deferred();
@@ -352,7 +377,9 @@ describe.runIf(testDriver() === 'postgres')('channel log under concurrent writer
       order.push('first commits');
     });
     await firstHolds.promise;
-    const second = append([owned('alice', 2)]).then((ids) => order.push(`second got ${ids[0]?.[0]?.id}`));
+    const second = append(database, [owned('alice', 2)]).then((ids) =>
+      order.push(`second got ${ids[0]?.[0]?.id}`),
+    );
     // No event says the second waits on alice's head row: poll for it, bounded.
     let waiting = 0;
     for (let i = 0; i < 500 && waiting === 0; i++) {
@@ -369,7 +396,10 @@ describe.runIf(testDriver() === 'postgres')('channel log under concurrent writer
     expect(order).toEqual(['first got 1', 'first commits', 'second got 2']);
   });
 
-  it('two connections writing for the same user: a tailer delivers every id exactly once, in order', async () => {
+  it('two connections writing for the same user: a tailer delivers every id exactly once, in order', async ({
+    database,
+    notifier,
+  }) => {
     const perWriter = 150;
     const total = 2 * perWriter;
     const delivered = new Map<string, number[]>();
@@ -392,7 +422,7 @@ describe.runIf(testDriver() === 'postgres')('channel log under concurrent writer
     tail.follow('root', 0);
     const writer = async (w: string) => {
       for (let i = 0; i < perWriter; i++) {
-        await append([owned('alice', i, { writer: w })]);
+        await append(database, [owned('alice', i, { writer: w })]);
       }
     };
     await Promise.all([writer('x'), writer('y')]);

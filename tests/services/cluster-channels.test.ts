@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
 import type { Sql } from 'postgres';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { eventIdOf } from '../../src/channels/channel-log.ts';
 import type { ConnectionInfo } from '../../src/channels/connection.ts';
 import { ChannelHub } from '../../src/channels/hub.ts';
@@ -21,43 +21,57 @@ import { readableSink } from '../../src/http/readable-sink.ts';
 import { readMigrationsFromDir } from '../../src/node/migrations-fs.ts';
 import { postgresNotifier } from '../../src/node/pg-notify.ts';
 import { openPostgres } from '../../src/node/postgres-client.ts';
-import { migrationsDir, openTestDatabase, PG_ADMIN_URL, testDriver } from '../helpers/database.ts';
+import { migrationsDir, PG_ADMIN_URL, testDriver } from '../helpers/database.ts';
+import { databaseTest } from '../helpers/fixtures.ts';
 import { type SseFrame, SseReader, withIds } from '../helpers/sse.ts';
 
 // Two "processes" in one test process: each has its own connection (on PostgreSQL), notifier, tailer and
 // hub over one database. On PGlite (one process by nature) both hubs share the embedded database, which is
 // still the restart case: the hubs are recreated over the same data.
 
-let database: Database;
-/** The second process's own connection (the same database object on PGlite). */
-let second: Database;
-let hubs: ChannelHub[] = [];
-let readers: SseReader[] = [];
-const errors: Record<string, unknown>[] = [];
+/** A test's hubs and streams, closed when it ends; then nothing may have logged a warning or an error. */
+interface Live {
+  hubs: ChannelHub[];
+  readers: SseReader[];
+  /** What the hubs logged (warnings and errors). */
+  errors: Record<string, unknown>[];
+  /** Streams opened so far, for their connection ids. */
+  connections: number;
+}
 
 const notifierOf = (db: Database): Notifier => {
   const client = (db.db as unknown as { $client: unknown }).$client;
   return db.driver === 'pglite' ? pgliteNotifier(client as PGlite) : postgresNotifier(client as Sql);
 };
 
-beforeAll(async () => {
-  database = await openTestDatabase();
-  if (database.driver === 'postgres') {
+/**
+ * The file's database, `second`, the second process's own connection to it (the same database object on
+ * PGlite), and `live`, the test's hubs and streams.
+ */
+const test = databaseTest
+  .extend('second', { scope: 'file' }, async ({ database }, { onCleanup }): Promise<Database> => {
+    if (database.driver !== 'postgres') {
+      return database;
+    }
     const [row] = rowsOf<{ name: string }>(await database.db.execute(sql`SELECT current_database() AS name`));
     const url = new URL(PG_ADMIN_URL);
     url.pathname = `/${row?.name}`;
-    second = openPostgres(url.toString(), { max: 4 });
-  } else {
-    second = database;
-  }
-});
-afterAll(async () => {
-  if (second !== database) {
-    await second.close();
-  }
-  await database.close();
-});
-beforeEach(async () => {
+    const second = openPostgres(url.toString(), { max: 4 });
+    onCleanup(() => second.close());
+    return second;
+  })
+  // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from this pattern.
+  .extend('live', { auto: true }, async ({}, { onCleanup }): Promise<Live> => {
+    const live: Live = { hubs: [], readers: [], errors: [], connections: 0 };
+    onCleanup(async () => {
+      await stopAll(live);
+      expect(live.errors).toEqual([]);
+    });
+    return live;
+  });
+const it = test;
+
+test.beforeEach(async ({ database }) => {
   await database.db.execute(sql`TRUNCATE channel_log, channel_heads`);
   await database.db.execute(sql`DELETE FROM users WHERE user_id <> 'system'`);
   for (const [id, admin] of [
@@ -68,23 +82,23 @@ beforeEach(async () => {
     await database.db.execute(sql`INSERT INTO users (user_id, email, display_name, password_hash, is_admin, is_active)
       VALUES (${id}, ${`${id}@x`}, ${id}, '!', ${admin}, true)`);
   }
-  errors.length = 0;
-});
-afterEach(async () => {
-  await Promise.all(readers.map((r) => r.close()));
-  await Promise.all(hubs.map((h) => h.shutdown()));
-  readers = [];
-  hubs = [];
-  expect(errors).toEqual([]);
 });
 
+/** Closes the test's streams, then shuts its hubs down (a process stopping), and forgets both. */
+async function stopAll(live: Live) {
+  await Promise.all(live.readers.map((r) => r.close()));
+  await Promise.all(live.hubs.map((h) => h.shutdown()));
+  live.readers = [];
+  live.hubs = [];
+}
+
 /** A hub following the log over `db` (process A: the test database; B: the second connection). */
-async function startHub(db: Database): Promise<ChannelHub> {
+async function startHub(live: Live, db: Database): Promise<ChannelHub> {
   const hub = new ChannelHub({
     clock: { now: () => new Date() },
     logger: createJsonLogger({
       level: 'warn',
-      write: (line) => errors.push(JSON.parse(line)),
+      write: (line) => live.errors.push(JSON.parse(line)),
     }),
     loadQueueStatus: async () => ({
       pending: 0,
@@ -97,15 +111,14 @@ async function startHub(db: Database): Promise<ChannelHub> {
     log: { db: db.db, notifier: notifierOf(db), pollIntervalMs: 1000, pruneIntervalMs: 0 },
   });
   await hub.start();
-  hubs.push(hub);
+  live.hubs.push(hub);
   return hub;
 }
 
-let connections = 0;
-function open(hub: ChannelHub, user: string, o: { admin?: boolean; lastEventId?: string } = {}) {
-  connections++;
+function open(live: Live, hub: ChannelHub, user: string, o: { admin?: boolean; lastEventId?: string } = {}) {
+  live.connections++;
   const info: ConnectionInfo = {
-    connectionId: `conn-${connections}`,
+    connectionId: `conn-${live.connections}`,
     userId: user,
     isAdmin: o.admin ?? false,
     token: null,
@@ -113,7 +126,7 @@ function open(hub: ChannelHub, user: string, o: { admin?: boolean; lastEventId?:
   const { sink, body } = readableSink();
   hub.connect({ anonymous: false, lastEventId: o.lastEventId, info, sink });
   const sse = new SseReader(body);
-  readers.push(sse);
+  live.readers.push(sse);
   return sse;
 }
 
@@ -166,13 +179,17 @@ const controlFrames = (sse: SseReader) =>
   sse.frames.filter((f) => f.id === undefined && f.event !== 'queue_status').map((f) => f.event ?? 'retry');
 
 describe('channels through the log, two processes', () => {
-  it("a user's streams on both processes get the same events with the same ids, admins a copy", async () => {
-    const a = await startHub(database);
-    const b = await startHub(second);
-    const onA = open(a, 'alice');
-    const onB = open(b, 'alice');
-    const admin = open(b, 'root', { admin: true });
-    const bobs = open(a, 'bob');
+  it("a user's streams on both processes get the same events with the same ids, admins a copy", async ({
+    database,
+    second,
+    live,
+  }) => {
+    const a = await startHub(live, database);
+    const b = await startHub(live, second);
+    const onA = open(live, a, 'alice');
+    const onB = open(live, b, 'alice');
+    const admin = open(live, b, 'root', { admin: true });
+    const bobs = open(live, a, 'bob');
     // Every stream is live (its channel's head read and followed) before anything is published.
     await a.settled();
     await b.settled();
@@ -209,10 +226,14 @@ describe('channels through the log, two processes', () => {
     ]);
   });
 
-  it('a stream closed on A resumes on B with Last-Event-ID: exactly the events after it, no resync', async () => {
-    const a = await startHub(database);
-    const b = await startHub(second);
-    const onA = open(a, 'alice');
+  it('a stream closed on A resumes on B with Last-Event-ID: exactly the events after it, no resync', async ({
+    database,
+    second,
+    live,
+  }) => {
+    const a = await startHub(live, database);
+    const b = await startHub(live, second);
+    const onA = open(live, a, 'alice');
     await a.settled();
     const events = [1, 2, 3, 4, 5, 6].map((n) => (n === 5 ? progress('alice', n) : status('alice', n)));
     for (const e of events.slice(0, 3)) {
@@ -225,7 +246,7 @@ describe('channels through the log, two processes', () => {
     }
     await a.settled();
     // B never had Alice's channel: its replay comes from the log (the preview image is not kept: null).
-    const onB = open(b, 'alice', { lastEventId: seen[2]?.id });
+    const onB = open(live, b, 'alice', { lastEventId: seen[2]?.id });
     expect(await idsOf(onB, 2)).toEqual([
       frame('alice', 4, events[3] as ServerEvent),
       frame('alice', 5, events[4] as ServerEvent, null),
@@ -238,17 +259,21 @@ describe('channels through the log, two processes', () => {
     ]);
     expect(controlFrames(onB)).toEqual(['retry', 'connected']);
     // Id 0 (before the first event) resumes with everything, on A too.
-    const again = open(a, 'alice', { lastEventId: eventIdOf('alice', 0) });
+    const again = open(live, a, 'alice', { lastEventId: eventIdOf('alice', 0) });
     expect((await idsOf(again, 6)).map((f) => f.id)).toEqual(
       [1, 2, 3, 4, 5, 6].map((n) => eventIdOf('alice', n)),
     );
     expect(controlFrames(again)).toEqual(['retry', 'connected']);
   });
 
-  it('after both processes restart, a Last-Event-ID from before still resumes', async () => {
-    let a = await startHub(database);
-    let b = await startHub(second);
-    const onA = open(a, 'alice');
+  it('after both processes restart, a Last-Event-ID from before still resumes', async ({
+    database,
+    second,
+    live,
+  }) => {
+    let a = await startHub(live, database);
+    let b = await startHub(live, second);
+    const onA = open(live, a, 'alice');
     await a.settled();
     const events = [1, 2, 3, 4].map((n) => status('alice', n));
     for (const e of events.slice(0, 2)) {
@@ -259,13 +284,11 @@ describe('channels through the log, two processes', () => {
       a.publish(e);
     }
     await idsOf(onA, 4);
-    await onA.close();
-    readers = [];
-    await Promise.all(hubs.map((h) => h.shutdown()));
-    hubs = [];
-    a = await startHub(database);
-    b = await startHub(second);
-    const resumed = open(b, 'alice', { lastEventId: seen[1]?.id });
+    // Both processes stop: the stream (onA) closes and the hubs shut down.
+    await stopAll(live);
+    a = await startHub(live, database);
+    b = await startHub(live, second);
+    const resumed = open(live, b, 'alice', { lastEventId: seen[1]?.id });
     expect(await idsOf(resumed, 2)).toEqual([
       frame('alice', 3, events[2] as ServerEvent),
       frame('alice', 4, events[3] as ServerEvent),
@@ -275,11 +298,15 @@ describe('channels through the log, two processes', () => {
     expect(controlFrames(resumed)).toEqual(['retry', 'connected']);
   });
 
-  it('two publishers for the same user at once: every stream gets each event once, in one order', async () => {
-    const a = await startHub(database);
-    const b = await startHub(second);
-    const onA = open(a, 'alice');
-    const onB = open(b, 'alice');
+  it('two publishers for the same user at once: every stream gets each event once, in one order', async ({
+    database,
+    second,
+    live,
+  }) => {
+    const a = await startHub(live, database);
+    const b = await startHub(live, second);
+    const onA = open(live, a, 'alice');
+    const onB = open(live, b, 'alice');
     await a.settled();
     await b.settled();
     a.publish(status('alice', 0));
@@ -301,24 +328,28 @@ describe('channels through the log, two processes', () => {
     expect(items.filter((i) => i >= 1000)).toEqual(Array.from({ length: n }, (_, i) => 1001 + i));
     // A late stream resumes from the middle, on the other process, without a gap or a repeat.
     const mid = gotA[n]?.id;
-    const late = open(a, 'alice', { lastEventId: mid });
+    const late = open(live, a, 'alice', { lastEventId: mid });
     expect(await idsOf(late, n)).toEqual(gotA.slice(n + 1));
     expect(controlFrames(late)).toEqual(['retry', 'connected']);
   });
 
-  it('an id of another channel, a malformed one, or one pruned from the log: resync, then live events', async () => {
-    const a = await startHub(database);
+  it('an id of another channel, a malformed one, or one pruned from the log: resync, then live events', async ({
+    database,
+    second,
+    live,
+  }) => {
+    const a = await startHub(live, database);
     a.publish(status('alice', 1));
     a.publish(status('bob', 2));
     await a.settled();
     for (const lastEventId of [eventIdOf('bob', 1), 'nonsense', eventIdOf('alice', 99)]) {
-      const sse = open(a, 'alice', { lastEventId });
+      const sse = open(live, a, 'alice', { lastEventId });
       await sse.untilEvent('resync');
       expect(sse.frames.map((f) => f.event ?? 'retry')).toEqual(['retry', 'connected', 'resync']);
     }
     await database.db.execute(sql`DELETE FROM channel_log WHERE user_id = 'alice'`);
-    const b = await startHub(second);
-    const pruned = open(b, 'alice', { lastEventId: eventIdOf('alice', 0) });
+    const b = await startHub(live, second);
+    const pruned = open(live, b, 'alice', { lastEventId: eventIdOf('alice', 0) });
     await pruned.untilEvent('resync');
     await b.settled();
     b.publish(status('alice', 3));
@@ -328,19 +359,23 @@ describe('channels through the log, two processes', () => {
 
 describe('events written in the transaction of their change', () => {
   /** What `withTransaction` needs of a service context, over process A's connection and hub. */
-  const ctxOf = (hub: ChannelHub) =>
+  const ctxOf = (database: Database, hub: ChannelHub) =>
     ({ db: database.db, clock: { now: () => new Date() }, channels: hub }) as unknown as ServiceContext;
-  const marks = async () =>
+  const marks = async (database: Database) =>
     rowsOf<{ display_name: string }>(
       await database.db.execute(sql`SELECT display_name FROM users WHERE user_id = 'bob'`),
     )[0]?.display_name;
 
-  it('commit: the change and its event together; rollback (or a failed savepoint): neither', async () => {
-    const a = await startHub(database);
-    const b = await startHub(second);
-    const onB = open(b, 'alice');
+  it('commit: the change and its event together; rollback (or a failed savepoint): neither', async ({
+    database,
+    second,
+    live,
+  }) => {
+    const a = await startHub(live, database);
+    const b = await startHub(live, second);
+    const onB = open(live, b, 'alice');
     await b.settled();
-    const ctx = ctxOf(a);
+    const ctx = ctxOf(database, a);
     await withTransaction(ctx, async (tx) => {
       await tx.db.execute(sql`UPDATE users SET display_name = 'one' WHERE user_id = 'bob'`);
       tx.channels.publish(status('alice', 1));
@@ -352,7 +387,7 @@ describe('events written in the transaction of their change', () => {
         throw new Error('rolled back');
       }),
     ).rejects.toThrow('rolled back');
-    expect(await marks()).toBe('one');
+    expect(await marks(database)).toBe('one');
     await withTransaction(ctx, async (tx) => {
       await expect(
         withTransaction(tx, async (inner) => {
@@ -387,9 +422,12 @@ describe('events written in the transaction of their change', () => {
     expect(logged).toEqual([1, 2, 3, 4, 5]);
   });
 
-  it('events published outside a transaction are written first in the next one, in its commit; a rollback hands them back, still first', async () => {
-    const a = await startHub(database);
-    const ctx = ctxOf(a);
+  it('events published outside a transaction are written first in the next one, in its commit; a rollback hands them back, still first', async ({
+    database,
+    live,
+  }) => {
+    const a = await startHub(live, database);
+    const ctx = ctxOf(database, a);
     a.publish(progress('alice', 1));
     await withTransaction(ctx, async (tx) => {
       tx.channels.publish(status('alice', 2));
@@ -419,7 +457,9 @@ describe('events written in the transaction of their change', () => {
 });
 
 describe.runIf(testDriver() === 'pglite')('the embedded database (one process)', () => {
-  it('Last-Event-ID replay survives a restart: the app recreated over the same data dir', async () => {
+  it('Last-Event-ID replay survives a restart: the app recreated over the same data dir', async ({
+    live,
+  }) => {
     const dir = await mkdtemp(join(tmpdir(), 'easel-channels-'));
     try {
       const files = await readMigrationsFromDir(migrationsDir);
@@ -427,8 +467,8 @@ describe.runIf(testDriver() === 'pglite')('the embedded database (one process)',
       await migrate(db.db, files);
       await db.db.execute(sql`INSERT INTO users (user_id, email, display_name, password_hash, is_admin, is_active)
         VALUES ('alice', 'alice@x', 'alice', '!', false, true)`);
-      let hub = await startHub(db);
-      const first = open(hub, 'alice');
+      let hub = await startHub(live, db);
+      const first = open(live, hub, 'alice');
       await hub.settled();
       const events = [1, 2, 3, 4].map((n) => (n === 3 ? progress('alice', n) : status('alice', n)));
       for (const e of events) {
@@ -436,16 +476,14 @@ describe.runIf(testDriver() === 'pglite')('the embedded database (one process)',
       }
       const seen = await idsOf(first, 4);
       expect(seen[2]).toEqual(frame('alice', 3, events[2] as ServerEvent));
-      await first.close();
-      readers = [];
-      await hub.shutdown();
-      hubs = [];
+      // The stream (first) closes and the hub shuts down.
+      await stopAll(live);
       await db.close();
 
       db = await openPglite(dir);
       await migrate(db.db, files);
-      hub = await startHub(db);
-      const resumed = open(hub, 'alice', { lastEventId: seen[0]?.id });
+      hub = await startHub(live, db);
+      const resumed = open(live, hub, 'alice', { lastEventId: seen[0]?.id });
       expect(await idsOf(resumed, 3)).toEqual([
         frame('alice', 2, events[1] as ServerEvent),
         frame('alice', 3, events[2] as ServerEvent, null),
@@ -454,10 +492,7 @@ describe.runIf(testDriver() === 'pglite')('the embedded database (one process)',
       hub.publish(status('alice', 5));
       expect((await idsOf(resumed, 4))[3]).toEqual(frame('alice', 5, status('alice', 5)));
       expect(controlFrames(resumed)).toEqual(['retry', 'connected']);
-      await resumed.close();
-      readers = [];
-      await hub.shutdown();
-      hubs = [];
+      await stopAll(live);
       await db.close();
     } finally {
       await rm(dir, { recursive: true, force: true });

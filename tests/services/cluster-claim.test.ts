@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import type { DbOrTx } from '../../src/core/db.ts';
 import { rowsOf } from '../../src/db/rows.ts';
 import type { Database } from '../../src/db/types.ts';
@@ -12,18 +12,15 @@ import {
   setQueuePaused,
 } from '../../src/worker/claim.ts';
 import { collectQueueNotices, deferred, insertItems, itemState, StepClock } from '../helpers/cluster.ts';
-import { openTestDatabase, testDriver } from '../helpers/database.ts';
+import { testDriver } from '../helpers/database.ts';
+import { databaseTest } from '../helpers/fixtures.ts';
 
-let database: Database;
-let clock: StepClock;
+/** The file's database, and `clock`, each test's own. */
+const test = databaseTest.extend('clock', () => new StepClock());
+const it = test;
 
-beforeAll(async () => {
-  database = await openTestDatabase();
-});
-afterAll(() => database.close());
-beforeEach(async () => {
+test.beforeEach(async ({ database }) => {
   await database.db.execute(sql`TRUNCATE session_queue, queue_user_turns, queue_state`);
-  clock = new StepClock();
 });
 
 interface PlanNode {
@@ -33,14 +30,14 @@ interface PlanNode {
   Plans?: PlanNode[];
 }
 
-const claim = (db: DbOrTx, fairness: Fairness, workerId = 'w1') =>
+const claim = (clock: StepClock, db: DbOrTx, fairness: Fairness, workerId = 'w1') =>
   claimNext(db, { queueId: 'default', fairness, workerId, device: 'cpu', now: clock.advance(1000) });
 
 /** Claims until nothing is pending and returns "user:item" for each claim. */
-async function drain(fairness: Fairness) {
+async function drain(database: Database, clock: StepClock, fairness: Fairness) {
   const order: string[] = [];
   for (;;) {
-    const item = await claim(database.db, fairness);
+    const item = await claim(clock, database.db, fairness);
     if (!item) {
       return order;
     }
@@ -49,13 +46,16 @@ async function drain(fairness: Fairness) {
 }
 
 describe('claimNext, one claimer', () => {
-  it('round_robin: least recently served user first, never served first, priority within a user', async () => {
+  it('round_robin: least recently served user first, never served first, priority within a user', async ({
+    database,
+    clock,
+  }) => {
     const a = await insertItems(database.db, 'A', 4);
     const b = await insertItems(database.db, 'B', 1);
     const c = await insertItems(database.db, 'C', 3);
     const [ap] = await insertItems(database.db, 'A', 1, { priority: 1 });
     // Never-served users tie, broken by their head's item_id: B (b0) and C (c0) before A (its head is ap).
-    expect(await drain('round_robin')).toEqual([
+    expect(await drain(database, clock, 'round_robin')).toEqual([
       `B:${b[0]}`,
       `C:${c[0]}`,
       `A:${ap}`,
@@ -68,22 +68,39 @@ describe('claimNext, one claimer', () => {
     ]);
   });
 
-  it('round_robin: a user served before waits behind a user never served, whatever the item ids', async () => {
+  it('round_robin: a user served before waits behind a user never served, whatever the item ids', async ({
+    database,
+    clock,
+  }) => {
     const [a1] = await insertItems(database.db, 'A', 1);
-    expect(await drain('round_robin')).toEqual([`A:${a1}`]);
+    expect(await drain(database, clock, 'round_robin')).toEqual([`A:${a1}`]);
     const a = await insertItems(database.db, 'A', 2);
     const b = await insertItems(database.db, 'B', 2);
-    expect(await drain('round_robin')).toEqual([`B:${b[0]}`, `A:${a[0]}`, `B:${b[1]}`, `A:${a[1]}`]);
+    expect(await drain(database, clock, 'round_robin')).toEqual([
+      `B:${b[0]}`,
+      `A:${a[0]}`,
+      `B:${b[1]}`,
+      `A:${a[1]}`,
+    ]);
   });
 
-  it('fifo: highest priority first, then the lowest item_id, whoever the owner', async () => {
+  it('fifo: highest priority first, then the lowest item_id, whoever the owner', async ({
+    database,
+    clock,
+  }) => {
     const a = await insertItems(database.db, 'A', 2);
     const b = await insertItems(database.db, 'B', 2);
     const [bp] = await insertItems(database.db, 'B', 1, { priority: 1 });
-    expect(await drain('fifo')).toEqual([`B:${bp}`, `A:${a[0]}`, `A:${a[1]}`, `B:${b[0]}`, `B:${b[1]}`]);
+    expect(await drain(database, clock, 'fifo')).toEqual([
+      `B:${bp}`,
+      `A:${a[0]}`,
+      `A:${a[1]}`,
+      `B:${b[0]}`,
+      `B:${b[1]}`,
+    ]);
   });
 
-  it('records the worker, its device, the lease and the owner’s turn', async () => {
+  it('records the worker, its device, the lease and the owner’s turn', async ({ database, clock }) => {
     const [id] = await insertItems(database.db, 'A', 1);
     const item = await claimNext(database.db, {
       queueId: 'default',
@@ -117,19 +134,22 @@ describe('claimNext, one claimer', () => {
     ]);
   });
 
-  it('claims nothing while the queue is paused, for either order, and resumes', async () => {
+  it('claims nothing while the queue is paused, for either order, and resumes', async ({
+    database,
+    clock,
+  }) => {
     const heard = await collectQueueNotices(database);
     const [id] = await insertItems(database.db, 'A', 1);
     expect(await isQueuePaused(database.db, 'default')).toBe(false);
     await setQueuePaused(database.db, 'default', true, clock.now());
     expect(await isQueuePaused(database.db, 'default')).toBe(true);
-    expect(await claim(database.db, 'round_robin')).toBeUndefined();
-    expect(await claim(database.db, 'fifo')).toBeUndefined();
+    expect(await claim(clock, database.db, 'round_robin')).toBeUndefined();
+    expect(await claim(clock, database.db, 'fifo')).toBeUndefined();
     expect((await itemState(database.db, id))?.status).toBe('pending');
     // Another queue's pause does not matter.
     await setQueuePaused(database.db, 'default', false, clock.now());
     await setQueuePaused(database.db, 'other', true, clock.now());
-    expect((await claim(database.db, 'round_robin'))?.itemId).toBe(id);
+    expect((await claim(clock, database.db, 'round_robin'))?.itemId).toBe(id);
     await heard.until(3);
     await heard.stop();
     expect(heard.notices).toEqual([
@@ -142,7 +162,7 @@ describe('claimNext, one claimer', () => {
   // PostgreSQL only: PGlite plans the same, but inserting the rows there takes seconds.
   it.runIf(testDriver() === 'postgres')(
     'round_robin: looks its candidates up by key, never scanning the queue or a user’s history (10,000 pending items)',
-    async () => {
+    async ({ database }) => {
       // Joined to the whole pending set, the candidates made PostgreSQL hash every pending row on each claim
       // (a sequential scan: ~30 ms of CPU per claim at 100,000 items, bench/results/cluster.md).
       await database.db.execute(sql`INSERT INTO session_queue
@@ -187,7 +207,11 @@ describe.runIf(testDriver() === 'postgres')('claimNext, concurrent claimers (Pos
    * Runs `inside` while another connection's transaction holds these rows locked, as a claim does between
    * picking its row and committing.
    */
-  async function whileLocked<T>(itemIds: (number | undefined)[], inside: () => Promise<T>) {
+  async function whileLocked<T>(
+    database: Database,
+    itemIds: (number | undefined)[],
+    inside: () => Promise<T>,
+  ) {
     const release = deferred();
     const locked = deferred();
     const tx = database.db.transaction(async (t) => {
@@ -206,45 +230,59 @@ describe.runIf(testDriver() === 'postgres')('claimNext, concurrent claimers (Pos
     }
   }
 
-  it('round_robin: a user whose head another claimer holds is skipped for the next user', async () => {
+  it('round_robin: a user whose head another claimer holds is skipped for the next user', async ({
+    database,
+    clock,
+  }) => {
     const a = await insertItems(database.db, 'A', 2);
     const b = await insertItems(database.db, 'B', 2);
-    const got = await whileLocked([a[0]], () => claim(database.db, 'round_robin'));
+    const got = await whileLocked(database, [a[0]], () => claim(clock, database.db, 'round_robin'));
     expect(got?.itemId).toBe(b[0]);
   });
 
-  it('round_robin: a single user’s held head falls through to their next item, never to nothing', async () => {
+  it('round_robin: a single user’s held head falls through to their next item, never to nothing', async ({
+    database,
+    clock,
+  }) => {
     const a = await insertItems(database.db, 'A', 2);
-    const got = await whileLocked([a[0]], () => claim(database.db, 'round_robin'));
+    const got = await whileLocked(database, [a[0]], () => claim(clock, database.db, 'round_robin'));
     expect(got?.itemId).toBe(a[1]);
   });
 
-  it('round_robin: every user’s head held: the next user’s second item, in turn order', async () => {
+  it('round_robin: every user’s head held: the next user’s second item, in turn order', async ({
+    database,
+    clock,
+  }) => {
     const a = await insertItems(database.db, 'A', 2);
     const b = await insertItems(database.db, 'B', 2);
     const [c0] = await insertItems(database.db, 'C', 1);
     // C was served long ago, A more recently, B never: heads B, C, A are held, so the second items follow
     // the same turn order (B's, then A's: C has none).
-    expect((await claim(database.db, 'round_robin'))?.itemId).toBe(a[0]);
-    expect((await claim(database.db, 'round_robin'))?.itemId).toBe(b[0]);
-    expect((await claim(database.db, 'round_robin'))?.itemId).toBe(c0);
+    expect((await claim(clock, database.db, 'round_robin'))?.itemId).toBe(a[0]);
+    expect((await claim(clock, database.db, 'round_robin'))?.itemId).toBe(b[0]);
+    expect((await claim(clock, database.db, 'round_robin'))?.itemId).toBe(c0);
     const [c1] = await insertItems(database.db, 'C', 1);
     const a2 = await insertItems(database.db, 'A', 1);
     const b2 = await insertItems(database.db, 'B', 1);
     // Turns now: A oldest, then B, then C. Heads A a1, B b1, C c1 held.
-    const got = await whileLocked([a[1], b[1], c1], () => claim(database.db, 'round_robin'));
+    const got = await whileLocked(database, [a[1], b[1], c1], () => claim(clock, database.db, 'round_robin'));
     expect(got?.itemId).toBe(a2[0]);
-    const next = await whileLocked([b[1], c1], () => claim(database.db, 'round_robin'));
+    const next = await whileLocked(database, [b[1], c1], () => claim(clock, database.db, 'round_robin'));
     expect(next?.itemId).toBe(a[1]);
     expect(b2).toHaveLength(1);
   });
 
-  it('round_robin: the candidates spread over the users: one user gets all of them, 20 users only their heads', async () => {
+  it('round_robin: the candidates spread over the users: one user gets all of them, 20 users only their heads', async ({
+    database,
+    clock,
+  }) => {
     // 16 candidates in all: one user's first 16 items; with 20 users, each user's head alone.
     const a = await insertItems(database.db, 'A', 17);
-    const got = await whileLocked(a.slice(0, 15), () => claim(database.db, 'round_robin'));
+    const got = await whileLocked(database, a.slice(0, 15), () => claim(clock, database.db, 'round_robin'));
     expect(got?.itemId).toBe(a[15]);
-    const none = await whileLocked([...a.slice(0, 15), a[16]], () => claim(database.db, 'round_robin'));
+    const none = await whileLocked(database, [...a.slice(0, 15), a[16]], () =>
+      claim(clock, database.db, 'round_robin'),
+    );
     expect(none).toBeUndefined();
     await database.db.execute(sql`DELETE FROM session_queue`);
     const heads: number[] = [];
@@ -252,20 +290,26 @@ describe.runIf(testDriver() === 'postgres')('claimNext, concurrent claimers (Pos
       heads.push(...(await insertItems(database.db, `U${String(u).padStart(2, '0')}`, 2)).slice(0, 1));
     }
     // Every head held: a head-only claim has nothing left to try, though second items are pending.
-    expect(await whileLocked(heads, () => claim(database.db, 'round_robin'))).toBeUndefined();
-    expect(await whileLocked(heads.slice(1), () => claim(database.db, 'round_robin'))).toMatchObject({
+    expect(
+      await whileLocked(database, heads, () => claim(clock, database.db, 'round_robin')),
+    ).toBeUndefined();
+    expect(
+      await whileLocked(database, heads.slice(1), () => claim(clock, database.db, 'round_robin')),
+    ).toMatchObject({
       itemId: heads[0],
     });
   });
 
-  it('fifo: a held first item falls through to the next', async () => {
+  it('fifo: a held first item falls through to the next', async ({ database, clock }) => {
     const a = await insertItems(database.db, 'A', 2);
-    const got = await whileLocked([a[0]], () => claim(database.db, 'fifo'));
+    const got = await whileLocked(database, [a[0]], () => claim(clock, database.db, 'fifo'));
     expect(got?.itemId).toBe(a[1]);
   });
 
   for (const fairness of ['round_robin', 'fifo'] as const) {
-    it(`${fairness}: 4 connections claim 600 items exactly once, never empty-handed while items are pending, in order`, async () => {
+    it(`${fairness}: 4 connections claim 600 items exactly once, never empty-handed while items are pending, in order`, async ({
+      database,
+    }) => {
       const perUser = 200;
       const expected = new Map<string, number[]>();
       for (const u of ['A', 'B', 'C']) {

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { DrizzleQueryError } from 'drizzle-orm/errors';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import type { ServerEvent } from '../../src/core/events.ts';
 import { rowsOf } from '../../src/db/rows.ts';
 import { contextFromDeps } from '../../src/deps.ts';
@@ -8,64 +8,76 @@ import { FakeRuntime, type FakeRuntimeOptions } from '../../src/runtime/fake-run
 import { RuntimeError } from '../../src/runtime/interface.ts';
 import { WorkerPool } from '../../src/worker/pool.ts';
 import type { SaveImageRequest } from '../../src/worker/run-session.ts';
+import { harnessTest } from '../helpers/fixtures.ts';
 import { imageToImageGraph, textToImageGraph, textToImageTrace } from '../helpers/graphs.ts';
-import { createHarness, type Harness, type TestUser } from '../helpers/harness.ts';
+import type { Harness, TestUser } from '../helpers/harness.ts';
 import { generated, IMAGES } from '../helpers/images.ts';
 import { Q } from '../helpers/queue.ts';
 
-let h: Harness;
-let alice: TestUser;
-let bob: TestUser;
-let admin: TestUser;
-let scheduler: WorkerPool | null = null;
-let saved: (SaveImageRequest & { userId: string; itemId: number })[] = [];
-
-beforeAll(async () => {
-  h = await createHarness();
-  alice = await h.createUser({ displayName: 'Alice' });
-  bob = await h.createUser({ displayName: 'Bob' });
-  admin = await h.createUser({ isAdmin: true });
-});
-afterAll(() => h.close());
-afterEach(async () => {
-  await scheduler?.close();
-  scheduler = null;
-  saved = [];
-  await h.db.execute(sql`DELETE FROM session_queue`);
-  await h.db.execute(sql`DELETE FROM queue_user_turns`);
-  await h.db.execute(sql`DELETE FROM queue_state`);
-  await h.db.execute(sql`DELETE FROM workers`);
-  h.events.clear();
-});
-
-/** Starts a scheduler over a fake runtime; it serves the harness's app as its processor. */
-async function startScheduler(
-  opts: FakeRuntimeOptions = {},
-  fairness: 'round_robin' | 'fifo' = 'round_robin',
-  beforeSave: (itemId: number) => Promise<void> | void = () => {},
-) {
-  const runtime = new FakeRuntime(opts);
-  const s = new WorkerPool({
-    db: h.db,
-    clock: h.clock,
-    runtime,
-    logger: h.deps.logger,
-    fairness,
-    pollIntervalMs: 60_000,
-    saveImage: async (_ctx, owner, request) => {
-      await beforeSave(owner.itemId);
-      saved.push({ ...request, ...owner });
-      return { image_name: `img-${owner.itemId}-${request.nodeId}.png` };
-    },
-  });
-  h.deps.workers = s;
-  scheduler = s;
-  return { runtime, scheduler: s };
+/** A test's scheduler: the one `start` made is closed when the test ends, and the queue emptied. */
+interface Scheduling {
+  /** The images the test's scheduler saved, in order. */
+  saved: (SaveImageRequest & { userId: string; itemId: number })[];
+  /** Starts a scheduler over a fake runtime; it serves the harness's app as its processor. */
+  start(
+    opts?: FakeRuntimeOptions,
+    fairness?: 'round_robin' | 'fifo',
+    beforeSave?: (itemId: number) => Promise<void> | void,
+  ): Promise<{ runtime: FakeRuntime; scheduler: WorkerPool }>;
+  /** Closes the scheduler `start` made now, rather than when the test ends. */
+  close(): Promise<void>;
 }
 
-const begin = (s: WorkerPool) => s.start(contextFromDeps(h.deps, 'scheduler', null));
+/** The file's harness with Alice, Bob and an admin, and `sched`, each test's own scheduler. */
+const test = harnessTest({}, { alice: { displayName: 'Alice' }, bob: { displayName: 'Bob' } }).extend(
+  'sched',
+  { auto: true },
+  async ({ h }, { onCleanup }): Promise<Scheduling> => {
+    const current: { scheduler: WorkerPool | null } = { scheduler: null };
+    const saved: Scheduling['saved'] = [];
+    const close = async () => {
+      await current.scheduler?.close();
+      current.scheduler = null;
+    };
+    onCleanup(async () => {
+      await close();
+      await h.db.execute(sql`DELETE FROM session_queue`);
+      await h.db.execute(sql`DELETE FROM queue_user_turns`);
+      await h.db.execute(sql`DELETE FROM queue_state`);
+      await h.db.execute(sql`DELETE FROM workers`);
+      h.events.clear();
+    });
+    return {
+      saved,
+      close,
+      async start(opts = {}, fairness = 'round_robin', beforeSave = () => {}) {
+        const runtime = new FakeRuntime(opts);
+        const s = new WorkerPool({
+          db: h.db,
+          clock: h.clock,
+          runtime,
+          logger: h.deps.logger,
+          fairness,
+          pollIntervalMs: 60_000,
+          saveImage: async (_ctx, owner, request) => {
+            await beforeSave(owner.itemId);
+            saved.push({ ...request, ...owner });
+            return { image_name: `img-${owner.itemId}-${request.nodeId}.png` };
+          },
+        });
+        h.deps.workers = s;
+        current.scheduler = s;
+        return { runtime, scheduler: s };
+      },
+    };
+  },
+);
+const it = test;
+
+const begin = (h: Harness, s: WorkerPool) => s.start(contextFromDeps(h.deps, 'scheduler', null));
 
 async function enqueueGraph(
+  h: Harness,
   user: TestUser,
   opts: { runs?: number; steps?: number; prompt?: string; seed?: number } = {},
 ) {
@@ -86,7 +98,7 @@ const statusEvent = (itemId: number, status: string) => (e: ServerEvent) =>
   e.name === 'queue_item_status_changed' && e.data.item_id === itemId && e.data.status === status;
 
 /** The events of one item, as `name:node` strings (status changes as `status:<status>`). */
-function trace(itemId: number): string[] {
+function trace(h: Harness, itemId: number): string[] {
   return h.events.events
     .filter((e) => e.data.item_id === itemId)
     .map((e) =>
@@ -99,13 +111,17 @@ function trace(itemId: number): string[] {
 }
 
 describe('scheduler', () => {
-  it('runs a batch of 3 node by node, with every event to the owner only, and saves one image each', async () => {
-    const { runtime, scheduler: s } = await startScheduler();
-    await begin(s);
-    const { item_ids, batch } = await enqueueGraph(alice, { runs: 3, prompt: 'a red fox', seed: 7 });
+  it('runs a batch of 3 node by node, with every event to the owner only, and saves one image each', async ({
+    h,
+    alice,
+    sched,
+  }) => {
+    const { runtime, scheduler: s } = await sched.start();
+    await begin(h, s);
+    const { item_ids, batch } = await enqueueGraph(h, alice, { runs: 3, prompt: 'a red fox', seed: 7 });
     await h.events.waitFor(statusEvent(item_ids[2] as number, 'completed'));
     for (const id of item_ids) {
-      expect(trace(id)).toEqual(textToImageTrace(2));
+      expect(trace(h, id)).toEqual(textToImageTrace(2));
     }
     const owned = h.events.events.filter((e) => e.data.item_id !== undefined);
     expect(new Set(owned.map((e) => e.ownerId))).toEqual(new Set([alice.user.user_id]));
@@ -130,10 +146,10 @@ describe('scheduler', () => {
         height: 64,
       },
     });
-    expect(saved.map((r) => [r.itemId, r.userId, r.nodeId, r.boardId, r.isIntermediate])).toEqual(
+    expect(sched.saved.map((r) => [r.itemId, r.userId, r.nodeId, r.boardId, r.isIntermediate])).toEqual(
       item_ids.map((id) => [id, alice.user.user_id, 'l2i', null, false]),
     );
-    expect(saved[0]?.metadata).toEqual({
+    expect(sched.saved[0]?.metadata).toEqual({
       model: 'tiny-sd',
       prompt: 'a red fox',
       negative_prompt: '',
@@ -160,7 +176,11 @@ describe('scheduler', () => {
     );
   });
 
-  it('cancels a running item before its next step: no image, item canceled, the next item runs', async () => {
+  it('cancels a running item before its next step: no image, item canceled, the next item runs', async ({
+    h,
+    alice,
+    sched,
+  }) => {
     let reached: () => void = () => {};
     const atStep3 = new Promise<void>((r) => {
       reached = r;
@@ -169,7 +189,7 @@ describe('scheduler', () => {
     const gate = new Promise<void>((r) => {
       release = r;
     });
-    const { runtime, scheduler: s } = await startScheduler({
+    const { runtime, scheduler: s } = await sched.start({
       beforeStep: (step, inv) => {
         if (step === 3 && inv.inputs.steps === 50) {
           reached();
@@ -177,9 +197,9 @@ describe('scheduler', () => {
         }
       },
     });
-    await begin(s);
-    const long = await enqueueGraph(alice, { steps: 50 });
-    const next = await enqueueGraph(alice, { steps: 2 });
+    await begin(h, s);
+    const long = await enqueueGraph(h, alice, { steps: 50 });
+    const next = await enqueueGraph(h, alice, { steps: 2 });
     const longId = long.item_ids[0] as number;
     await atStep3;
     expect(await s.status('default')).toEqual({ is_started: true, is_processing: true });
@@ -187,24 +207,28 @@ describe('scheduler', () => {
     expect(res.status).toBe(200);
     release();
     await h.events.waitFor(statusEvent(next.item_ids[0] as number, 'completed'));
-    expect(trace(longId)).toEqual([...textToImageTrace(50).slice(0, 13), 'status:canceled']);
+    expect(trace(h, longId)).toEqual([...textToImageTrace(50).slice(0, 13), 'status:canceled']);
     expect(
       runtime.runs.filter((r) => r.sessionId === runtime.runs[0]?.sessionId).map((r) => r.nodeId),
     ).toEqual(['model', 'negative', 'noise', 'positive', 'denoise']);
-    expect(saved.map((r) => r.itemId)).toEqual([next.item_ids[0]]);
+    expect(sched.saved.map((r) => r.itemId)).toEqual([next.item_ids[0]]);
   });
 
-  it('shows the owner a failure without server paths or stack frames, and logs the whole of it', async () => {
+  it('shows the owner a failure without server paths or stack frames, and logs the whole of it', async ({
+    h,
+    alice,
+    sched,
+  }) => {
     const where = '/srv/easel/models/tiny-sd/unet/model.onnx';
     const traceback = `Error: Load model from ${where} failed\n    at run (/srv/easel/src/node/inference-child.ts:90:11)`;
-    const { scheduler: s } = await startScheduler({
+    const { scheduler: s } = await sched.start({
       failWith: (inv) =>
         inv.type === 'denoise_latents'
           ? new RuntimeError('OrtError', `Load model from ${where} failed`, traceback)
           : undefined,
     });
-    await begin(s);
-    const itemId = (await enqueueGraph(alice)).item_ids[0] as number;
+    await begin(h, s);
+    const itemId = (await enqueueGraph(h, alice)).item_ids[0] as number;
     await h.events.waitFor(statusEvent(itemId, 'failed'));
     const shown = {
       error_type: 'OrtError',
@@ -225,9 +249,13 @@ describe('scheduler', () => {
     });
   });
 
-  it('saves an image again once the database answers after a dropped connection: the item completes, one image', async () => {
+  it('saves an image again once the database answers after a dropped connection: the item completes, one image', async ({
+    h,
+    alice,
+    sched,
+  }) => {
     let attempts = 0;
-    const { scheduler: s } = await startScheduler({}, 'round_robin', () => {
+    const { scheduler: s } = await sched.start({}, 'round_robin', () => {
       attempts++;
       if (attempts === 1) {
         throw new DrizzleQueryError(
@@ -237,29 +265,33 @@ describe('scheduler', () => {
         );
       }
     });
-    await begin(s);
-    const itemId = (await enqueueGraph(alice)).item_ids[0] as number;
+    await begin(h, s);
+    const itemId = (await enqueueGraph(h, alice)).item_ids[0] as number;
     await h.events.waitFor(statusEvent(itemId, 'completed'));
-    expect([attempts, saved.map((r) => r.itemId)]).toEqual([2, [itemId]]);
-    expect(trace(itemId)).toEqual(textToImageTrace(2));
+    expect([attempts, sched.saved.map((r) => r.itemId)]).toEqual([2, [itemId]]);
+    expect(trace(h, itemId)).toEqual(textToImageTrace(2));
     expect(
       h.logs.filter((l) => l.msg === 'database unavailable: will save the image once it is back'),
     ).toMatchObject([{ level: 'warn', item_id: itemId, code: 'ECONNRESET' }]);
   });
 
-  it('marks an item failed when a node fails, publishes invocation_error, and runs the next item', async () => {
-    const { scheduler: s } = await startScheduler({
+  it('marks an item failed when a node fails, publishes invocation_error, and runs the next item', async ({
+    h,
+    alice,
+    sched,
+  }) => {
+    const { scheduler: s } = await sched.start({
       failWith: (inv) =>
         inv.type === 'denoise_latents' && inv.inputs.steps === 3
           ? new RuntimeError('OutOfMemory', 'not enough memory for 3 steps', 'trace line 1')
           : undefined,
     });
-    await begin(s);
-    const bad = await enqueueGraph(alice, { steps: 3 });
-    const good = await enqueueGraph(alice, { steps: 2 });
+    await begin(h, s);
+    const bad = await enqueueGraph(h, alice, { steps: 3 });
+    const good = await enqueueGraph(h, alice, { steps: 2 });
     await h.events.waitFor(statusEvent(good.item_ids[0] as number, 'completed'));
     const badId = bad.item_ids[0] as number;
-    expect(trace(badId).slice(-3)).toEqual(['started:denoise', 'error:denoise', 'status:failed']);
+    expect(trace(h, badId).slice(-3)).toEqual(['started:denoise', 'error:denoise', 'status:failed']);
     const error = h.events.events.find((e) => e.name === 'invocation_error');
     expect(error?.data).toMatchObject({
       item_id: badId,
@@ -275,11 +307,15 @@ describe('scheduler', () => {
       'not enough memory for 3 steps',
       'trace line 1',
     ]);
-    expect(trace(good.item_ids[0] as number)).toEqual(textToImageTrace(2));
+    expect(trace(h, good.item_ids[0] as number)).toEqual(textToImageTrace(2));
   });
 
-  it('gives an i2l the stored file of the owner’s image, and fails it when the image is gone by its run', async () => {
-    const { runtime, scheduler: s } = await startScheduler();
+  it('gives an i2l the stored file of the owner’s image, and fails it when the image is gone by its run', async ({
+    h,
+    alice,
+    sched,
+  }) => {
+    const { runtime, scheduler: s } = await sched.start();
     const enqueueI2l = async (image_name: string) => {
       const graph = imageToImageGraph({ image_name, steps: 2 });
       const res = await h.post(`${Q}/enqueue_batch`, { token: alice.token, json: { batch: { graph } } });
@@ -290,14 +326,14 @@ describe('scheduler', () => {
     const kept = await enqueueI2l(image.image_name);
     const lost = await enqueueI2l(gone.image_name);
     expect((await h.delete(`${IMAGES}/i/${gone.image_name}`, { token: alice.token })).status).toBe(204);
-    await begin(s);
+    await begin(h, s);
     await h.events.waitFor(statusEvent(lost, 'failed'));
     const i2l = runtime.runs.filter((r) => r.type === 'i2l');
     expect(i2l.map((r) => r.inputs.image)).toEqual([{ image_name: image.image_name }]);
     expect(i2l[0]?.inputs.image_file).toEqual(await h.deps.blobs.get(`images/${image.image_name}`));
-    expect(trace(kept)).toContain('complete:i2l');
-    expect(trace(kept).at(-1)).toBe('status:completed');
-    expect(trace(lost).slice(-3)).toEqual(['started:i2l', 'error:i2l', 'status:failed']);
+    expect(trace(h, kept)).toContain('complete:i2l');
+    expect(trace(h, kept).at(-1)).toBe('status:completed');
+    expect(trace(h, lost).slice(-3)).toEqual(['started:i2l', 'error:i2l', 'status:failed']);
     const item = await (await h.get(`${Q}/i/${lost}`, { token: alice.token })).json();
     expect([item.error_type, item.error_message]).toEqual([
       'ImageNotFound',
@@ -305,13 +341,19 @@ describe('scheduler', () => {
     ]);
   });
 
-  it('interleaves two users round-robin, and starts nothing while paused', async () => {
+  it('interleaves two users round-robin, and starts nothing while paused', async ({
+    h,
+    alice,
+    bob,
+    admin,
+    sched,
+  }) => {
     // Each run takes a second of the fake clock, so every start has its own time.
-    const { scheduler: s } = await startScheduler({ beforeStep: () => h.clock.advance(1000) });
-    await begin(s);
+    const { scheduler: s } = await sched.start({ beforeStep: () => h.clock.advance(1000) });
+    await begin(h, s);
     expect((await h.put(`${Q}/processor/pause`, { token: admin.token })).status).toBe(200);
-    const a = await enqueueGraph(alice, { runs: 3 });
-    const b = await enqueueGraph(bob, { runs: 2 });
+    const a = await enqueueGraph(h, alice, { runs: 3 });
+    const b = await enqueueGraph(h, bob, { runs: 2 });
     const status = await (await h.get(`${Q}/status`, { token: alice.token })).json();
     expect(status.processor).toEqual({ is_started: false, is_processing: false });
     expect(status.queue.pending).toBe(5);
@@ -333,7 +375,11 @@ describe('scheduler', () => {
     ]);
   });
 
-  it('runs the next item while the one before saves its image, and finishes them in order', async () => {
+  it('runs the next item while the one before saves its image, and finishes them in order', async ({
+    h,
+    alice,
+    sched,
+  }) => {
     let saving: () => void = () => {};
     const firstSaving = new Promise<void>((r) => {
       saving = r;
@@ -343,16 +389,16 @@ describe('scheduler', () => {
       release = r;
     });
     let first: number | undefined;
-    const { scheduler: s } = await startScheduler({}, 'round_robin', (itemId) => {
+    const { scheduler: s } = await sched.start({}, 'round_robin', (itemId) => {
       if (itemId === first) {
         saving();
         return gate;
       }
     });
-    const { item_ids } = await enqueueGraph(alice, { runs: 3 });
+    const { item_ids } = await enqueueGraph(h, alice, { runs: 3 });
     const [a, b, c] = item_ids as [number, number, number];
     first = a;
-    await begin(s);
+    await begin(h, s);
     // The first item's inference is done and its image is being saved: the second item runs meanwhile.
     await firstSaving;
     await h.events.waitFor(
@@ -365,8 +411,8 @@ describe('scheduler', () => {
     const status = await (await h.get(`${Q}/status`, { token: alice.token })).json();
     expect([status.queue.in_progress, status.queue.pending]).toEqual([2, 1]);
     // Nothing of the third item yet, and the second waits for the first before finishing.
-    expect(trace(c)).toEqual([]);
-    expect(trace(b).slice(-3)).toEqual(['complete:denoise', 'started:l2i', 'progress:l2i:0/1']);
+    expect(trace(h, c)).toEqual([]);
+    expect(trace(h, b).slice(-3)).toEqual(['complete:denoise', 'started:l2i', 'progress:l2i:0/1']);
     release();
     await h.events.waitFor(statusEvent(c, 'completed'));
     const finished = h.events.events.filter(
@@ -374,11 +420,15 @@ describe('scheduler', () => {
     );
     expect(finished.map((e) => e.data.item_id)).toEqual([a, b, c]);
     for (const id of item_ids) {
-      expect(trace(id)).toEqual(textToImageTrace(2));
+      expect(trace(h, id)).toEqual(textToImageTrace(2));
     }
   });
 
-  it('leaves the running item in_progress when it stops with the server, for the next start to recover', async () => {
+  it('leaves the running item in_progress when it stops with the server, for the next start to recover', async ({
+    h,
+    alice,
+    sched,
+  }) => {
     let reached: () => void = () => {};
     const atStep1 = new Promise<void>((r) => {
       reached = r;
@@ -387,7 +437,7 @@ describe('scheduler', () => {
     const gate = new Promise<void>((r) => {
       release = r;
     });
-    const { scheduler: s } = await startScheduler({
+    const { scheduler: s } = await sched.start({
       beforeStep: (step) => {
         if (step === 1) {
           reached();
@@ -395,21 +445,24 @@ describe('scheduler', () => {
         }
       },
     });
-    await begin(s);
-    const { item_ids } = await enqueueGraph(alice, { steps: 5 });
+    await begin(h, s);
+    const { item_ids } = await enqueueGraph(h, alice, { steps: 5 });
     await atStep1;
-    const closing = s.close();
+    const closing = sched.close();
     release();
     await closing;
-    scheduler = null;
     const item = await (await h.get(`${Q}/i/${item_ids[0]}`, { token: alice.token })).json();
     expect([item.status, item.completed_at, item.error_type]).toEqual(['in_progress', null, null]);
-    expect(trace(item_ids[0] as number).at(-1)).toBe('started:denoise');
-    expect(saved).toEqual([]);
+    expect(trace(h, item_ids[0] as number).at(-1)).toBe('started:denoise');
+    expect(sched.saved).toEqual([]);
   });
 
-  it('on start, puts interrupted items back to pending and fails one interrupted for the third time', async () => {
-    const { item_ids } = await enqueueGraph(alice, { runs: 2 });
+  it('on start, puts interrupted items back to pending and fails one interrupted for the third time', async ({
+    h,
+    alice,
+    sched,
+  }) => {
+    const { item_ids } = await enqueueGraph(h, alice, { runs: 2 });
     const [again, third] = item_ids as [number, number];
     await h.db.execute(
       sql`UPDATE session_queue SET status = 'in_progress', started_at = now(), interruptions = 0 WHERE item_id = ${again}`,
@@ -417,8 +470,8 @@ describe('scheduler', () => {
     await h.db.execute(
       sql`UPDATE session_queue SET status = 'in_progress', started_at = now(), interruptions = 2 WHERE item_id = ${third}`,
     );
-    const { scheduler: s } = await startScheduler();
-    await begin(s);
+    const { scheduler: s } = await sched.start();
+    await begin(h, s);
     await h.events.waitFor(statusEvent(again, 'completed'));
     const failed = await (await h.get(`${Q}/i/${third}`, { token: alice.token })).json();
     expect([failed.status, failed.error_type, failed.error_message]).toEqual([
@@ -432,7 +485,7 @@ describe('scheduler', () => {
       [again, 1],
       [third, 3],
     ]);
-    expect(trace(again)).toEqual(['status:pending', ...textToImageTrace(2)]);
-    expect(trace(third)).toEqual(['status:failed']);
+    expect(trace(h, again)).toEqual(['status:pending', ...textToImageTrace(2)]);
+    expect(trace(h, third)).toEqual(['status:failed']);
   });
 });

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import type { ServiceContext } from '../../src/core/context.ts';
 import type { ServerEvent } from '../../src/core/events.ts';
 import { rowsOf } from '../../src/db/rows.ts';
@@ -8,47 +8,62 @@ import { FakeRuntime, type FakeRuntimeOptions } from '../../src/runtime/fake-run
 import { WorkerPool } from '../../src/worker/pool.ts';
 import { sweepLapsed } from '../../src/worker/sweep.ts';
 import { deferred, itemState } from '../helpers/cluster.ts';
+import { test as fileTest } from '../helpers/fixtures.ts';
 import { textToImageGraph } from '../helpers/graphs.ts';
-import { createHarness, type Harness, type TestUser } from '../helpers/harness.ts';
+import type { Harness } from '../helpers/harness.ts';
 import { Q } from '../helpers/queue.ts';
 
-let h: Harness;
-let users: TestUser[];
-let admin: TestUser;
-let pool: WorkerPool | null = null;
-let saved: { itemId: number; workerId: string }[] = [];
+/** A test's worker pool: the one it `adopt`s is closed when the test ends, and the queue emptied. */
+interface PoolRun {
+  /** The items the test's pool saved an image of, in order. */
+  saved: { itemId: number; workerId: string }[];
+  /** Makes `p` the harness's workers and the pool closed when the test ends. */
+  adopt(p: WorkerPool): WorkerPool;
+}
 
-beforeAll(async () => {
-  h = await createHarness();
-  users = [
+/** The file's harness and admin, `users` (U1, U2, U3), and `run`, each test's own pool. */
+const test = fileTest
+  .extend('users', { scope: 'file' }, async ({ h }) => [
     await h.createUser({ displayName: 'U1' }),
     await h.createUser({ displayName: 'U2' }),
     await h.createUser({ displayName: 'U3' }),
-  ];
-  admin = await h.createUser({ isAdmin: true });
-});
-afterAll(() => h.close());
-afterEach(async () => {
-  await pool?.close();
-  pool = null;
-  saved = [];
-  for (const table of ['session_queue', 'queue_user_turns', 'queue_state', 'workers']) {
-    await h.db.execute(sql.raw(`DELETE FROM ${table}`));
-  }
-  h.events.clear();
-});
+  ])
+  .extend('run', { auto: true }, async ({ h }, { onCleanup }): Promise<PoolRun> => {
+    const current: { pool: WorkerPool | null } = { pool: null };
+    onCleanup(async () => {
+      await current.pool?.close();
+      current.pool = null;
+      for (const table of ['session_queue', 'queue_user_turns', 'queue_state', 'workers']) {
+        await h.db.execute(sql.raw(`DELETE FROM ${table}`));
+      }
+      h.events.clear();
+    });
+    return {
+      saved: [],
+      adopt(p) {
+        current.pool = p;
+        h.deps.workers = p;
+        return p;
+      },
+    };
+  });
+const it = test;
 
 type WorkerRow = { worker_id: string; state: string };
 
 /** A clock that moves 1 ms on every reading, so every claim has its own time (round-robin turns). */
-function tickingContext(): ServiceContext {
+function tickingContext(h: Harness): ServiceContext {
   let t = h.clock.now().getTime();
   const clock = { now: () => new Date(t++) };
   return { ...contextFromDeps(h.deps, 'workers', null), clock };
 }
 
 /** Two workers in one process (`DEVICES=cpu,cpu`), each on its own fake runtime. */
-function twoWorkers(opts: FakeRuntimeOptions = {}, fairness: 'round_robin' | 'fifo' = 'round_robin') {
+function twoWorkers(
+  { h, run }: { h: Harness; run: PoolRun },
+  opts: FakeRuntimeOptions = {},
+  fairness: 'round_robin' | 'fifo' = 'round_robin',
+) {
   const runtimes = [new FakeRuntime(opts), new FakeRuntime(opts)];
   const p = new WorkerPool({
     db: h.db,
@@ -59,12 +74,11 @@ function twoWorkers(opts: FakeRuntimeOptions = {}, fairness: 'round_robin' | 'fi
     workers: runtimes.map((runtime) => ({ device: 'cpu', runtime })),
     pollIntervalMs: 60_000,
     saveImage: async (_ctx, owner) => {
-      saved.push({ itemId: owner.itemId, workerId: '' });
+      run.saved.push({ itemId: owner.itemId, workerId: '' });
       return { image_name: `img-${owner.itemId}.png` };
     },
   });
-  h.deps.workers = p;
-  pool = p;
+  run.adopt(p);
   return { pool: p, runtimes };
 }
 
@@ -74,7 +88,7 @@ const TINY_SESSION = JSON.stringify({
 });
 
 /** Inserts `count` pending items for a user (their ids ascending). */
-async function insertTiny(userId: string, count: number): Promise<number[]> {
+async function insertTiny(h: Harness, userId: string, count: number): Promise<number[]> {
   const rows = rowsOf<{ item_id: number }>(
     await h.db.execute(sql`INSERT INTO session_queue
       (queue_id, batch_id, session_id, status, priority, session, created_at, updated_at, user_id)
@@ -86,7 +100,7 @@ async function insertTiny(userId: string, count: number): Promise<number[]> {
 }
 
 /** Resolves once `n` items reached `status` (as published). */
-function untilStatus(status: string, n: number): Promise<void> {
+function untilStatus(h: Harness, status: string, n: number): Promise<void> {
   const done = deferred();
   let seen = 0;
   const stop = h.channels.observe((e) => {
@@ -98,36 +112,37 @@ function untilStatus(status: string, n: number): Promise<void> {
   return done.promise;
 }
 
-const statusEvents = (status: string) =>
+const statusEvents = (h: Harness, status: string) =>
   h.events.events.filter((e) => e.name === 'queue_item_status_changed' && e.data.status === status);
 
-const statusTrace = (itemId: number) =>
+const statusTrace = (h: Harness, itemId: number) =>
   h.events.events
     .filter((e: ServerEvent) => e.name === 'queue_item_status_changed' && e.data.item_id === itemId)
     .map((e) => e.data.status);
 
 describe('two workers in one process', () => {
-  it.each(['round_robin', 'fifo'] as const)(
+  it.for(['round_robin', 'fifo'] as const)(
     '%s: items of three users (300 on each database), each claimed once, in the queue order, by both workers',
-    async (fairness) => {
+    { timeout: 120_000 },
+    async (fairness, { h, users, admin, run }) => {
       // 600 claims per database over the two modes (tests/services/cluster-claim.test.ts races 600 more on
       // four connections).
       const PER_USER = 100;
       const ids = new Map<string, number[]>();
       for (const u of users) {
-        ids.set(u.user.user_id, await insertTiny(u.user.user_id, PER_USER));
+        ids.set(u.user.user_id, await insertTiny(h, u.user.user_id, PER_USER));
       }
       const total = PER_USER * users.length;
-      const { pool: p } = twoWorkers({}, fairness);
-      const allDone = untilStatus('completed', total);
-      await p.start(tickingContext());
+      const { pool: p } = twoWorkers({ h, run }, {}, fairness);
+      const allDone = untilStatus(h, 'completed', total);
+      await p.start(tickingContext(h));
       await allDone;
 
-      const started = statusEvents('in_progress');
+      const started = statusEvents(h, 'in_progress');
       // Every item started exactly once and completed exactly once.
       expect(started.length).toBe(total);
       expect(new Set(started.map((e) => e.data.item_id)).size).toBe(total);
-      expect(statusEvents('completed').length).toBe(total);
+      expect(statusEvents(h, 'completed').length).toBe(total);
       const rows = rowsOf<{ status: string; worker_id: string; n: number }>(
         await h.db.execute(sql`SELECT status, worker_id, count(*)::int AS n FROM session_queue
           GROUP BY status, worker_id ORDER BY worker_id`),
@@ -189,24 +204,31 @@ describe('two workers in one process', () => {
         ['n1/1:cpu', 'idle'],
       ]);
     },
-    120_000,
   );
 
-  it('no worker stays idle while items are pending: both run at once, the third waits', async () => {
+  it('no worker stays idle while items are pending: both run at once, the third waits', async ({
+    h,
+    users,
+    admin,
+    run,
+  }) => {
     const gate = deferred();
     const reached: number[] = [];
     const bothAtStep1 = deferred();
-    const { pool: p } = twoWorkers({
-      beforeStep: (step) => {
-        if (step === 1) {
-          reached.push(1);
-          if (reached.length === 2) {
-            bothAtStep1.resolve();
+    const { pool: p } = twoWorkers(
+      { h, run },
+      {
+        beforeStep: (step) => {
+          if (step === 1) {
+            reached.push(1);
+            if (reached.length === 2) {
+              bothAtStep1.resolve();
+            }
+            return gate.promise;
           }
-          return gate.promise;
-        }
+        },
       },
-    });
+    );
     await p.start(contextFromDeps(h.deps, 'workers', null));
     const res = await h.post(`${Q}/enqueue_batch`, {
       token: users[0]?.token,
@@ -225,18 +247,22 @@ describe('two workers in one process', () => {
     ]);
     expect((await itemState(h.db, c))?.status).toBe('pending');
     expect(await p.status('default')).toEqual({ is_started: true, is_processing: true });
-    const done = untilStatus('completed', 3);
+    const done = untilStatus(h, 'completed', 3);
     gate.resolve();
     await done;
     for (const id of [a, b, c]) {
-      expect(statusTrace(id)).toEqual(['in_progress', 'completed']);
+      expect(statusTrace(h, id)).toEqual(['in_progress', 'completed']);
     }
-    expect(saved.map((s) => s.itemId).sort((x, y) => x - y)).toEqual([a, b, c]);
+    expect(run.saved.map((s) => s.itemId).sort((x, y) => x - y)).toEqual([a, b, c]);
   });
 });
 
 describe('leases', () => {
-  it('a worker that lost its lease mid-run stops and writes nothing: one outcome, one image', async () => {
+  it('a worker that lost its lease mid-run stops and writes nothing: one outcome, one image', async ({
+    h,
+    users,
+    run,
+  }) => {
     const atStep1 = deferred();
     const gate = deferred();
     let held = false;
@@ -259,12 +285,11 @@ describe('leases', () => {
       leaseSeconds: 30,
       pollIntervalMs: 60_000,
       saveImage: async (_ctx, owner) => {
-        saved.push({ itemId: owner.itemId, workerId: 'n1/0:cpu' });
+        run.saved.push({ itemId: owner.itemId, workerId: 'n1/0:cpu' });
         return { image_name: `img-${owner.itemId}.png` };
       },
     });
-    pool = p;
-    h.deps.workers = p;
+    run.adopt(p);
     const ctx = contextFromDeps(h.deps, 'workers', null);
     await p.start(ctx);
     const res = await h.post(`${Q}/enqueue_batch`, {
@@ -291,14 +316,14 @@ describe('leases', () => {
       interruptions: 1,
     });
     // Its next renewal fails: the run is stopped before its next step.
-    const again = untilStatus('completed', 1);
+    const again = untilStatus(h, 'completed', 1);
     await p.renewLeases();
     expect(runtime.canceled.size).toBe(1);
     gate.resolve();
     // The item runs again (here on the same worker, claimed afresh) and completes once.
     await again;
-    expect(statusTrace(id)).toEqual(['in_progress', 'pending', 'in_progress', 'completed']);
-    expect(saved.map((s) => s.itemId)).toEqual([id]);
+    expect(statusTrace(h, id)).toEqual(['in_progress', 'pending', 'in_progress', 'completed']);
+    expect(run.saved.map((s) => s.itemId)).toEqual([id]);
     expect(await itemState(h.db, id)).toMatchObject({ status: 'completed', interruptions: 1 });
     // The stopped run published nothing after it lost the lease: between the re-queue and the new claim
     // there is no event of the item.
@@ -309,7 +334,11 @@ describe('leases', () => {
     expect(h.events.events.filter((e) => e.name === 'invocation_error')).toEqual([]);
   });
 
-  it('a worker that cannot renew at save time saves no image and records no outcome', async () => {
+  it('a worker that cannot renew at save time saves no image and records no outcome', async ({
+    h,
+    users,
+    run,
+  }) => {
     const beforeSave = deferred();
     const gate = deferred();
     let first = true;
@@ -323,7 +352,7 @@ describe('leases', () => {
       runtime,
       pollIntervalMs: 60_000,
       saveImage: async (_ctx, owner) => {
-        saved.push({ itemId: owner.itemId, workerId: 'n1/0:cpu' });
+        run.saved.push({ itemId: owner.itemId, workerId: 'n1/0:cpu' });
         return { image_name: `img-${owner.itemId}.png` };
       },
     });
@@ -338,8 +367,7 @@ describe('leases', () => {
       }
       return out;
     };
-    pool = p;
-    h.deps.workers = p;
+    run.adopt(p);
     const ctx = contextFromDeps(h.deps, 'workers', null);
     await p.start(ctx);
     const res = await h.post(`${Q}/enqueue_batch`, {
@@ -350,11 +378,11 @@ describe('leases', () => {
     await beforeSave.promise;
     h.clock.advance(30_001);
     expect(await sweepLapsed(ctx, h.deps.logger)).toEqual({ requeued: [id], failed: [] });
-    const again = untilStatus('completed', 1);
+    const again = untilStatus(h, 'completed', 1);
     gate.resolve();
     await again;
-    expect(statusTrace(id)).toEqual(['in_progress', 'pending', 'in_progress', 'completed']);
-    expect(saved.map((s) => s.itemId)).toEqual([id]);
+    expect(statusTrace(h, id)).toEqual(['in_progress', 'pending', 'in_progress', 'completed']);
+    expect(run.saved.map((s) => s.itemId)).toEqual([id]);
     expect(await itemState(h.db, id)).toMatchObject({ status: 'completed', interruptions: 1 });
   });
 });

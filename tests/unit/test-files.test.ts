@@ -26,27 +26,9 @@ function fileLevelLets(source: string): string[] {
   return [...source.matchAll(/^let\s+([A-Za-z_$][\w$]*)/gm)].map((m) => m[1] as string);
 }
 
-/**
- * Files that still keep state at file level, to be moved to fixtures (tests/helpers/fixtures.ts); remove a
- * file from the list when it is converted. `tests/helpers/database.ts` keeps its per-process cache of the
- * migrated snapshot; `cluster-claim.test.ts` is being reworked elsewhere.
- */
-const NOT_YET = new Set([
-  'tests/helpers/database.ts',
-  'tests/services/cluster-channels.test.ts',
-  'tests/services/cluster-channel-log.test.ts',
-  'tests/services/cluster-claim.test.ts',
-  'tests/services/scheduler.test.ts',
-  'tests/services/workers.test.ts',
-  'tests/channels/hub.test.ts',
-  'tests/unit/web-api.test.ts',
-  'tests/deno/server.test.ts',
-]);
-
 describe('test files keep no state at file level (docs/testing.md)', () => {
-  test('no file under tests/ declares a top-level let, but those not yet moved to fixtures', () => {
+  test('no file under tests/ declares a top-level let', () => {
     const found = testSources()
-      .filter((f) => !NOT_YET.has(f))
       .map((f) => [f, fileLevelLets(readFileSync(join(root, f), 'utf8'))] as const)
       .filter(([, lets]) => lets.length > 0);
     expect(found).toEqual([]);

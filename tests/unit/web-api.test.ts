@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { test as base, describe, expect, vi } from 'vitest';
 import * as audit from '../../web/api/audit.js';
 import * as auth from '../../web/api/auth.js';
 import * as boards from '../../web/api/boards.js';
@@ -14,39 +14,53 @@ interface Sent {
   url: string;
   body: unknown;
 }
-let sent: Sent[];
 
-beforeEach(() => {
-  sent = [];
-  const store = new Map<string, string>([['easel.token', 'tok']]);
-  vi.stubGlobal('localStorage', {
-    getItem: (k: string) => store.get(k) ?? null,
-    setItem: (k: string, v: string) => store.set(k, v),
-    removeItem: (k: string) => store.delete(k),
-  });
-  vi.stubGlobal('fetch', async (url: string, init: RequestInit) => {
-    const body = init.body instanceof FormData ? Object.fromEntries(init.body) : init.body;
-    sent.push({ method: String(init.method), url, body: typeof body === 'string' ? JSON.parse(body) : body });
-    expect(new Headers(init.headers).get('Authorization')).toBe('Bearer tok');
-    return new Response('{}', { status: 200, headers: { 'Content-Type': 'application/json' } });
-  });
-});
-afterEach(() => {
-  vi.unstubAllGlobals();
-});
+/** A request's method, path and body, as `call` returns them (the body left out when there is none). */
+type Call = [string, string, unknown?];
 
-async function call(run: () => Promise<unknown>): Promise<[string, string, unknown?]> {
-  await run();
-  expect(sent).toHaveLength(1);
-  const [only] = sent.splice(0);
-  if (!only) {
-    throw new Error('no request');
-  }
-  return only.body === undefined ? [only.method, only.url] : [only.method, only.url, only.body];
-}
+/**
+ * `call(run)`: runs `run` with `fetch` and `localStorage` (token `tok`) stubbed for the test, and returns
+ * the one request it sent.
+ */
+const test = base.extend(
+  'call',
+  // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from this pattern.
+  async ({}, { onCleanup }) => {
+    const sent: Sent[] = [];
+    const store = new Map<string, string>([['easel.token', 'tok']]);
+    vi.stubGlobal('localStorage', {
+      getItem: (k: string) => store.get(k) ?? null,
+      setItem: (k: string, v: string) => store.set(k, v),
+      removeItem: (k: string) => store.delete(k),
+    });
+    vi.stubGlobal('fetch', async (url: string, init: RequestInit) => {
+      const body = init.body instanceof FormData ? Object.fromEntries(init.body) : init.body;
+      sent.push({
+        method: String(init.method),
+        url,
+        body: typeof body === 'string' ? JSON.parse(body) : body,
+      });
+      expect(new Headers(init.headers).get('Authorization')).toBe('Bearer tok');
+      return new Response('{}', { status: 200, headers: { 'Content-Type': 'application/json' } });
+    });
+    onCleanup(() => {
+      vi.unstubAllGlobals();
+    });
+    return async (run: () => Promise<unknown>): Promise<Call> => {
+      await run();
+      expect(sent).toHaveLength(1);
+      const [only] = sent.splice(0);
+      if (!only) {
+        throw new Error('no request');
+      }
+      return only.body === undefined ? [only.method, only.url] : [only.method, only.url, only.body];
+    };
+  },
+);
+const it = test;
 
 describe('the web API clients', () => {
-  it('auth', async () => {
+  it('auth', async ({ call }) => {
     expect(await call(() => auth.getAuthStatus())).toEqual(['GET', '/api/v1/auth/status']);
     expect(await call(() => auth.getMe())).toEqual(['GET', '/api/v1/auth/me']);
     const login = { email: 'a@b.c', password: 'pw', remember_me: true };
@@ -56,7 +70,7 @@ describe('the web API clients', () => {
     expect(await call(() => auth.logout())).toEqual(['POST', '/api/v1/auth/logout']);
   });
 
-  it('queue', async () => {
+  it('queue', async ({ call }) => {
     expect(await call(() => queue.listQueueItems({ limit: 50, user: 'all', status: '' }))).toEqual([
       'GET',
       '/api/v1/queue/default/list?limit=50&user=all',
@@ -89,7 +103,7 @@ describe('the web API clients', () => {
     ]);
   });
 
-  it('images and boards', async () => {
+  it('images and boards', async ({ call }) => {
     expect(await call(() => images.listImages({ board_id: null, starred: false, limit: 48 }))).toEqual([
       'GET',
       '/api/v1/images?limit=48',
@@ -124,7 +138,7 @@ describe('the web API clients', () => {
     expect(await call(() => boards.deleteBoard('b1'))).toEqual(['DELETE', '/api/v1/boards/b1']);
   });
 
-  it('users, audit, models and event tickets', async () => {
+  it('users, audit, models and event tickets', async ({ call }) => {
     expect(await call(() => users.listUsers())).toEqual(['GET', '/api/v1/users']);
     const user = { email: 'a@b.c', password: 'pw', is_admin: false };
     expect(await call(() => users.createUser(user))).toEqual(['POST', '/api/v1/users', user]);
