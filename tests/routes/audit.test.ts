@@ -2,6 +2,7 @@ import { describe, expect } from 'vitest';
 import { AuditAction } from '../../src/services/audit/index.ts';
 import { test as fileTest } from '../helpers/fixtures.ts';
 import { type Harness, problem, type TestUser } from '../helpers/harness.ts';
+import { runCommonAuthTests } from '../helpers/security.ts';
 
 /** The file's test API with `reader`, the admin that reads the log in every test. */
 const test = fileTest.extend('reader', { scope: 'file' }, ({ h }) => h.createUser({ isAdmin: true }));
@@ -553,4 +554,14 @@ describe('GET /api/v1/audit pagination', () => {
       ]),
     );
   });
+});
+
+runCommonAuthTests(test, 'GET /api/v1/audit', {
+  otherUser: 'forbidden',
+  prepareRequest: async () => ({
+    method: 'GET',
+    path: AUDIT,
+    forbiddenDetail: 'This action needs an admin.',
+    adminStatus: 200,
+  }),
 });

@@ -6,6 +6,7 @@ import { claimNext } from '../../src/worker/claim.ts';
 import { harnessTest, NAMED_USERS } from '../helpers/fixtures.ts';
 import { type Harness, problem } from '../helpers/harness.ts';
 import { enqueue, Q } from '../helpers/queue.ts';
+import { runCommonAuthTests } from '../helpers/security.ts';
 import { publishSentinel, type SseFrame, SseReader, withIds } from '../helpers/sse.ts';
 import { forgeToken } from '../helpers/tokens.ts';
 
@@ -696,4 +697,10 @@ describe('a revoked or expired token ends its streams with auth_expired', () => 
     const live = sentinel(h);
     expect(noStatus(await remembered.untilEvent('queue_cleared')).at(-1)).toEqual(frameOf(live));
   });
+});
+
+// Every user may ask for a ticket of their own: no other user's resource to test.
+runCommonAuthTests(test, 'POST /api/v1/events/ticket', {
+  otherUser: 'none',
+  prepareRequest: async () => ({ method: 'POST', path: `${EVENTS}/ticket` }),
 });

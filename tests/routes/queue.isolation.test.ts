@@ -6,8 +6,9 @@ import { claimNext } from '../../src/worker/claim.ts';
 import { must } from '../helpers/common.ts';
 import { type Fixtures, harnessTest, NAMED_USERS } from '../helpers/fixtures.ts';
 import { textToImageGraph } from '../helpers/graphs.ts';
-import { problem, type TestUser } from '../helpers/harness.ts';
-import { Q } from '../helpers/queue.ts';
+import { expectProblem, problem, type TestUser } from '../helpers/harness.ts';
+import { enqueue, Q } from '../helpers/queue.ts';
+import { runCommonAuthTests } from '../helpers/security.ts';
 
 // The isolation matrix of API.md section 4: owner, another user and an admin against every read route.
 // Every test here only reads; the queue is built once in beforeAll, so the counts below are exact.
@@ -524,16 +525,15 @@ describe('reads of an unknown queue are 404', () => {
   });
 });
 
+// GET i/{item_id} and b/{batch_id}/status without a token: the shared suite below.
 describe('reads without a token are 401', () => {
   it.for([
     ['GET', 'list'],
     ['GET', 'list_all'],
-    ['GET', 'i/1'],
     ['POST', 'items_by_ids'],
     ['GET', 'current'],
     ['GET', 'next'],
     ['GET', 'status'],
-    ['GET', 'b/some-batch/status'],
     ['GET', 'counts_by_destination?destination=x'],
   ] as const)('%s %s', async ([method, path], { h }) => {
     const res = await h.request(method, `${Q}/${path}`, method === 'POST' ? { json: { item_ids: [1] } } : {});
@@ -543,4 +543,26 @@ describe('reads without a token are 401', () => {
       problem(res, 'unauthorized', 401, 'Unauthorized', 'A bearer token is required.'),
     );
   });
+});
+
+// Every user reads every item (redacted, above), so the item route has no other-user test of its own.
+runCommonAuthTests(test, 'GET /api/v1/queue/{queue_id}/i/{item_id}', {
+  otherUser: 'none',
+  prepareRequest: async (h, owner) => {
+    const id = must((await enqueue(h, owner.token)).item_ids[0], 'item');
+    return { method: 'GET', path: `${Q}/i/${id}` };
+  },
+});
+
+runCommonAuthTests(test, 'GET /api/v1/queue/{queue_id}/b/{batch_id}/status', {
+  prepareRequest: async (h, owner) => {
+    const { batch } = await enqueue(h, owner.token);
+    return {
+      method: 'GET',
+      path: `${Q}/b/${batch.batch_id}/status`,
+      expectNotFound: (res) =>
+        expectProblem(res, 'not_found', 404, 'Not found', `Batch ${batch.batch_id} was not found`),
+      adminStatus: 200,
+    };
+  },
 });

@@ -6,6 +6,7 @@ import { must } from '../helpers/common.ts';
 import { type Fixtures, harnessTest, NAMED_USERS } from '../helpers/fixtures.ts';
 import type { Harness, TestUser } from '../helpers/harness.ts';
 import { enqueue, Q } from '../helpers/queue.ts';
+import { runCommonAuthTests } from '../helpers/security.ts';
 
 const test = harnessTest({}, NAMED_USERS);
 const it = test;
@@ -673,4 +674,36 @@ describe('clear', () => {
     const list = await h.get(`${Q}/list_all`, { token: admin.token });
     expect(await list.json()).toEqual([]);
   });
+});
+
+/** The shared suite on a route of one queue item of the owner's: another user is 403, an admin reaches it. */
+const itemRoute = (method: 'PUT' | 'DELETE', suffix: string, adminStatus: number) =>
+  runCommonAuthTests(test, `${method} /api/v1/queue/{queue_id}/i/{item_id}${suffix}`, {
+    otherUser: 'forbidden',
+    prepareRequest: async (h, owner) => {
+      const id = must((await enqueue(h, owner.token)).item_ids[0], 'item');
+      return {
+        method,
+        path: `${Q}/i/${id}${suffix}`,
+        forbiddenDetail: `Queue item ${id} belongs to another user.`,
+        adminStatus,
+      };
+    },
+  });
+itemRoute('PUT', '/cancel', 200);
+itemRoute('DELETE', '', 204);
+
+runCommonAuthTests(test, 'PUT /api/v1/queue/{queue_id}/i/{item_id}/owner', {
+  otherUser: 'forbidden',
+  prepareRequest: async (h, owner) => {
+    const id = must((await enqueue(h, owner.token)).item_ids[0], 'item');
+    const to = await h.createUser();
+    return {
+      method: 'PUT',
+      path: `${Q}/i/${id}/owner`,
+      json: { user_id: to.user.user_id },
+      forbiddenDetail: 'This action needs an admin.',
+      adminStatus: 200,
+    };
+  },
 });
