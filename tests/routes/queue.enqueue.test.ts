@@ -1,9 +1,10 @@
 import { describe, expect } from 'vitest';
-import { it } from '../helpers/fixtures.ts';
+import { it, test } from '../helpers/fixtures.ts';
 import { imageToImageGraph, textToImageGraph } from '../helpers/graphs.ts';
 import { createHarness, expectProblem, type Harness, problem } from '../helpers/harness.ts';
 import { generated } from '../helpers/images.ts';
 import { enqueue, Q } from '../helpers/queue.ts';
+import { runCommonAuthTests } from '../helpers/security.ts';
 
 const countMine = async (h: Harness, token: string) =>
   (await (await h.get(`${Q}/status`, { token })).json()).mine.total;
@@ -358,4 +359,14 @@ describe('owner transfer', () => {
     ]);
     expect((await (await h.get(`${Q}/i/${id}`, { token: admin.token })).json()).user_id).toBe(u.user.user_id);
   });
+});
+
+// A batch has no owner before it is enqueued: no other user's resource to test.
+runCommonAuthTests(test, 'POST /api/v1/queue/{queue_id}/enqueue_batch', {
+  otherUser: 'none',
+  prepareRequest: async () => ({
+    method: 'POST',
+    path: `${Q}/enqueue_batch`,
+    json: { batch: { graph: textToImageGraph() } },
+  }),
 });

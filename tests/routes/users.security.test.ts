@@ -1,16 +1,9 @@
-import { asc, sql } from 'drizzle-orm';
 import { describe, expect } from 'vitest';
-import { auditLog, users } from '../../src/db/schema/index.ts';
 import { test as fileTest } from '../helpers/fixtures.ts';
 import { type Harness, problem } from '../helpers/harness.ts';
+import { runCommonAuthTests } from '../helpers/security.ts';
 import { forgeToken, unsignedToken } from '../helpers/tokens.ts';
-
-/** Every user row (hashes and epochs included) and the audit log size: what "nothing changed" compares. */
-async function dbState(h: Harness) {
-  const rows = await h.db.select().from(users).orderBy(asc(users.userId));
-  const [audit] = await h.db.select({ n: sql<number>`count(*)::int` }).from(auditLog);
-  return { rows, audit: audit?.n };
-}
+import { dbState } from '../helpers/users.ts';
 
 /** Tokens that were valid once, or never were. */
 interface BadTokens {
@@ -307,3 +300,21 @@ describe('after all refused attempts', () => {
     }
   });
 });
+
+// The shared suite on each admin-only route: a plain user is 403, an admin reaches it (the audit route's is in
+// audit.*.test.ts). Each request aims at a user made for it.
+for (const route of ROUTES.filter((r) => r.path('').startsWith('/api/v1/users'))) {
+  runCommonAuthTests(test, route.name, {
+    otherUser: 'forbidden',
+    prepareRequest: async (h) => {
+      const target = await h.createUser();
+      return {
+        method: route.method,
+        path: route.path(target.user.user_id),
+        json: route.json?.(),
+        forbiddenDetail: 'This action needs an admin.',
+        adminStatus: route.ok,
+      };
+    },
+  });
+}

@@ -4,8 +4,8 @@ import { claimNext } from '../../src/worker/claim.ts';
 import { IdleWorkers } from '../../src/worker/idle.ts';
 import { markBusy, markIdle, registerWorker } from '../../src/worker/registry.ts';
 import { test as fileTest } from '../helpers/fixtures.ts';
-import { problem } from '../helpers/harness.ts';
 import { enqueue, Q } from '../helpers/queue.ts';
+import { runCommonAuthTests } from '../helpers/security.ts';
 
 const test = fileTest.extend('user', { scope: 'file' }, ({ h }) => h.createUser());
 const it = test;
@@ -60,20 +60,6 @@ describe('GET /api/v1/workers', () => {
       [B.workerId, 'gone'],
     ]);
   });
-
-  it('is 403 problem+json for a user and 401 without a token', async ({ h, user }) => {
-    const forbidden = await h.get(WORKERS, { token: user.token });
-    expect(forbidden.status).toBe(403);
-    expect(forbidden.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-    expect(await forbidden.json()).toEqual(
-      problem(forbidden, 'forbidden', 403, 'Forbidden', 'This action needs an admin.'),
-    );
-    const anonymous = await h.get(WORKERS);
-    expect(anonymous.status).toBe(401);
-    expect((await anonymous.json()).code).toBe('unauthorized');
-    const bad = await h.get(WORKERS, { token: 'not-a-token' });
-    expect(bad.status).toBe(401);
-  });
 });
 
 describe('/metrics per worker', () => {
@@ -126,4 +112,14 @@ describe('pause and resume, shared by every process', () => {
     const item = await (await h.get(`${Q}/i/${claimed?.itemId}`, { token: user.token })).json();
     expect([item.worker_id, item.device]).toEqual(['other/0:cpu', 'cpu']);
   });
+});
+
+runCommonAuthTests(test, 'GET /api/v1/workers', {
+  otherUser: 'forbidden',
+  prepareRequest: async () => ({
+    method: 'GET',
+    path: WORKERS,
+    forbiddenDetail: 'This action needs an admin.',
+    adminStatus: 200,
+  }),
 });
