@@ -291,7 +291,20 @@ function report(rows: Row[], header: string): string {
         `| ${r.label} | ${f(r.easelMs)} | ${f(r.bareMs)} | ${f(r.easelMs / r.bareMs, 2)}× | ${f(r.loopP99)} / ${f(r.loopMax)} | ${f(r.progressPerS)} | ${f(r.itemsPerMin, 0)} | ${f(r.rssMb, 0)} / ${f(r.childRssMb, 0)} |`,
     ),
   ];
-  const steps = ['claim', 'main_model_loader', 'compel', 'noise', 'denoise_latents', 'l2i', 'save', 'finish'];
+  const steps = [
+    'claim',
+    'main_model_loader',
+    'compel',
+    'noise',
+    'denoise_latents',
+    'l2i',
+    'save',
+    'lease',
+    'encode',
+    'files',
+    'row',
+    'finish',
+  ];
   const cell = (p: Phases, k: string) => (p[k] === undefined ? '–' : f(p[k] as number));
   const breakdown = [
     `| Case | ${steps.join(' | ')} |`,
@@ -307,7 +320,8 @@ function report(rows: Row[], header: string): string {
 const BREAKDOWN_NOTE = `Where one item's time goes (ms, median over the items). Easel: from the worker's \`item completed\` log
 line (\`timings_ms\`): \`claim\` (its transaction, with the events carried into it), each runtime node (the
 inference process's work plus the round trip to it; \`compel\` is both prompts, \`l2i\` the VAE decode and the
-decoded pixels' transfer), \`save\` (the lease renewal, PNG, thumbnail, files and the image row) and \`finish\` (the outcome's
+decoded pixels' transfer), \`save\` (the whole save, of which: \`lease\`, its renewal; \`encode\`, the PNG and the
+thumbnail side by side; \`files\`, both written; \`row\`, the image row's transaction) and \`finish\` (the outcome's
 transaction). Steps overlap across items: the next item's inference runs during this one's save and finish.
 Bare: the same calls in this process, nothing else.`;
 

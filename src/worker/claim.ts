@@ -92,7 +92,6 @@ export function claimCandidateQuery(queueId: string, fairness: Fairness, candida
 }
 
 type RawItem = Record<string, unknown>;
-const _date = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string));
 
 /** When a lease taken or renewed at `now` lapses. */
 export const leaseUntil = (now: Date, leaseSeconds = DEFAULT_LEASE_SECONDS) =>

@@ -20,7 +20,7 @@ import {
   type WorkerIdentity,
 } from './registry.ts';
 import { runSession, type SaveImageRequest } from './run-session.ts';
-import { saveGeneratedImage } from './save-image.ts';
+import { type SaveTimer, saveGeneratedImage } from './save-image.ts';
 import { SharedWorkers, type SharedWorkersOptions } from './shared.ts';
 import { sweepLapsed } from './sweep.ts';
 import { onQueueChange } from './wakeup.ts';
@@ -60,11 +60,13 @@ export type ImageSaver = (
   ctx: ServiceContext,
   owner: { userId: string; itemId: number; sessionId: string },
   request: SaveImageRequest,
+  onTimed?: SaveTimer,
 ) => Promise<{ image_name: string }>;
 
 /** Saves through the images service: files first, then the row, in the owner's gallery. */
-const saveWithImagesService: ImageSaver = (ctx, owner, request) =>
+const saveWithImagesService: ImageSaver = (ctx, owner, request, onTimed) =>
   saveGeneratedImage({
+    onTimed,
     ctx,
     input: {
       rgb: request.image.rgb,
@@ -434,7 +436,7 @@ export class WorkerPool extends SharedWorkers {
           onTimed: timed,
           saveImage: (request) =>
             this.#untilRecorded('save the image', log, () =>
-              this.#saveLeased(ctx, ref, running, row, request),
+              this.#saveLeased(ctx, ref, running, row, request, timed),
             ),
           readImage: (imageName) =>
             this.#untilRecorded('read the starting image', log, () =>
@@ -498,15 +500,19 @@ export class WorkerPool extends SharedWorkers {
     running: Running,
     row: ItemRow,
     request: SaveImageRequest,
+    timed: (step: string, ms: number) => void,
   ): Promise<{ image_name: string }> {
+    const renewing = performance.now();
     if (running.lost || !(await renewLease(ctx.db, ref, ctx.clock.now(), this.#opts.leaseSeconds))) {
       this.#loseLease(running);
       throw new LeaseLost(`worker ${ref.workerId} lost the lease of item ${ref.itemId}`);
     }
+    timed('lease', performance.now() - renewing);
     return this.#opts.saveImage(
       ctx,
       { userId: row.userId, itemId: row.itemId, sessionId: row.sessionId },
       request,
+      timed,
     );
   }
 

@@ -2,7 +2,7 @@ import sharp from 'sharp';
 import { expect } from 'vitest';
 import { contextFromDeps } from '../../src/deps.ts';
 import type { ImageDTO } from '../../src/images/schemas.ts';
-import { saveGeneratedImage } from '../../src/worker/save-image.ts';
+import { type SaveTimer, saveGeneratedImage } from '../../src/worker/save-image.ts';
 import type { Harness } from './harness.ts';
 
 export const IMAGES = '/api/v1/images';
@@ -59,11 +59,13 @@ export function generated(
     metadata?: Record<string, unknown> | null;
     width?: number;
     height?: number;
+    onTimed?: SaveTimer;
   } = {},
 ) {
   const width = o.width ?? 16;
   const height = o.height ?? 8;
   return saveGeneratedImage({
+    onTimed: o.onTimed,
     ctx: contextFromDeps(h.deps, 'test-scheduler', null),
     input: {
       rgb: pixels(width, height),

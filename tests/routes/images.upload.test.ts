@@ -198,6 +198,13 @@ describe('saveGeneratedImage', () => {
     expect((await generated(h, alice.user.user_id, { boardId: mine })).board_id).toBe(mine);
   });
 
+  it('tells where its time went, step by step: encode, files, row', async ({ h, alice }) => {
+    const steps: [string, number][] = [];
+    await generated(h, alice.user.user_id, { onTimed: (step, ms) => steps.push([step, ms]) });
+    expect(steps.map(([step]) => step)).toEqual(['encode', 'files', 'row']);
+    expect(steps.every(([, ms]) => Number.isFinite(ms) && ms >= 0)).toBe(true);
+  });
+
   it('writes no text chunk without metadata', async ({ h, alice }) => {
     const image = await generated(h, alice.user.user_id, { metadata: null });
     expect(image.metadata).toBeNull();

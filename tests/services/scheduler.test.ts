@@ -170,9 +170,17 @@ describe('scheduler', () => {
     // The first item's log line (written before the next items ended) tells where its time went, by step.
     const timings = h.logs.find((l) => l.msg === 'item completed' && l.item_id === item_ids[0])?.timings_ms;
     expect(Object.entries(timings as Record<string, number>).sort()).toEqual(
-      ['claim', 'compel', 'denoise_latents', 'finish', 'l2i', 'main_model_loader', 'noise', 'save'].map(
-        (k) => [k, expect.any(Number)],
-      ),
+      [
+        'claim',
+        'compel',
+        'denoise_latents',
+        'finish',
+        'l2i',
+        'lease',
+        'main_model_loader',
+        'noise',
+        'save',
+      ].map((k) => [k, expect.any(Number)]),
     );
   });
 
