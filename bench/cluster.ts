@@ -953,6 +953,7 @@ async function main() {
       n.child.kill('SIGKILL');
     }
     await b.deps.channels.shutdown().catch(() => {});
+    await b.memoryHub.shutdown().catch(() => {});
     await b.deps.revocations?.stop().catch(() => {});
     await b.database.close().catch(() => {});
     await b.admin.unsafe(`DROP DATABASE IF EXISTS ${b.name} WITH (FORCE)`);

@@ -37,11 +37,12 @@ const notPaused = (queueId: string) =>
  * The row to claim, locked `FOR UPDATE SKIP LOCKED` (API.md section 4, order of work); nothing while the
  * queue is paused.
  * - `fifo`: the pending item with the highest priority, then the lowest item_id.
- * - `round_robin`: the users with pending items (a loose index scan of the pending items' partial index:
- *   ordered as only that index is, so the planner cannot take `(queue_id, user_id, status)`, where each step
- *   walked the user's whole history of `completed` … `in_progress` rows sorted before `pending`), each with their next
- *   ⌈`candidates` / users⌉ pending items (at least their head: with many users, only the heads, so a claim
- *   reads one row per user) in their own order (priority desc, item_id); candidates are taken by
+ * - `round_robin`: the users with pending items and each one's head (a loose index scan of the pending items'
+ *   partial index, whose first row per user is that user's head: ordered as only that index is, so the
+ *   planner cannot take `(queue_id, user_id, status)`, where each step walked the user's whole history of
+ *   `completed` … `in_progress` rows sorted before `pending`), each with their next ⌈`candidates` / users⌉
+ *   pending items (the head, then the rest read per user only when that is more than one: with many users,
+ *   a claim reads one index entry per user) in their own order (priority desc, item_id); candidates are taken by
  *   their place in their user's line first (every user's head before anyone's second item), then by the
  *   user's turn (least recently started first, never served first), then by the user's head item_id. The
  *   locks are taken in that order, one row at a time (Limit → LockRows → Nested Loop over the sorted
@@ -59,32 +60,38 @@ export function claimCandidateQuery(queueId: string, fairness: Fairness, candida
       WHERE queue_id = ${queueId} AND status = 'pending' AND ${notPaused(queueId)}
       ORDER BY priority DESC, item_id ASC LIMIT 1 FOR UPDATE SKIP LOCKED`;
   }
-  return sql`WITH RECURSIVE owners(user_id) AS (
-      (SELECT user_id FROM session_queue WHERE queue_id = ${queueId} AND status = 'pending' ORDER BY user_id, priority DESC, item_id LIMIT 1)
+  return sql`WITH RECURSIVE owners(user_id, item_id) AS (
+      (SELECT user_id, item_id FROM session_queue WHERE queue_id = ${queueId} AND status = 'pending' ORDER BY user_id, priority DESC, item_id LIMIT 1)
       UNION ALL
-      SELECT (SELECT s.user_id FROM session_queue s
-              WHERE s.queue_id = ${queueId} AND s.status = 'pending' AND s.user_id > o.user_id
-              ORDER BY s.user_id, s.priority DESC, s.item_id LIMIT 1)
-      FROM owners o WHERE o.user_id IS NOT NULL
+      SELECT s.user_id, s.item_id FROM owners o CROSS JOIN LATERAL (
+        SELECT s.user_id, s.item_id FROM session_queue s
+        WHERE s.queue_id = ${queueId} AND s.status = 'pending' AND s.user_id > o.user_id
+        ORDER BY s.user_id, s.priority DESC, s.item_id LIMIT 1
+      ) s
+    ),
+    per_user AS (
+      SELECT GREATEST(1, CEIL(${candidates}::numeric / GREATEST(count(*), 1)))::integer AS n FROM owners
     ),
     candidates AS MATERIALIZED (
-      SELECT c.item_id, c.place, c.head_id, t.last_started_at
+      SELECT o.item_id, 1::bigint AS place, o.item_id AS head_id, o.user_id FROM owners o
+      UNION ALL
+      SELECT c.item_id, c.place, o.item_id, o.user_id
       FROM owners o
-      LEFT JOIN queue_user_turns t ON t.queue_id = ${queueId} AND t.user_id = o.user_id
       CROSS JOIN LATERAL (
-        SELECT s.item_id,
-          row_number() OVER w AS place,
-          first_value(s.item_id) OVER w AS head_id
+        SELECT s.item_id, row_number() OVER (ORDER BY s.priority DESC, s.item_id ASC) AS place
         FROM session_queue s
         WHERE s.queue_id = ${queueId} AND s.user_id = o.user_id AND s.status = 'pending'
-        WINDOW w AS (ORDER BY s.priority DESC, s.item_id ASC)
         ORDER BY s.priority DESC, s.item_id ASC
-        LIMIT (SELECT GREATEST(1, CEIL(${candidates}::numeric / GREATEST(count(user_id), 1)))::integer FROM owners)
+        OFFSET 1 LIMIT (SELECT n - 1 FROM per_user)
       ) c
-      WHERE o.user_id IS NOT NULL
     )
     SELECT q.item_id
-    FROM (SELECT * FROM candidates ORDER BY place ASC, last_started_at ASC NULLS FIRST, head_id ASC) c
+    FROM (
+      SELECT c.item_id, c.place, c.head_id, t.last_started_at
+      FROM candidates c
+      LEFT JOIN queue_user_turns t ON t.queue_id = ${queueId} AND t.user_id = c.user_id
+      ORDER BY c.place ASC, t.last_started_at ASC NULLS FIRST, c.head_id ASC
+    ) c
     JOIN session_queue q ON q.item_id = c.item_id
     WHERE q.status = 'pending' AND ${notPaused(queueId)}
     ORDER BY c.place ASC, c.last_started_at ASC NULLS FIRST, c.head_id ASC
