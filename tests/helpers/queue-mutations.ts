@@ -15,6 +15,18 @@ import { runCommonAuthTests } from './security.ts';
 export const test = harnessTest({}, NAMED_USERS);
 export const it = test;
 
+/**
+ * Before each test of the calling file: no recorded events or cancels, and the clock a second on, so that
+ * every mutation's changed timestamps are visible.
+ */
+export function freshBeforeEach(): void {
+  test.beforeEach(({ h }) => {
+    h.events.clear();
+    h.workers.canceled.splice(0);
+    h.clock.advance(1000);
+  });
+}
+
 export type Row = typeof sessionQueue.$inferSelect;
 export type Status = Row['status'];
 export const now = (h: Harness) => h.clock.now().toISOString();

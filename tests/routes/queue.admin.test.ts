@@ -1,15 +1,20 @@
 import { describe, expect } from 'vitest';
 import { must } from '../helpers/common.ts';
 import { enqueue, Q } from '../helpers/queue.ts';
-import { allRows, auditOf, entry, getItem, it, now, setStatus, test } from '../helpers/queue-mutations.ts';
+import {
+  allRows,
+  auditOf,
+  entry,
+  freshBeforeEach,
+  getItem,
+  it,
+  now,
+  setStatus,
+  test,
+} from '../helpers/queue-mutations.ts';
 import { runCommonAuthTests } from '../helpers/security.ts';
 
-test.beforeEach(({ h }) => {
-  h.events.clear();
-  h.workers.canceled.splice(0);
-  // Every mutation happens a second after whatever came before, so changed timestamps are visible.
-  h.clock.advance(1000);
-});
+freshBeforeEach();
 
 describe('owner transfer', () => {
   it('gives the item to the target, with its names, and is audited', async ({ h, alice, bob, admin }) => {

@@ -8,21 +8,16 @@ import {
   batchStatusOf,
   canceledEvent,
   entry,
+  freshBeforeEach,
   getItem,
   it,
   itemRoute,
   now,
   setStatus,
   statusChanged,
-  test,
 } from '../helpers/queue-mutations.ts';
 
-test.beforeEach(({ h }) => {
-  h.events.clear();
-  h.workers.canceled.splice(0);
-  // Every mutation happens a second after whatever came before, so changed timestamps are visible.
-  h.clock.advance(1000);
-});
+freshBeforeEach();
 
 describe('cancel one item', () => {
   it('a pending item comes back canceled, with one queue_item_status_changed', async ({

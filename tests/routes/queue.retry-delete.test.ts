@@ -6,21 +6,16 @@ import {
   allRows,
   auditOf,
   entry,
+  freshBeforeEach,
   getItem,
   it,
   itemRoute,
   now,
   setStatus,
   statusChanged,
-  test,
 } from '../helpers/queue-mutations.ts';
 
-test.beforeEach(({ h }) => {
-  h.events.clear();
-  h.workers.canceled.splice(0);
-  // Every mutation happens a second after whatever came before, so changed timestamps are visible.
-  h.clock.advance(1000);
-});
+freshBeforeEach();
 
 describe('enqueue', () => {
   it('is audited as queue.enqueued', async ({ admin, h, alice }) => {
