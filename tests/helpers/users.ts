@@ -2,7 +2,7 @@ import { asc, sql } from 'drizzle-orm';
 import { expect } from 'vitest';
 import { auditLog, users } from '../../src/db/schema/index.ts';
 import type { User } from '../../src/services/users/index.ts';
-import { type Harness, problem, type TestUser } from './harness.ts';
+import { expectProblem as expectWholeProblem, type Harness, problem, type TestUser } from './harness.ts';
 
 /** What the users route tests (users.*.test.ts) share. */
 
@@ -54,8 +54,6 @@ export async function expectProblem(
   detail: string,
   errors?: { path: string; message: string }[],
 ) {
-  expect(res.status).toBe(status);
-  expect(res.headers.get('content-type')).toBe('application/problem+json');
   expect(res.headers.get('x-refreshed-token')).toBeNull();
-  expect(await res.json()).toEqual(problem(res, code, status, title, detail, errors));
+  await expectWholeProblem(res, code, status, title, detail, errors);
 }
