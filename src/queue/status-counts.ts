@@ -4,6 +4,7 @@ import { executePrepared } from '../db/prepared.ts';
 import { rowsOf } from '../db/rows.ts';
 import { QUEUE_STATUSES, type QueueStatus, sessionQueue } from '../db/schema/index.ts';
 import { countByStatus } from './counts.ts';
+import { queueReadCacheOf } from './counts-cache.ts';
 
 const zeroCounts = () => Object.fromEntries(QUEUE_STATUSES.map((s) => [s, 0])) as Record<QueueStatus, number>;
 const total = (c: Record<QueueStatus, number>) => QUEUE_STATUSES.reduce((sum, s) => sum + c[s], 0);
@@ -58,10 +59,17 @@ export async function batchCounts(db: DbOrTx, queueId: string, batchId: string, 
 /**
  * The queue's counts with its running item id, and one user's counts in it: one prepared statement, one
  * pass over the queue's rows (`GET …/status` on every poll), where `queueCounts` and `countByStatus` take
- * three round trips and two passes.
+ * three round trips and two passes. On PGlite the answer is kept until a write to the queue commits
+ * (`QueueReadCache`).
  * @example const { queue, mine } = await queueAndUserCounts(db, 'default', actor.userId);
  */
-export async function queueAndUserCounts(db: DbOrTx, queueId: string, userId: string) {
+export function queueAndUserCounts(db: DbOrTx, queueId: string, userId: string) {
+  const read = () => readQueueAndUserCounts(db, queueId, userId);
+  const cache = queueReadCacheOf(db);
+  return cache ? cache.get(`status ${queueId} ${userId}`, read) : read();
+}
+
+async function readQueueAndUserCounts(db: DbOrTx, queueId: string, userId: string) {
   const rows = rowsOf<TallyRow>(
     await executePrepared(
       db,

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { AccountProfile, AccountState, IdentityCheck } from '../../core/auth.ts';
 import type { DbOrTx } from '../../core/db.ts';
-import { pgliteClientOf } from '../../db/pglite-notify.ts';
+import { current, PgliteGeneration } from '../../db/pglite-notify.ts';
 import { queryPrepared } from '../../db/prepared.ts';
 import { rowsOf } from '../../db/rows.ts';
 
@@ -126,28 +126,6 @@ export const AUTH_VERSION_CHANNEL = 'easel_auth_version';
 export const USERS_CHANGED_CHANNEL = 'easel_users_changed';
 
 /**
- * How many commits notified `channel` since this process listened, on PGlite (ADR 0008, 4): -1 until the
- * `LISTEN` is confirmed, and always on PostgreSQL, where a notification can come after the next request.
- */
-class LocalGeneration {
-  value = -1;
-
-  constructor(db: DbOrTx, channel: string) {
-    pgliteClientOf(db)
-      ?.listen(channel, () => {
-        this.value++;
-      })
-      .then(() => {
-        // Whatever was read before now carries -1 and is read again.
-        this.value = 0;
-      }, ignore);
-  }
-}
-
-/** An entry is current when it was read in the generation that is current now (never while it is -1). */
-const current = (entry: number, now: number) => now >= 0 && entry === now;
-
-/**
  * Token checks without reading the account on every request, and without ever trusting memory past a
  * revocation (API.md section 2, docs/adr/0008-identity-cache-with-a-database-version.md). Each entry holds
  * the account state of one (user, login session) and the `auth_version` it was read at; triggers bump that
@@ -173,16 +151,16 @@ export class IdentityCache implements IdentityCheck {
   >();
   #inFlight: Promise<Versions> | undefined;
   #next: Promise<Versions> | undefined;
-  readonly #authGeneration: LocalGeneration;
-  readonly #usersGeneration: LocalGeneration;
+  readonly #authGeneration: PgliteGeneration;
+  readonly #usersGeneration: PgliteGeneration;
 
   /** `db`: the database itself (never a transaction); `maxEntries`: oldest entries beyond it are dropped. */
   constructor(
     private readonly db: DbOrTx,
     private readonly maxEntries = 10_000,
   ) {
-    this.#authGeneration = new LocalGeneration(db, AUTH_VERSION_CHANNEL);
-    this.#usersGeneration = new LocalGeneration(db, USERS_CHANGED_CHANNEL);
+    this.#authGeneration = new PgliteGeneration(db, AUTH_VERSION_CHANNEL);
+    this.#usersGeneration = new PgliteGeneration(db, USERS_CHANGED_CHANNEL);
   }
 
   async lookup(userId: string, sid: string): Promise<AccountState | undefined> {
