@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import type { AccountProfile, AccountState, IdentityCheck } from '../../core/auth.ts';
 import type { DbOrTx } from '../../core/db.ts';
 import { current, PgliteGeneration } from '../../db/pglite-notify.ts';
@@ -15,6 +15,15 @@ interface StateRow {
   revoked: boolean;
 }
 
+/** The row a statement reads from `auth_version` (its one row, `id = 1`, inserted by migration 0007). */
+async function versionRow<T>(db: DbOrTx, query: SQL): Promise<T> {
+  const [row] = rowsOf<T>(await queryPrepared(db, query));
+  if (!row) {
+    throw new Error('auth_version has no row (migration 0007 not applied)');
+  }
+  return row;
+}
+
 /**
  * One prepared statement, one round trip, one snapshot: the account of `userId`, whether login session
  * `sid` was logged out, and the `auth_version` they were read at.
@@ -25,18 +34,13 @@ export async function readAccountState(
   userId: string,
   sid: string,
 ): Promise<{ version: string; state: AccountState | undefined }> {
-  const [row] = rowsOf<StateRow>(
-    await queryPrepared(
-      db,
-      sql`SELECT v.version::text AS version, u.user_id, u.email, u.is_admin, u.is_active, u.epoch,
+  const row = await versionRow<StateRow>(
+    db,
+    sql`SELECT v.version::text AS version, u.user_id, u.email, u.is_admin, u.is_active, u.epoch,
         EXISTS (SELECT 1 FROM revoked_sessions r WHERE r.sid = ${sid}) AS revoked
       FROM auth_version v LEFT JOIN users u ON u.user_id = ${userId}
       WHERE v.id = 1`,
-    ),
   );
-  if (!row) {
-    throw new Error('auth_version has no row (migration 0007 not applied)');
-  }
   const state: AccountState | undefined =
     row.user_id === null
       ? undefined
@@ -58,15 +62,10 @@ interface Versions {
 }
 
 async function readVersions(db: DbOrTx): Promise<Versions> {
-  const [row] = rowsOf<{ version: string; users_version: string }>(
-    await queryPrepared(
-      db,
-      sql`SELECT version::text AS version, users_version::text AS users_version FROM auth_version WHERE id = 1`,
-    ),
+  const row = await versionRow<{ version: string; users_version: string }>(
+    db,
+    sql`SELECT version::text AS version, users_version::text AS users_version FROM auth_version WHERE id = 1`,
   );
-  if (!row) {
-    throw new Error('auth_version has no row (migration 0007 not applied)');
-  }
   return { version: row.version, usersVersion: row.users_version };
 }
 
@@ -90,18 +89,13 @@ async function readProfile(
   db: DbOrTx,
   userId: string,
 ): Promise<{ usersVersion: string; profile: AccountProfile | undefined }> {
-  const [row] = rowsOf<ProfileRow>(
-    await queryPrepared(
-      db,
-      sql`SELECT v.users_version::text AS users_version, u.user_id, u.email, u.display_name, u.is_admin,
+  const row = await versionRow<ProfileRow>(
+    db,
+    sql`SELECT v.users_version::text AS users_version, u.user_id, u.email, u.display_name, u.is_admin,
         u.is_active, u.max_pending, u.created_at, u.last_login_at
       FROM auth_version v LEFT JOIN users u ON u.user_id = ${userId}
       WHERE v.id = 1`,
-    ),
   );
-  if (!row) {
-    throw new Error('auth_version has no row (migration 0007 not applied)');
-  }
   const profile: AccountProfile | undefined =
     row.user_id === null
       ? undefined
