@@ -1,11 +1,9 @@
-import { asc, eq } from 'drizzle-orm';
 import { describe, expect } from 'vitest';
-import { sessionQueue } from '../../src/db/schema/index.ts';
 import type { QueueItem } from '../../src/queue/schemas.ts';
 import { must } from '../helpers/common.ts';
 import { type Fixtures, harnessTest } from '../helpers/fixtures.ts';
-import type { Harness } from '../helpers/harness.ts';
 import { enqueue, Q } from '../helpers/queue.ts';
+import { allRows, getItem, now, setStatus, statusChanged } from '../helpers/queue-mutations.ts';
 
 const test = harnessTest({}, { admin: { displayName: 'Admin' } }).extend(
   'viewer',
@@ -24,72 +22,6 @@ test.beforeEach(({ h }) => {
 });
 
 const USERS = '/api/v1/users';
-type Row = typeof sessionQueue.$inferSelect;
-type Status = Row['status'];
-const now = (h: Harness) => h.clock.now().toISOString();
-const allRows = (h: Harness) => h.db.select().from(sessionQueue).orderBy(asc(sessionQueue.itemId));
-
-async function getItem(h: Harness, id: number, token: string): Promise<QueueItem> {
-  const res = await h.get(`${Q}/i/${id}`, { token });
-  expect(res.status).toBe(200);
-  return res.json();
-}
-
-async function setStatus(h: Harness, itemId: number, status: 'completed' | 'in_progress') {
-  const at = h.clock.now();
-  await h.db
-    .update(sessionQueue)
-    .set({ status, startedAt: at, completedAt: status === 'completed' ? at : null, updatedAt: at })
-    .where(eq(sessionQueue.itemId, itemId));
-}
-
-function counts(rows: Row[]) {
-  const n = (s: Status) => rows.filter((r) => r.status === s).length;
-  return {
-    pending: n('pending'),
-    in_progress: n('in_progress'),
-    completed: n('completed'),
-    failed: n('failed'),
-    canceled: n('canceled'),
-    total: rows.length,
-  };
-}
-
-/** The `queue_item_status_changed` of a canceled running item, with counts over `rows`. */
-function statusChanged(item: QueueItem, rows: Row[]) {
-  const batch = rows.filter((r) => r.batchId === item.batch_id && r.userId === item.user_id);
-  const running = rows
-    .filter((r) => r.status === 'in_progress')
-    .sort((a, b) => (a.startedAt?.getTime() ?? 0) - (b.startedAt?.getTime() ?? 0) || a.itemId - b.itemId);
-  return {
-    name: 'queue_item_status_changed',
-    queueId: 'default',
-    ownerId: item.user_id,
-    data: {
-      queue_id: 'default',
-      item_id: item.item_id,
-      batch_id: item.batch_id,
-      session_id: item.session_id,
-      user_id: item.user_id,
-      status: item.status,
-      error_type: item.error_type,
-      error_message: item.error_message,
-      created_at: item.created_at,
-      updated_at: item.updated_at,
-      started_at: item.started_at,
-      completed_at: item.completed_at,
-      batch_status: {
-        queue_id: 'default',
-        batch_id: item.batch_id,
-        origin: batch[0]?.origin ?? null,
-        destination: batch[0]?.destination ?? null,
-        ...counts(batch),
-      },
-      queue_status: { queue_id: 'default', item_id: running[0]?.itemId ?? null, ...counts(rows) },
-    },
-  };
-}
-
 /**
  * A user with one item of each kind: running, two pending, completed. Returns the items as an admin saw
  * them before anything happened to the account.
@@ -102,7 +34,7 @@ async function userWithItems({ h, admin }: Pick<Fixtures, 'h' | 'admin'>, displa
   await setStatus(h, done, 'completed');
   const before = new Map<number, QueueItem>();
   for (const id of item_ids) {
-    before.set(id, await getItem(h, id, admin.token));
+    before.set(id, await getItem({ h, admin }, id, admin.token));
   }
   return { user, running, pending: [pending1, pending2], done, ids: item_ids, before };
 }
@@ -130,7 +62,7 @@ async function expectItemsCanceled(
     item(f.done, {}),
   ];
   for (const e of expected) {
-    expect(await getItem(h, e.item_id, admin.token)).toEqual(e);
+    expect(await getItem({ h, admin }, e.item_id, admin.token)).toEqual(e);
   }
   expect(h.events.events).toEqual([
     {
@@ -205,8 +137,8 @@ describe('items of a deleted user (LEFT JOIN users)', () => {
 
   it('GET i/{item_id} and items_by_ids answer them too', async ({ h, admin, viewer }) => {
     for (const id of f.ids) {
-      expect(await getItem(h, id, admin.token)).toEqual(whole(id));
-      expect(await getItem(h, id, viewer.token)).toEqual(redacted(id));
+      expect(await getItem({ h, admin }, id, admin.token)).toEqual(whole(id));
+      expect(await getItem({ h, admin }, id, viewer.token)).toEqual(redacted(id));
     }
     const res = await h.post(`${Q}/items_by_ids`, { token: viewer.token, json: { item_ids: f.ids } });
     expect(res.status).toBe(200);
@@ -226,7 +158,7 @@ describe('deactivating or deleting a user cancels their work', () => {
     await expectItemsCanceled({ h, admin }, f, { display: null, email: null });
     // Another user's items are untouched.
     for (const id of other.ids) {
-      expect(await getItem(h, id, admin.token)).toEqual(other.before.get(id));
+      expect(await getItem({ h, admin }, id, admin.token)).toEqual(other.before.get(id));
     }
   });
 
@@ -254,7 +186,7 @@ describe('deactivating or deleting a user cancels their work', () => {
     expect(await allRows(h)).toEqual(rowsBefore);
     expect(h.events.events).toEqual([]);
     expect(h.workers.canceled).toEqual([]);
-    expect((await getItem(h, f.done, viewer.token)).user_display_name).toBe('Renamed Again');
+    expect((await getItem({ h, admin }, f.done, viewer.token)).user_display_name).toBe('Renamed Again');
   });
 
   it('deactivating an already inactive user cancels nothing more', async ({ h, admin }) => {
