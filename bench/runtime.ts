@@ -9,7 +9,7 @@
  * every denoise step, VAE decode), N times in a row, nothing else. The event-loop delay is sampled in this
  * process (where the HTTP server and the scheduler live) while Easel generates.
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -63,6 +63,8 @@ const CASES: Case[] = [
     items: Number(process.env.BENCH_ITEMS_LARGE ?? 6),
   },
 ];
+/** `--only=<text>` runs the cases whose label contains it. */
+const ONLY = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 const ADMIN = { email: 'bench@example.com', password: 'correct horse battery' };
 /** With `BENCH_PG_URL`, Easel runs on a fresh PostgreSQL database per case instead of PGlite. */
 const PG_URL = process.env.BENCH_PG_URL;
@@ -80,7 +82,47 @@ interface Row {
   /** Medians over the items: Easel's steps (from each `item completed` log line) and the bare loop's. */
   easelPhases: Phases;
   barePhases: Phases;
+  /** CPU time per item (ms): Easel's by process, and the bare loop's. */
+  easelCpu: CpuSplit;
+  bareCpuMs: number;
 }
+
+/** CPU ms per item by process: this one (HTTP, scheduler, sharp, PGlite), the inference child, PostgreSQL. */
+interface CpuSplit {
+  server: number;
+  child: number;
+  postgres: number;
+}
+
+/** Clock ticks per second of /proc's CPU times (USER_HZ, 100 on Linux). */
+const TICK_MS = 10;
+
+/** A process's user + system CPU time in ms, from /proc (0 when it is gone). */
+async function procCpuMs(pid: number | string): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  // The fields after the command name (which may hold spaces) start at the state, field 3.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) * TICK_MS;
+}
+
+/** The CPU time of every PostgreSQL process on this machine (backends, WAL writer, checkpointer), in ms. */
+async function postgresCpuMs(): Promise<number> {
+  let total = 0;
+  for (const pid of await readdir('/proc')) {
+    if (
+      /^\d+$/.test(pid) &&
+      (await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '')).trim() === 'postgres'
+    ) {
+      total += await procCpuMs(pid);
+    }
+  }
+  return total;
+}
+
+const ownCpuMs = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
@@ -94,7 +136,7 @@ async function childRss(pid: number | undefined): Promise<number> {
 }
 
 /** The same inference the scheduler asks of its child, in this process, nothing else. */
-async function bare(folder: string, c: Case): Promise<{ ms: number; phases: Phases }> {
+async function bare(folder: string, c: Case): Promise<{ ms: number; cpuMs: number; phases: Phases }> {
   const model = await loadDiffusionModel(folder, { executionProvider: 'cpu', warn: () => {}, threads: 0 });
   let phases: Phases = {};
   const all: Phases[] = [];
@@ -128,14 +170,16 @@ async function bare(folder: string, c: Case): Promise<{ ms: number; phases: Phas
   };
   await once(0); // warm-up
   const times: number[] = [];
+  const cpuBefore = ownCpuMs();
   for (let i = 0; i < c.items; i++) {
     const t = performance.now();
     await once(i + 1);
     times.push(performance.now() - t);
     all.push(phases);
   }
+  const cpuMs = (ownCpuMs() - cpuBefore) / c.items;
   await model.release();
-  return { ms: mean(times), phases: medianPhases(all) };
+  return { ms: mean(times), cpuMs, phases: medianPhases(all) };
 }
 
 /** Milliseconds by step of one item: `compel` (both prompts), `noise`, `denoise_latents`, `l2i`, …. */
@@ -152,7 +196,10 @@ function medianPhases(items: Phases[]): Phases {
   );
 }
 
-async function easel(modelsDir: string, c: Case): Promise<Omit<Row, 'label' | 'bareMs' | 'barePhases'>> {
+async function easel(
+  modelsDir: string,
+  c: Case,
+): Promise<Omit<Row, 'label' | 'bareMs' | 'barePhases' | 'bareCpuMs'>> {
   const dataDir = await mkdtemp(join(tmpdir(), 'easel-bench-runtime-'));
   const pg = PG_URL ? await scratchDatabase(PG_URL) : null;
   const env = parseEnv({
@@ -240,6 +287,12 @@ async function easel(modelsDir: string, c: Case): Promise<Omit<Row, 'label' | 'b
     timings.length = 0;
 
     const loop = monitorEventLoopDelay({ resolution: 1 });
+    const cpuAt = async () => ({
+      server: ownCpuMs(),
+      child: runtime.pid ? await procCpuMs(runtime.pid) : 0,
+      postgres: pg ? await postgresCpuMs() : 0,
+    });
+    const cpuBefore = await cpuAt();
     loop.enable();
     const item_ids = await completed(
       call('POST', '/api/v1/queue/default/enqueue_batch', token, {
@@ -247,6 +300,8 @@ async function easel(modelsDir: string, c: Case): Promise<Omit<Row, 'label' | 'b
       }),
     );
     loop.disable();
+    const cpuAfter = await cpuAt();
+    const perItem = (k: keyof CpuSplit) => (cpuAfter[k] - cpuBefore[k]) / c.items;
     const rows = (await call('POST', '/api/v1/queue/default/items_by_ids', token, { item_ids })) as {
       started_at: string;
       completed_at: string;
@@ -263,6 +318,7 @@ async function easel(modelsDir: string, c: Case): Promise<Omit<Row, 'label' | 'b
       rssMb: process.memoryUsage().rss / 2 ** 20,
       childRssMb: await childRss(runtime.pid),
       easelPhases: medianPhases(timings),
+      easelCpu: { server: perItem('server'), child: perItem('child'), postgres: perItem('postgres') },
     };
   } finally {
     for (const close of closers) {
@@ -314,8 +370,21 @@ function report(rows: Row[], header: string): string {
       `| ${r.label}: bare | ${steps.map((k) => cell(r.barePhases, k)).join(' | ')} |`,
     ]),
   ];
-  return `${header}\n\n${lines.join('\n')}\n\n${BREAKDOWN_NOTE}\n\n${breakdown.join('\n')}\n`;
+  const cpu = [
+    '| Case | server | inference child | PostgreSQL | Easel in all | bare | Easel − bare |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    ...rows.map((r) => {
+      const all = r.easelCpu.server + r.easelCpu.child + r.easelCpu.postgres;
+      return `| ${r.label} | ${f(r.easelCpu.server)} | ${f(r.easelCpu.child)} | ${f(r.easelCpu.postgres)} | ${f(all)} | ${f(r.bareCpuMs)} | ${f(all - r.bareCpuMs)} |`;
+    }),
+  ];
+  return `${header}\n\n${lines.join('\n')}\n\n${BREAKDOWN_NOTE}\n\n${breakdown.join('\n')}\n\n${CPU_NOTE}\n\n${cpu.join('\n')}\n`;
 }
+
+const CPU_NOTE = `CPU time per item (ms, all threads, from \`process.cpuUsage\` and /proc): \`server\` is this process (HTTP,
+scheduler, events, sharp's encodes and, on PGlite, the database), \`inference child\` the ONNX process (with the
+progress previews), \`PostgreSQL\` every postgres process on the machine. On 2 cores an item cannot take less
+wall time than half its CPU time, so \`Easel − bare\` is the work the bare loop does not do.`;
 
 const BREAKDOWN_NOTE = `Where one item's time goes (ms, median over the items). Easel: from the worker's \`item completed\` log
 line (\`timings_ms\`): \`claim\` (its transaction, with the events carried into it), each runtime node (the
@@ -334,11 +403,11 @@ async function main() {
     await writeTinyModel({ out: join(modelsDir, 'tiny-sd'), profile: 'tiny', layout: 'optimum' });
     await writeTinyModel({ out: join(modelsDir, 'tiny-sd-large'), profile: 'large', layout: 'optimum' });
     const rows: Row[] = [];
-    for (const c of CASES) {
+    for (const c of CASES.filter((c) => ONLY === undefined || c.label.includes(ONLY))) {
       const b = await bare(join(modelsDir, c.model), c);
       const e = await easel(modelsDir, c);
       const bareMs = b.ms;
-      const row = { label: c.label, bareMs, barePhases: b.phases, ...e };
+      const row = { label: c.label, bareMs, bareCpuMs: b.cpuMs, barePhases: b.phases, ...e };
       rows.push(row);
       console.error(`${c.label}: easel ${row.easelMs.toFixed(1)} ms/item, bare ${bareMs.toFixed(1)} ms/item`);
     }
@@ -352,6 +421,9 @@ async function main() {
     ].join('\n');
     const table = report(rows, header);
     console.log(table);
+    if (ONLY !== undefined) {
+      return; // A part of the table: printed, not kept.
+    }
     await mkdir(new URL('./results/', import.meta.url), { recursive: true });
     await writeFile(
       new URL(`./results/${PG_URL ? 'runtime-postgres' : 'runtime'}.md`, import.meta.url),

@@ -37,6 +37,8 @@ export const EnvSchema = z
     USER_MAX_PENDING: positiveInt.default(1000),
     EXECUTION_PROVIDER: z.enum(['cpu', 'cuda']).default('cpu'),
     PROGRESS_MAX_HZ: z.coerce.number().positive().max(1000).default(10),
+    /** zlib level of stored PNGs (generated and uploaded): 0 none … 9 smallest; 1 as InvokeAI's default. */
+    PNG_COMPRESSION: z.coerce.number().int().min(0).max(9).default(1),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
     /**
      * Where image and thumbnail bytes are kept: files under `DATA_DIR` (`fs`), or the database (`postgres`,

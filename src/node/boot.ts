@@ -105,7 +105,7 @@ export async function buildNodeDeps(
     secret,
     projectRoot: new URL('../../', import.meta.url).pathname,
     clientAddress: edge.clientAddress,
-    images: sharpCodec(),
+    images: sharpCodec({ pngCompression: env.PNG_COMPRESSION }),
     blobs: env.BLOB_STORE === 'postgres' ? new DbBlobStore(database.db) : new FsBlobStore(env.DATA_DIR),
     streamSinks: edge.streamSinks,
     workers,

@@ -8,11 +8,17 @@ export const MAX_UPLOAD_PIXELS = 50_000_000;
 const bytesOf = (buffer: Buffer) => new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 const raw = (width: number, height: number) => ({ raw: { width, height, channels: 3 as const } });
 
+/**
+ * libwebp's effort for thumbnails (0–6, sharp's default 4): 2 takes about two thirds of the CPU time at the
+ * same quality, for a slightly bigger file (bench:runtime; docs/runtime.md).
+ */
+const THUMBNAIL_EFFORT = 2;
+
 /** A WebP that fits in `maxSize` × `maxSize`, never enlarged. */
 async function webpThumbnail(image: Sharp, maxSize: number): Promise<Uint8Array> {
   const webp = await image
     .resize(maxSize, maxSize, { fit: 'inside', withoutEnlargement: true })
-    .webp({ quality: 80 })
+    .webp({ quality: 80, effort: THUMBNAIL_EFFORT })
     .toBuffer();
   return bytesOf(webp);
 }
@@ -45,14 +51,15 @@ export async function decodeRgb(
 }
 
 /**
- * The image codec on sharp (libvips, off the event loop): PNG level 6 (NOTES.md: 7 ms and 46 KB at 512²),
- * WebP q80 thumbnails, JPEG q80 previews.
- * @example const images = sharpCodec(); const png = await images.encodePng(rgb, 512, 512, {});
+ * The image codec on sharp (libvips, off the event loop): PNG at zlib level `pngCompression` (default 1, as
+ * InvokeAI's `pil_compress_level`: at 512², about 60% of level 6's CPU time for a file a few percent to
+ * about 3× bigger, the most for smooth images), WebP q80 thumbnails, JPEG q80 previews.
+ * @example const images = sharpCodec({ pngCompression: 1 }); const png = await images.encodePng(rgb, 512, 512, {});
  */
-export function sharpCodec(): ImageCodec {
+export function sharpCodec({ pngCompression = 1 }: { pngCompression?: number } = {}): ImageCodec {
   return {
     async encodePng(rgb, width, height, text) {
-      const png = await sharp(rgb, raw(width, height)).png({ compressionLevel: 6 }).toBuffer();
+      const png = await sharp(rgb, raw(width, height)).png({ compressionLevel: pngCompression }).toBuffer();
       return insertPngText(bytesOf(png), text);
     },
     thumbnail: (png, maxSize) => webpThumbnail(sharp(png), maxSize),
@@ -67,7 +74,7 @@ export function sharpCodec(): ImageCodec {
         // rotate() with no angle applies the EXIF orientation; the output keeps no metadata.
         const { data, info } = await sharp(bytes, { limitInputPixels: MAX_UPLOAD_PIXELS, failOn: 'error' })
           .rotate()
-          .png({ compressionLevel: 6 })
+          .png({ compressionLevel: pngCompression })
           .toBuffer({ resolveWithObject: true });
         return { png: bytesOf(data), width: info.width, height: info.height };
       } catch (err) {

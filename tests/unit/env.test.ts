@@ -14,6 +14,7 @@ describe('parseEnv', () => {
       USER_MAX_PENDING: 1000,
       EXECUTION_PROVIDER: 'cpu',
       PROGRESS_MAX_HZ: 10,
+      PNG_COMPRESSION: 1,
       LOG_LEVEL: 'info',
       BLOB_STORE: 'fs',
       DEVICES: ['cpu'],
@@ -56,6 +57,7 @@ describe('parseEnv', () => {
       USER_MAX_PENDING: '5',
       EXECUTION_PROVIDER: 'cuda',
       PROGRESS_MAX_HZ: '2.5',
+      PNG_COMPRESSION: '9',
       LOG_LEVEL: 'debug',
       BLOB_STORE: 'postgres',
     });
@@ -65,6 +67,7 @@ describe('parseEnv', () => {
       USER_MAX_PENDING: 5,
       EXECUTION_PROVIDER: 'cuda',
       PROGRESS_MAX_HZ: 2.5,
+      PNG_COMPRESSION: 9,
       LOG_LEVEL: 'debug',
       BLOB_STORE: 'postgres',
     });
@@ -91,6 +94,8 @@ describe('parseEnv', () => {
     [{ EXECUTION_PROVIDER: 'tpu' }, 'EXECUTION_PROVIDER'],
     [{ PROGRESS_MAX_HZ: '0' }, 'PROGRESS_MAX_HZ'],
     [{ PROGRESS_MAX_HZ: 'fast' }, 'PROGRESS_MAX_HZ'],
+    [{ PNG_COMPRESSION: '10' }, 'PNG_COMPRESSION'],
+    [{ PNG_COMPRESSION: '1.5' }, 'PNG_COMPRESSION'],
     [{ BLOB_STORE: 's3' }, 'BLOB_STORE'],
     [{ DEVICES: 'gpu' }, 'DEVICES'],
     [{ DEVICES: 'cpu,,cuda:0' }, 'DEVICES'],

@@ -45,6 +45,17 @@ describe('PNG text chunks', () => {
     expect(new Uint8Array(data)).toEqual(rgb(16, 8));
   });
 
+  it('compresses at the configured zlib level (1 by default), for generated and uploaded images', async () => {
+    // FLEVEL, the top two bits of the first IDAT's zlib header: 0 fastest (levels 0–1), 2 default (6), 3 best (7–9).
+    const zlibLevel = (png: Uint8Array) => (png[Buffer.from(png).indexOf('IDAT') + 5] ?? 0) >> 6;
+    const pixels = rgb(32, 32);
+    const upload = await basePng();
+    expect(zlibLevel(await sharpCodec().encodePng(pixels, 32, 32, {}))).toBe(0);
+    expect(zlibLevel((await sharpCodec().decodeUpload(upload)).png)).toBe(0);
+    expect(zlibLevel(await sharpCodec({ pngCompression: 6 }).encodePng(pixels, 32, 32, {}))).toBe(2);
+    expect(zlibLevel((await sharpCodec({ pngCompression: 9 }).decodeUpload(upload)).png)).toBe(3);
+  });
+
   it('skips chunks whose CRC is wrong', async () => {
     const tagged = insertPngText(await basePng(), { k: 'v' });
     const broken = tagged.slice();
