@@ -81,17 +81,19 @@ const isPreview = (v: unknown): v is PreviewImage =>
   typeof v === 'object' && v !== null && typeof (v as PreviewImage).dataURL === 'string';
 
 /**
- * Writes events to the channel log in the caller's transaction, and announces them with `pg_notify` (sent
- * by PostgreSQL only when that transaction commits, in commit order). An owned event goes to the owner's
- * channel and a copy to each active admin's; a queue-wide event (`ownerId` null) to every active user's
- * channel and the anonymous one. Each channel's head row is bumped (`last_id + n`, locked until commit),
- * which serialises the writers of a channel: its ids commit in order, without gaps. Heads are locked in
- * user-id order; call this once per transaction, as its last write, so the locks are held briefly and never
- * taken in two orders. `invocation_progress` images are stored as `null`; the image travels in the
- * notification when it fits. One prepared statement does it all (the fan-out, the heads, the rows and,
- * without previews, the notification when it fits); otherwise the notifications follow. Returns, per event,
- * the channel ids it got (the owner's first, then the admins' or everyone's by user id, then anonymous).
- * @example const ids = await db.transaction(async (tx) => { …; return appendEvents(tx, [event], clock.now()); });
+ * Writes events to the channel log and announces them with `pg_notify`, in one statement: in the caller's
+ * transaction (the notification is sent when it commits, in commit order), or on its own (`db`, not a
+ * transaction: one round trip, committed at once). An owned event goes to the owner's channel and a copy to
+ * each active admin's; a queue-wide event (`ownerId` null) to every active user's channel and the anonymous
+ * one. Each channel's head row is bumped (`last_id + n`, locked until commit), which serialises the writers
+ * of a channel: its ids commit in order, without gaps. Heads are locked in user-id order; in a transaction,
+ * call this once, as its last write, so the locks are held briefly and never taken in two orders.
+ * `invocation_progress` images are stored as `null`: the image travels in the notification when everything
+ * fits in one payload (`noticePayloads`' rule), else the notification goes without previews. Only a fan-out
+ * too large for one payload needs more statements (split notifications): on their own they follow the
+ * commit, and a crash between leaves the rows to the tailers' safety poll. Returns, per event, the channel
+ * ids it got (the owner's first, then the admins' or everyone's by user id, then anonymous).
+ * @example const ids = await appendEvents(db, [event], clock.now());
  */
 export async function appendEvents(
   tx: DbOrTx,
@@ -112,7 +114,10 @@ export async function appendEvents(
     o: event.ownerId,
     d: previewOf(event) ? { ...event.data, image: null } : event.data,
   }));
-  const notifyHere = !events.some(previewOf);
+  const images = events.flatMap((event, k) => {
+    const image = previewOf(event);
+    return image ? [{ k, image }] : [];
+  });
   const written = rowsOf<{ k: number; u: string; id: string | number; notified: number }>(
     await executePrepared(
       tx,
@@ -133,16 +138,18 @@ export async function appendEvents(
           FROM targets t JOIN bumps b ON b.u = t.u JOIN heads h ON h.user_id = t.u),
         logged AS (INSERT INTO channel_log (user_id, id, queue_id, event, owner, data, created_at)
           SELECT n.u, n.id, ev.q, ev.e, ev.o, ev.d, ${now.toISOString()}::timestamptz
-          FROM numbered n JOIN ev ON ev.k = n.k)
-        ${
-          notifyHere
-            ? sql`, notice AS (SELECT json_build_object('c', json_agg(json_build_array(user_id, last_id)))::text
-                  AS payload FROM heads),
-                notified AS (SELECT pg_notify(${CHANNEL_NOTIFY}, payload) FROM notice
-                  WHERE octet_length(payload) <= ${MAX_NOTIFY_BYTES})
-                SELECT k, u, id, (SELECT count(*) FROM notified)::int AS notified FROM numbered`
-            : sql`SELECT k, u, id, 0 AS notified FROM numbered`
-        }
+          FROM numbered n JOIN ev ON ev.k = n.k),
+        previews AS (SELECT pv.k, pv.image, json_agg(json_build_array(n.u, n.id) ORDER BY n.rank, n.u) AS at
+          FROM jsonb_to_recordset(${JSON.stringify(images)}::jsonb) AS pv(k int, image jsonb)
+          JOIN numbered n ON n.k = pv.k GROUP BY pv.k, pv.image),
+        notice AS MATERIALIZED (SELECT json_build_object('c', c)::text AS plain,
+            CASE WHEN p IS NOT NULL THEN json_build_object('c', c, 'p', p)::text END AS whole
+          FROM (SELECT json_agg(json_build_array(user_id, last_id) ORDER BY user_id) AS c FROM heads) h,
+            (SELECT json_agg(json_build_object('at', at, 'image', image) ORDER BY k) AS p FROM previews) v),
+        notified AS (SELECT pg_notify(${CHANNEL_NOTIFY},
+            CASE WHEN octet_length(whole) <= ${MAX_NOTIFY_BYTES} THEN whole ELSE plain END) FROM notice
+          WHERE octet_length(whole) <= ${MAX_NOTIFY_BYTES} OR octet_length(plain) <= ${MAX_NOTIFY_BYTES})
+        SELECT k, u, id, (SELECT count(*) FROM notified)::int AS notified FROM numbered
         ORDER BY k, rank, u`,
     ),
   );
@@ -154,16 +161,9 @@ export async function appendEvents(
     heads.set(r.u, Math.max(heads.get(r.u) ?? 0, id));
   }
   if (Number(written[0]?.notified ?? 0) === 0) {
-    const previews: NonNullable<ChannelNotice['p']> = [];
-    events.forEach((event, k) => {
-      const image = previewOf(event);
-      const at = ids[k] ?? [];
-      if (image && at.length > 0) {
-        previews.push({ at: at.map((x) => [x.userId, x.id]), image });
-      }
-    });
+    // Not even the heads fit in one payload: split them, without previews (they could not fit either).
     const sorted = [...heads].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    for (const payload of noticePayloads(sorted, previews)) {
+    for (const payload of noticePayloads(sorted, [])) {
       await executePrepared(tx, sql`SELECT pg_notify(${CHANNEL_NOTIFY}, ${payload})`);
     }
   }

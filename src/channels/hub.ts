@@ -415,27 +415,24 @@ export class ChannelHub implements Channels {
         const batch = this.#pending.splice(0, 200);
         try {
           // While the database is away (a restart, a dropped connection) the events wait, in order.
-          await whileDatabaseAway(
-            () => log.db.transaction((tx) => appendEvents(tx, batch, this.opts.clock.now())),
-            {
-              signal: this.#closing.signal,
-              // Transactions are refused while these events wait (takePending): retried often, so that they
-              // go on within a second of the database's return.
-              maxWaitMs: 1000,
-              onWait: (error, attempt) => {
-                if (!this.#away) {
-                  this.#away = true;
-                  this.#awayNotice.resolve();
-                }
-                if (attempt === 1) {
-                  this.opts.logger.warn('database unavailable: channel events wait for it', {
-                    events: batch.length,
-                    ...loggableError(error),
-                  });
-                }
-              },
+          await whileDatabaseAway(() => appendEvents(log.db, batch, this.opts.clock.now()), {
+            signal: this.#closing.signal,
+            // Transactions are refused while these events wait (takePending): retried often, so that they
+            // go on within a second of the database's return.
+            maxWaitMs: 1000,
+            onWait: (error, attempt) => {
+              if (!this.#away) {
+                this.#away = true;
+                this.#awayNotice.resolve();
+              }
+              if (attempt === 1) {
+                this.opts.logger.warn('database unavailable: channel events wait for it', {
+                  events: batch.length,
+                  ...loggableError(error),
+                });
+              }
             },
-          );
+          });
           this.#databaseBack();
           for (const queueId of new Set(batch.map((e) => e.queueId))) {
             this.#statusAfterDelivery(queueId);

@@ -180,28 +180,108 @@ describe('appendEvents', () => {
     ]);
   });
 
-  it('splits the notification of a fan-out too large for one payload, every channel in one of them', async ({
+  it.for(['in a transaction', 'on its own'])(
+    'splits the notification of a fan-out too large for one payload, every channel in one of them (%s)',
+    async (mode, { database, notifier }) => {
+      await database.db.execute(sql`INSERT INTO users (user_id, email, display_name, password_hash)
+      SELECT 'user-with-a-long-id-' || lpad(i::text, 20, '0'), i || '@y', 'u', '!' FROM generate_series(1, 300) i`);
+      const heads = new Map<string, number>();
+      const sizes: number[] = [];
+      const stop = await notifier.listen(CHANNEL_NOTIFY, (p) => {
+        sizes.push(new TextEncoder().encode(p).length);
+        for (const [u, id] of (JSON.parse(p) as ChannelNotice).c) {
+          heads.set(u, id);
+        }
+      });
+      const cleared: ServerEvent[] = [{ name: 'queue_cleared', queueId: 'default', ownerId: null, data: {} }];
+      const [ids] =
+        mode === 'on its own'
+          ? await appendEvents(database.db, cleared, T(0))
+          : await append(database, cleared);
+      await vi.waitFor(() => expect(heads.size).toBe(ids?.length));
+      await stop();
+      expect(ids?.every((x) => heads.get(x.userId) === x.id)).toBe(true);
+      expect(sizes.length).toBeGreaterThan(1);
+      expect(Math.max(...sizes)).toBeLessThanOrEqual(MAX_NOTIFY_BYTES);
+    },
+  );
+});
+
+describe("appendEvents on its own (no transaction: the hub's batches)", () => {
+  it('commits at once and announces previews in the same statement', async ({ database, notifier }) => {
+    const got = deferred<ChannelNotice>();
+    const stop = await notifier.listen(CHANNEL_NOTIFY, (p) => got.resolve(JSON.parse(p) as ChannelNotice));
+    const image = { dataURL: 'data:image/jpeg;base64,BBBB', width: 8, height: 8 };
+    const ids = await appendEvents(
+      database.db,
+      [
+        owned('alice', 1),
+        { name: 'invocation_progress', queueId: 'default', ownerId: 'alice', data: { image } },
+      ],
+      T(0),
+    );
+    expect(ids).toEqual([
+      [
+        { userId: 'alice', id: 1 },
+        { userId: 'root', id: 1 },
+        { userId: 'zadmin', id: 1 },
+      ],
+      [
+        { userId: 'alice', id: 2 },
+        { userId: 'root', id: 2 },
+        { userId: 'zadmin', id: 2 },
+      ],
+    ]);
+    expect(await got.promise).toEqual({
+      c: [
+        ['alice', 2],
+        ['root', 2],
+        ['zadmin', 2],
+      ],
+      p: [
+        {
+          at: [
+            ['alice', 2],
+            ['root', 2],
+            ['zadmin', 2],
+          ],
+          image,
+        },
+      ],
+    });
+    await stop();
+    expect(await logRows(database)).toEqual([
+      'alice:1:1:alice',
+      'alice:2:null:alice',
+      'root:1:1:alice',
+      'root:2:null:alice',
+      'zadmin:1:1:alice',
+      'zadmin:2:null:alice',
+    ]);
+  });
+
+  it('announces the heads without the previews when they do not fit in one payload', async ({
     database,
     notifier,
   }) => {
-    await database.db.execute(sql`INSERT INTO users (user_id, email, display_name, password_hash)
-      SELECT 'user-with-a-long-id-' || lpad(i::text, 20, '0'), i || '@y', 'u', '!' FROM generate_series(1, 300) i`);
-    const heads = new Map<string, number>();
-    const sizes: number[] = [];
-    const stop = await notifier.listen(CHANNEL_NOTIFY, (p) => {
-      sizes.push(new TextEncoder().encode(p).length);
-      for (const [u, id] of (JSON.parse(p) as ChannelNotice).c) {
-        heads.set(u, id);
-      }
+    const got = deferred<string>();
+    const stop = await notifier.listen(CHANNEL_NOTIFY, (p) => got.resolve(p));
+    const big = { dataURL: `data:image/jpeg;base64,${'A'.repeat(MAX_NOTIFY_BYTES)}`, width: 8, height: 8 };
+    await appendEvents(
+      database.db,
+      [{ name: 'invocation_progress', queueId: 'default', ownerId: 'bob', data: { step: 1, image: big } }],
+      T(0),
+    );
+    expect(JSON.parse(await got.promise)).toEqual({
+      c: [
+        ['bob', 1],
+        ['root', 1],
+        ['zadmin', 1],
+      ],
     });
-    const [ids] = await append(database, [
-      { name: 'queue_cleared', queueId: 'default', ownerId: null, data: {} },
-    ]);
-    await vi.waitFor(() => expect(heads.size).toBe(ids?.length));
     await stop();
-    expect(ids?.every((x) => heads.get(x.userId) === x.id)).toBe(true);
-    expect(sizes.length).toBeGreaterThan(1);
-    expect(Math.max(...sizes)).toBeLessThanOrEqual(MAX_NOTIFY_BYTES);
+    const { events } = await readAfter(database.db, 'bob', 0, 10);
+    expect(events.map((e) => e.data)).toEqual([{ step: 1, image: null }]);
   });
 });
 

@@ -35,15 +35,22 @@ describe('a logged hub while the database is away', () => {
     data: { item_id: 2, status: 'in_progress' },
   };
 
-  /** A logged hub over the test database, every transaction refused (a restart) while `gate.away`. */
+  /**
+   * A logged hub over the test database, every transaction and statement (the hub's appends run on the
+   * session, `executePrepared`) refused, as during a restart, while `gate.away`.
+   */
   function gatedHub(maxPending?: number) {
     const gate = { away: true };
+    const refused = async () => {
+      throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    };
     const db = new Proxy(ctx.database.db, {
       get(target, prop, receiver) {
         if (prop === 'transaction' && gate.away) {
-          return async () => {
-            throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
-          };
+          return refused;
+        }
+        if (prop === 'session' && gate.away) {
+          return { prepareQuery: () => ({ execute: refused }) };
         }
         return Reflect.get(target, prop, receiver);
       },
