@@ -130,14 +130,22 @@ export async function claimNext(db: DbOrTx, req: ClaimRequest): Promise<ItemRow 
       ON CONFLICT (queue_id, user_id) DO UPDATE
       SET last_started_at = GREATEST(queue_user_turns.last_started_at, EXCLUDED.last_started_at)
     )
-    SELECT claimed.*, u.display_name AS user_display_name, u.email AS user_email
-    FROM claimed LEFT JOIN users u ON u.user_id = claimed.user_id`;
+    SELECT claimed.*, u.display_name AS user_display_name, u.email AS user_email,
+      s.pending AS queue_pending
+    FROM (SELECT EXISTS (SELECT 1 FROM session_queue WHERE queue_id = ${req.queueId} AND status = 'pending')
+        AND ${notPaused(req.queueId)} AS pending) s
+    LEFT JOIN claimed ON true LEFT JOIN users u ON u.user_id = claimed.user_id`;
   // A round-robin statement tries only its candidates as its snapshot saw them: if claimers that committed
-  // while it ran took every one it did not find held, a fresh statement (a new snapshot) sees the rest.
+  // while it ran took every one it did not find held, a fresh statement (a new snapshot) sees the rest. The
+  // statement's one row says whether that can be (items were pending, the queue running); a wake-up on an
+  // empty or paused queue therefore costs one statement, not three.
   for (let attempt = req.fairness === 'round_robin' ? 3 : 1; attempt > 0; attempt--) {
     const [row] = rowsOf<RawItem>(await executePrepared(db, statement));
-    if (row) {
+    if (row && row.item_id !== null && row.item_id !== undefined) {
       return fromRaw(row);
+    }
+    if (!row?.queue_pending) {
+      return undefined;
     }
   }
   return undefined;

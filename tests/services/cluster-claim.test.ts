@@ -230,6 +230,42 @@ describe.runIf(testDriver() === 'postgres')('claimNext, concurrent claimers (Pos
     }
   }
 
+  it('round_robin: one statement when nothing can be claimed (paused or empty queue), not three', async ({
+    database,
+    clock,
+  }) => {
+    // Counts the statements claimNext sends (executePrepared goes through the session's prepareQuery).
+    let statements = 0;
+    const counted = new Proxy(database.db, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (prop !== 'session') {
+          return value;
+        }
+        return new Proxy(value, {
+          get(session, key, r) {
+            const member = Reflect.get(session, key, r);
+            return key === 'prepareQuery'
+              ? (...args: unknown[]) => {
+                  statements++;
+                  return member.apply(session, args);
+                }
+              : member;
+          },
+        });
+      },
+    }) as DbOrTx;
+    expect(await claim(clock, counted, 'round_robin')).toBeUndefined();
+    expect(statements).toBe(1);
+    const [id] = await insertItems(database.db, 'A', 1);
+    await setQueuePaused(database.db, 'default', true, clock.now());
+    expect(await claim(clock, counted, 'round_robin')).toBeUndefined();
+    expect(statements).toBe(2);
+    await setQueuePaused(database.db, 'default', false, clock.now());
+    expect((await claim(clock, counted, 'round_robin'))?.itemId).toBe(id);
+    expect(statements).toBe(3);
+  });
+
   it('round_robin: a user whose head another claimer holds is skipped for the next user', async ({
     database,
     clock,
