@@ -3,13 +3,15 @@ import { unionAll } from 'drizzle-orm/pg-core';
 import { requireActor } from '../../core/actor.ts';
 import type { ServiceContext } from '../../core/context.ts';
 import { sessionQueue } from '../../db/schema/index.ts';
+import { queueReadCacheOf } from '../../queue/counts-cache.ts';
 import { executeItems, type ItemRow, redactFor, selectItemsFor, toQueueItem } from '../../queue/item-dto.ts';
 import { ListQuery } from '../../queue/schemas.ts';
 import { assertQueue, decodeCursor, encodeCursor } from './internal.ts';
 
 /**
  * A page of the queue in list order (priority desc, item_id asc), redacted for the caller. The cursor is
- * the position of the last item, so items added meanwhile cause no skip or repeat.
+ * the position of the last item, so items added meanwhile cause no skip or repeat. On PGlite the first page
+ * (what a polling tab asks for) is kept until a write to the queue or the users commits (`QueueReadCache`).
  */
 export async function listItems({
   ctx,
@@ -21,7 +23,15 @@ export async function listItems({
   assertQueue(input.queueId);
   const actor = requireActor(ctx.actor);
   const q = ListQuery.parse(input.query);
-  const where: (SQL | undefined)[] = [eq(sessionQueue.queueId, input.queueId)];
+  const read = () => readPage(ctx, input.queueId, q);
+  const cache = q.cursor === undefined ? queueReadCacheOf(ctx.db) : undefined;
+  const key = `list ${input.queueId} ${actor.userId} ${actor.isAdmin} ${q.limit} ${q.status ?? ''} ${q.user ?? ''}`;
+  return cache ? cache.get(key, read, 'page') : read();
+}
+
+async function readPage(ctx: ServiceContext, queueId: string, q: ReturnType<typeof ListQuery.parse>) {
+  const actor = requireActor(ctx.actor);
+  const where: (SQL | undefined)[] = [eq(sessionQueue.queueId, queueId)];
   if (q.status) {
     where.push(eq(sessionQueue.status, q.status));
   }

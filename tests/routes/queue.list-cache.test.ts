@@ -1,0 +1,68 @@
+import { sql } from 'drizzle-orm';
+import { describe, expect } from 'vitest';
+import { queueReadCacheOf } from '../../src/queue/counts-cache.ts';
+import type { QueueItem } from '../../src/queue/schemas.ts';
+import { testDriver } from '../helpers/database.ts';
+import { harnessTest } from '../helpers/fixtures.ts';
+import type { Harness } from '../helpers/harness.ts';
+import { enqueue, Q } from '../helpers/queue.ts';
+
+const test = harnessTest({}, { admin: { displayName: 'Admin' } });
+const it = test;
+
+// The first page of `GET …/list` is kept on PGlite until a write to the queue or the users commits
+// (src/queue/counts-cache.ts): whatever changes what the page shows must show on the next request.
+const firstPage = async (h: Harness, token: string, query = '') => {
+  const res = await h.get(`${Q}/list?limit=50${query}`, { token });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { items: QueueItem[] }).items.map(
+    (i) => `${i.item_id}:${i.status}:${i.user_display_name}`,
+  );
+};
+
+describe('the first list page after a write', () => {
+  it('shows a rename, an enqueue and a cancel on the next request', async ({ h, admin }) => {
+    await queueReadCacheOf(h.db)?.ready;
+    const user = await h.createUser({ displayName: 'Before' });
+    const { item_ids } = await enqueue(h, user.token, { runs: 2 });
+    const [a, b] = item_ids as [number, number];
+    expect(await firstPage(h, admin.token)).toEqual([`${a}:pending:Before`, `${b}:pending:Before`]);
+    const renamed = await h.patch(`/api/v1/users/${user.user.user_id}`, {
+      token: admin.token,
+      json: { display_name: 'After' },
+    });
+    expect(renamed.status).toBe(200);
+    expect(await firstPage(h, admin.token)).toEqual([`${a}:pending:After`, `${b}:pending:After`]);
+    const more = await enqueue(h, user.token, { runs: 1 });
+    const [c] = more.item_ids as [number];
+    expect(await firstPage(h, admin.token)).toEqual([
+      `${a}:pending:After`,
+      `${b}:pending:After`,
+      `${c}:pending:After`,
+    ]);
+    expect((await h.put(`${Q}/i/${b}/cancel`, { token: user.token })).status).toBe(200);
+    expect(await firstPage(h, user.token)).toEqual([
+      `${a}:pending:After`,
+      `${b}:canceled:After`,
+      `${c}:pending:After`,
+    ]);
+  });
+
+  it.runIf(testDriver() === 'pglite')(
+    'is the kept page on PGlite until then (a write without the notice is not seen)',
+    async ({ h }) => {
+      await queueReadCacheOf(h.db)?.ready;
+      const user = await h.createUser({ displayName: 'Kept' });
+      const { item_ids } = await enqueue(h, user.token, { runs: 1 });
+      const [a] = item_ids as [number];
+      expect(await firstPage(h, user.token, '&user=me')).toEqual([`${a}:pending:Kept`]);
+      await h.db.execute(sql`SET easel.notify_queue_changes = 'off'`);
+      await h.db.execute(sql`UPDATE session_queue SET status = 'failed' WHERE item_id = ${a}`);
+      await h.db.execute(sql`SET easel.notify_queue_changes = 'on'`);
+      expect(await firstPage(h, user.token, '&user=me')).toEqual([`${a}:pending:Kept`]);
+      // Another limit is another page: read now.
+      const res = await h.get(`${Q}/list?limit=10&user=me`, { token: user.token });
+      expect(((await res.json()) as { items: QueueItem[] }).items.map((i) => i.status)).toEqual(['failed']);
+    },
+  );
+});
