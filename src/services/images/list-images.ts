@@ -4,11 +4,13 @@ import type { ServiceContext } from '../../core/context.ts';
 import { images } from '../../db/schema/index.ts';
 import { toImageDto } from '../../images/image-dto.ts';
 import { ListImagesQuery } from '../../images/schemas.ts';
+import { queueReadCacheOf } from '../../queue/counts-cache.ts';
 import { listOwner } from './internal.ts';
 
 /**
  * A page of images, newest first (then by name): the caller's own, or for an admin another user's
- * (`user_id`) or everyone's (`user_id=all`). `board_id=none` is the uncategorized images.
+ * (`user_id`) or everyone's (`user_id=all`). `board_id=none` is the uncategorized images. On PGlite the
+ * first page is kept until a write to the images commits (`QueueReadCache`).
  * @example const page = await listImages({ ctx, input: { board_id: 'none', limit: 20 } });
  */
 export async function listImages({ ctx, input }: { ctx: ServiceContext; input: ListImagesQuery }) {
@@ -32,14 +34,21 @@ export async function listImages({ ctx, input }: { ctx: ServiceContext; input: L
       .where(and(...where));
   // One round trip: the page, each row carrying the count of all matching rows (an uncorrelated subquery,
   // counted once). Only a page past the end (no row to carry it) asks for the count on its own.
-  const rows = await ctx.db
-    .select({ ...getTableColumns(images), total: sql<number>`(${count()})`.mapWith(Number) })
-    .from(images)
-    .where(and(...where))
-    .orderBy(desc(images.createdAt), asc(images.imageName))
-    .offset(q.offset)
-    .limit(q.limit);
-  const total = rows[0]?.total ?? (q.offset === 0 ? 0 : ((await count())[0]?.total ?? 0));
+  const read = async () => {
+    const rows = await ctx.db
+      .select({ ...getTableColumns(images), total: sql<number>`(${count()})`.mapWith(Number) })
+      .from(images)
+      .where(and(...where))
+      .orderBy(desc(images.createdAt), asc(images.imageName))
+      .offset(q.offset)
+      .limit(q.limit);
+    return { rows, total: rows[0]?.total ?? (q.offset === 0 ? 0 : ((await count())[0]?.total ?? 0)) };
+  };
+  // On PGlite the first page's rows are kept until a write to the images commits (migration 0012); the
+  // DTOs, with their signed URLs, are made per request.
+  const cache = q.offset === 0 ? queueReadCacheOf(ctx.db) : undefined;
+  const key = `images ${owner} ${q.board_id} ${q.starred} ${q.is_intermediate} ${q.limit}`;
+  const { rows, total } = cache ? await cache.get(key, read, 'page') : await read();
   return {
     items: await Promise.all(rows.map((r) => toImageDto(ctx, r))),
     offset: q.offset,

@@ -1,0 +1,60 @@
+import { sql } from 'drizzle-orm';
+import { describe, expect } from 'vitest';
+import type { ImageDTO } from '../../src/images/schemas.ts';
+import { queueReadCacheOf } from '../../src/queue/counts-cache.ts';
+import { testDriver } from '../helpers/database.ts';
+import type { Harness } from '../helpers/harness.ts';
+import { createBoard, it } from '../helpers/image-routes.ts';
+import { IMAGES, uploaded } from '../helpers/images.ts';
+
+// The first page of `GET /images` is kept on PGlite until a write to the images commits (migration 0012,
+// src/queue/counts-cache.ts): whatever changes what the page shows must show on the next request.
+const firstPage = async (h: Harness, token: string, query = '') => {
+  const res = await h.get(`${IMAGES}?limit=50${query}`, { token });
+  expect(res.status).toBe(200);
+  const page = (await res.json()) as { items: ImageDTO[]; total: number };
+  return { total: page.total, items: page.items.map((i) => `${i.image_name}:${i.starred}:${i.board_id}`) };
+};
+
+describe('the first gallery page after a write', () => {
+  it('shows an upload, a star, a move and a delete on the next request', async ({ h, alice }) => {
+    await queueReadCacheOf(h.db)?.ready;
+    const a = await uploaded(h, alice.token);
+    expect(await firstPage(h, alice.token)).toEqual({ total: 1, items: [`${a.image_name}:false:null`] });
+    h.clock.advance(1000);
+    const b = await uploaded(h, alice.token);
+    expect(await firstPage(h, alice.token)).toEqual({
+      total: 2,
+      items: [`${b.image_name}:false:null`, `${a.image_name}:false:null`],
+    });
+    const board = await createBoard(h, alice.token);
+    const path = `${IMAGES}/i/${a.image_name}`;
+    expect(
+      (await h.patch(path, { token: alice.token, json: { starred: true, board_id: board } })).status,
+    ).toBe(200);
+    expect(await firstPage(h, alice.token)).toEqual({
+      total: 2,
+      items: [`${b.image_name}:false:null`, `${a.image_name}:true:${board}`],
+    });
+    expect((await h.delete(`${IMAGES}/i/${b.image_name}`, { token: alice.token })).status).toBe(204);
+    expect(await firstPage(h, alice.token)).toEqual({ total: 1, items: [`${a.image_name}:true:${board}`] });
+  });
+
+  it.runIf(testDriver() === 'pglite')(
+    'is the kept page on PGlite until then (a write without the notice is not seen)',
+    async ({ h, bob }) => {
+      await queueReadCacheOf(h.db)?.ready;
+      const image = await uploaded(h, bob.token);
+      expect(await firstPage(h, bob.token)).toEqual({ total: 1, items: [`${image.image_name}:false:null`] });
+      await h.db.execute(sql`SET easel.notify_queue_changes = 'off'`);
+      await h.db.execute(sql`UPDATE images SET starred = true WHERE image_name = ${image.image_name}`);
+      await h.db.execute(sql`SET easel.notify_queue_changes = 'on'`);
+      expect(await firstPage(h, bob.token)).toEqual({ total: 1, items: [`${image.image_name}:false:null`] });
+      // Another query is another page: read now.
+      expect(await firstPage(h, bob.token, '&starred=true')).toEqual({
+        total: 1,
+        items: [`${image.image_name}:true:null`],
+      });
+    },
+  );
+});
