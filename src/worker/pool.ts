@@ -56,17 +56,24 @@ export interface WorkerPoolOptions extends SharedWorkersOptions {
   recoverAll?: boolean;
 }
 
+/**
+ * Writes a generated image; `leased` settles once the item's lease is renewed for the save (it runs beside
+ * the encoding) and rejects with `LeaseLost` when the item was lost: nothing may be written before it
+ * resolves.
+ */
 export type ImageSaver = (
   ctx: ServiceContext,
   owner: { userId: string; itemId: number; sessionId: string },
   request: SaveImageRequest,
+  leased: Promise<void>,
   onTimed?: SaveTimer,
 ) => Promise<{ image_name: string }>;
 
 /** Saves through the images service: files first, then the row, in the owner's gallery. */
-const saveWithImagesService: ImageSaver = (ctx, owner, request, onTimed) =>
+const saveWithImagesService: ImageSaver = (ctx, owner, request, leased, onTimed) =>
   saveGeneratedImage({
     onTimed,
+    leased,
     ctx,
     input: {
       rgb: request.image.rgb,
@@ -490,9 +497,10 @@ export class WorkerPool extends SharedWorkers {
   }
 
   /**
-   * Saves an image only while the lease is held: the lease is renewed just before (a full lease ahead for the
-   * save). Not one transaction with the image's row: on PGlite that would hold the one connection while the
-   * PNG is encoded and written, stalling every other worker.
+   * Saves an image only while the lease is held: the lease is renewed while the image is encoded (a full
+   * lease ahead for the save), and nothing is written before the renewal succeeded. Not one transaction with
+   * the image's row: on PGlite that would hold the one connection while the PNG is encoded and written,
+   * stalling every other worker.
    */
   async #saveLeased(
     ctx: ServiceContext,
@@ -503,17 +511,24 @@ export class WorkerPool extends SharedWorkers {
     timed: (step: string, ms: number) => void,
   ): Promise<{ image_name: string }> {
     const renewing = performance.now();
-    if (running.lost || !(await renewLease(ctx.db, ref, ctx.clock.now(), this.#opts.leaseSeconds))) {
-      this.#loseLease(running);
-      throw new LeaseLost(`worker ${ref.workerId} lost the lease of item ${ref.itemId}`);
-    }
-    timed('lease', performance.now() - renewing);
-    return this.#opts.saveImage(
+    const leased = (async () => {
+      if (running.lost || !(await renewLease(ctx.db, ref, ctx.clock.now(), this.#opts.leaseSeconds))) {
+        this.#loseLease(running);
+        throw new LeaseLost(`worker ${ref.workerId} lost the lease of item ${ref.itemId}`);
+      }
+      timed('lease', performance.now() - renewing);
+    })();
+    // Handled below (a saver that never waited for it still fails the item); the saver waits before writing.
+    leased.catch(() => {});
+    const saved = await this.#opts.saveImage(
       ctx,
       { userId: row.userId, itemId: row.itemId, sessionId: row.sessionId },
       request,
+      leased,
       timed,
     );
+    await leased;
+    return saved;
   }
 
   /**

@@ -27,22 +27,27 @@ export interface SaveGeneratedImageInput {
 export type SaveTimer = (step: 'encode' | 'files' | 'row', ms: number) => void;
 
 /**
- * Encodes a generated image as PNG (with its metadata chunk) and a thumbnail, writes both files, then the
- * row; returns the image as the API shows it, telling `onTimed` each step's time. Needs no actor: it runs for
- * the scheduler.
+ * Encodes a generated image as PNG (with its metadata chunk) and a thumbnail, waits for `leased` (the
+ * worker's lease renewal, which runs meanwhile; its rejection ends the save before anything is written),
+ * writes both files, then the row; returns the image as the API shows it, telling `onTimed` each step's
+ * time. Needs no actor: it runs for the scheduler.
  * @example const image = await saveGeneratedImage({ ctx, input: { rgb, width: 512, height: 512, userId, queueItemId: 7, sessionId, nodeId: 'l2i', boardId: null, isIntermediate: false, metadata } });
  */
 export async function saveGeneratedImage({
   ctx,
   input,
+  leased,
   onTimed,
 }: {
   ctx: ServiceContext;
   input: SaveGeneratedImageInput;
+  leased?: Promise<void>;
   onTimed?: SaveTimer;
 }): Promise<ImageDTO> {
   const text: Record<string, string> =
     input.metadata === null ? {} : { [METADATA_KEYWORD]: asciiJson(input.metadata) };
+  // Awaited once the encoding is done: a loss meanwhile must not count as unhandled.
+  leased?.catch(() => {});
   // The PNG and the thumbnail are encoded side by side from the pixels.
   const encoding = performance.now();
   const [png, thumbnail] = await Promise.all([
@@ -50,6 +55,7 @@ export async function saveGeneratedImage({
     ctx.images.thumbnailOfPixels(input.rgb, input.width, input.height, THUMBNAIL_SIZE),
   ]);
   onTimed?.('encode', performance.now() - encoding);
+  await leased;
   const row = await storeImage(ctx, {
     png,
     thumbnail,

@@ -60,12 +60,14 @@ export function generated(
     width?: number;
     height?: number;
     onTimed?: SaveTimer;
+    leased?: Promise<void>;
   } = {},
 ) {
   const width = o.width ?? 16;
   const height = o.height ?? 8;
   return saveGeneratedImage({
     onTimed: o.onTimed,
+    leased: o.leased,
     ctx: contextFromDeps(h.deps, 'test-scheduler', null),
     input: {
       rgb: pixels(width, height),

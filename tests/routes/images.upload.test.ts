@@ -205,6 +205,21 @@ describe('saveGeneratedImage', () => {
     expect(steps.every(([, ms]) => Number.isFinite(ms) && ms >= 0)).toBe(true);
   });
 
+  it('writes nothing, no file and no row, when the lease it waits for is lost', async ({ h, alice }) => {
+    const total = async () =>
+      ((await (await h.get(IMAGES, { token: alice.token })).json()) as { total: number }).total;
+    const files = h.blobs.keys();
+    const images = await total();
+    const lost = Promise.reject(new Error('lease lost'));
+    await expect(generated(h, alice.user.user_id, { leased: lost })).rejects.toThrow('lease lost');
+    expect(h.blobs.keys()).toEqual(files);
+    expect(await total()).toBe(images);
+    expect(await generated(h, alice.user.user_id, { leased: Promise.resolve() })).toMatchObject({
+      width: 16,
+    });
+    expect(await total()).toBe(images + 1);
+  });
+
   it('writes no text chunk without metadata', async ({ h, alice }) => {
     const image = await generated(h, alice.user.user_id, { metadata: null });
     expect(image.metadata).toBeNull();

@@ -47,7 +47,8 @@ it('a cancel through A stops the item a worker of B runs before its next step, a
     leaseSeconds: LEASE_SECONDS,
     pollIntervalMs: 60_000,
     workers: [{ device: 'cpu', runtime }],
-    saveImage: async (_ctx, owner) => {
+    saveImage: async (_ctx, owner, _request, leased) => {
+      await leased;
       saved.push(owner.itemId);
       return { image_name: 'x.png' };
     },

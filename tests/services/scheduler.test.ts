@@ -59,7 +59,8 @@ const test = harnessTest({}, { alice: { displayName: 'Alice' }, bob: { displayNa
           logger: h.deps.logger,
           fairness,
           pollIntervalMs: 60_000,
-          saveImage: async (_ctx, owner, request) => {
+          saveImage: async (_ctx, owner, request, leased) => {
+            await leased;
             await beforeSave(owner.itemId);
             saved.push({ ...request, ...owner });
             return { image_name: `img-${owner.itemId}-${request.nodeId}.png` };

@@ -142,7 +142,10 @@ async function startPool(
     nodeId: 'n1',
     workers: [{ device: 'cpu', runtime: new FakeRuntime() }],
     pollIntervalMs: 60_000,
-    saveImage: async () => ({ image_name: 'x.png' }),
+    saveImage: async (_ctx, _owner, _request, leased) => {
+      await leased;
+      return { image_name: 'x.png' };
+    },
   });
   t.onTestFinished(() => pool.close());
   await pool.start(contextFromDeps(h.deps, 'workers', null));

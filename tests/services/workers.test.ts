@@ -73,7 +73,8 @@ function twoWorkers(
     nodeId: 'n1',
     workers: runtimes.map((runtime) => ({ device: 'cpu', runtime })),
     pollIntervalMs: 60_000,
-    saveImage: async (_ctx, owner) => {
+    saveImage: async (_ctx, owner, _request, leased) => {
+      await leased;
       run.saved.push({ itemId: owner.itemId, workerId: '' });
       return { image_name: `img-${owner.itemId}.png` };
     },
@@ -284,7 +285,8 @@ describe('leases', () => {
       runtime,
       leaseSeconds: 30,
       pollIntervalMs: 60_000,
-      saveImage: async (_ctx, owner) => {
+      saveImage: async (_ctx, owner, _request, leased) => {
+        await leased;
         run.saved.push({ itemId: owner.itemId, workerId: 'n1/0:cpu' });
         return { image_name: `img-${owner.itemId}.png` };
       },
@@ -351,7 +353,8 @@ describe('leases', () => {
       nodeId: 'n1',
       runtime,
       pollIntervalMs: 60_000,
-      saveImage: async (_ctx, owner) => {
+      saveImage: async (_ctx, owner, _request, leased) => {
+        await leased;
         run.saved.push({ itemId: owner.itemId, workerId: 'n1/0:cpu' });
         return { image_name: `img-${owner.itemId}.png` };
       },
