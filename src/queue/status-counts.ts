@@ -59,8 +59,8 @@ export async function batchCounts(db: DbOrTx, queueId: string, batchId: string, 
 /**
  * The queue's counts with its running item id, and one user's counts in it: one prepared statement, one
  * pass over the queue's rows (`GET …/status` on every poll), where `queueCounts` and `countByStatus` take
- * three round trips and two passes. On PGlite the answer is kept until a write to the queue commits
- * (`QueueReadCache`).
+ * three round trips and two passes. The answer is kept until a write to the queue commits, on either
+ * database (`QueueReadCache`).
  * @example const { queue, mine } = await queueAndUserCounts(db, 'default', actor.userId);
  */
 export function queueAndUserCounts(db: DbOrTx, queueId: string, userId: string) {

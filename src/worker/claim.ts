@@ -2,6 +2,7 @@ import { type SQL, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../core/db.ts';
 import { executePrepared } from '../db/prepared.ts';
 import { rowsOf } from '../db/rows.ts';
+import { queueReadCacheOf } from '../queue/counts-cache.ts';
 import type { ItemRow } from '../queue/item-dto.ts';
 import { fromRaw } from '../queue/next-item-sql.ts';
 import { announceQueue } from './wakeup.ts';
@@ -170,9 +171,12 @@ export async function setQueuePaused(
 }
 
 /** Whether a queue is paused (a queue never paused is running). */
-export async function isQueuePaused(db: DbOrTx, queueId: string): Promise<boolean> {
-  const rows = rowsOf<{ paused: boolean }>(
-    await db.execute(sql`SELECT paused FROM queue_state WHERE queue_id = ${queueId}`),
-  );
-  return rows[0]?.paused ?? false;
+export function isQueuePaused(db: DbOrTx, queueId: string): Promise<boolean> {
+  const read = async () =>
+    rowsOf<{ paused: boolean }>(
+      await executePrepared(db, sql`SELECT paused FROM queue_state WHERE queue_id = ${queueId}`),
+    )[0]?.paused ?? false;
+  // Every status poll asks: kept until a write to `queue_state` (or the queue) commits (migration 0013).
+  const cache = queueReadCacheOf(db);
+  return cache ? cache.get(`paused ${queueId}`, read) : read();
 }

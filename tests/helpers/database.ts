@@ -1,8 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
+import { type SQL, sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/pglite';
 import postgres from 'postgres';
 import { inject } from 'vitest';
+import type { Db } from '../../src/core/db.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { pgliteNotifier } from '../../src/db/pglite-notify.ts';
 import type { Database } from '../../src/db/types.ts';
@@ -202,4 +204,26 @@ async function resetToMigrated(client: PGlite, baseline: Baseline): Promise<bool
   } catch {
     return false;
   }
+}
+
+/**
+ * Runs `statement` so that the kept reads of `QueueReadCache` are not told of it (what proves a later answer
+ * is a kept one): on PGlite with the trigger's notice off, on PostgreSQL in a transaction whose triggers do
+ * not fire (`session_replication_role = replica`), so migration 0013's slots stay as they were.
+ * @example await writeUnannounced(h.db, sql`UPDATE images SET starred = true`);
+ */
+export async function writeUnannounced(db: Db, statement: SQL): Promise<void> {
+  if (testDriver() === 'pglite') {
+    await db.execute(sql`SET easel.notify_queue_changes = 'off'`);
+    try {
+      await db.execute(statement);
+    } finally {
+      await db.execute(sql`SET easel.notify_queue_changes = 'on'`);
+    }
+    return;
+  }
+  await db.transaction(async (tx) => {
+    await tx.execute(sql`SET LOCAL session_replication_role = replica`);
+    await tx.execute(statement);
+  });
 }

@@ -6,7 +6,8 @@ import { rowsOf } from '../../src/db/rows.ts';
 import { secondConnection } from '../helpers/cluster.ts';
 import { harnessTest } from '../helpers/fixtures.ts';
 import { createHarness, expectProblem, type Harness, problem, type TestUser } from '../helpers/harness.ts';
-import { IMAGES, imageFile, pixels, upload } from '../helpers/images.ts';
+import { IMAGES, imageFile, pixels, upload, uploaded } from '../helpers/images.ts';
+import { enqueue, Q } from '../helpers/queue.ts';
 import { type SseFrame, SseReader } from '../helpers/sse.ts';
 
 // Two apps on one database, each with its own connection, notifier, hub and clock: two processes of one
@@ -182,6 +183,48 @@ describe('several processes on one database (API.md section 8)', () => {
       await expectProblem(res, 'unauthorized', 401, 'Unauthorized', detail);
     },
   );
+
+  it('what B keeps (queue counts, pause, first pages of the queue and the gallery) shows a write through A on the next request', async ({
+    a,
+    b,
+    alice,
+    admin,
+  }) => {
+    const bStatus = async () => {
+      const res = await b.get(`${Q}/status`, { token: alice.token });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { mine: { pending: number }; processor: { is_started: boolean } };
+      return { pending: body.mine.pending, started: body.processor.is_started };
+    };
+    const bList = async () => {
+      const res = await b.get(`${Q}/list?limit=50&user=me`, { token: alice.token });
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { items: { item_id: number }[] }).items.map((i) => i.item_id);
+    };
+    const bImages = async () => {
+      const res = await b.get(`${IMAGES}?limit=50`, { token: alice.token });
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { items: { image_name: string }[] }).items.map((i) => i.image_name);
+    };
+    const [first] = (await enqueue(a, alice.token, { runs: 1 })).item_ids as [number];
+    const before = { pending: 1, started: true };
+    for (let i = 0; i < 2; i++) {
+      expect(await bStatus()).toEqual(before);
+      expect(await bList()).toEqual([first]);
+      expect(await bImages()).toEqual([]);
+    }
+    const [second] = (await enqueue(a, alice.token, { runs: 1 })).item_ids as [number];
+    expect(await bStatus()).toEqual({ pending: 2, started: true });
+    expect(await bList()).toEqual([first, second]);
+    expect((await a.put(`${Q}/processor/pause`, { token: admin.token })).status).toBe(200);
+    expect(await bStatus()).toEqual({ pending: 2, started: false });
+    const image = await uploaded(a, alice.token);
+    expect(await bImages()).toEqual([image.image_name]);
+    expect((await a.put(`${Q}/processor/resume`, { token: admin.token })).status).toBe(200);
+    expect(await bStatus()).toEqual({ pending: 2, started: true });
+    expect((await a.delete(`${IMAGES}/i/${image.image_name}`, { token: alice.token })).status).toBe(204);
+    expect(await bImages()).toEqual([]);
+  });
 
   it('a demotion committed by another process takes admin rights away on B on the next request', async ({
     a,

@@ -5,6 +5,7 @@ export * from './boards.ts';
 export * from './channel-log.ts';
 export * from './images.ts';
 export * from './queue-state.ts';
+export * from './reads-version.ts';
 export * from './revoked-sessions.ts';
 export * from './session-queue.ts';
 export * from './shared-auth.ts';

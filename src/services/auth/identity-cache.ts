@@ -1,9 +1,8 @@
-import { type SQL, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import type { AccountProfile, AccountState, IdentityCheck } from '../../core/auth.ts';
 import type { DbOrTx } from '../../core/db.ts';
 import { current, PgliteGeneration } from '../../db/pglite-notify.ts';
-import { queryPrepared } from '../../db/prepared.ts';
-import { rowsOf } from '../../db/rows.ts';
+import { type DatabaseVersions, databaseVersionsOf, versionRow } from '../../db/versions.ts';
 
 interface StateRow {
   version: string;
@@ -13,15 +12,6 @@ interface StateRow {
   is_active: boolean | null;
   epoch: number | null;
   revoked: boolean;
-}
-
-/** The row a statement reads from `auth_version` (its one row, `id = 1`, inserted by migration 0007). */
-async function versionRow<T>(db: DbOrTx, query: SQL): Promise<T> {
-  const [row] = rowsOf<T>(await queryPrepared(db, query));
-  if (!row) {
-    throw new Error('auth_version has no row (migration 0007 not applied)');
-  }
-  return row;
 }
 
 /**
@@ -53,20 +43,6 @@ export async function readAccountState(
           sessionRevoked: row.revoked,
         };
   return { version: row.version, state };
-}
-
-/** The two versions of `auth_version`: token states (`version`) and any write to `users` (`usersVersion`). */
-interface Versions {
-  version: string;
-  usersVersion: string;
-}
-
-async function readVersions(db: DbOrTx): Promise<Versions> {
-  const row = await versionRow<{ version: string; users_version: string }>(
-    db,
-    sql`SELECT version::text AS version, users_version::text AS users_version FROM auth_version WHERE id = 1`,
-  );
-  return { version: row.version, usersVersion: row.users_version };
 }
 
 interface ProfileRow {
@@ -112,8 +88,6 @@ async function readProfile(
   return { usersVersion: row.users_version, profile };
 }
 
-const ignore = () => {};
-
 /** The channel migration 0009's `auth_version_bump` notifies, in the transaction that bumps the version. */
 export const AUTH_VERSION_CHANNEL = 'easel_auth_version';
 /** The channel migration 0009 notifies in every transaction that writes `users`. */
@@ -125,9 +99,9 @@ export const USERS_CHANGED_CHANNEL = 'easel_users_changed';
  * the account state of one (user, login session) and the `auth_version` it was read at; triggers bump that
  * version in every transaction that revokes. A cached entry is used only after a read of the version that
  * *started after the lookup was called* finds it unchanged, so any revocation committed before the request
- * (on any process) is seen. Concurrent lookups share that read: at most one is in flight, and callers that
- * arrive while it runs wait for the next one, so under load the check costs one tiny query per batch of
- * requests instead of one per request.
+ * (on any process) is seen. Concurrent lookups share that read (`DatabaseVersions`, which the kept reads of
+ * `QueueReadCache` share too): at most one is in flight, and callers that arrive while it runs wait for the
+ * next one, so under load the check costs one tiny query per batch of requests instead of one per request.
  *
  * On PGlite (the database of this one process) the version is not read: the bump's notification
  * (`AUTH_VERSION_CHANNEL`, migration 0009) reaches this process inside the query that commits it, before
@@ -143,16 +117,20 @@ export class IdentityCache implements IdentityCheck {
     string,
     { generation: number; usersVersion: string; profile: AccountProfile }
   >();
-  #inFlight: Promise<Versions> | undefined;
-  #next: Promise<Versions> | undefined;
+  readonly #versions: DatabaseVersions;
   readonly #authGeneration: PgliteGeneration;
   readonly #usersGeneration: PgliteGeneration;
 
-  /** `db`: the database itself (never a transaction); `maxEntries`: oldest entries beyond it are dropped. */
+  /**
+   * `db`: the database itself (never a transaction); `maxEntries`: oldest entries beyond it are dropped;
+   * `versions`: the version reads, shared with the other caches of `db` by default.
+   */
   constructor(
     private readonly db: DbOrTx,
     private readonly maxEntries = 10_000,
+    versions: DatabaseVersions = databaseVersionsOf(db),
   ) {
+    this.#versions = versions;
     this.#authGeneration = new PgliteGeneration(db, AUTH_VERSION_CHANNEL);
     this.#usersGeneration = new PgliteGeneration(db, USERS_CHANGED_CHANNEL);
   }
@@ -165,7 +143,7 @@ export class IdentityCache implements IdentityCheck {
       if (
         generation >= 0
           ? current(entry.generation, generation)
-          : (await this.#currentVersions()).version === entry.version
+          : (await this.#versions.current()).version === entry.version
       ) {
         return entry.state;
       }
@@ -198,7 +176,7 @@ export class IdentityCache implements IdentityCheck {
       if (
         generation >= 0
           ? current(kept.generation, generation)
-          : (await this.#currentVersions()).usersVersion === kept.usersVersion
+          : (await this.#versions.current()).usersVersion === kept.usersVersion
       ) {
         return kept.profile;
       }
@@ -222,32 +200,5 @@ export class IdentityCache implements IdentityCheck {
   /** How many (user, login session) pairs are cached. */
   get size(): number {
     return this.#entries.size;
-  }
-
-  /** The versions as read by a query sent after this call: the one queued behind a read in flight. */
-  #currentVersions(): Promise<Versions> {
-    if (this.#next) {
-      return this.#next;
-    }
-    const inFlight = this.#inFlight;
-    if (!inFlight) {
-      return this.#read();
-    }
-    // The read in flight may have taken its snapshot before this request came in.
-    this.#next = inFlight.then(ignore, ignore).then(() => {
-      this.#next = undefined;
-      return this.#read();
-    });
-    return this.#next;
-  }
-
-  #read(): Promise<Versions> {
-    const read: Promise<Versions> = readVersions(this.db).finally(() => {
-      if (this.#inFlight === read) {
-        this.#inFlight = undefined;
-      }
-    });
-    this.#inFlight = read;
-    return read;
   }
 }

@@ -9,8 +9,8 @@ import { listOwner } from './internal.ts';
 
 /**
  * A page of images, newest first (then by name): the caller's own, or for an admin another user's
- * (`user_id`) or everyone's (`user_id=all`). `board_id=none` is the uncategorized images. On PGlite the
- * first page is kept until a write to the images commits (`QueueReadCache`).
+ * (`user_id`) or everyone's (`user_id=all`). `board_id=none` is the uncategorized images. The first
+ * page is kept until a write to the images commits, on either database (`QueueReadCache`).
  * @example const page = await listImages({ ctx, input: { board_id: 'none', limit: 20 } });
  */
 export async function listImages({ ctx, input }: { ctx: ServiceContext; input: ListImagesQuery }) {
@@ -44,7 +44,7 @@ export async function listImages({ ctx, input }: { ctx: ServiceContext; input: L
       .limit(q.limit);
     return { rows, total: rows[0]?.total ?? (q.offset === 0 ? 0 : ((await count())[0]?.total ?? 0)) };
   };
-  // On PGlite the first page's rows are kept until a write to the images commits (migration 0012); the
+  // The first page's rows are kept until a write to the images commits (migrations 0012 and 0013); the
   // DTOs, with their signed URLs, are made per request.
   const cache = q.offset === 0 ? queueReadCacheOf(ctx.db) : undefined;
   const key = `images ${owner} ${q.board_id} ${q.starred} ${q.is_intermediate} ${q.limit}`;

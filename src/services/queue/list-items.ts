@@ -10,8 +10,9 @@ import { assertQueue, decodeCursor, encodeCursor } from './internal.ts';
 
 /**
  * A page of the queue in list order (priority desc, item_id asc), redacted for the caller. The cursor is
- * the position of the last item, so items added meanwhile cause no skip or repeat. On PGlite the first page
- * (what a polling tab asks for) is kept until a write to the queue or the users commits (`QueueReadCache`).
+ * the position of the last item, so items added meanwhile cause no skip or repeat. The first page (what a
+ * polling tab asks for) is kept until a write to the queue or the users commits, on either database
+ * (`QueueReadCache`).
  */
 export async function listItems({
   ctx,
