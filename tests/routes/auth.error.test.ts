@@ -1,10 +1,39 @@
 import { describe, expect } from 'vitest';
+import type { PasswordHasher } from '../../src/core/auth.ts';
+import { pbkdf2Hasher } from '../../src/services/auth/passwords.ts';
 import { it, test } from '../helpers/fixtures.ts';
-import { problem } from '../helpers/harness.ts';
+import { createHarness, problem } from '../helpers/harness.ts';
 
 const withoutRequestId = (body: Record<string, unknown>) => ({ ...body, request_id: undefined });
 
 describe('login failures', () => {
+  it('an unknown email is checked against a hash made by the configured hasher, made once', async ({
+    onTestFinished,
+  }) => {
+    const inner = pbkdf2Hasher(1000);
+    const checked: string[] = [];
+    const made: string[] = [];
+    const passwords: PasswordHasher = {
+      async hash(password) {
+        const stored = await inner.hash(password);
+        made.push(stored);
+        return stored;
+      },
+      verify(password, stored) {
+        checked.push(stored);
+        return inner.verify(password, stored);
+      },
+    };
+    const h = await createHarness({ onTestFinished }, { deps: { passwords } });
+    for (const email of ['nobody@example.com', 'noone@example.com']) {
+      const res = await h.post('/api/v1/auth/login', { json: { email, password: 'whatever123' } });
+      expect(res.status).toBe(401);
+    }
+    expect(made).toHaveLength(1);
+    expect(made[0]).toMatch(/^pbkdf2-sha256\$1000\$/);
+    expect(checked).toEqual([made[0], made[0]]);
+  });
+
   it('unknown email, wrong password and inactive account get the same 401 body', async ({ h }) => {
     const admin = await h.createUser({ isAdmin: true });
     const u = await h.createUser();

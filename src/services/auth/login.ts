@@ -1,4 +1,5 @@
 import { and, eq, ne, sql } from 'drizzle-orm';
+import type { PasswordHasher } from '../../core/auth.ts';
 import type { ServiceContext } from '../../core/context.ts';
 import { AuthError, RateLimitedError } from '../../core/errors.ts';
 import { users } from '../../db/schema/index.ts';
@@ -7,9 +8,22 @@ import { SYSTEM_USER_ID, toUserDto } from '../users/user-dto.ts';
 import { ACCOUNT_LIMIT, ADDRESS_LIMIT, LoginRateLimiter } from './login-rate-limiter.ts';
 import { LoginInput, type TokenResponse } from './schemas.ts';
 
-/** Checked when the email is unknown so that both failures cost the same time. */
-const DUMMY_HASH =
-  'pbkdf2-sha256$600000$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
+/**
+ * A hash of a random password made once by each hasher, checked when the email is unknown so that both
+ * failures cost what checking that hasher's own hashes costs (its iterations, not a constant's).
+ */
+const dummyHashes = new WeakMap<PasswordHasher, Promise<string>>();
+
+function dummyHashOf(passwords: PasswordHasher): Promise<string> {
+  let hash = dummyHashes.get(passwords);
+  if (!hash) {
+    hash = passwords.hash(crypto.randomUUID());
+    // A refused hash (a bounded hasher at its bound) is made again by the next unknown email.
+    hash.catch(() => dummyHashes.delete(passwords));
+    dummyHashes.set(passwords, hash);
+  }
+  return hash;
+}
 
 /**
  * A client address's failures audited one by one within the per-address window; past them only the one
@@ -51,7 +65,10 @@ export async function login({
     .from(users)
     .where(and(eq(sql`lower(${users.email})`, email), ne(users.userId, SYSTEM_USER_ID)))
     .limit(1);
-  const passwordOk = await ctx.passwords.verify(data.password, row?.passwordHash ?? DUMMY_HASH);
+  const passwordOk = await ctx.passwords.verify(
+    data.password,
+    row?.passwordHash ?? (await dummyHashOf(ctx.passwords)),
+  );
   if (!row || !passwordOk || !row.isActive) {
     await ctx.loginLimiter.fail(key, ACCOUNT_LIMIT);
     const failures = await ctx.loginLimiter.fail(address, ADDRESS_LIMIT);
