@@ -9,9 +9,12 @@ export function blobKey(imageName: string, variant: ImageVariant): string {
   return variant === 'full' ? `images/${imageName}` : `thumbnails/${imageName.replace(/\.png$/, '.webp')}`;
 }
 
-/** An image row as the API shows it, with freshly signed URLs. */
-export async function toImageDto(ctx: ServiceContext, row: ImageRow): Promise<ImageDTO> {
-  const exp = signedUrlExpiry(ctx.clock.now());
+/** An image row as the API shows it, with URLs signed to expire at `exp` (by default, those signed now). */
+export async function toImageDto(
+  ctx: ServiceContext,
+  row: ImageRow,
+  exp = signedUrlExpiry(ctx.clock.now()),
+): Promise<ImageDTO> {
   return {
     image_name: row.imageName,
     image_url: await signedImageUrl(ctx.urlSigner, row.imageName, 'full', exp),

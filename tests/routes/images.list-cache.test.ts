@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { describe, expect } from 'vitest';
 import type { ImageDTO } from '../../src/images/schemas.ts';
+import { SIGNED_URL_STEP_S, signedUrlExpiry } from '../../src/images/url-signer.ts';
 import { queueReadCacheOf } from '../../src/queue/counts-cache.ts';
 import { writeUnannounced } from '../helpers/database.ts';
 import type { Harness } from '../helpers/harness.ts';
@@ -57,5 +58,29 @@ describe('the first gallery page after a write', () => {
       total: 1,
       items: [`${image.image_name}:true:null`],
     });
+  });
+
+  it('signs its URLs again when their expiry steps, and they still load', async ({ h, bob }) => {
+    await queueReadCacheOf(h.db)?.ready;
+    const image = await uploaded(h, bob.token);
+    const urls = async () => {
+      const res = await h.get(`${IMAGES}?limit=50`, { token: bob.token });
+      const { items } = (await res.json()) as { items: ImageDTO[] };
+      const item = items.find((i) => i.image_name === image.image_name);
+      return { full: item?.image_url ?? '', thumbnail: item?.thumbnail_url ?? '' };
+    };
+    const exp = (url: string) => Number(new URL(url, 'http://x').searchParams.get('exp'));
+    const first = await urls();
+    expect(await urls()).toEqual(first);
+    expect(exp(first.full)).toBe(signedUrlExpiry(h.clock.now()));
+    h.clock.advance(SIGNED_URL_STEP_S * 1000);
+    const next = await urls();
+    expect([exp(next.full), exp(next.thumbnail)]).toEqual([
+      exp(first.full) + SIGNED_URL_STEP_S,
+      exp(first.thumbnail) + SIGNED_URL_STEP_S,
+    ]);
+    for (const url of [next.full, next.thumbnail]) {
+      expect((await h.get(url)).status).toBe(200);
+    }
   });
 });

@@ -1,9 +1,11 @@
 import { and, asc, desc, eq, getTableColumns, isNull, type SQL, sql } from 'drizzle-orm';
 import { requireActor } from '../../core/actor.ts';
 import type { ServiceContext } from '../../core/context.ts';
-import { images } from '../../db/schema/index.ts';
+import type { UrlSigner } from '../../core/images.ts';
+import { type ImageRow, images } from '../../db/schema/index.ts';
 import { toImageDto } from '../../images/image-dto.ts';
-import { ListImagesQuery } from '../../images/schemas.ts';
+import { type ImageDTO, ListImagesQuery } from '../../images/schemas.ts';
+import { signedUrlExpiry } from '../../images/url-signer.ts';
 import { queueReadCacheOf } from '../../queue/counts-cache.ts';
 import { listOwner } from './internal.ts';
 
@@ -42,17 +44,37 @@ export async function listImages({ ctx, input }: { ctx: ServiceContext; input: L
       .orderBy(desc(images.createdAt), asc(images.imageName))
       .offset(q.offset)
       .limit(q.limit);
-    return { rows, total: rows[0]?.total ?? (q.offset === 0 ? 0 : ((await count())[0]?.total ?? 0)) };
+    return new ImagePage(rows, rows[0]?.total ?? (q.offset === 0 ? 0 : ((await count())[0]?.total ?? 0)));
   };
-  // The first page's rows are kept until a write to the images commits (migrations 0012 and 0013); the
-  // DTOs, with their signed URLs, are made per request.
+  // The first page is kept until a write to the images commits (migrations 0012 and 0013).
   const cache = q.offset === 0 ? queueReadCacheOf(ctx.db) : undefined;
   const key = `images ${owner} ${q.board_id} ${q.starred} ${q.is_intermediate} ${q.limit}`;
-  const { rows, total } = cache ? await cache.get(key, read, 'page') : await read();
-  return {
-    items: await Promise.all(rows.map((r) => toImageDto(ctx, r))),
-    offset: q.offset,
-    limit: q.limit,
-    total,
-  };
+  const page = cache ? await cache.get(key, read, 'page') : await read();
+  return { items: await page.items(ctx), offset: q.offset, limit: q.limit, total: page.total };
+}
+
+/**
+ * A page's rows and the DTOs last made from them. The URLs' expiry moves in steps (`SIGNED_URL_STEP_S`),
+ * so a kept page makes its DTOs once per step and signer, not per request (two signed URLs, an ISO date and
+ * an object per image were most of the CPU of a kept `GET /images?limit=50`; issue 15). Its DTOs are
+ * shared by every caller: never change one.
+ */
+class ImagePage {
+  #made: { signer: UrlSigner; exp: number; items: ImageDTO[] } | undefined;
+
+  constructor(
+    private readonly rows: ImageRow[],
+    readonly total: number,
+  ) {}
+
+  async items(ctx: ServiceContext): Promise<ImageDTO[]> {
+    const exp = signedUrlExpiry(ctx.clock.now());
+    const made = this.#made;
+    if (made?.exp === exp && made.signer === ctx.urlSigner) {
+      return made.items;
+    }
+    const items = await Promise.all(this.rows.map((r) => toImageDto(ctx, r, exp)));
+    this.#made = { signer: ctx.urlSigner, exp, items };
+    return items;
+  }
 }
