@@ -8,7 +8,7 @@ export const QUEUE_CHANGED_CHANNEL = 'easel_queue_changed';
 const USERS_CHANGED_CHANNEL = 'easel_users_changed';
 
 /** Reads kept at most, by kind (the oldest goes first): counts, one per (queue, user) that polls its status; pages, up to 200 items each. */
-const MAX_ENTRIES = { counts: 1_000, page: 64 } as const;
+const MAX_ENTRIES = { counts: 1_000, page: 64, item: 1_000 } as const;
 
 export type KeptKind = keyof typeof MAX_ENTRIES;
 
@@ -39,6 +39,7 @@ export class QueueReadCache {
   readonly #entries = {
     counts: new Map<string, { stamp: string; value: unknown }>(),
     page: new Map<string, { stamp: string; value: unknown }>(),
+    item: new Map<string, { stamp: string; value: unknown }>(),
   };
 
   /** `db`: the database itself, never a transaction (whose reads must see its own writes). */

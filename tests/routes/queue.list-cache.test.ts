@@ -61,3 +61,39 @@ describe('the first list page after a write', () => {
     expect(((await res.json()) as { items: QueueItem[] }).items.map((i) => i.status)).toEqual(['failed']);
   });
 });
+
+describe('one item after a write', () => {
+  const oneItem = async (h: Harness, token: string, id: number) => {
+    const res = await h.get(`${Q}/i/${id}`, { token });
+    expect(res.status).toBe(200);
+    const item = (await res.json()) as QueueItem;
+    return `${item.item_id}:${item.status}:${item.user_display_name}:${item.redacted}`;
+  };
+
+  it('shows a rename and a cancel on the next request, redacted per caller, and the kept item until then', async ({
+    h,
+    admin,
+  }) => {
+    await queueReadCacheOf(h.db)?.ready;
+    const owner = await h.createUser({ displayName: 'Owner' });
+    const other = await h.createUser();
+    const [id] = (await enqueue(h, owner.token, { runs: 1 })).item_ids as [number];
+    expect(await oneItem(h, owner.token, id)).toBe(`${id}:pending:Owner:false`);
+    // The same kept row, redacted for another user.
+    expect(await oneItem(h, other.token, id)).toBe(`${id}:pending:Owner:true`);
+    expect((await h.get(`${Q}/i/${id}`, { token: other.token }).then((r) => r.json())).session).toBeNull();
+    await writeUnannounced(h.db, sql`UPDATE session_queue SET status = 'failed' WHERE item_id = ${id}`);
+    expect(await oneItem(h, owner.token, id)).toBe(`${id}:pending:Owner:false`);
+    const renamed = await h.patch(`/api/v1/users/${owner.user.user_id}`, {
+      token: admin.token,
+      json: { display_name: 'Renamed' },
+    });
+    expect(renamed.status).toBe(200);
+    expect(await oneItem(h, owner.token, id)).toBe(`${id}:failed:Renamed:false`);
+    await writeUnannounced(h.db, sql`UPDATE session_queue SET status = 'pending' WHERE item_id = ${id}`);
+    expect((await h.put(`${Q}/i/${id}/cancel`, { token: owner.token })).status).toBe(200);
+    expect(await oneItem(h, admin.token, id)).toBe(`${id}:canceled:Renamed:false`);
+    expect((await h.delete(`${Q}/i/${id}`, { token: owner.token })).status).toBe(204);
+    expect((await h.get(`${Q}/i/${id}`, { token: owner.token })).status).toBe(404);
+  });
+});

@@ -1,10 +1,11 @@
 import { requireActor } from '../../core/actor.ts';
 import type { ServiceContext } from '../../core/context.ts';
 import { NotFoundError } from '../../core/errors.ts';
+import { queueReadCacheOf } from '../../queue/counts-cache.ts';
 import { redactFor, toQueueItem } from '../../queue/item-dto.ts';
 import { assertQueue, findItem } from './internal.ts';
 
-/** One item, redacted for the caller; unknown is 404. */
+/** One item, redacted for the caller; unknown is 404. Kept until a write to the queue or the users commits. */
 export async function getItem({
   ctx,
   input,
@@ -14,7 +15,11 @@ export async function getItem({
 }) {
   assertQueue(input.queueId);
   const actor = requireActor(ctx.actor);
-  const row = await findItem(ctx.db, input.queueId, input.itemId);
+  // Kept until a write to the queue or the users commits, as the first page of the list is (a tab polls
+  // the item it shows).
+  const read = () => findItem(ctx.db, input.queueId, input.itemId);
+  const cache = queueReadCacheOf(ctx.db);
+  const row = cache ? await cache.get(`item ${input.queueId} ${input.itemId}`, read, 'item') : await read();
   if (!row) {
     throw new NotFoundError('Queue item', String(input.itemId));
   }
