@@ -97,6 +97,7 @@ export interface AccountProfile {
   displayName: string;
   isAdmin: boolean;
   isActive: boolean;
+  epoch: number;
   maxPending: number | null;
   createdAt: Date;
   lastLoginAt: Date | null;

@@ -1,4 +1,4 @@
-import { and, eq, inArray, type SQL, sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../core/db.ts';
 import { QUEUE_STATUSES, type QueueStatus, sessionQueue } from '../db/schema/index.ts';
 import type { StatusCounts } from './schemas.ts';
@@ -15,19 +15,4 @@ export async function countByStatus(db: DbOrTx, where: SQL | undefined): Promise
     counts[r.status] = r.n;
   }
   return { ...counts, total: rows.reduce((sum, r) => sum + r.n, 0) };
-}
-
-/** Pending plus in-progress items of the queue, or of one user in it: what the capacities count. */
-export async function countActive(db: DbOrTx, queueId: string, userId?: string): Promise<number> {
-  const [row] = await db
-    .select({ n: sql<number>`count(*)::int` })
-    .from(sessionQueue)
-    .where(
-      and(
-        eq(sessionQueue.queueId, queueId),
-        inArray(sessionQueue.status, ['pending', 'in_progress']),
-        userId === undefined ? undefined : eq(sessionQueue.userId, userId),
-      ),
-    );
-  return row?.n ?? 0;
 }

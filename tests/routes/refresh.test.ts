@@ -130,6 +130,8 @@ describe('sliding refresh (real routes)', () => {
   }) => {
     const u = await h.createUser();
     const boss = await h.createUser({ isAdmin: true });
+    // The account is kept now (the identity cache); the refresh must still read the promotion.
+    expect((await h.get('/api/v1/auth/me', { token: u.token })).status).toBe(200);
     const promoted = await h.patch(`/api/v1/users/${u.user.user_id}`, {
       token: boss.token,
       json: { is_admin: true },
@@ -141,6 +143,7 @@ describe('sliding refresh (real routes)', () => {
 
   it('a request that revokes its own token gets no refreshed token (self-demotion)', async ({ h }) => {
     const other = await h.createUser({ isAdmin: true });
+    expect((await h.get('/api/v1/auth/me', { token: other.token })).status).toBe(200);
     const res = await h.patch(`/api/v1/users/${other.user.user_id}`, {
       token: other.token,
       json: { is_admin: false },

@@ -161,6 +161,7 @@ it('a kept profile costs one shared version read; a write to users in any column
     displayName: 'c4',
     isAdmin: false,
     isActive: true,
+    epoch: 0,
     maxPending: null,
     createdAt: expect.any(Date),
     lastLoginAt: null,

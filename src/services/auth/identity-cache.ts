@@ -52,6 +52,7 @@ interface ProfileRow {
   display_name: string;
   is_admin: boolean;
   is_active: boolean;
+  epoch: number;
   max_pending: number | null;
   created_at: string | Date;
   last_login_at: string | Date | null;
@@ -68,7 +69,7 @@ async function readProfile(
   const row = await versionRow<ProfileRow>(
     db,
     sql`SELECT v.users_version::text AS users_version, u.user_id, u.email, u.display_name, u.is_admin,
-        u.is_active, u.max_pending, u.created_at, u.last_login_at
+        u.is_active, u.epoch, u.max_pending, u.created_at, u.last_login_at
       FROM auth_version v LEFT JOIN users u ON u.user_id = ${userId}
       WHERE v.id = 1`,
   );
@@ -81,6 +82,7 @@ async function readProfile(
           displayName: row.display_name,
           isAdmin: row.is_admin,
           isActive: row.is_active,
+          epoch: Number(row.epoch),
           maxPending: row.max_pending === null ? null : Number(row.max_pending),
           createdAt: new Date(row.created_at),
           lastLoginAt: row.last_login_at === null ? null : new Date(row.last_login_at),

@@ -11,7 +11,11 @@ export async function refreshToken({ ctx }: { ctx: ServiceContext }): Promise<st
   if (!ctx.actor || !token) {
     return undefined;
   }
-  const row = await findUserById(ctx.db, ctx.actor.userId);
+  // The account as committed now (the handler's own writes included): kept by the identity cache where the
+  // context has one, as `GET /auth/me` reads it.
+  const row = ctx.identities?.profile
+    ? await ctx.identities.profile(ctx.actor.userId)
+    : await findUserById(ctx.db, ctx.actor.userId);
   if (!row?.isActive || row.epoch !== token.epoch) {
     return undefined;
   }

@@ -3,10 +3,10 @@ import type { AuthUser } from '../../core/actor.ts';
 import type { ServiceContext } from '../../core/context.ts';
 import type { DbOrTx } from '../../core/db.ts';
 import { BadRequestError, ForbiddenError, LimitExceededError, NotFoundError } from '../../core/errors.ts';
+import { executePrepared } from '../../db/prepared.ts';
+import { rowsOf } from '../../db/rows.ts';
 import { sessionQueue } from '../../db/schema/index.ts';
-import { countActive } from '../../queue/counts.ts';
 import { type ItemRow, selectItems } from '../../queue/item-dto.ts';
-import { findUserById } from '../users/user-dto.ts';
 
 export const DEFAULT_QUEUE_ID = 'default';
 
@@ -63,18 +63,32 @@ export async function assertCapacity(
   queueId: string,
   addingByOwner: Map<string, number>,
 ) {
-  await tx.db.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${`queue:${queueId}`}))`);
+  await executePrepared(tx.db, sql`SELECT pg_advisory_xact_lock(hashtext(${`queue:${queueId}`}))`);
   const adding = [...addingByOwner.values()].reduce((a, b) => a + b, 0);
-  const active = await countActive(tx.db, queueId);
+  // One statement, one pass over the queue's active items, while the lock is held (every enqueue waits for
+  // it): the queue's count, and each owner's count and own limit.
+  const rows = rowsOf<{ user_id: string; max_pending: number | null; active: number; mine: number }>(
+    await executePrepared(
+      tx.db,
+      sql`WITH active AS (SELECT user_id FROM session_queue
+          WHERE queue_id = ${queueId} AND status IN ('pending', 'in_progress'))
+        SELECT o.user_id, u.max_pending, (SELECT count(*)::int FROM active) AS active,
+          (SELECT count(*)::int FROM active a WHERE a.user_id = o.user_id) AS mine
+        FROM jsonb_array_elements_text(${JSON.stringify([...addingByOwner.keys()])}::jsonb) AS o(user_id)
+        LEFT JOIN users u ON u.user_id = o.user_id`,
+    ),
+  );
+  const active = Number(rows[0]?.active ?? 0);
   if (active + adding > tx.queue.maxSize) {
     throw new LimitExceededError(
       `The queue holds at most ${tx.queue.maxSize} pending and running items; it has ${active}, and ${adding} more were asked for.`,
     );
   }
+  const owners = new Map(rows.map((r) => [r.user_id, r]));
   for (const [userId, n] of addingByOwner) {
-    const owner = await findUserById(tx.db, userId);
-    const limit = owner?.maxPending ?? tx.userMaxPending;
-    const mine = await countActive(tx.db, queueId, userId);
+    const owner = owners.get(userId);
+    const limit = owner?.max_pending == null ? tx.userMaxPending : Number(owner.max_pending);
+    const mine = Number(owner?.mine ?? 0);
     if (mine + n > limit) {
       throw new LimitExceededError(
         `At most ${limit} pending and running items per user; ${mine} are queued, and ${n} more were asked for.`,
