@@ -7,7 +7,10 @@ export const QUEUE_CHANGED_CHANNEL = 'easel_queue_changed';
 /** The channel migration 0010's trigger notifies on every write to `users`. */
 const USERS_CHANGED_CHANNEL = 'easel_users_changed';
 
-/** Reads kept at most, by kind (the oldest goes first): counts, one per (queue, user) that polls its status; pages, up to 200 items each. */
+/**
+ * Reads kept at most, by kind (the oldest goes first): counts, one per (queue, user) that polls its status
+ * (and the pause flag); pages, up to 200 items each; items, one row each (`GET …/i/{item_id}`).
+ */
 const MAX_ENTRIES = { counts: 1_000, page: 64, item: 1_000 } as const;
 
 export type KeptKind = keyof typeof MAX_ENTRIES;

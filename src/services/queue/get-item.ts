@@ -15,8 +15,7 @@ export async function getItem({
 }) {
   assertQueue(input.queueId);
   const actor = requireActor(ctx.actor);
-  // Kept until a write to the queue or the users commits, as the first page of the list is (a tab polls
-  // the item it shows).
+  // A tab polls the item it shows: kept as the list's first page is, redacted per caller below.
   const read = () => findItem(ctx.db, input.queueId, input.itemId);
   const cache = queueReadCacheOf(ctx.db);
   const row = cache ? await cache.get(`item ${input.queueId} ${input.itemId}`, read, 'item') : await read();
