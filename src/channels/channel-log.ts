@@ -91,8 +91,12 @@ const isPreview = (v: unknown): v is PreviewImage =>
  * `invocation_progress` images are stored as `null`: the image travels in the notification when everything
  * fits in one payload (`noticePayloads`' rule), else the notification goes without previews. Only a fan-out
  * too large for one payload needs more statements (split notifications): on their own they follow the
- * commit, and a crash between leaves the rows to the tailers' safety poll. Returns, per event, the channel
- * ids it got (the owner's first, then the admins' or everyone's by user id, then anonymous).
+ * commit, and a crash between leaves the rows to the tailers' safety poll. An `invocation_progress` of an
+ * item that is `canceled` when the statement runs is stale and not written: a worker publishes steps until
+ * its inference process hears the cancel, and those published while the cancel's transaction was open are
+ * written after it, behind the item's `canceled` (no id, no notification). Returns, per event, the channel
+ * ids it got (the owner's first, then the admins' or everyone's by user id, then anonymous; none when not
+ * written).
  * @example const ids = await appendEvents(db, [event], clock.now());
  */
 export async function appendEvents(
@@ -122,7 +126,9 @@ export async function appendEvents(
     await executePrepared(
       tx,
       sql`WITH ev AS (SELECT k, q, e, o, d FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-          AS t(k int, q text, e text, o text, d jsonb)),
+          AS t(k int, q text, e text, o text, d jsonb)
+          WHERE e <> 'invocation_progress' OR NOT EXISTS (SELECT 1 FROM session_queue s
+            WHERE s.item_id = (d->>'item_id')::int AND s.status = 'canceled')),
         targets AS (
           SELECT ev.k, ev.o AS u, 0 AS rank FROM ev WHERE ev.o IS NOT NULL
           UNION ALL SELECT ev.k, a.user_id, 1 FROM ev JOIN users a
@@ -145,7 +151,8 @@ export async function appendEvents(
         notice AS MATERIALIZED (SELECT json_build_object('c', c)::text AS plain,
             CASE WHEN p IS NOT NULL THEN json_build_object('c', c, 'p', p)::text END AS whole
           FROM (SELECT json_agg(json_build_array(user_id, last_id) ORDER BY user_id) AS c FROM heads) h,
-            (SELECT json_agg(json_build_object('at', at, 'image', image) ORDER BY k) AS p FROM previews) v),
+            (SELECT json_agg(json_build_object('at', at, 'image', image) ORDER BY k) AS p FROM previews) v
+          WHERE c IS NOT NULL),
         notified AS (SELECT pg_notify(${CHANNEL_NOTIFY},
             CASE WHEN octet_length(whole) <= ${MAX_NOTIFY_BYTES} THEN whole ELSE plain END) FROM notice
           WHERE octet_length(whole) <= ${MAX_NOTIFY_BYTES} OR octet_length(plain) <= ${MAX_NOTIFY_BYTES})
@@ -160,7 +167,7 @@ export async function appendEvents(
     ids[r.k]?.push({ userId: r.u, id });
     heads.set(r.u, Math.max(heads.get(r.u) ?? 0, id));
   }
-  if (Number(written[0]?.notified ?? 0) === 0) {
+  if (written.length > 0 && Number(written[0]?.notified ?? 0) === 0) {
     // Not even the heads fit in one payload: split them, without previews (they could not fit either).
     const sorted = [...heads].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     for (const payload of noticePayloads(sorted, [])) {

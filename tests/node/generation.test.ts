@@ -303,8 +303,11 @@ describe('generation on the real server', () => {
     const before = (
       (await (await api(server, 'GET', '/api/v1/images', alice.token)).json()) as { total: number }
     ).total;
-    const long = (await enqueue(server, alice.token, textToImageGraph({ steps: 200, seed: 5 })))
-      .item_ids[0] as number;
+    // 256² steps (a few ms each): the run is still in its steps when the cancel comes, however loaded the
+    // machine (at 64² the 200 steps could end first).
+    const long = (
+      await enqueue(server, alice.token, textToImageGraph({ steps: 200, seed: 5, width: 256, height: 256 }))
+    ).item_ids[0] as number;
     const next = (await enqueue(server, alice.token, textToImageGraph({ steps: 2, seed: 6 })))
       .item_ids[0] as number;
     await sse.until(
@@ -321,10 +324,9 @@ describe('generation on the real server', () => {
     const events = trace(sse.frames, long);
     const canceledAt = events.indexOf('status:canceled');
     expect(canceledAt).toBeGreaterThan(0);
-    // At most the step already running when the cancel arrived reports after it; nothing else of the item.
-    const after = events.slice(canceledAt + 1);
-    expect(after.length).toBeLessThanOrEqual(1);
-    expect(after.every((e) => e.startsWith('progress:denoise:'))).toBe(true);
+    // Nothing of the item after it: steps run before the worker heard the cancel and written after it are
+    // dropped (src/channels/channel-log.ts, appendEvents).
+    expect(events.slice(canceledAt + 1)).toEqual([]);
     expect(events).not.toContain('started:l2i');
     const images = (await (await api(server, 'GET', '/api/v1/images', alice.token)).json()) as {
       total: number;

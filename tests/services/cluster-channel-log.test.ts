@@ -260,6 +260,53 @@ describe("appendEvents on its own (no transaction: the hub's batches)", () => {
     ]);
   });
 
+  it('leaves out the progress of an item canceled by the time it is written; announces nothing when nothing is left', async ({
+    database,
+    notifier,
+  }) => {
+    const [canceled, running] = rowsOf<{ item_id: number }>(
+      await database.db.execute(sql`INSERT INTO session_queue (queue_id, batch_id, session_id, status, session,
+          created_at, updated_at, user_id)
+        VALUES ('default', 'b', 's1', 'canceled', '{}', now(), now(), 'alice'),
+          ('default', 'b', 's2', 'in_progress', '{}', now(), now(), 'alice')
+        RETURNING item_id`),
+    ).map((r) => r.item_id);
+    const progress = (itemId: number | undefined): ServerEvent => ({
+      name: 'invocation_progress',
+      queueId: 'default',
+      ownerId: 'alice',
+      data: { item_id: itemId, step: 1 },
+    });
+    const notices: ChannelNotice[] = [];
+    const stop = await notifier.listen(CHANNEL_NOTIFY, (p) => notices.push(JSON.parse(p) as ChannelNotice));
+    expect(await appendEvents(database.db, [progress(canceled)], T(0))).toEqual([[]]);
+    expect(await appendEvents(database.db, [progress(canceled), progress(running)], T(0))).toEqual([
+      [],
+      [
+        { userId: 'alice', id: 1 },
+        { userId: 'root', id: 1 },
+        { userId: 'zadmin', id: 1 },
+      ],
+    ]);
+    await vi.waitFor(() => expect(notices).toHaveLength(1));
+    await stop();
+    // The first append wrote nothing and sent nothing; the second announced only the running item's step.
+    expect(notices).toEqual([
+      {
+        c: [
+          ['alice', 1],
+          ['root', 1],
+          ['zadmin', 1],
+        ],
+      },
+    ]);
+    expect(await logRows(database)).toEqual([
+      `alice:1:${running}:alice`,
+      `root:1:${running}:alice`,
+      `zadmin:1:${running}:alice`,
+    ]);
+  });
+
   it('announces the heads without the previews when they do not fit in one payload', async ({
     database,
     notifier,
