@@ -1,6 +1,7 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
+import { setImmediate } from 'node:timers/promises';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { type BootFiles, buildDeps, loadJwtSecret } from '../boot.ts';
 import type { Logger } from '../core/logger.ts';
@@ -76,9 +77,10 @@ export async function buildNodeDeps(
   if (!env.DATABASE_URL) {
     await ensurePgliteFolder(join(env.DATA_DIR, 'db'), (msg, fields) => logger.info(msg, fields));
   }
+  // PGlite queries run on this thread: a macrotask turn before each lets other work in (`takeTurns`).
   const database = env.DATABASE_URL
     ? openPostgres(env.DATABASE_URL)
-    : await openPglite(join(env.DATA_DIR, 'db'));
+    : await openPglite(join(env.DATA_DIR, 'db'), () => setImmediate());
   // Password derivations on threads of their own, off libuv's pool that file reads use (docs/operations.md).
   const hashThreads = new Pbkdf2Threads(
     env.PASSWORD_HASH_THREADS ?? Math.max(1, Math.floor(availableParallelism() / 2)),

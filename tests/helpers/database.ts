@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { setImmediate } from 'node:timers/promises';
 import { PGlite } from '@electric-sql/pglite';
 import { type SQL, sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/pglite';
@@ -6,6 +7,7 @@ import postgres from 'postgres';
 import { inject } from 'vitest';
 import type { Db } from '../../src/core/db.ts';
 import { migrate } from '../../src/db/migrate.ts';
+import { takeTurns } from '../../src/db/pglite.ts';
 import { pgliteNotifier } from '../../src/db/pglite-notify.ts';
 import type { Database } from '../../src/db/types.ts';
 import { readMigrationsFromDir } from '../../src/node/migrations-fs.ts';
@@ -120,6 +122,8 @@ async function loadMigratedPglite(): Promise<PGlite> {
   const loadDataDir = await pgliteSnapshot();
   const client = new PGlite(loadDataDir ? { loadDataDir } : {});
   await client.waitReady;
+  // As the server opens it (src/node/boot.ts): the route and service tests run the queries as it does.
+  takeTurns(client, () => setImmediate());
   if (!loadDataDir) {
     await migrate(drizzle({ client }), await readMigrationsFromDir(migrationsDir));
   }
