@@ -201,6 +201,24 @@ describe('capacity', () => {
     ).toBe(201);
   });
 
+  it('enqueues at the same moment never pass the limit together: of 8 single items into 3 free slots, 3 land', async ({
+    h,
+    admin,
+  }) => {
+    const u = await h.createUser();
+    await h.patch(`/api/v1/users/${u.user.user_id}`, { token: admin.token, json: { max_pending: 3 } });
+    const statuses = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        h
+          .post(`${Q}/enqueue_batch`, { token: u.token, json: { batch: { graph: textToImageGraph() } } })
+          .then((res) => res.status),
+      ),
+    );
+    expect(statuses.filter((s) => s === 201)).toHaveLength(3);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(5);
+    expect(await countMine(h, u.token)).toBe(3);
+  });
+
   it('finished items do not count against the capacity', async ({ h, admin }) => {
     const u = await h.createUser();
     await h.patch(`/api/v1/users/${u.user.user_id}`, { token: admin.token, json: { max_pending: 2 } });
