@@ -9,9 +9,10 @@ const USERS_CHANGED_CHANNEL = 'easel_users_changed';
 
 /**
  * Reads kept at most, by kind (the oldest goes first): counts, one per (queue, user) that polls its status
- * (and the pause flag); pages, up to 200 items each; items, one row each (`GET …/i/{item_id}`).
+ * (and the pause flag); pages, up to 200 items each; items, one row each (`GET …/i/{item_id}`); whole lists,
+ * `list_all` bodies of at most 2 MiB each (`listAllItemsJson`).
  */
-const MAX_ENTRIES = { counts: 1_000, page: 64, item: 1_000 } as const;
+const MAX_ENTRIES = { counts: 1_000, page: 64, item: 1_000, all: 8 } as const;
 
 export type KeptKind = keyof typeof MAX_ENTRIES;
 
@@ -43,6 +44,7 @@ export class QueueReadCache {
     counts: new Map<string, { stamp: string; value: unknown }>(),
     page: new Map<string, { stamp: string; value: unknown }>(),
     item: new Map<string, { stamp: string; value: unknown }>(),
+    all: new Map<string, { stamp: string; value: unknown }>(),
   };
 
   /** `db`: the database itself, never a transaction (whose reads must see its own writes). */
@@ -70,8 +72,13 @@ export class QueueReadCache {
     return queue < 0 || users < 0 ? undefined : `${queue} ${users}`;
   }
 
-  /** The value kept for `key` if no write committed since it was read; else `read()`'s, kept. */
-  async get<T>(key: string, read: () => Promise<T>, kind: KeptKind = 'counts'): Promise<T> {
+  /** The value kept for `key` if no write committed since it was read; else `read()`'s, kept if `keep` says so. */
+  async get<T>(
+    key: string,
+    read: () => Promise<T>,
+    kind: KeptKind = 'counts',
+    keep: (value: T) => boolean = () => true,
+  ): Promise<T> {
     const entries = this.#entries[kind];
     // The stamp from before the read: a write committed while it runs makes the value stale at once.
     const stamp = await this.#stamp();
@@ -81,7 +88,7 @@ export class QueueReadCache {
     }
     const value = await read();
     entries.delete(key);
-    if (stamp !== undefined) {
+    if (stamp !== undefined && keep(value)) {
       if (entries.size >= MAX_ENTRIES[kind]) {
         const oldest = entries.keys().next();
         if (!oldest.done) {

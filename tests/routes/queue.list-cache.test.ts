@@ -62,6 +62,46 @@ describe('the first list page after a write', () => {
   });
 });
 
+describe('the whole list (list_all) after a write', () => {
+  const all = async (h: Harness, token: string, query = '') => {
+    const res = await h.get(`${Q}/list_all${query}`, { token });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/json');
+    return ((await res.json()) as QueueItem[]).map(
+      (i) => `${i.item_id}:${i.status}:${i.user_display_name}:${i.redacted}`,
+    );
+  };
+
+  it('shows a rename, an enqueue and a cancel on the next request, redacted per caller, and the kept list until then', async ({
+    h,
+    admin,
+  }) => {
+    await queueReadCacheOf(h.db)?.ready;
+    await h.db.execute(sql`DELETE FROM session_queue`);
+    const owner = await h.createUser({ displayName: 'Owner' });
+    const other = await h.createUser();
+    const [a] = (await enqueue(h, owner.token, { runs: 1 })).item_ids as [number];
+    expect(await all(h, owner.token)).toEqual([`${a}:pending:Owner:false`]);
+    // The same query by another caller: their own body, the owner's item redacted for them.
+    expect(await all(h, other.token)).toEqual([`${a}:pending:Owner:true`]);
+    expect(await all(h, other.token, '?user=me')).toEqual([]);
+    await writeUnannounced(h.db, sql`UPDATE session_queue SET status = 'failed' WHERE item_id = ${a}`);
+    expect(await all(h, owner.token)).toEqual([`${a}:pending:Owner:false`]);
+    // Another filter is another list: read now.
+    expect(await all(h, owner.token, '?status=failed')).toEqual([`${a}:failed:Owner:false`]);
+    const renamed = await h.patch(`/api/v1/users/${owner.user.user_id}`, {
+      token: admin.token,
+      json: { display_name: 'Renamed' },
+    });
+    expect(renamed.status).toBe(200);
+    expect(await all(h, owner.token)).toEqual([`${a}:failed:Renamed:false`]);
+    const [b] = (await enqueue(h, owner.token, { runs: 1 })).item_ids as [number];
+    expect(await all(h, admin.token)).toEqual([`${a}:failed:Renamed:false`, `${b}:pending:Renamed:false`]);
+    expect((await h.put(`${Q}/i/${b}/cancel`, { token: owner.token })).status).toBe(200);
+    expect(await all(h, owner.token)).toEqual([`${a}:failed:Renamed:false`, `${b}:canceled:Renamed:false`]);
+  });
+});
+
 describe('one item after a write', () => {
   const oneItem = async (h: Harness, token: string, id: number) => {
     const res = await h.get(`${Q}/i/${id}`, { token });

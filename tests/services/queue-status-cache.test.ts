@@ -71,6 +71,19 @@ describe('queue status counts', () => {
   });
 });
 
+describe('a kept read', () => {
+  it('is not kept when `keep` refuses its value: the next call reads again', async ({ database }) => {
+    const { db } = database;
+    const cache = queueReadCacheOf(db);
+    await cache?.ready;
+    let reads = 0;
+    const read = async () => `value ${++reads}`;
+    const get = (keep: (v: string) => boolean) => cache?.get('keep-test', read, 'all', keep);
+    expect([await get(() => false), await get(() => false)]).toEqual(['value 1', 'value 2']);
+    expect([await get(() => true), await get(() => true)]).toEqual(['value 3', 'value 3']);
+  });
+});
+
 /** The sum of migration 0013's slots, as the kept reads compare it (read by a query sent now). */
 const readsVersion = async (db: DbOrTx) => BigInt((await databaseVersionsOf(db).current()).readsVersion);
 

@@ -10,7 +10,7 @@ import {
   getItemsByIds,
   getNextItem,
   getQueueStatus,
-  listAllItems,
+  listAllItemsJson,
   listItems,
 } from '../../services/queue/index.ts';
 import {
@@ -121,7 +121,10 @@ export const queueReadRouter = createRouter()
   })
   .openapi(listAllRoute, async (c) => {
     const input = { queueId: c.req.valid('param').queue_id, query: c.req.valid('query') };
-    return c.json(await listAllItems({ ctx: serviceContext(c), input }), 200);
+    // The declared `QueueItem[]`, serialized by the service, which keeps the body (`listAllItemsJson`); the
+    // router types only `c.json`'s responses.
+    const body = await listAllItemsJson({ ctx: serviceContext(c), input });
+    return c.body(body, 200, { 'Content-Type': 'application/json' }) as never;
   })
   .openapi(itemRoute, async (c) => {
     const { queue_id, item_id } = c.req.valid('param');
