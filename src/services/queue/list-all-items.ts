@@ -1,5 +1,5 @@
 import { and, asc, desc, eq } from 'drizzle-orm';
-import { requireActor } from '../../core/actor.ts';
+import { type AuthUser, requireActor } from '../../core/actor.ts';
 import type { ServiceContext } from '../../core/context.ts';
 import { sessionQueue } from '../../db/schema/index.ts';
 import { queueReadCacheOf } from '../../queue/counts-cache.ts';
@@ -29,7 +29,7 @@ export async function listAllItemsJson({
   assertQueue(input.queueId);
   const actor = requireActor(ctx.actor);
   const q = ListAllQuery.parse(input.query);
-  const read = async () => JSON.stringify(await readAll(ctx, input.queueId, q));
+  const read = async () => JSON.stringify(await readAll(ctx, actor, input.queueId, q));
   const cache = queueReadCacheOf(ctx.db);
   // JSON: `destination` is free text.
   const key = JSON.stringify([
@@ -44,8 +44,12 @@ export async function listAllItemsJson({
   return cache ? cache.get(key, read, 'all', (body) => body.length <= MAX_KEPT_BODY) : read();
 }
 
-async function readAll(ctx: ServiceContext, queueId: string, q: ReturnType<typeof ListAllQuery.parse>) {
-  const actor = requireActor(ctx.actor);
+async function readAll(
+  ctx: ServiceContext,
+  actor: AuthUser,
+  queueId: string,
+  q: ReturnType<typeof ListAllQuery.parse>,
+) {
   const query = selectItemsFor(ctx.db, actor)
     .where(
       and(
